@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages that building and testing fpgaserve need, when they are missing.
+# Usage: deploy/install-deps.sh [build|train|container]...   (default: build)
+#   build      compiler, CMake and the libraries the daemon links (see README "Dependencies")
+#   train      what tools/train-demo needs to retrain the bundled demo model (large: PyTorch)
+#   container  what deploy/container/smoke.sh needs when no container engine is present
+set -euo pipefail
+
+build_pkgs=(
+  build-essential cmake pkg-config git ca-certificates
+  libboost-dev            # Boost.Asio: signals, timers and worker wake-ups in the daemon
+  nlohmann-json3-dev      # JSON for the OpenAI API and the config file
+  libspdlog-dev           # logging
+  libcpp-httplib-dev      # HTTP server and client
+  libcli11-dev            # command line
+  libgtest-dev libgmock-dev
+  libxrt-dev uuid-dev     # Xilinx XRT native API for the real card
+  shellcheck              # checks deploy/ scripts in make test
+)
+train_pkgs=(python3 python3-torch python3-sentencepiece python3-numpy r-cran-janeaustenr r-base-core libopenblas0-openmp)
+container_pkgs=(podman runc debootstrap uidmap slirp4netns fuse-overlayfs)
+
+want=()
+[ $# -eq 0 ] && set -- build
+for group in "$@"; do
+  case "$group" in
+    build) want+=("${build_pkgs[@]}") ;;
+    train) want+=("${train_pkgs[@]}") ;;
+    container) want+=("${container_pkgs[@]}") ;;
+    *) echo "install-deps: unknown group '$group' (build, train, container)" >&2; exit 2 ;;
+  esac
+done
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# The official openai client in the API tests runs on Node; a machine may already have a Node.js
+# that bundles npm (and then conflicts with Debian's npm package), so ask for the commands instead.
+if [[ " $* " == *" build "* ]]; then
+  command -v node >/dev/null || missing+=(nodejs)
+  command -v npm >/dev/null || missing+=(npm)
+fi
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,98 @@
+// The kernel-host contract of fpgaserve: one header shared by the HLS kernel (forward.cpp) and the host.
+//
+// One call of fpgaserve_step() runs one *step*: a batch of entries (token, pos, slot, out_row). For every
+// layer the kernel first computes q/k/v of all entries and writes k/v to cache[layer][slot][pos], then
+// lets entry i attend over cache[layer][slot_i][0..pos_i]. The host keeps the entries of one slot in
+// increasing pos, so a prompt chunk is a valid step (batched prefill), the decode tokens of many
+// sequences are a valid step (continuous batching), and a step may mix both. Entry i writes its logits to
+// row out_row_i of `logits` when out_row_i >= 0. Each entry's arithmetic is independent of the others,
+// so a sequence's output never depends on what else shares its step.
+//
+// The kernel trusts its inputs: the host (fpga/) checks every entry against the image and the cache
+// before a call. This header holds only plain C++ the kernel may use; host helpers live in fpga/.
+#ifndef FPGASERVE_KERNEL_KERNEL_H_
+#define FPGASERVE_KERNEL_KERNEL_H_
+
+#include <stdint.h>
+
+// Compile-time maxima. They size the kernel's on-chip buffers; a build (the simulated card here, an
+// xclbin with v++) may override each with -D. The values are recorded in the image check and in the
+// xclbin's build info so the host can refuse a model that does not fit.
+#ifndef FPGASERVE_MAX_DIM
+#define FPGASERVE_MAX_DIM 4096
+#endif
+#ifndef FPGASERVE_MAX_HIDDEN_DIM
+#define FPGASERVE_MAX_HIDDEN_DIM 11008
+#endif
+#ifndef FPGASERVE_MAX_LAYERS
+#define FPGASERVE_MAX_LAYERS 32
+#endif
+#ifndef FPGASERVE_MAX_HEADS
+#define FPGASERVE_MAX_HEADS 64
+#endif
+#ifndef FPGASERVE_MAX_SEQ_LEN
+#define FPGASERVE_MAX_SEQ_LEN 4096
+#endif
+#ifndef FPGASERVE_MAX_VOCAB
+#define FPGASERVE_MAX_VOCAB 65536
+#endif
+#ifndef FPGASERVE_MAX_STEP
+#define FPGASERVE_MAX_STEP 64
+#endif
+
+namespace fpgaserve {
+namespace kernel {
+
+const int kMaxDim = FPGASERVE_MAX_DIM;              // model width
+const int kMaxHiddenDim = FPGASERVE_MAX_HIDDEN_DIM; // FFN width
+const int kMaxLayers = FPGASERVE_MAX_LAYERS;
+const int kMaxHeads = FPGASERVE_MAX_HEADS;
+const int kMaxSeqLen = FPGASERVE_MAX_SEQ_LEN;       // longest context a slot can hold
+const int kMaxVocab = FPGASERVE_MAX_VOCAB;
+const int kMaxStep = FPGASERVE_MAX_STEP;            // entries (tokens) in one step
+const int kMinGroupSize = 8;                        // smallest Q8_0 group the kernel accepts
+const int kMaxGroups = kMaxHiddenDim / kMinGroupSize;
+
+// The weights image is split row-wise over this many buffers, one per DDR bank, so that a matmul streams
+// four weight rows at once on the card. Every bank has the same layout and the same offset table.
+const int kBanks = 4;
+
+// ---- The weights image (written by fpga/weights_image.cpp, read here) ----
+// Little-endian. Every bank starts with the same header: ten int32 fields, then an int64 offset per
+// tensor, indexed by TensorId(). A Q8_0 matrix of `rows` x `cols` keeps rows [b*rpb, (b+1)*rpb) in bank
+// b, rpb = ceil(rows / kBanks): first rpb*cols int8 values, then rpb*cols/group_size fp32 scales. An fp32
+// vector (a norm weight) is stored whole in every bank. Every tensor starts on a 64-byte boundary.
+const uint32_t kImageMagic = 0x49575346u;  // "FSWI"
+const int32_t kImageVersion = 1;
+enum HeaderField {
+  kFieldMagic, kFieldVersion, kFieldBanks, kFieldDim, kFieldHiddenDim, kFieldLayers, kFieldHeads,
+  kFieldKvHeads, kFieldVocab, kFieldSeqLen, kFieldGroupSize, kHeaderFields
+};
+const int kHeaderBytes = 64;   // header fields, padded; the offset table follows
+const int kImageAlign = 64;
+
+// Tensors of the image, in offset-table order: three global ones, then kLayerTensors per layer.
+enum GlobalTensor { kTokenEmbedding, kRmsFinal, kClassifier, kGlobalTensors };
+enum LayerTensor { kRmsAtt, kRmsFfn, kWq, kWk, kWv, kWo, kW1, kW2, kW3, kLayerTensors };
+inline int TensorId(int layer, int t) { return kGlobalTensors + layer * kLayerTensors + t; }
+inline int TensorCount(int n_layers) { return kGlobalTensors + n_layers * kLayerTensors; }
+
+// ---- The step ----
+// entries: n_entries rows of kEntryFields int32 values.
+enum EntryField { kEntryToken, kEntryPos, kEntrySlot, kEntryOutRow, kEntryFields };
+
+}  // namespace kernel
+}  // namespace fpgaserve
+
+// The kernel's top function (the xclbin's kernel "fpgaserve_step").
+//   w0..w3     weights image, one part per DDR bank (read-only)
+//   k_cache    keys   (layer, slot, cache_len, kv_dim) fp32
+//   v_cache    values (layer, slot, cache_len, kv_dim) fp32
+//   entries    (n_entries, kEntryFields) int32: token, pos, slot, out_row
+//   logits     (rows asked for, vocab) fp32, written for entries with out_row >= 0
+//   n_entries  1..kMaxStep;  n_slots, cache_len: the KV cache's shape
+extern "C" void fpgaserve_step(const uint8_t* w0, const uint8_t* w1, const uint8_t* w2, const uint8_t* w3,
+                               float* k_cache, float* v_cache, const int32_t* entries, float* logits,
+                               int n_entries, int n_slots, int cache_len);
+
+#endif  // FPGASERVE_KERNEL_KERNEL_H_

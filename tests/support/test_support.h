@@ -1,0 +1,33 @@
+// Helpers every test binary shares: temporary folders and the paths of shared test data.
+#pragma once
+
+#include <string>
+
+namespace fpgaserve::testing {
+
+// A fresh folder under $TMPDIR, removed with everything in it when the object dies.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+// ../shared/data/<name> beside the checkout, or "" when it is absent (tests then GTEST_SKIP with a message).
+std::string SharedDataFile(const std::string& name);
+
+// The fpgaserve binary built with the tests, and the source tree.
+std::string FpgaserveBinary();
+std::string SourceDir();
+
+// Writes bytes to a file; returns false on failure.
+bool WriteFile(const std::string& path, const std::string& bytes);
+std::string ReadFile(const std::string& path);
+
+}  // namespace fpgaserve::testing

@@ -7,7 +7,7 @@
 set -euo pipefail
 
 build_pkgs=(
-  build-essential cmake pkg-config git ca-certificates
+  build-essential cmake pkg-config git ca-certificates python3
   libboost-dev            # Boost.Asio: signals, timers and worker wake-ups in the daemon
   nlohmann-json3-dev      # JSON for the OpenAI API and the config file
   libspdlog-dev           # logging

@@ -19,10 +19,10 @@
 // xclbin with v++) may override each with -D. The values are recorded in the image check and in the
 // xclbin's build info so the host can refuse a model that does not fit.
 #ifndef FPGASERVE_MAX_DIM
-#define FPGASERVE_MAX_DIM 4096
+#define FPGASERVE_MAX_DIM 2048
 #endif
 #ifndef FPGASERVE_MAX_HIDDEN_DIM
-#define FPGASERVE_MAX_HIDDEN_DIM 11008
+#define FPGASERVE_MAX_HIDDEN_DIM 5632
 #endif
 #ifndef FPGASERVE_MAX_LAYERS
 #define FPGASERVE_MAX_LAYERS 32
@@ -50,7 +50,7 @@ const int kMaxHeads = FPGASERVE_MAX_HEADS;
 const int kMaxSeqLen = FPGASERVE_MAX_SEQ_LEN;       // longest context a slot can hold
 const int kMaxVocab = FPGASERVE_MAX_VOCAB;
 const int kMaxStep = FPGASERVE_MAX_STEP;            // entries (tokens) in one step
-const int kMinGroupSize = 8;                        // smallest Q8_0 group the kernel accepts
+const int kMinGroupSize = 32;  // groups are multiples of 32 values (two rounds of the 16 dot lanes)
 const int kMaxGroups = kMaxHiddenDim / kMinGroupSize;
 
 // The weights image is split row-wise over this many buffers, one per DDR bank, so that a matmul streams
@@ -60,8 +60,9 @@ const int kBanks = 4;
 // ---- The weights image (written by fpga/weights_image.cpp, read here) ----
 // Little-endian. Every bank starts with the same header: ten int32 fields, then an int64 offset per
 // tensor, indexed by TensorId(). A Q8_0 matrix of `rows` x `cols` keeps rows [b*rpb, (b+1)*rpb) in bank
-// b, rpb = ceil(rows / kBanks): first rpb*cols int8 values, then rpb*cols/group_size fp32 scales. An fp32
-// vector (a norm weight) is stored whole in every bank. Every tensor starts on a 64-byte boundary.
+// b, rpb = RowsPerBank(rows): first rpb*cols int8 values, then, from the next 64-byte boundary,
+// rpb*cols/group_size fp32 scales (one per group of a row). An fp32 vector (a norm weight) is stored
+// whole in every bank. Every tensor starts on a 64-byte boundary.
 const uint32_t kImageMagic = 0x49575346u;  // "FSWI"
 const int32_t kImageVersion = 1;
 enum HeaderField {
@@ -76,6 +77,13 @@ enum GlobalTensor { kTokenEmbedding, kRmsFinal, kClassifier, kGlobalTensors };
 enum LayerTensor { kRmsAtt, kRmsFfn, kWq, kWk, kWv, kWo, kW1, kW2, kW3, kLayerTensors };
 inline int TensorId(int layer, int t) { return kGlobalTensors + layer * kLayerTensors + t; }
 inline int TensorCount(int n_layers) { return kGlobalTensors + n_layers * kLayerTensors; }
+inline int RowsPerBank(int rows) { return (rows + kBanks - 1) / kBanks; }
+inline int64_t AlignUp(int64_t bytes) { return (bytes + kImageAlign - 1) / kImageAlign * kImageAlign; }
+// Bytes a Q8_0 matrix takes in each bank, and where its scales start.
+inline int64_t Q8ScalesOffset(int rows, int cols) { return AlignUp((int64_t)RowsPerBank(rows) * cols); }
+inline int64_t Q8BankBytes(int rows, int cols, int group_size) {
+  return Q8ScalesOffset(rows, cols) + AlignUp((int64_t)RowsPerBank(rows) * (cols / group_size) * 4);
+}
 
 // ---- The step ----
 // entries: n_entries rows of kEntryFields int32 values.

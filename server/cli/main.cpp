@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "fpgaserve 0.1.0");
   // One line per subcommand; each lives in its own *_command.cpp.
+  fpgaserve::cli::AddModelCommand(app);
   fpgaserve::cli::AddGenerateCommand(app);
   fpgaserve::cli::AddBenchCommand(app);
   CLI11_PARSE(app, argc, argv);

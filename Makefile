@@ -1,0 +1,42 @@
+# fpgaserve: the two commands.
+#   make serve   install what is missing, build, start the server on the bundled demo model
+#   make test    install what is missing, build, run every test (plain, then under sanitizers)
+# Other targets: build, bench, clean. Variables: JOBS, PORT, HOST.
+
+JOBS ?= $(shell nproc)
+PORT ?= 8080
+HOST ?= 127.0.0.1
+BUILD := build
+CMAKE_FLAGS ?=
+
+.PHONY: all deps build test test-plain test-asan test-tsan serve bench clean
+
+all: build
+
+deps:
+	@deploy/install-deps.sh build
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD) -j$(JOBS)
+
+# Every test: the suite as built for users, then again under AddressSanitizer + UndefinedBehaviorSanitizer
+# and ThreadSanitizer (the daemon is threaded: card workers, HTTP, the scheduler).
+test: test-plain test-asan
+	@echo "make test: all suites passed"
+
+test-plain: build
+	@cd $(BUILD) && ctest -j$(JOBS) --output-on-failure --timeout 600
+
+test-asan: deps
+	@cmake -S . -B $(BUILD)-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFPGASERVE_SANITIZE=address,undefined $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD)-asan -j$(JOBS)
+	@cd $(BUILD)-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest -j$(JOBS) --output-on-failure --timeout 900
+
+bench: build
+	@$(BUILD)/fpgaserve bench kernel --shape stories15M
+	@$(BUILD)/fpgaserve bench kernel --shape stories110M
+
+clean:
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan

@@ -1,0 +1,95 @@
+#include "fpga/sim_card.h"
+
+#include <omp.h>
+
+#include <thread>
+
+#include "fpga/kernel_limits.h"
+#include "kernel/kernel.h"
+
+namespace fpgaserve {
+namespace {
+// The kernel's local buffers with the host build's maxima take about 12 MB; leave room for ASan.
+constexpr size_t kCardStackBytes = 256u << 20;
+}  // namespace
+
+Result<std::unique_ptr<SimCard>> SimCard::Create(std::shared_ptr<const WeightsImage> image,
+                                                 const SimCardOptions& options) {
+  const ModelConfig& c = image->config();
+  const int cache_len = options.cache_len > 0 ? options.cache_len : c.seq_len;
+  if (options.n_slots <= 0) return Status::InvalidArgument("a card needs at least one KV slot");
+  if (Status st = KernelLimits::Compiled().Check(c, cache_len, "the simulated card"); !st.ok()) return st;
+
+  std::unique_ptr<SimCard> card(new SimCard());
+  card->image_ = std::move(image);
+  card->info_.name = options.name;
+  card->info_.model = c;
+  card->info_.n_slots = options.n_slots;
+  card->info_.cache_len = cache_len;
+  card->info_.max_step = kernel::kMaxStep;
+  card->info_.kv_bytes_per_slot = 2ull * c.n_layers * cache_len * c.kv_dim() * sizeof(float);
+  card->kernel_ = options.kernel != nullptr ? options.kernel : &fpgaserve_step;
+  card->threads_ = options.threads > 0 ? options.threads : static_cast<int>(std::thread::hardware_concurrency());
+  const size_t cache_floats = static_cast<size_t>(c.n_layers) * options.n_slots * cache_len * c.kv_dim();
+  // new float[] leaves the pages untouched: a large cache costs memory only as slots fill.
+  card->k_cache_.reset(new float[cache_floats]);
+  card->v_cache_.reset(new float[cache_floats]);
+
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, kCardStackBytes);
+  const int rc = pthread_create(&card->thread_, &attr, &SimCard::ThreadMain, card.get());
+  pthread_attr_destroy(&attr);
+  if (rc != 0) return Status::Internal("could not start the thread of " + options.name);
+  card->thread_started_ = true;
+  return card;
+}
+
+SimCard::~SimCard() {
+  if (!thread_started_) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  pthread_join(thread_, nullptr);
+}
+
+void* SimCard::ThreadMain(void* self) {
+  static_cast<SimCard*>(self)->Loop();
+  return nullptr;
+}
+
+void SimCard::Loop() {
+  omp_set_num_threads(threads_);
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    cv_.wait(lock, [&] { return stopping_ || job_entries_ != nullptr; });
+    if (stopping_) return;
+    const std::vector<int32_t>& entries = *job_entries_;
+    const int n = static_cast<int>(entries.size() / kernel::kEntryFields);
+    lock.unlock();
+    kernel_(image_->bank(0), image_->bank(1), image_->bank(2), image_->bank(3), k_cache_.get(),
+                   v_cache_.get(), entries.data(), job_logits_, n, info_.n_slots, info_.cache_len);
+    lock.lock();
+    job_entries_ = nullptr;
+    job_done_ = true;
+    cv_.notify_all();
+  }
+}
+
+Status SimCard::Run(const Step& step, float* logits) {
+  if (Status st = ValidateStep(step, info_); !st.ok()) return st;
+  std::vector<int32_t> entries;
+  entries.reserve(step.entries.size() * kernel::kEntryFields);
+  for (const StepEntry& e : step.entries) entries.insert(entries.end(), {e.token, e.pos, e.slot, e.out_row});
+  std::unique_lock<std::mutex> lock(mu_);
+  job_entries_ = &entries;
+  job_logits_ = logits;
+  job_done_ = false;
+  cv_.notify_all();
+  cv_.wait(lock, [&] { return job_done_; });
+  return Status::Ok();
+}
+
+}  // namespace fpgaserve

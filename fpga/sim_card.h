@@ -1,0 +1,67 @@
+// SimCard: the simulated card — the HLS kernel compiled for this host, running on a weights image in host
+// memory with its own KV cache. It is the card every machine can run, and the one the math is tested on.
+//
+// The kernel keeps a step's activations in local arrays (on-chip memory on the FPGA), several MB with
+// the host build's maxima, so steps run on the card's own thread with a large stack; Run() hands the
+// step over and waits. The kernel's loops use OpenMP with `threads` threads of that thread's team.
+#pragma once
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <pthread.h>
+
+#include "fpga/device.h"
+#include "fpga/weights_image.h"
+
+namespace fpgaserve {
+
+// The kernel's top function, as declared in kernel/kernel.h.
+using StepFunction = void (*)(const uint8_t*, const uint8_t*, const uint8_t*, const uint8_t*, float*, float*,
+                              const int32_t*, float*, int, int, int);
+
+struct SimCardOptions {
+  std::string name = "sim0";
+  int n_slots = 8;     // sequences held at once
+  int cache_len = 0;   // tokens per slot; 0 = the model's seq_len
+  int threads = 0;     // OpenMP threads for the kernel; 0 = one per core
+  StepFunction kernel = nullptr;  // nullptr = fpgaserve_step; tests pass other builds of the kernel
+};
+
+class SimCard final : public Device {
+ public:
+  // Allocates the KV cache (untouched until used) and starts the card's thread. Returns OutOfRange
+  // when the model or cache does not fit the compiled kernel's maxima, InvalidArgument for bad options.
+  static Result<std::unique_ptr<SimCard>> Create(std::shared_ptr<const WeightsImage> image,
+                                                 const SimCardOptions& options);
+  ~SimCard() override;
+
+  const DeviceInfo& info() const override { return info_; }
+  Status Run(const Step& step, float* logits) override;
+  bool Healthy() const override { return true; }  // host memory and host code: nothing to fail
+
+ private:
+  SimCard() = default;
+  static void* ThreadMain(void* self);
+  void Loop();
+
+  // Constant after Create().
+  DeviceInfo info_;
+  int threads_ = 0;
+  StepFunction kernel_ = nullptr;
+  std::shared_ptr<const WeightsImage> image_;
+  std::unique_ptr<float[]> k_cache_;  // (layer, slot, cache_len, kv_dim)
+  std::unique_ptr<float[]> v_cache_;
+  pthread_t thread_{};
+  bool thread_started_ = false;
+
+  // The hand-over of one step to the card's thread.
+  std::mutex mu_;
+  std::condition_variable cv_;
+  const std::vector<int32_t>* job_entries_ = nullptr;  // guarded by mu_
+  float* job_logits_ = nullptr;                        // guarded by mu_
+  bool job_done_ = false;                              // guarded by mu_
+  bool stopping_ = false;                              // guarded by mu_
+};
+
+}  // namespace fpgaserve

@@ -1,0 +1,105 @@
+// fpgaserve bench kernel: decode and prefill throughput of the simulated card, per batch size.
+// A benchmark, not a test: it prints figures and never fails on them.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "fpga/sim_card.h"
+#include "server/cli/commands.h"
+#include "server/model/loaded_model.h"
+
+namespace fpgaserve::cli {
+namespace {
+
+struct KernelBenchOptions {
+  std::string model;         // a checkpoint file, or
+  std::string shape;         // a random model of a named shape
+  std::vector<int> batches = {1, 4, 16, 32, 64};
+  int steps = 64;            // decode steps per batch size
+  int prefill_tokens = 256;  // prompt length for the prefill figure
+  int threads = 0;
+};
+
+double Seconds(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
+}
+
+void RunKernelBench(const KernelBenchOptions& o) {
+  if (o.model.empty() == o.shape.empty()) Fail("bench kernel needs exactly one of --model FILE and --shape NAME");
+  auto loaded = o.model.empty() ? LoadedModel::Random(o.shape, 1) : LoadedModel::FromFile(o.model);
+  if (!loaded.ok()) Fail(loaded.status().message());
+  const LoadedModel& model = *loaded.value();
+  const ModelConfig& c = model.config();
+  const int max_batch = *std::max_element(o.batches.begin(), o.batches.end());
+  const int threads = o.threads > 0 ? o.threads : static_cast<int>(std::thread::hardware_concurrency());
+  const int cache_len = std::min(c.seq_len, std::max(o.steps + 1, o.prefill_tokens));
+
+  SimCardOptions options;
+  options.n_slots = max_batch;
+  options.cache_len = cache_len;
+  options.threads = threads;
+  auto card = SimCard::Create(model.image(), options);
+  if (!card.ok()) Fail(card.status().message());
+  Device& dev = *card.value();
+  if (max_batch > dev.info().max_step) Fail("batch " + std::to_string(max_batch) + " exceeds the kernel's step size " + std::to_string(dev.info().max_step));
+
+  std::printf("model %s: dim %d, hidden %d, layers %d, heads %d/%d, vocab %d, group %d\n", model.name().c_str(), c.dim,
+              c.hidden_dim, c.n_layers, c.n_heads, c.n_kv_heads, c.vocab_size, c.group_size);
+  std::printf("simulated card, %d threads, %d decode steps from position 0 per batch size\n\n", threads, o.steps);
+  std::printf("%8s %12s %14s %10s\n", "batch", "step ms", "decode tok/s", "vs batch 1");
+
+  std::vector<float> logits(static_cast<size_t>(max_batch) * c.vocab_size);
+  double base = 0.0;
+  for (int batch : o.batches) {
+    Step step;
+    step.n_out_rows = batch;
+    step.entries.resize(batch);
+    auto run_at = [&](int pos) {
+      for (int b = 0; b < batch; b++) step.entries[b] = {(b * 131 + pos * 17) % c.vocab_size, pos, b, b};
+      if (Status st = dev.Run(step, logits.data()); !st.ok()) Fail(st.ToString());
+    };
+    run_at(0);  // warm-up: first touch of the cache pages and the thread team
+    const auto start = std::chrono::steady_clock::now();
+    for (int pos = 0; pos < o.steps; pos++) run_at(pos);
+    const double secs = Seconds(start);
+    const double tps = batch * o.steps / secs;
+    if (base == 0.0) base = tps / batch;
+    std::printf("%8d %12.2f %14.1f %9.1fx\n", batch, secs * 1e3 / o.steps, tps, tps / base);
+  }
+
+  // Prefill: one prompt in chunks of the kernel's step size, logits only for the last token.
+  const int prompt = std::min(o.prefill_tokens, cache_len);
+  const auto start = std::chrono::steady_clock::now();
+  for (int pos = 0; pos < prompt;) {
+    Step step;
+    const int chunk = std::min(dev.info().max_step, prompt - pos);
+    for (int i = 0; i < chunk; i++, pos++) step.entries.push_back({(pos * 7) % c.vocab_size, pos, 0, -1});
+    if (pos == prompt) {
+      step.entries.back().out_row = 0;
+      step.n_out_rows = 1;
+    }
+    if (Status st = dev.Run(step, logits.data()); !st.ok()) Fail(st.ToString());
+  }
+  std::printf("\nprefill: %d tokens in chunks of %d: %.1f tok/s\n", prompt, dev.info().max_step, prompt / Seconds(start));
+}
+
+}  // namespace
+
+void AddBenchCommand(CLI::App& app) {
+  CLI::App* bench = app.add_subcommand("bench", "Benchmarks (they print figures; they are not tests)");
+  bench->require_subcommand(1);
+  auto o = std::make_shared<KernelBenchOptions>();
+  CLI::App* kernel = bench->add_subcommand("kernel", "Decode tok/s per batch size and prefill tok/s of the simulated card");
+  kernel->add_option("--model", o->model, "llama2.c checkpoint");
+  kernel->add_option("--shape", o->shape, "random weights of a named shape: stories15M, stories42M, stories110M, tiny");
+  kernel->add_option("--batch", o->batches, "batch sizes")->delimiter(',');
+  kernel->add_option("--steps", o->steps, "decode steps per batch size")->check(CLI::Range(1, 100000));
+  kernel->add_option("--prefill-tokens", o->prefill_tokens, "prompt length for the prefill figure")->check(CLI::Range(1, 1 << 20));
+  kernel->add_option("--threads", o->threads, "kernel threads (default: one per core)");
+  kernel->callback([o] { RunKernelBench(*o); });
+}
+
+}  // namespace fpgaserve::cli

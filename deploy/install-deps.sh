@@ -13,6 +13,7 @@ build_pkgs=(
   libspdlog-dev           # logging
   libcpp-httplib-dev      # HTTP server and client
   libcli11-dev            # command line
+  prometheus-cpp-dev      # /metrics in the Prometheus text format
   libgtest-dev libgmock-dev
   libxrt-dev uuid-dev     # Xilinx XRT native API for the real card
   shellcheck              # checks deploy/ scripts in make test

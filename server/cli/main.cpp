@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   fpgaserve::cli::AddModelCommand(app);
   fpgaserve::cli::AddGenerateCommand(app);
   fpgaserve::cli::AddBenchCommand(app);
+  fpgaserve::cli::AddEvalCommand(app);
   CLI11_PARSE(app, argc, argv);
   return 0;
 }

@@ -39,15 +39,15 @@ inline void DotHost(float* out, const int16_t* w, const float* w_scale, const in
                     const float* const* x_scale, int groups, int gs) {
 #if defined(__AVX512BW__)
   __m512 acc[C];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (int c = 0; c < C; c++) acc[c] = _mm512_setzero_ps();
   for (int g = 0; g < groups; g++) {
     __m512i lane[C];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int c = 0; c < C; c++) lane[c] = _mm512_setzero_si512();
     for (int k = g * gs; k < (g + 1) * gs; k += 32) {
       const __m512i wv = _mm512_loadu_si512(w + k);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
       for (int c = 0; c < C; c++) {
         const __m512i xv = _mm512_loadu_si512(x[c] + k);
 #if defined(__AVX512VNNI__)
@@ -57,42 +57,42 @@ inline void DotHost(float* out, const int16_t* w, const float* w_scale, const in
 #endif
       }
     }
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int c = 0; c < C; c++) {
       const __m512 scale = _mm512_set1_ps(w_scale[g] * x_scale[c][g]);
       acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(lane[c]), scale, acc[c]);
     }
   }
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (int c = 0; c < C; c++) {
     out[c] = SumLanes(_mm512_castps512_ps256(acc[c]), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[c]), 1)));
   }
 #else
   // Two 256-bit halves: lanes 0..7 from elements 0..15 of each 32, lanes 8..15 from 16..31.
   __m256 lo[C], hi[C];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (int c = 0; c < C; c++) lo[c] = hi[c] = _mm256_setzero_ps();
   for (int g = 0; g < groups; g++) {
     __m256i lane_lo[C], lane_hi[C];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int c = 0; c < C; c++) lane_lo[c] = lane_hi[c] = _mm256_setzero_si256();
     for (int k = g * gs; k < (g + 1) * gs; k += 32) {
       const __m256i w_lo = _mm256_loadu_si256((const __m256i*)(w + k));
       const __m256i w_hi = _mm256_loadu_si256((const __m256i*)(w + k + 16));
-#pragma GCC unroll 4
+#pragma GCC unroll 8
       for (int c = 0; c < C; c++) {
         lane_lo[c] = _mm256_add_epi32(lane_lo[c], _mm256_madd_epi16(w_lo, _mm256_loadu_si256((const __m256i*)(x[c] + k))));
         lane_hi[c] = _mm256_add_epi32(lane_hi[c], _mm256_madd_epi16(w_hi, _mm256_loadu_si256((const __m256i*)(x[c] + k + 16))));
       }
     }
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int c = 0; c < C; c++) {
       const __m256 scale = _mm256_set1_ps(w_scale[g] * x_scale[c][g]);
       lo[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(lane_lo[c]), scale, lo[c]);
       hi[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(lane_hi[c]), scale, hi[c]);
     }
   }
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (int c = 0; c < C; c++) out[c] = SumLanes(lo[c], hi[c]);
 #endif
 }
@@ -101,6 +101,10 @@ inline void DotHost(float* out, const int16_t* w, const float* w_scale, const in
 inline void DotBlockHost(float* out, const int16_t* w, const float* w_scale, const int16_t* const* x,
                          const float* const* x_scale, int count, int groups, int gs) {
   switch (count) {
+    case 8: DotHost<8>(out, w, w_scale, x, x_scale, groups, gs); break;
+    case 7: DotHost<7>(out, w, w_scale, x, x_scale, groups, gs); break;
+    case 6: DotHost<6>(out, w, w_scale, x, x_scale, groups, gs); break;
+    case 5: DotHost<5>(out, w, w_scale, x, x_scale, groups, gs); break;
     case 4: DotHost<4>(out, w, w_scale, x, x_scale, groups, gs); break;
     case 3: DotHost<3>(out, w, w_scale, x, x_scale, groups, gs); break;
     case 2: DotHost<2>(out, w, w_scale, x, x_scale, groups, gs); break;

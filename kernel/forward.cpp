@@ -188,7 +188,7 @@ sum_lanes:
 
 // out[c] = W_row . x[e0 + c] for the `count` (1..kDotBlock) entries from e0. On the host the block's
 // chains of work overlap in registers; on the card each entry is a pass of the pipelined dot.
-const int kDotBlock = 4;
+const int kDotBlock = 8;
 
 void dot_block(float* out, const int16_t* w, const float* w_scale, const QuantActivations xq, const QuantScales xs,
                int e0, int count, int cols, int gs) {

@@ -10,6 +10,7 @@
 #include "fpga/sim_card.h"
 #include "server/cli/commands.h"
 #include "server/engine/sampler.h"
+#include "server/model/bundled_model.h"
 #include "server/model/detokenizer.h"
 #include "server/model/loaded_model.h"
 #include "server/model/tokenizer.h"
@@ -105,8 +106,10 @@ void RunGenerate(GenerateOptions o) {
 void AddGenerateCommand(CLI::App& app) {
   auto o = std::make_shared<GenerateOptions>();
   CLI::App* cmd = app.add_subcommand("generate", "Generate text from a prompt on a simulated card, in-process");
-  cmd->add_option("--model", o->model, "llama2.c checkpoint")->required();
-  cmd->add_option("--tokenizer", o->tokenizer, "llama2.c tokenizer.bin")->required();
+  o->model = BundledModelPath();
+  o->tokenizer = BundledTokenizerPath();
+  cmd->add_option("--model", o->model, "llama2.c checkpoint (default: the bundled demo model)");
+  cmd->add_option("--tokenizer", o->tokenizer, "llama2.c tokenizer.bin (default: the bundled demo tokenizer)");
   cmd->add_option("--prompt,-p", o->prompt, "prompt text");
   cmd->add_option("-n,--max-tokens", o->max_tokens, "tokens to generate")->check(CLI::Range(1, 1 << 20));
   cmd->add_option("--temperature,-t", o->sampling.temperature, "0 = greedy")->check(CLI::Range(0.0, 2.0));

@@ -22,7 +22,7 @@ build: deps
 
 # Every test: the suite as built for users, then again under AddressSanitizer + UndefinedBehaviorSanitizer
 # and ThreadSanitizer (the daemon is threaded: card workers, HTTP, the scheduler).
-test: test-plain test-asan
+test: test-plain test-asan test-tsan
 	@echo "make test: all suites passed"
 
 test-plain: build
@@ -32,6 +32,12 @@ test-asan: deps
 	@cmake -S . -B $(BUILD)-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFPGASERVE_SANITIZE=address,undefined $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(BUILD)-asan -j$(JOBS)
 	@cd $(BUILD)-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest -j$(JOBS) --output-on-failure --timeout 900
+
+test-tsan: deps
+	@cmake -S . -B $(BUILD)-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFPGASERVE_SANITIZE=thread $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD)-tsan -j$(JOBS)
+	@cd $(BUILD)-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 	  ctest -j$(JOBS) --output-on-failure --timeout 900
 
 bench: build

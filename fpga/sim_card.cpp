@@ -1,6 +1,8 @@
 #include "fpga/sim_card.h"
 
+#ifdef _OPENMP
 #include <omp.h>
+#endif
 
 #include <thread>
 
@@ -61,7 +63,9 @@ void* SimCard::ThreadMain(void* self) {
 }
 
 void SimCard::Loop() {
+#ifdef _OPENMP
   omp_set_num_threads(threads_);
+#endif
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
     cv_.wait(lock, [&] { return stopping_ || job_entries_ != nullptr; });

@@ -10,9 +10,11 @@ namespace fpgaserve::cli {
 void AddModelCommand(CLI::App& app);     // model info | quantize | random
 void AddGenerateCommand(CLI::App& app);  // generate: text from a prompt, in-process
 void AddBenchCommand(CLI::App& app);     // bench kernel | serve
+void AddBenchServeCommand(CLI::App& bench);  // bench serve: load generator for any OpenAI-compatible server
 void AddServeCommand(CLI::App& app);     // serve: the daemon
 void AddEvalCommand(CLI::App& app);      // eval perplexity
 void AddEstimateCommand(CLI::App& app);  // estimate: the F1 card's performance model
+void AddXclbinCommand(CLI::App& app);    // xclbin info | make-test
 
 // Prints "fpgaserve: <message>" to stderr and throws CLI::RuntimeError(1).
 [[noreturn]] void Fail(const std::string& message);

@@ -96,6 +96,7 @@ void RunGenerate(GenerateOptions o) {
   const std::string tail = decoder.Flush();
   std::fwrite(tail.data(), 1, tail.size(), stdout);
   std::fputs("\n", stdout);
+  std::fflush(stdout);
   const double gen_secs = Since(t1);
   std::fprintf(stderr, "prompt: %zu tokens, %.1f tok/s; generation: %d tokens, %.1f tok/s\n", prompt.size(),
                prompt.size() / prefill_secs, generated, generated / gen_secs);

@@ -21,6 +21,8 @@ int main(int argc, char** argv) {
   fpgaserve::cli::AddGenerateCommand(app);
   fpgaserve::cli::AddBenchCommand(app);
   fpgaserve::cli::AddEvalCommand(app);
+  fpgaserve::cli::AddEstimateCommand(app);
+  fpgaserve::cli::AddXclbinCommand(app);
   CLI11_PARSE(app, argc, argv);
   return 0;
 }

@@ -8,6 +8,7 @@
 #include <bit>
 #include <cerrno>
 #include <climits>
+#include <cmath>
 #include <cstring>
 #include <sstream>
 
@@ -376,6 +377,18 @@ Result<std::unique_ptr<Checkpoint>> Checkpoint::Open(const std::string& path) {
   WalkTensors(ckpt->format_, c, /*sizing=*/false, walker, view);
   // Every tensor lies inside the file: resolve the fp32 addresses.
   for (const Walker::PendingFloats& p : walker.pending()) *p.slot = ckpt->AlignedFloats(p.bytes, p.count);
+  // A NaN or infinity in a weight, a norm or a Q8_0 scale would turn every logit into NaN without any
+  // error; refuse the file instead. One pass over the fp32 values (the Q8_0 values cannot be non-finite).
+  for (const Walker::PendingFloats& p : walker.pending()) {
+    const float* values = *p.slot;
+    for (uint64_t i = 0; i < p.count; i++) {
+      if (!std::isfinite(values[i])) {
+        return Status::InvalidArgument(what + " holds a non-finite fp32 value (NaN or infinity) at byte " +
+                                       std::to_string(static_cast<uint64_t>(p.bytes - base) + 4 * i) +
+                                       ": the file is damaged");
+      }
+    }
+  }
   if (c.shared_classifier) view.classifier = view.token_embedding;
   return ckpt;
 }

@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstring>
+#include <limits>
 #include <filesystem>
 #include <vector>
 
@@ -510,6 +511,31 @@ TEST(RandomModelTest, ScalesAreThoseDocumented) {
   EXPECT_LT(norm_sd, 0.05);
   EXPECT_GT(norm_sd, 0.0);
   EXPECT_EQ(v.classifier.f32, v.token_embedding.f32);
+}
+
+}  // namespace
+}  // namespace fpgaserve
+
+namespace fpgaserve {
+namespace {
+
+TEST(CheckpointRefusesTest, ANonFiniteWeightNormOrScaleIsRefused) {
+  // A NaN anywhere in the fp32 data would silently turn every logit into NaN: refused at open.
+  RandomModel m = MakeRandomModel(NamedShape("tiny").value(), 2);
+  testing::TempDir dir;
+  for (CheckpointFormat format : {CheckpointFormat::kV1Float, CheckpointFormat::kV2Q8}) {
+    const std::string good = dir.file("good.bin");
+    ASSERT_TRUE(WriteCheckpoint(m.view, good, format).ok());
+    std::string bytes = testing::ReadFile(good);
+    // The first fp32 value after the 256-byte header is a norm weight in both formats; the last four
+    // bytes are a weight (v1) or a Q8_0 scale (v2).
+    for (size_t at : {size_t{256}, bytes.size() - 4}) {
+      std::string bad = bytes;
+      const float nan = std::numeric_limits<float>::quiet_NaN();
+      std::memcpy(bad.data() + at, &nan, 4);
+      ExpectRefused(bad, "non-finite");
+    }
+  }
 }
 
 }  // namespace

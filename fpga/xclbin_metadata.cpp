@@ -1,0 +1,279 @@
+#include "fpga/xclbin_metadata.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+
+#include <nlohmann/json.hpp>
+
+#include "kernel/kernel.h"
+
+namespace fpgaserve {
+namespace {
+
+// The layouts of XRT's xclbin.h sections we write (sizes checked by tests/fpga/xclbin_test.cpp).
+constexpr size_t kMemDataBytes = 40;       // struct mem_data
+constexpr size_t kIpDataBytes = 80;        // struct ip_data
+constexpr size_t kConnectionBytes = 12;    // struct connection
+constexpr size_t kClockFreqBytes = 136;    // struct clock_freq
+constexpr uint8_t kMemDdr4 = 1;            // MEM_DDR4
+constexpr uint32_t kIpKernel = 1;          // IP_KERNEL
+// F1: four DDR4 banks of 16 GiB, at consecutive 16 GiB boundaries.
+constexpr int kF1Banks = 4;
+constexpr uint64_t kF1BankKb = 16ull << 20;
+// Where v++ places the CU's control registers on the F1 shell, and their range.
+constexpr uint64_t kCuBase = 0x1800000;
+constexpr uint32_t kCuRange = 0x10000;
+
+template <typename T>
+void Put(std::vector<uint8_t>& b, size_t at, T v) {
+  if (at + sizeof v > b.size()) return;  // never; the check also tells the compiler b is not empty
+  std::memcpy(&b[at], &v, sizeof v);
+}
+
+std::string Hex(uint64_t v) {
+  char s[32];
+  std::snprintf(s, sizeof s, "0x%llx", static_cast<unsigned long long>(v));
+  return s;
+}
+
+std::vector<uint8_t> MemTopology() {
+  std::vector<uint8_t> b(8 + kF1Banks * kMemDataBytes, 0);  // int32 count, padded to mem_data's 8-alignment
+  Put<int32_t>(b, 0, kF1Banks);
+  for (int i = 0; i < kF1Banks; i++) {
+    const size_t at = 8 + i * kMemDataBytes;
+    Put<uint8_t>(b, at + 0, kMemDdr4);
+    Put<uint8_t>(b, at + 1, 1);  // m_used: a kernel port connects to it
+    Put<uint64_t>(b, at + 8, kF1BankKb);
+    Put<uint64_t>(b, at + 16, static_cast<uint64_t>(i) * kF1BankKb * 1024);
+    const std::string tag = "bank" + std::to_string(i);
+    std::memcpy(b.data() + at + 24, tag.data(), tag.size());
+  }
+  return b;
+}
+
+std::vector<uint8_t> IpLayout(const std::string& kernel_name) {
+  std::vector<uint8_t> b(8 + kIpDataBytes, 0);
+  Put<int32_t>(b, 0, 1);
+  const size_t at = 8;
+  Put<uint32_t>(b, at + 0, kIpKernel);
+  Put<uint32_t>(b, at + 4, 0x1);  // interrupt enabled, id 0, AP_CTRL_HS
+  Put<uint64_t>(b, at + 8, kCuBase);
+  const std::string name = kernel_name + ":" + kStepInstanceName;
+  std::memcpy(b.data() + at + 16, name.data(), std::min<size_t>(63, name.size()));
+  return b;
+}
+
+std::vector<uint8_t> Connectivity(const std::array<int, kStepArgCount>& banks, int n_args) {
+  std::vector<std::array<int32_t, 3>> conns;
+  for (int i = 0; i < n_args; i++) {
+    if (StepArgs()[i].global) conns.push_back({i, 0, banks[i]});
+  }
+  std::vector<uint8_t> b(4 + conns.size() * kConnectionBytes, 0);
+  Put<int32_t>(b, 0, static_cast<int32_t>(conns.size()));
+  for (size_t c = 0; c < conns.size(); c++) {
+    for (int f = 0; f < 3; f++) Put<int32_t>(b, 4 + c * kConnectionBytes + 4 * f, conns[c][f]);
+  }
+  return b;
+}
+
+std::vector<uint8_t> ClockFreqTopology(int mhz) {
+  const char* names[2] = {"DATA_CLK", "KERNEL_CLK"};
+  std::vector<uint8_t> b(8 + 2 * kClockFreqBytes, 0);
+  Put<int16_t>(b, 0, 2);
+  for (int i = 0; i < 2; i++) {
+    const size_t at = 2 + i * kClockFreqBytes;
+    Put<uint16_t>(b, at, static_cast<uint16_t>(mhz));
+    Put<uint8_t>(b, at + 2, static_cast<uint8_t>(i == 0 ? 1 : 2));  // CT_DATA, CT_KERNEL
+    std::memcpy(b.data() + at + 8, names[i], std::strlen(names[i]));
+  }
+  return b;
+}
+
+// The kernel's XML as v++ writes it: only the parts XRT reads (kernel, ports, args, instance).
+std::string EmbeddedMetadata(const MetadataXclbinOptions& o, int n_args) {
+  std::string x;
+  x += "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+  x += "<project name=\"fpgaserve\">\n";
+  x += "  <platform vendor=\"xilinx\" boardid=\"aws-vu9p-f1\" name=\"shell-v04261818\" featureRomTime=\"0\">\n";
+  x += "    <version major=\"201920\" minor=\"3\"/>\n";
+  x += "    <device name=\"fpga0\" fpgaDevice=\"virtexuplus:xcvu9p:flgb2104:-2:i\" addrWidth=\"0\">\n";
+  x += "      <core name=\"OCL_REGION_0\" target=\"bitstream\" type=\"clc_region\" clockFreq=\"0MHz\" numComputeUnits=\"60\">\n";
+  x += "        <kernelClocks>\n";
+  x += "          <clock port=\"KERNEL_CLK\" frequency=\"" + std::to_string(o.build.kernel_mhz) + ".000000MHz\"/>\n";
+  x += "          <clock port=\"DATA_CLK\" frequency=\"" + std::to_string(o.build.kernel_mhz) + ".000000MHz\"/>\n";
+  x += "        </kernelClocks>\n";
+  x += "        <kernel name=\"" + o.kernel_name + "\" language=\"c\" vlnv=\"xilinx.com:hls:" + o.kernel_name +
+       ":1.0\" preferredWorkGroupSizeMultiple=\"0\" workGroupSize=\"1\" debug=\"false\" interrupt=\"true\" "
+       "hwControlProtocol=\"ap_ctrl_hs\">\n";
+  x += "          <module name=\"" + o.kernel_name + "\"/>\n";
+  for (int g = 0; g <= 6; g++) {
+    x += "          <port name=\"M_AXI_GMEM" + std::to_string(g) +
+         "\" mode=\"master\" range=\"0xFFFFFFFFFFFFFFFF\" dataWidth=\"" + (g < 4 ? "512" : "32") +
+         "\" portType=\"addressable\" base=\"0x0\"/>\n";
+  }
+  x += "          <port name=\"S_AXI_CONTROL\" mode=\"slave\" range=\"" + Hex(kCuRange) +
+       "\" dataWidth=\"32\" portType=\"addressable\" base=\"0x0\"/>\n";
+  for (int i = 0; i < n_args; i++) {
+    const StepArgSpec& a = StepArgs()[i];
+    x += "          <arg name=\"" + std::string(a.name) + "\" addressQualifier=\"" + (a.global ? "1" : "0") +
+         "\" id=\"" + std::to_string(i) + "\" port=\"" + a.port + "\" size=\"" + Hex(a.size) + "\" offset=\"" +
+         Hex(a.offset) + "\" hostOffset=\"0x0\" hostSize=\"" + Hex(a.size) + "\" type=\"" + a.type + "\"/>\n";
+  }
+  x += "          <compileWorkGroupSize x=\"1\" y=\"1\" z=\"1\"/>\n";
+  x += "          <maxWorkGroupSize x=\"1\" y=\"1\" z=\"1\"/>\n";
+  x += "          <instance name=\"" + std::string(kStepInstanceName) + "\">\n";
+  x += "            <addrRemap base=\"" + Hex(kCuBase) + "\" range=\"" + Hex(kCuRange) + "\" port=\"S_AXI_CONTROL\"/>\n";
+  x += "          </instance>\n";
+  x += "        </kernel>\n";
+  x += "      </core>\n";
+  x += "    </device>\n";
+  x += "  </platform>\n";
+  x += "</project>\n";
+  return x;
+}
+
+}  // namespace
+
+const std::array<StepArgSpec, kStepArgCount>& StepArgs() {
+  // Register offsets as Vitis HLS lays out an ap_ctrl_hs control block: 0x00-0x0f control/interrupt
+  // registers, then 12 bytes per 64-bit pointer and 8 per 32-bit scalar. Banks as kernel/link.cfg.
+  static const std::array<StepArgSpec, kStepArgCount> args = {{
+      {"w0", true, "M_AXI_GMEM0", 0x10, 8, "const unsigned char*", 0},
+      {"w1", true, "M_AXI_GMEM1", 0x1c, 8, "const unsigned char*", 1},
+      {"w2", true, "M_AXI_GMEM2", 0x28, 8, "const unsigned char*", 2},
+      {"w3", true, "M_AXI_GMEM3", 0x34, 8, "const unsigned char*", 3},
+      {"k_cache", true, "M_AXI_GMEM4", 0x40, 8, "float*", 1},
+      {"v_cache", true, "M_AXI_GMEM5", 0x4c, 8, "float*", 2},
+      {"entries", true, "M_AXI_GMEM6", 0x58, 8, "const int*", 3},
+      {"logits", true, "M_AXI_GMEM6", 0x64, 8, "float*", 3},
+      {"n_entries", false, "S_AXI_CONTROL", 0x70, 4, "int", -1},
+      {"n_slots", false, "S_AXI_CONTROL", 0x78, 4, "int", -1},
+      {"cache_len", false, "S_AXI_CONTROL", 0x80, 4, "int", -1},
+  }};
+  return args;
+}
+
+XclbinBuildInfo BuildInfoFor(const KernelLimits& limits, const std::string& target) {
+  XclbinBuildInfo b;
+  b.limits = limits;
+  b.banks = kernel::kBanks;
+  b.entry_fields = kernel::kEntryFields;
+  b.kernel_mhz = 250;
+  b.target = target;
+  b.platform = kF1Platform;
+  return b;
+}
+
+std::string BuildInfoToJson(const XclbinBuildInfo& b) {
+  nlohmann::ordered_json j;
+  j["schema"] = kBuildInfoSchema;
+  j["kernel"] = b.kernel;
+  j["target"] = b.target;
+  j["platform"] = b.platform;
+  j["kernel_mhz"] = b.kernel_mhz;
+  j["max_dim"] = b.limits.max_dim;
+  j["max_hidden_dim"] = b.limits.max_hidden_dim;
+  j["max_layers"] = b.limits.max_layers;
+  j["max_heads"] = b.limits.max_heads;
+  j["max_seq_len"] = b.limits.max_seq_len;
+  j["max_vocab"] = b.limits.max_vocab;
+  j["max_step"] = b.limits.max_step;
+  j["min_group_size"] = b.limits.min_group_size;
+  j["banks"] = b.banks;
+  j["entry_fields"] = b.entry_fields;
+  return j.dump();
+}
+
+Result<XclbinBuildInfo> ParseBuildInfo(std::string_view text, const std::string& what) {
+  // xclbinutil keeps a RAW section's bytes as they were; tolerate a trailing NUL or newline.
+  while (!text.empty() && (text.back() == '\0' || text.back() == '\n')) text.remove_suffix(1);
+  const nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return Status::InvalidArgument(what + ": its build metadata is not a JSON object");
+  if (j.value("schema", "") != kBuildInfoSchema) {
+    return Status::InvalidArgument(what + ": its USER_METADATA section is not fpgaserve build metadata (schema \"" +
+                                   std::string(kBuildInfoSchema) + "\" expected)");
+  }
+  XclbinBuildInfo b;
+  std::string missing;
+  auto get_int = [&](const char* key, int* out) {
+    auto it = j.find(key);
+    if (it == j.end() || !it->is_number_integer()) {
+      if (missing.empty()) missing = key;
+      return;
+    }
+    *out = it->get<int>();
+  };
+  get_int("max_dim", &b.limits.max_dim);
+  get_int("max_hidden_dim", &b.limits.max_hidden_dim);
+  get_int("max_layers", &b.limits.max_layers);
+  get_int("max_heads", &b.limits.max_heads);
+  get_int("max_seq_len", &b.limits.max_seq_len);
+  get_int("max_vocab", &b.limits.max_vocab);
+  get_int("max_step", &b.limits.max_step);
+  get_int("min_group_size", &b.limits.min_group_size);
+  get_int("banks", &b.banks);
+  get_int("entry_fields", &b.entry_fields);
+  get_int("kernel_mhz", &b.kernel_mhz);
+  if (!missing.empty()) {
+    return Status::InvalidArgument(what + ": its build metadata has no integer \"" + missing + "\"");
+  }
+  b.kernel = j.value("kernel", "");
+  b.target = j.value("target", "");
+  b.platform = j.value("platform", "");
+  if (b.limits.max_step < 1 || b.limits.max_dim < 1 || b.limits.max_vocab < 1 || b.limits.min_group_size < 1) {
+    return Status::InvalidArgument(what + ": its build metadata has non-positive maxima");
+  }
+  return b;
+}
+
+Result<XclbinBuildInfo> ReadBuildInfo(const Xclbin& xclbin, const std::string& what) {
+  std::optional<std::string_view> s = xclbin.Section(XclbinSectionKind::kUserMetadata);
+  if (!s) {
+    return Status::NotFound(what + " has no fpgaserve build metadata (USER_METADATA section): it was not built by "
+                            "kernel/Makefile, so the maxima it was compiled with are unknown");
+  }
+  return ParseBuildInfo(*s, what);
+}
+
+std::vector<uint8_t> MakeMetadataXclbin(const MetadataXclbinOptions& o) {
+  std::array<int, kStepArgCount> banks = o.banks;
+  bool all_zero = true;
+  for (int b : banks) all_zero = all_zero && b == 0;
+  if (all_zero) {
+    for (int i = 0; i < kStepArgCount; i++) banks[i] = StepArgs()[i].bank;
+  }
+  const int n_args = kStepArgCount - std::min(o.drop_last_args, static_cast<int>(kStepArgCount));
+
+  XclbinWriter w;
+  w.set_platform_vbnv("xilinx_aws-vu9p-f1_shell-v04261818_201920_3");
+  w.set_timestamp(1700000000);
+  std::array<uint8_t, 16> uuid = o.uuid;
+  bool zero_uuid = true;
+  for (uint8_t u : uuid) zero_uuid = zero_uuid && u == 0;
+  const std::string xml = EmbeddedMetadata(o, n_args);
+  const std::string build = BuildInfoToJson(o.build);
+  if (zero_uuid) {
+    // A different design gets a different uuid, as v++ gives each link its own: FNV-1a of the contents.
+    uint64_t h1 = 1469598103934665603ull, h2 = 1099511628211ull;
+    for (char c : xml + build + o.afi_id) {
+      h1 = (h1 ^ static_cast<uint8_t>(c)) * 1099511628211ull;
+      h2 = (h2 ^ static_cast<uint8_t>(c)) * 1469598103934665603ull + 7;
+    }
+    for (int i = 0; i < 16; i++) uuid[i] = static_cast<uint8_t>((i < 8 ? h1 : h2) >> (8 * (i % 8)));
+    uuid[6] = static_cast<uint8_t>((uuid[6] & 0x0f) | 0x40);  // an RFC 4122 version-4 shape
+    uuid[8] = static_cast<uint8_t>((uuid[8] & 0x3f) | 0x80);
+  }
+  w.set_uuid(uuid);
+  // No bitstream: the noop shim does not program anything. An .awsxclbin's BITSTREAM is the AFI id.
+  if (!o.afi_id.empty()) w.AddSection(XclbinSectionKind::kBitstream, "", std::string_view(o.afi_id));
+  w.AddSection(XclbinSectionKind::kMemTopology, "", MemTopology());
+  w.AddSection(XclbinSectionKind::kIpLayout, "", IpLayout(o.kernel_name));
+  w.AddSection(XclbinSectionKind::kConnectivity, "", Connectivity(banks, n_args));
+  w.AddSection(XclbinSectionKind::kEmbeddedMetadata, "", xml);
+  w.AddSection(XclbinSectionKind::kClockFreqTopology, "", ClockFreqTopology(o.build.kernel_mhz));
+  if (o.with_build_info) w.AddSection(XclbinSectionKind::kUserMetadata, "fpgaserve_build", build);
+  return w.Serialize();
+}
+
+}  // namespace fpgaserve

@@ -1,0 +1,89 @@
+// What the host knows about the kernel's xclbin: the argument list of fpgaserve_step (kernel/kernel.h),
+// the DDR bank wiring of kernel/link.cfg, and the build metadata that records the compile-time maxima.
+//
+// Build metadata: kernel/Makefile writes a small JSON (see BuildInfoToJson) and adds it to the xclbin
+// after `v++ -l` with `xclbinutil --add-section USER_METADATA:RAW:fpgaserve_build.json`. We use our own
+// section rather than v++'s BUILD_METADATA (which create_vitis_afi.sh reads and v++ owns) or
+// KEYVALUE_METADATA (whose JSON xclbinutil rewrites); USER_METADATA is free for users, and
+// create_vitis_afi.sh keeps it in the .awsxclbin (it only replaces BITSTREAM and drops
+// PARTITION_METADATA / SYSTEM_METADATA). The host refuses an xclbin without it: without the maxima it
+// cannot know whether a model fits the on-chip buffers.
+//
+// MakeMetadataXclbin writes the xclbin a `v++ -l` + xclbinutil build of kernel/ would have, minus the
+// bitstream: EMBEDDED_METADATA (the kernel XML with argument offsets, sizes and ports), IP_LAYOUT (one
+// compute unit), CONNECTIVITY (argument -> DDR bank), MEM_TOPOLOGY (F1's four DDR4 banks),
+// CLOCK_FREQ_TOPOLOGY and our USER_METADATA. XRT's noop shim loads it, which is how the XRT card is
+// tested without a card; options make it wrong on purpose for the tests of what the card refuses.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fpga/kernel_limits.h"
+#include "fpga/status.h"
+#include "fpga/xclbin.h"
+
+namespace fpgaserve {
+
+inline constexpr const char* kStepKernelName = "fpgaserve_step";
+inline constexpr const char* kStepInstanceName = "fpgaserve_step_1";  // the CU name link.cfg's nk= gives
+inline constexpr const char* kBuildInfoSchema = "fpgaserve.kernel.build/1";
+inline constexpr const char* kF1Platform = "xilinx_aws-vu9p-f1_shell-v04261818_201920_3";
+
+// Arguments of fpgaserve_step, in order (kernel/kernel.h).
+enum StepArg {
+  kArgW0, kArgW1, kArgW2, kArgW3, kArgKCache, kArgVCache, kArgEntries, kArgLogits,
+  kArgNEntries, kArgNSlots, kArgCacheLen, kStepArgCount
+};
+
+struct StepArgSpec {
+  const char* name;
+  bool global;        // a pointer (an m_axi port, a buffer in a DDR bank) or a scalar (s_axilite)
+  const char* port;   // the HLS interface port: M_AXI_GMEMn (bundle gmemn) or S_AXI_CONTROL
+  uint32_t offset;    // register offset in the control interface (Vitis HLS: 0x10 on, 12 bytes a pointer)
+  uint32_t size;      // bytes of the argument's value: 8 for a pointer, 4 for an int
+  const char* type;   // the C type, as v++ records it
+  int bank;           // DDR bank of kernel/link.cfg (sp=...:DDR[bank]); -1 for scalars
+};
+
+// The table above for every argument, indexed by StepArg.
+const std::array<StepArgSpec, kStepArgCount>& StepArgs();
+
+// The build metadata of an xclbin (the JSON in its USER_METADATA section).
+struct XclbinBuildInfo {
+  std::string kernel = kStepKernelName;
+  KernelLimits limits;        // FPGASERVE_MAX_* the kernel was compiled with
+  int banks = 0;              // kernel::kBanks of the build
+  int entry_fields = 0;       // kernel::kEntryFields of the build
+  int kernel_mhz = 0;         // the clock asked of v++ (the achieved one is in CLOCK_FREQ_TOPOLOGY)
+  std::string target;         // hw, hw_emu, sw_emu, or "test" for MakeMetadataXclbin
+  std::string platform;       // the Vitis platform
+};
+
+// This build's contract (kernel.h's constants) with the given limits.
+XclbinBuildInfo BuildInfoFor(const KernelLimits& limits, const std::string& target);
+
+// One JSON object; the fields are the struct's, the limits flattened (max_dim, ...), plus "schema".
+std::string BuildInfoToJson(const XclbinBuildInfo& info);
+// InvalidArgument naming `what` and the missing or malformed field.
+Result<XclbinBuildInfo> ParseBuildInfo(std::string_view json, const std::string& what);
+// The xclbin's build metadata: NotFound when it has no USER_METADATA section (an xclbin not made by
+// kernel/Makefile), InvalidArgument when the section is not ours or is malformed.
+Result<XclbinBuildInfo> ReadBuildInfo(const Xclbin& xclbin, const std::string& what);
+
+struct MetadataXclbinOptions {
+  XclbinBuildInfo build = BuildInfoFor(KernelLimits::Compiled(), "test");
+  bool with_build_info = true;
+  std::string kernel_name = kStepKernelName;
+  int drop_last_args = 0;         // leave out the last N arguments (a kernel of another version)
+  std::string afi_id;             // non-empty: an .awsxclbin whose BITSTREAM holds this AFI id
+  std::array<int, kStepArgCount> banks{};  // per argument; filled from StepArgs() when all zero
+  std::array<uint8_t, 16> uuid{};          // all zero: derived from the contents
+};
+
+std::vector<uint8_t> MakeMetadataXclbin(const MetadataXclbinOptions& options);
+
+}  // namespace fpgaserve

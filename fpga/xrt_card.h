@@ -1,0 +1,85 @@
+// XrtCard: an FPGA card (AWS F1's VU9P, or any card with an fpgaserve xclbin) driven through XRT's native
+// C++ API. Built only when XRT is found (FPGASERVE_HAVE_XRT); this header does not include XRT's.
+//
+// Open() is the Vitis host recipe: open the device, check the xclbin (ours, with the kernel
+// `fpgaserve_step`, its eleven arguments, build maxima that fit the model), load it, create one buffer
+// per global argument in the DDR bank the link config wired that argument to (kernel.group_id(i)),
+// upload the four weight banks once, allocate the KV caches and the step buffers. Run() writes the
+// step's entries, starts the kernel, waits at most timeout_ms, and reads back only the logits rows asked
+// for. Without a card the same sequence runs on XRT's noop shim (tests/fpga/xrt_card_test.cpp), which
+// completes every run without computing: the math is tested on the simulated card.
+//
+// Threading: as Device — Run() from one thread at a time; info(), Healthy() from any thread.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "fpga/device.h"
+#include "fpga/weights_image.h"
+#include "fpga/xclbin_metadata.h"
+
+namespace fpgaserve {
+
+// What waiting for a run ended with.
+enum class XrtWait { kCompleted, kTimedOut, kFailed };
+
+struct XrtCardOptions {
+  std::string device;       // an index ("0") or a PCIe BDF ("0000:00:1d.0") of the user function
+  std::string xclbin;       // path of the .xclbin or .awsxclbin
+  int n_slots = 8;          // KV slots
+  int cache_len = 0;        // tokens per slot; 0 = the model's seq_len
+  int timeout_ms = 10000;   // a step slower than this fails the card (DeadlineExceeded)
+  // Tests only: replaces the wait for a started run (the argument is timeout_ms), so the timeout and
+  // failure paths can be driven where the hardware cannot be made to hang. Empty: xrt::run::wait.
+  std::function<XrtWait(int timeout_ms)> wait_for_test;
+};
+
+class XrtCard final : public Device {
+ public:
+  // Opens and prepares the card. Failures, each naming the card and/or the file:
+  //   InvalidArgument  bad options; the file is not an xclbin (corrupted, truncated); the kernel's
+  //                    arguments differ from kernel/kernel.h's (an xclbin of another version)
+  //   NotFound         the xclbin file does not exist; it has no fpgaserve build metadata; it has no
+  //                    kernel fpgaserve_step; no card at that index or BDF
+  //   OutOfRange       the model or cache_len exceeds the maxima the xclbin was built with
+  //   Unavailable      XRT cannot open the card (driver not loaded, no XILINX_XRT, card busy)
+  //   DeviceFailure    XRT failed while loading the xclbin or creating/uploading buffers
+  static Result<std::unique_ptr<XrtCard>> Open(std::shared_ptr<const WeightsImage> image,
+                                               const XrtCardOptions& options);
+  ~XrtCard() override;
+
+  const DeviceInfo& info() const override { return info_; }
+  // InvalidArgument (malformed step, nothing sent), DeadlineExceeded (no completion within timeout_ms),
+  // DeviceFailure (XRT error or a run that ended in error), Unavailable (the card failed earlier).
+  Status Run(const Step& step, float* logits) override;
+  bool Healthy() const override { return healthy_.load(); }
+
+  // Diagnostics, constant after Open(): the memory bank (index in the xclbin's MEM_TOPOLOGY) XRT
+  // reported for each global argument (kernel.group_id), -1 for scalars; the xclbin's build metadata.
+  const std::vector<int>& arg_banks() const { return arg_banks_; }
+  const XclbinBuildInfo& build_info() const { return build_; }
+  uint64_t device_bytes() const { return device_bytes_; }  // all buffers allocated on the card
+
+ private:
+  struct Impl;  // the XRT objects
+  XrtCard() = default;
+  Status Fail(Status status);  // marks the card unhealthy and returns status
+
+  // Constant after Open().
+  DeviceInfo info_;
+  XclbinBuildInfo build_;
+  std::vector<int> arg_banks_;
+  uint64_t device_bytes_ = 0;
+  int timeout_ms_ = 0;
+  std::function<XrtWait(int)> wait_for_test_;
+  std::shared_ptr<const WeightsImage> image_;
+  std::unique_ptr<Impl> impl_;
+
+  std::atomic<bool> healthy_{true};
+};
+
+}  // namespace fpgaserve

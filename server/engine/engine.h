@@ -10,6 +10,47 @@
 //    not change the math).
 //  - Nothing is lost: every submitted sequence ends with exactly one final event (kFinished or kError).
 //  - A cancelled sequence (client gone, timeout) frees its slot at the next step boundary.
+//  - A sequence's final event is pushed only after its slot is free: once a consumer has read it,
+//    State() no longer counts the sequence.
+//
+// Scheduling (server/engine/card_worker.h has the step loop):
+//  - Step: one decode entry for every sequence past its prompt, first; then chunks of the prompts still
+//    being prefilled, in admission order, while the token budget lasts (min(step_token_budget, the
+//    card's max_step)). A long prompt therefore never delays other streams by more than one step. Only
+//    when a card has more slots than the budget can decoders outnumber it; they then take turns.
+//  - Admission (where a request goes): at each step boundary, or when woken by Submit or a freed slot, a
+//    worker takes the queue head into a free slot unless another healthy card has strictly more free
+//    slots; that card's worker takes it at its own next boundary (at most one of its steps later). Each
+//    sequence thus lands on a healthy card with the most free slots. Idle workers sleep on a condition
+//    variable.
+//  - Queue waits, cancellation and deadlines are checked at every step boundary, and for queued sequences
+//    also by a housekeeping thread every 20 ms.
+//
+// Events of a sequence (Stream):
+//  - kToken per sampled token, `text` the text it makes visible: the StreamDecoder holds back an
+//    unfinished UTF-8 character and the StopMatcher the longest tail that may start a stop string, so
+//    `text` may be empty; the concatenated texts never contain a stop string.
+//  - EOS (Tokenizer::kEosId) ends with kFinished "stop" and no kToken event; its text is never emitted.
+//    Only EOS ends a sequence: a sampled BOS is an ordinary token with empty text. With ignore_eos, EOS is
+//    an ordinary token (empty text).
+//  - A stop string ends with kFinished "stop"; the token that completes it gets no kToken event, the
+//    text before the stop string is in kFinished.text, and nothing from the stop string on is emitted.
+//  - max_tokens (or a full KV slot) ends with kFinished "length" after the last token's kToken event.
+//  - kFinished.text holds whatever was held back (an unfinished character becomes U+FFFD).
+//  - Usage: prompt_tokens = prompt.size(); completion_tokens = tokens sampled, EOS and the token that
+//    completed a stop string included (they were generated). kError events carry usage so far.
+//  - Errors: kCancelled ("the request was cancelled" / "the server is shutting down"),
+//    kDeadlineExceeded ("request timed out after N ms", N = deadline - Submit time), kDeviceFailure
+//    ("card <name> failed: <why>"), kUnavailable (queued when the last healthy card failed).
+//
+// Card failures: Device::Run returning an error (DeadlineExceeded, DeviceFailure, anything), throwing,
+// or a card reporting !Healthy() after a step takes the card out of service for good (State() and the
+// fpgaserve_card_healthy gauge say so). A step still inside Run after step_timeout does the same: the
+// housekeeping thread (the watchdog) fails the card without waiting for Run, and the worker thread,
+// stuck in Run, exits whenever Run returns. Sequences on a failed card that have emitted no kToken
+// event go back to the front of the queue and restart (prefill included) on another healthy card; the
+// others end with kDeviceFailure. When no healthy card is left, queued sequences end with Unavailable
+// and Submit returns Unavailable.
 //
 // Threading: all public methods are thread-safe. Streams are read by one consumer thread each.
 #pragma once
@@ -22,6 +63,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "fpga/device.h"
@@ -31,7 +73,9 @@
 
 namespace fpgaserve {
 
+class CardWorker;     // server/engine/card_worker.h
 class EngineMetrics;  // server/engine/engine_metrics.h
+struct Sequence;      // server/engine/sequence.h
 
 // One sequence to generate (one OpenAI choice: a request with n = 3 is three of these).
 struct SequenceRequest {
@@ -111,18 +155,27 @@ struct EngineState {
 
 class Engine {
  public:
-  // Takes the cards (all loaded with the same model; at least one) and starts one worker per card.
-  // `metrics` may be null; when set it must outlive the engine.
+  // Takes the cards (all loaded with the same model; at least one) and starts one worker per card, plus
+  // the housekeeping thread. `metrics` may be null; when set it must outlive the engine. Returns
+  // InvalidArgument for no card, cards with different models, a tokenizer whose vocabulary differs from
+  // the model's, or bad options (max_queue < 1, step_token_budget < 0, step_timeout <= 0). A card that
+  // is not Healthy() at start is never used.
   static Result<std::unique_ptr<Engine>> Create(const EngineOptions& options,
                                                 std::vector<std::unique_ptr<Device>> cards,
                                                 std::shared_ptr<const Tokenizer> tokenizer,
                                                 EngineMetrics* metrics);
-  // Cancels everything still running or waiting (each gets its final kError event), stops the workers.
+  // Cancels everything still running or waiting (each gets its final kError event, kCancelled, at once),
+  // stops the workers and joins them. A worker inside Device::Run cannot be interrupted: its sequences
+  // are ended without it, and the destructor then waits for Run to return before destroying the device
+  // (a device's own timeout bounds that; a device that never returns blocks the destructor, which is
+  // why tests release their hung fake cards first). Every Stream stays valid for its consumer.
   ~Engine();
 
-  // Queues a sequence. Returns its Stream, or: InvalidArgument (empty prompt, prompt + max_tokens over
-  // the context — the message names both numbers), ResourceExhausted (queue full), Unavailable
-  // (draining, or no healthy card).
+  // Queues a sequence. Returns its Stream, or: InvalidArgument (empty prompt, a prompt token outside the
+  // vocabulary, max_tokens < 1, prompt + max_tokens over the context — the message names both numbers —,
+  // sampling parameters that ValidateSamplingParams rejects), ResourceExhausted (queue full: max_queue
+  // sequences waiting), Unavailable (draining, or no healthy card). Without sampling.seed, a random seed
+  // is drawn. Sequences re-queued after a card failure do not count against max_queue.
   Result<std::shared_ptr<Stream>> Submit(SequenceRequest request);
 
   // Stops accepting (Submit returns Unavailable); running and queued sequences continue.
@@ -132,7 +185,54 @@ class Engine {
 
   EngineState State() const;
   // The context every card offers (min cache_len over cards): prompt + max_tokens must fit in it.
-  int context_length() const;
+  int context_length() const { return context_length_; }
+
+ private:
+  friend class CardWorker;
+
+  Engine(const EngineOptions& options, std::shared_ptr<const Tokenizer> tokenizer, EngineMetrics* metrics);
+
+  // The watchdog and housekeeping thread: every kHousekeepingPeriod (or sooner, step_timeout / 4) it fails
+  // cards whose step has run longer than step_timeout, ends queued sequences that were cancelled or timed
+  // out, and updates the cards' busy-fraction gauges.
+  void HousekeepingLoop();
+
+  // The helpers below REQUIRE mu_ held.
+  // Ends a sequence that is on no card's running list (queued, or just removed) with a kError event.
+  void EndWithErrorLocked(Sequence& seq, Status status);
+  // Ends queued sequences that were cancelled or whose deadline passed.
+  void SweepQueueLocked(std::chrono::steady_clock::time_point now);
+  // The error a sequence has to end with now (cancelled, deadline passed), or OK.
+  Status CancellationOf(const Sequence& seq, std::chrono::steady_clock::time_point now) const;
+  // Takes the card out of service: marks it unhealthy; its sequences that have emitted no token go back to
+  // the front of the queue (when another healthy card exists), the others end with kDeviceFailure and
+  // `reason`. When the worker is inside Device::Run it is left there, to exit when Run returns.
+  void FailCardLocked(CardWorker& card, const std::string& reason);
+  // Ends all queued sequences with `status`.
+  void FailQueueLocked(const Status& status);
+  bool AnyHealthyCardLocked() const;
+  // Refreshes the running / waiting gauges.
+  void UpdateGaugesLocked();
+
+  // Constant after construction.
+  EngineOptions options_;
+  std::shared_ptr<const Tokenizer> tokenizer_;
+  EngineMetrics* metrics_ = nullptr;  // may be null; outlives the engine
+  int context_length_ = 0;
+  int vocab_size_ = 0;
+  // The vector is constant after Create(); each card's scheduling fields are guarded by mu_ (card_worker.h).
+  std::vector<std::unique_ptr<CardWorker>> cards_;
+  std::thread housekeeping_;
+
+  // Lock order: mu_, then a Stream's own lock (events are pushed with mu_ held on some paths). Never call
+  // Device::Run, Sampler or the detokenizer with mu_ held.
+  mutable std::mutex mu_;
+  std::condition_variable work_cv_;          // workers sleep here when idle; notified on any change
+  std::condition_variable housekeeping_cv_;  // wakes the housekeeping thread early at shutdown
+  std::deque<std::shared_ptr<Sequence>> queue_;  // guarded by mu_; FIFO, re-queued sequences at the front
+  bool draining_ = false;             // guarded by mu_
+  bool stopping_ = false;             // guarded by mu_: the destructor has begun
+  bool housekeeping_stop_ = false;    // guarded by mu_
 };
 
 }  // namespace fpgaserve

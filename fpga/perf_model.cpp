@@ -14,18 +14,18 @@ struct Cycles {
 Cycles MatmulCycles(double rows, double cols, double gs, int n, KernelDesign d, const PerfAssumptions& a) {
   Cycles c;
   const double groups = cols / gs;
+  // rows_of_bank: rows/4 iterations; in each, the four banks' rows load side by side (a buffer per
+  // bank) at 64 int8 a cycle (load_values, unrolled x64 on a 512-bit port) plus 16 scales a cycle, then
+  // each bank's row is dotted with every entry: dot_groups at II=1 (the row buffer partitioned x64),
+  // one pass per entry.
+  const double rows_per_bank = std::ceil(rows / a.banks);
   if (d == KernelDesign::kAsWritten) {
-    // rows_of_bank (rows/4 iterations, not pipelined) x banks (unrolled, but serialised by the shared
-    // `row` buffer): every row is loaded and dotted in turn.
-    //   load_values: cols iterations at II=1, one int8 each;  load_scales: groups iterations.
-    //   dot_groups:  groups iterations at II = gs/2 (2 BRAM ports for gs int16 reads); one pass per entry.
-    const double dot_ii = std::max<double>(gs / 2, a.fadd_latency);
-    c.load = rows * (cols + groups + 2 * a.pipeline_depth);
-    c.dot = rows * n * (groups * dot_ii + a.pipeline_depth);
+    c.load = rows_per_bank * (cols / 64 + groups / 16 + 2 * a.pipeline_depth);  // two loops, two fills
+    c.dot = rows_per_bank * n * (groups + a.pipeline_depth);
   } else {
-    // Four banks in parallel; 64 bytes a cycle per bank; dot_groups at II=1; load overlapped with dots.
-    const double rows_per_bank = std::ceil(rows / a.banks);
-    c.load = rows_per_bank * (cols / 64 + groups / 16 + a.pipeline_depth);
+    c.load = rows_per_bank * (cols / 64 + groups / 16 + a.pipeline_depth);  // values and scales in one burst
+    // Proposed: the entries of a dot block interleaved in one pipeline (their fill paid once), and the
+    // next row's load overlapped with this row's dots (see EstimateStep).
     c.dot = rows_per_bank * n * (groups + a.pipeline_depth / 4.0);
   }
   return c;
@@ -66,11 +66,15 @@ StepEstimate EstimateStep(const ModelConfig& m, int batch, int pos, KernelDesign
   const double t = pos + 1.0;
   double att_per_head;
   if (design == KernelDesign::kAsWritten) {
-    att_per_head = t * (hs * a.fadd_latency + a.pipeline_depth) + t * (2 + a.fadd_latency + 1) +
-                   t * (hs + a.pipeline_depth);
+    // scores pipelined over keys, a key per 64-byte beat (head_size/16 beats); softmax; weighted values
+    // pipelined over positions but chained on the per-element sums (II = fadd latency).
+    att_per_head = t * std::max(1.0, hs / 16) + a.pipeline_depth + t * (2 + a.fadd_latency + 1) +
+                   t * a.fadd_latency + a.pipeline_depth;
   } else {
-    // Proposed: keys and values read 64 bytes (16 floats) a cycle, sums split over 16 partial chains.
-    att_per_head = t * (hs / 16 + a.fadd_latency) + t * (2 + a.fadd_latency + 1) + t * (hs / 16 + 2);
+    // Proposed: the weighted-value sums split into partial chains, so that loop also takes one
+    // position per 64-byte beat.
+    att_per_head = t * std::max(1.0, hs / 16) + a.pipeline_depth + t * (2 + a.fadd_latency + 1) +
+                   t * std::max(1.0, hs / 16) + a.pipeline_depth;
   }
   const double attention = n * L * H * att_per_head;
 

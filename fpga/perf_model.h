@@ -9,16 +9,20 @@
 //
 // Two designs are modelled:
 //   kAsWritten  forward.cpp as it stands (see the notes in perf_model.cpp for each number):
-//     - load_row's load_values loop takes one int8 per cycle (II=1, not unrolled): 1 byte/cycle/port,
-//       whatever max_widen_bitwidth does to the bursts;
-//     - matmul's `banks` loop is unrolled but its four iterations share one `row` buffer, so they run
-//       one after another: one bank streams at a time;
-//     - dot's dot_groups loop asks II=1, but `row` is not partitioned: 2 BRAM ports serve the 2*16*GS/32
-//       = GS int16 reads of an iteration, so II = GS/2; each entry's dot is a separate pass;
-//     - attention reads the caches 4 bytes a cycle; its score sum is a float chain (II = fadd latency).
-//   kProposed   the changes proposed to the kernel's owner (kernel/README.md): a row buffer per bank so
-//     the four banks stream concurrently, 512-bit (64-byte) reads into a partitioned row buffer, the row
-//     partitioned so dot_groups reaches II=1, and the next row's load overlapped with this row's dots.
+//     - each matmul iteration loads row r of all four banks side by side (a row buffer per bank, one
+//       AXI port each), 64 int8 a cycle (load_values unrolled x64 on a 512-bit port);
+//     - then dots each bank's row with every entry: dot_groups at II=1 (the row buffer partitioned by
+//       64), one pass of groups + pipeline fill per entry;
+//     - a row's load and its dots run one after the other;
+//     - attention scores one key per 64-byte beat (a product tree per key), its weighted-value sums
+//       chain across positions (II = fadd latency).
+//   kProposed   what would come next (kernel/README.md): the next row's load overlapped with this row's
+//     dots (ping-pong buffers or DATAFLOW), a dot block's entries interleaved in one pipeline, attention
+//     reading 16 floats a cycle with split sums, and the per-entry elementwise loops unrolled x4.
+//
+// The first version of the kernel loaded one byte a cycle through one shared row buffer (the four banks
+// in turn) and dotted at II = GS/2; this model put it at 1.4 tok/s for stories110M, which is what made
+// us change it to the design above.
 #pragma once
 
 #include <string>

@@ -216,15 +216,20 @@ void load_row(int16_t* w, float* w_scale, const uint8_t* bank, int64_t offset, i
               int gs) {
   const uint8_t* q = bank + offset + (int64_t)local_row * cols;
   const uint8_t* s = bank + offset + Q8ScalesOffset(rows, cols) + (int64_t)local_row * (cols / gs) * 4;
+// 64 values a cycle: one 512-bit beat of the bank (the port is widened to 512 bits, rows start on
+// 64-byte boundaries) into a row buffer partitioned to take them.
 load_values:
   for (int j = 0; j < cols; j++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxHiddenDim
 #pragma HLS PIPELINE II = 1
+#pragma HLS UNROLL factor = 64
     w[j] = (int8_t)q[j];
   }
 load_scales:
   for (int g = 0; g < cols / gs; g++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxGroups
+#pragma HLS PIPELINE II = 1
+#pragma HLS UNROLL factor = 16
     w_scale[g] = LoadF32(s + 4 * g);
   }
 }
@@ -242,6 +247,25 @@ residual_entries:
   }
 }
 
+// The rows of one iteration: row r of each of the four banks, widened. Each bank has its own buffer so
+// the four loads (one AXI port each) and the four rows' dots proceed side by side on the card.
+struct BankRows {
+  int16_t row[kBanks][kMaxWidth];
+  float scale[kBanks][kMaxGroups];
+};
+
+// Loads row r of every bank (the rows that exist: the last bank may be short).
+void load_bank_rows(BankRows& rows_of, const Banks& w, int64_t offset, int r, int rpb, int rows, int cols, int gs) {
+#pragma HLS ARRAY_PARTITION variable = rows_of.row complete dim = 1
+#pragma HLS ARRAY_PARTITION variable = rows_of.row cyclic factor = 64 dim = 2
+#pragma HLS ARRAY_PARTITION variable = rows_of.scale complete dim = 1
+load_banks:
+  for (int b = 0; b < kBanks; b++) {
+#pragma HLS UNROLL
+    if (b * rpb + r < rows) load_row(rows_of.row[b], rows_of.scale[b], w.b[b], offset, r, rows, cols, gs);
+  }
+}
+
 // out[e][i] = W[i] . x[e] for every row i of W (rows x cols at `offset`) and entry e < n.
 // The banks hold a quarter of the rows each; one iteration takes one row from every bank.
 void matmul(Activations out, const QuantActivations xq, const QuantScales xs, int n, const Banks& w,
@@ -251,20 +275,19 @@ rows_of_bank:
 #pragma omp parallel for schedule(static)
   for (int r = 0; r < rpb; r++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxHiddenDim / kBanks
-    int16_t row[kMaxWidth];
-    float row_scale[kMaxGroups];
-  banks:
+    BankRows rows_of;
+    load_bank_rows(rows_of, w, offset, r, rpb, rows, cols, gs);
+  bank_dots:
     for (int b = 0; b < kBanks; b++) {
 #pragma HLS UNROLL
       const int i = b * rpb + r;
       if (i >= rows) continue;
-      load_row(row, row_scale, w.b[b], offset, r, rows, cols, gs);
     entries:
       for (int e = 0; e < n; e += kDotBlock) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxStep / kDotBlock
         const int count = n - e < kDotBlock ? n - e : kDotBlock;
         float dots[kDotBlock];
-        dot_block(dots, row, row_scale, xq, xs, e, count, cols, gs);
+        dot_block(dots, rows_of.row[b], rows_of.scale[b], xq, xs, e, count, cols, gs);
         for (int c = 0; c < count; c++) {
 #pragma HLS LOOP_TRIPCOUNT max = kDotBlock
           out[e + c][i] = dots[c];
@@ -282,20 +305,19 @@ vocab_rows:
 #pragma omp parallel for schedule(static)
   for (int r = 0; r < rpb; r++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxVocab / kBanks
-    int16_t row[kMaxDim];
-    float row_scale[kMaxGroups];
-  banks:
+    BankRows rows_of;
+    load_bank_rows(rows_of, w, offset, r, rpb, vocab, dim, gs);
+  bank_dots:
     for (int b = 0; b < kBanks; b++) {
 #pragma HLS UNROLL
       const int i = b * rpb + r;
       if (i >= vocab) continue;
-      load_row(row, row_scale, w.b[b], offset, r, vocab, dim, gs);
     out_rows:
       for (int m = 0; m < n_out; m += kDotBlock) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxStep / kDotBlock
         const int count = n_out - m < kDotBlock ? n_out - m : kDotBlock;
         float dots[kDotBlock];
-        dot_block(dots, row, row_scale, xq, xs, m, count, dim, gs);
+        dot_block(dots, rows_of.row[b], rows_of.scale[b], xq, xs, m, count, dim, gs);
         for (int c = 0; c < count; c++) {
 #pragma HLS LOOP_TRIPCOUNT max = kDotBlock
           logits[(int64_t)(m + c) * vocab + i] = dots[c];
@@ -442,13 +464,17 @@ layers:
         const int64_t base = l * layer_stride + (int64_t)slot[e] * cache_len * p.kv_dim +
                              (h / p.kv_mul) * p.head_size;
         const float inv_sqrt = 1.0f / sqrtf((float)p.head_size);
+      // One key per cycle when a head's key fits a 512-bit beat (head_size 16), else head_size / 16
+      // cycles: the inner loop unrolls into a product tree, so nothing chains across keys.
       scores:
         for (int t = 0; t <= pos[e]; t++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxSeqLen
+#pragma HLS PIPELINE II = 1
           const float* kt = k_cache + base + (int64_t)t * p.kv_dim;
           float score = 0.0f;
           for (int i = 0; i < p.head_size; i++) {
 #pragma HLS LOOP_TRIPCOUNT max = 128
+#pragma HLS UNROLL factor = 16
             score += qh[i] * kt[i];
           }
           att[t] = score * inv_sqrt;
@@ -462,6 +488,7 @@ layers:
       weighted_values:
         for (int t = 0; t <= pos[e]; t++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxSeqLen
+#pragma HLS PIPELINE
           const float* vt = v_cache + base + (int64_t)t * p.kv_dim;
           for (int i = 0; i < p.head_size; i++) {
 #pragma HLS LOOP_TRIPCOUNT max = 128

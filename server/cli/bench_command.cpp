@@ -100,6 +100,7 @@ void AddBenchCommand(CLI::App& app) {
   kernel->add_option("--prefill-tokens", o->prefill_tokens, "prompt length for the prefill figure")->check(CLI::Range(1, 1 << 20));
   kernel->add_option("--threads", o->threads, "kernel threads (default: one per core)");
   kernel->callback([o] { RunKernelBench(*o); });
+  AddBenchServeCommand(*bench);
 }
 
 }  // namespace fpgaserve::cli

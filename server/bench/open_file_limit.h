@@ -1,0 +1,19 @@
+// Each concurrent stream holds a socket, so a run with 1,000 streams needs more descriptors than the usual
+// soft limit of 1,024. The soft limit may be raised up to the hard limit without privileges.
+#pragma once
+
+#include <string>
+
+namespace fpgaserve {
+
+struct OpenFileLimit {
+  long soft = 0;        // after raising
+  long hard = 0;
+  std::string warning;  // non-empty when `wanted` could not be reached: says how many streams fit
+};
+
+// Raises RLIMIT_NOFILE's soft limit to `wanted` (descriptors), or as far as the hard limit allows.
+// Affects the whole process.
+OpenFileLimit RaiseOpenFileLimit(long wanted);
+
+}  // namespace fpgaserve

@@ -1,0 +1,56 @@
+// A small OpenAI streaming server for the load generator's tests, run in-process on 127.0.0.1.
+//
+// Written on Asio rather than cpp-httplib: httplib serves each connection on a pool thread, so a thousand
+// concurrent streams would need a thousand threads; here they are a thousand sockets on one thread.
+// For every POST it streams max_tokens content chunks (one SSE event per HTTP chunk), then a usage chunk
+// and [DONE]; it counts what it served so tests can compare the client's figures with the truth.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <thread>
+
+namespace fpgaserve::testing {
+
+struct FakeServerOptions {
+  int chunk_delay_ms = 0;   // pause between content chunks
+  int reject_every = 0;     // k > 0: every k-th request (k, 2k, ...) gets 429 Too Many Requests
+  bool send_usage = true;   // the final usage chunk
+  int text_prompt_tokens = 5;  // prompt_tokens reported for a text prompt (a token-id prompt reports its length)
+  // n > 0: each stream pauses after its first chunk until n streams are open at once (or 20 s pass),
+  // which proves the client held n streams open concurrently.
+  int hold_until_open = 0;
+};
+
+class FakeOpenAiServer {
+ public:
+  explicit FakeOpenAiServer(FakeServerOptions options = {});
+  ~FakeOpenAiServer();  // Kill()s if still running
+  FakeOpenAiServer(const FakeOpenAiServer&) = delete;
+  FakeOpenAiServer& operator=(const FakeOpenAiServer&) = delete;
+
+  int port() const { return port_; }
+  // Closes the listener and every open connection mid-stream, as a crashed server would; then joins.
+  void Kill();
+
+  // Totals, readable at any time.
+  int requests() const { return requests_; }
+  int rejected() const { return rejected_; }
+  int streams_completed() const { return streams_completed_; }
+  long tokens_served() const { return tokens_served_; }  // completion tokens of completed streams
+  long prompt_tokens_served() const { return prompt_tokens_served_; }
+  int max_open_streams() const { return max_open_streams_; }
+
+  // Below: state shared with the connections in the .cpp (public so they can reach it, not for tests).
+  struct Impl;
+  const FakeServerOptions options_;
+  std::atomic<int> requests_{0}, rejected_{0}, streams_completed_{0}, open_streams_{0}, max_open_streams_{0};
+  std::atomic<long> tokens_served_{0}, prompt_tokens_served_{0};
+
+ private:
+  std::unique_ptr<Impl> impl_;
+  std::thread thread_;
+  int port_ = 0;
+};
+
+}  // namespace fpgaserve::testing

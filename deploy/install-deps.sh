@@ -17,9 +17,10 @@ build_pkgs=(
   libgtest-dev libgmock-dev
   libxrt-dev uuid-dev     # Xilinx XRT native API for the real card
   shellcheck              # checks deploy/ scripts in make test
+  systemd                 # systemd-analyze verifies deploy/systemd in make test
 )
 train_pkgs=(python3 python3-torch python3-sentencepiece python3-numpy r-cran-janeaustenr r-base-core libopenblas0-openmp)
-container_pkgs=(podman runc debootstrap uidmap slirp4netns fuse-overlayfs)
+container_pkgs=(podman runc debootstrap uidmap slirp4netns fuse-overlayfs curl)
 
 want=()
 [ $# -eq 0 ] && set -- build

@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 BUILD := build
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test test-plain test-asan test-tsan serve bench clean
+.PHONY: all deps build test test-plain test-asan test-tsan test-container serve bench clean
 
 all: build
 
@@ -23,7 +23,13 @@ build: deps
 # Every test: the suite as built for users, then again under AddressSanitizer + UndefinedBehaviorSanitizer
 # and ThreadSanitizer (the daemon is threaded: card workers, HTTP, the scheduler).
 test: test-plain test-asan test-tsan
+	@deploy/container/smoke.sh
 	@echo "make test: all suites passed"
+
+# The container image built and run as users would (~5 min on 2 cores; installs podman and makes a
+# debootstrapped base image when missing).
+test-container:
+	@deploy/container/smoke.sh
 
 test-plain: build
 	@cd $(BUILD) && ctest -j$(JOBS) --output-on-failure --timeout 600
@@ -39,6 +45,10 @@ test-tsan: deps
 	@cmake --build $(BUILD)-tsan -j$(JOBS)
 	@cd $(BUILD)-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 	  ctest -j$(JOBS) --output-on-failure --timeout 900
+
+# The server on the bundled demo model (config/fpgaserve.json: model and tokenizer empty = bundled).
+serve: build
+	@$(BUILD)/fpgaserve serve --host $(HOST) --port $(PORT) --config config/fpgaserve.json
 
 bench: build
 	@$(BUILD)/fpgaserve bench kernel --shape stories15M

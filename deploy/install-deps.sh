@@ -12,6 +12,8 @@ build_pkgs=(
   nlohmann-json3-dev      # JSON for the OpenAI API and the config file
   libspdlog-dev           # logging
   libcpp-httplib-dev      # HTTP server and client
+  libssl-dev zlib1g-dev libbrotli-dev  # headers httplib.h includes (Debian builds it with TLS and compression)
+  curl                    # the API tests' shell drivers
   libcli11-dev            # command line
   prometheus-cpp-dev      # /metrics in the Prometheus text format
   libgtest-dev libgmock-dev

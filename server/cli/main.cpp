@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   fpgaserve::cli::AddModelCommand(app);
   fpgaserve::cli::AddGenerateCommand(app);
   fpgaserve::cli::AddBenchCommand(app);
+  fpgaserve::cli::AddServeCommand(app);
   fpgaserve::cli::AddEvalCommand(app);
   fpgaserve::cli::AddEstimateCommand(app);
   fpgaserve::cli::AddXclbinCommand(app);

@@ -1,0 +1,211 @@
+// fpgaserve serve: the daemon. Resolves the configuration (server_config.h: flag > env > file > default),
+// starts listening at once (/health answers 503 "loading" meanwhile), loads the model, opens the cards,
+// starts the engine, and serves until SIGTERM/SIGINT: then it drains (new requests 503, running ones
+// finish, up to drain_timeout_s), stops and exits 0. A second signal exits at once with status 1.
+#include <spdlog/spdlog.h>
+
+// Asio's scheduler trips GCC 12's -Wnull-dereference once inlined here (a false positive inside Boost).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wnull-dereference"
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#pragma GCC diagnostic pop
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "fpga/device_pool.h"
+#include "server/cli/commands.h"
+#include "server/engine/engine.h"
+#include "server/engine/engine_metrics.h"
+#include "server/http/engine_backend.h"
+#include "server/http/http_server.h"
+#include "server/http/log_line.h"
+#include "server/http/server_config.h"
+#include "server/model/bundled_model.h"
+#include "server/model/loaded_model.h"
+#include "server/model/tokenizer.h"
+
+namespace fpgaserve::cli {
+namespace {
+
+using nlohmann::json;
+
+struct ServeFlags {
+  std::map<std::string, std::string> values;           // option key -> text typed
+  std::vector<std::pair<std::string, CLI::Option*>> options;
+};
+
+// Adds the keys of api_key_file (one per line, blank lines and #-comments skipped) to config.api_keys.
+void LoadApiKeyFile(ServerConfig& config) {
+  if (config.api_key_file.empty()) return;
+  std::ifstream in(config.api_key_file);
+  if (!in) Fail("api_key_file " + config.api_key_file + " cannot be opened");
+  std::string line;
+  while (std::getline(in, line)) {
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    if (!line.empty() && line[0] != '#') config.api_keys.push_back(line);
+  }
+}
+
+// SIGTERM / SIGINT: the first drains then stops the server; the second exits at once.
+class SignalHandler {
+ public:
+  SignalHandler(HttpServer* server, double drain_timeout_s)
+      : server_(server), drain_timeout_(std::chrono::milliseconds(static_cast<int64_t>(drain_timeout_s * 1000))),
+        signals_(io_, SIGINT, SIGTERM), timer_(io_) {
+    Wait();
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  ~SignalHandler() {
+    io_.stop();
+    thread_.join();
+  }
+
+ private:
+  void Wait() {
+    signals_.async_wait([this](const boost::system::error_code& ec, int signal) {
+      if (ec) return;
+      if (draining_) {
+        spdlog::warn(LogLine("second signal: exiting now", {{"signal", signal}}));
+        std::_Exit(1);
+      }
+      draining_ = true;
+      spdlog::info(LogLine("draining", {{"signal", signal}, {"in_flight", server_->in_flight()},
+                                        {"drain_timeout_s", drain_timeout_.count() / 1000.0}}));
+      server_->StartDrain();
+      deadline_ = std::chrono::steady_clock::now() + drain_timeout_;
+      Poll();
+      Wait();
+    });
+  }
+  // Every 50 ms: stop once nothing is in flight, or when the drain timeout has passed.
+  void Poll() {
+    const bool timed_out = std::chrono::steady_clock::now() >= deadline_;
+    if (server_->in_flight() == 0 || timed_out) {
+      if (timed_out && server_->in_flight() > 0) {
+        spdlog::warn(LogLine("drain timeout: cancelling", {{"in_flight", server_->in_flight()}}));
+      }
+      server_->Stop();
+      return;
+    }
+    timer_.expires_after(std::chrono::milliseconds(50));
+    timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (!ec) Poll();
+    });
+  }
+
+  HttpServer* server_;
+  const std::chrono::milliseconds drain_timeout_;
+  boost::asio::io_context io_;
+  boost::asio::signal_set signals_;
+  boost::asio::steady_timer timer_;
+  bool draining_ = false;  // only touched on the io thread
+  std::chrono::steady_clock::time_point deadline_;
+  std::thread thread_;
+};
+
+void RunServe(const ServeFlags& flags) {
+  std::map<std::string, std::string> given;
+  for (const auto& [key, option] : flags.options) {
+    if (option->count() > 0) given[key] = flags.values.at(key);
+  }
+  Result<ServerConfig> resolved = ResolveServerConfig(given, ProcessEnv());
+  if (!resolved.ok()) Fail(resolved.status().message());
+  ServerConfig config = std::move(resolved.value());
+  LoadApiKeyFile(config);
+  ConfigureLogging(config.log_format == "json" ? LogFormat::kJson : LogFormat::kText, config.log_level);
+
+  const std::string model_path = config.model.empty() ? BundledModelPath() : config.model;
+  const std::string tokenizer_path = config.tokenizer.empty() ? BundledTokenizerPath() : config.tokenizer;
+  const std::string model_name = config.served_model_name.empty()
+                                     ? std::filesystem::path(model_path).stem().string()
+                                     : config.served_model_name;
+
+  auto registry = std::make_shared<prometheus::Registry>();
+  HttpServer server(config, model_name, registry);
+  Result<int> port = server.Bind();
+  if (!port.ok()) Fail(port.status().message());
+  std::thread serve_thread([&server] { server.Serve(); });
+  SignalHandler signals(&server, config.drain_timeout_s);
+  spdlog::info(LogLine("listening", {{"address", "http://" + config.host + ":" + std::to_string(port.value())},
+                                     {"model", model_name}, {"api_keys", config.api_keys.size()},
+                                     {"chat_template", config.chat_template}}));
+
+  // Load while /health says "loading". A failure stops the server and exits 1.
+  auto fail = [&](const std::string& message) {
+    spdlog::error(LogLine("start-up failed", {{"error", message}}));
+    server.Stop();
+    serve_thread.join();
+    Fail(message);
+  };
+  Result<std::shared_ptr<const LoadedModel>> model = LoadedModel::FromFile(model_path);
+  if (!model.ok()) fail(model.status().message());
+  const ModelConfig& mc = model.value()->config();
+  spdlog::info(LogLine("model", {{"file", model_path}, {"dim", mc.dim}, {"hidden_dim", mc.hidden_dim},
+                                 {"layers", mc.n_layers}, {"heads", mc.n_heads}, {"kv_heads", mc.n_kv_heads},
+                                 {"vocab", mc.vocab_size}, {"seq_len", mc.seq_len}, {"group_size", mc.group_size}}));
+  Result<Tokenizer> tokenizer = Tokenizer::Load(tokenizer_path, mc.vocab_size);
+  if (!tokenizer.ok()) fail(tokenizer.status().message());
+  auto shared_tokenizer = std::make_shared<const Tokenizer>(std::move(tokenizer.value()));
+
+  DevicePoolOptions pool;
+  pool.n_slots = config.kv_slots;
+  pool.cache_len = config.cache_len;
+  pool.sim_threads = config.sim_threads;
+  pool.xclbin = config.xclbin;
+  Result<std::vector<std::unique_ptr<Device>>> cards = OpenDevices(config.device, model.value()->image(), pool);
+  if (!cards.ok()) fail(cards.status().message());
+  for (const auto& card : cards.value()) {
+    const DeviceInfo& d = card->info();
+    spdlog::info(LogLine("card", {{"name", d.name}, {"kv_slots", d.n_slots}, {"cache_len", d.cache_len},
+                                  {"max_step", d.max_step}, {"kv_bytes_per_slot", d.kv_bytes_per_slot},
+                                  {"kv_bytes", d.kv_bytes_per_slot * static_cast<uint64_t>(d.n_slots)}}));
+  }
+
+  EngineMetrics engine_metrics(*registry, model_name);
+  EngineOptions engine_options;
+  engine_options.max_queue = config.max_queue;
+  engine_options.step_token_budget = config.step_token_budget;
+  engine_options.step_timeout = std::chrono::milliseconds(config.step_timeout_ms);
+  Result<std::unique_ptr<Engine>> engine =
+      Engine::Create(engine_options, std::move(cards.value()), shared_tokenizer, &engine_metrics);
+  if (!engine.ok()) fail(engine.status().message());
+  EngineBackend backend(engine.value().get());
+  server.SetReady(shared_tokenizer, &backend);
+  spdlog::info(LogLine("ready", {{"context", engine.value()->context_length()}, {"max_queue", config.max_queue}}));
+
+  serve_thread.join();  // returns once a signal drained and stopped the server
+  spdlog::info(LogLine("stopped", json::object()));
+}
+
+}  // namespace
+
+void AddServeCommand(CLI::App& app) {
+  auto flags = std::make_shared<ServeFlags>();
+  CLI::App* cmd = app.add_subcommand("serve", "Serve the OpenAI-compatible HTTP API (see config/README.md)");
+  const ServerConfig defaults;
+  for (const ConfigOption& option : ConfigOptions()) {
+    const std::string key(option.key);
+    std::string help(option.help);
+    help += " [env " + option.env_var() + ", default '" + ConfigValueText(defaults, option) + "']";
+    CLI::Option* o = cmd->add_option(option.flag(), flags->values[key], help);
+    flags->options.emplace_back(key, o);
+  }
+  CLI::Option* config = cmd->add_option("--config", flags->values["config"],
+                                        "JSON config file (config/fpgaserve.json documents every option) "
+                                        "[env FPGASERVE_CONFIG]");
+  flags->options.emplace_back("config", config);
+  cmd->callback([flags] { RunServe(*flags); });
+}
+
+}  // namespace fpgaserve::cli

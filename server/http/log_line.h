@@ -1,0 +1,21 @@
+// Log lines with fields, in the two formats of --log-format:
+//   text  "request done id=cmpl-1 status=200 latency_ms=12.5"
+//   json  a JSON object per line: spdlog's pattern writes {"time":..,"level":.., then this function's
+//         fragment "msg":"request done","id":"cmpl-1",...} (see ConfigureLogging).
+// Thread-safe (spdlog's default logger is).
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace fpgaserve {
+
+enum class LogFormat { kText, kJson };
+
+// Sets spdlog's default logger pattern and level for `format` ("info", "debug", ...). Call once at start.
+void ConfigureLogging(LogFormat format, const std::string& level);
+
+// The message with its fields in the configured format.
+std::string LogLine(const std::string& message, const nlohmann::json& fields);
+
+}  // namespace fpgaserve

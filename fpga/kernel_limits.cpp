@@ -35,9 +35,9 @@ Status KernelLimits::Check(const ModelConfig& c, int cache_len, const std::strin
                               " takes multiples of " + std::to_string(min_group_size) +
                               " up to 64 (re-quantize an fp32 checkpoint with `fpgaserve model quantize`)");
   }
-  if (c.head_size() % 2 != 0) {
-    return Status::OutOfRange("the model's head size " + std::to_string(c.head_size()) +
-                              " is odd; RoPE rotates pairs of values");
+  if (c.head_size() % 16 != 0) {
+    return Status::OutOfRange("the model's head size is " + std::to_string(c.head_size()) + " but " + what +
+                              " takes multiples of 16 (attention sums a head in 16 lanes)");
   }
   return Status::Ok();
 }

@@ -234,6 +234,31 @@ load_scales:
   }
 }
 
+// a . b over n floats (n % kAttnLanes == 0): kAttnLanes partial sums, then a pairwise tree.
+const int kAttnLanes = 16;
+float dot_f32(const float* a, const float* b, int n) {
+  float part[kAttnLanes];
+#pragma HLS ARRAY_PARTITION variable = part complete
+  for (int l = 0; l < kAttnLanes; l++) part[l] = 0.0f;
+dot_f32_chunks:
+  for (int i = 0; i < n; i += kAttnLanes) {
+#pragma HLS LOOP_TRIPCOUNT max = 8
+    for (int l = 0; l < kAttnLanes; l++) {
+#pragma HLS UNROLL
+      part[l] += a[i + l] * b[i + l];
+    }
+  }
+dot_f32_tree:
+  for (int half = kAttnLanes / 2; half > 0; half /= 2) {
+#pragma HLS LOOP_TRIPCOUNT max = 4
+    for (int l = 0; l < half; l++) {
+#pragma HLS LOOP_TRIPCOUNT max = kAttnLanes / 2
+      part[l] = part[l] + part[l + half];
+    }
+  }
+  return part[0];
+}
+
 // x[e] += dx[e] for the first `size` values of n entries.
 void residual(Activations x, const Activations dx, int n, int size) {
 residual_entries:
@@ -465,19 +490,13 @@ layers:
                              (h / p.kv_mul) * p.head_size;
         const float inv_sqrt = 1.0f / sqrtf((float)p.head_size);
       // One key per cycle when a head's key fits a 512-bit beat (head_size 16), else head_size / 16
-      // cycles: the inner loop unrolls into a product tree, so nothing chains across keys.
+      // cycles: q.k is summed in kAttnLanes partial sums and a tree, so no float chain runs across a
+      // key's values (on the host the lanes are SIMD lanes).
       scores:
         for (int t = 0; t <= pos[e]; t++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxSeqLen
 #pragma HLS PIPELINE II = 1
-          const float* kt = k_cache + base + (int64_t)t * p.kv_dim;
-          float score = 0.0f;
-          for (int i = 0; i < p.head_size; i++) {
-#pragma HLS LOOP_TRIPCOUNT max = 128
-#pragma HLS UNROLL factor = 16
-            score += qh[i] * kt[i];
-          }
-          att[t] = score * inv_sqrt;
+          att[t] = dot_f32(qh, k_cache + base + (int64_t)t * p.kv_dim, p.head_size) * inv_sqrt;
         }
         softmax(att, pos[e] + 1);
         float* out = xb[e] + h * p.head_size;

@@ -50,7 +50,8 @@ Result<std::vector<std::unique_ptr<Device>>> OpenDevices(const std::string& spec
       o.name = "sim" + std::to_string(i);
       o.n_slots = options.n_slots;
       o.cache_len = options.cache_len;
-      o.threads = options.sim_threads > 0 ? options.sim_threads : std::max(1, cores / n);
+      o.threads = options.sim_threads;  // 0: automatic, by model size, within this card's share of cores
+      o.auto_thread_cap = std::max(1, cores / n);
       auto card = SimCard::Create(image, o);
       if (!card.ok()) return card.status();
       cards.push_back(std::move(card.value()));

@@ -4,6 +4,7 @@
 #include <omp.h>
 #endif
 
+#include <algorithm>
 #include <thread>
 
 #include "fpga/kernel_limits.h"
@@ -31,7 +32,14 @@ Result<std::unique_ptr<SimCard>> SimCard::Create(std::shared_ptr<const WeightsIm
   card->info_.max_step = kernel::kMaxStep;
   card->info_.kv_bytes_per_slot = 2ull * c.n_layers * cache_len * c.kv_dim() * sizeof(float);
   card->kernel_ = options.kernel != nullptr ? options.kernel : &fpgaserve_step;
-  card->threads_ = options.threads > 0 ? options.threads : static_cast<int>(std::thread::hardware_concurrency());
+  if (options.threads > 0) {
+    card->threads_ = options.threads;
+  } else {
+    const int cores = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+    const int cap = options.auto_thread_cap > 0 ? std::min(options.auto_thread_cap, cores) : cores;
+    const uint64_t per_thread = 8ull << 20;
+    card->threads_ = static_cast<int>(std::clamp<uint64_t>(card->image_->total_bytes() / per_thread, 1, cap));
+  }
   const size_t cache_floats = static_cast<size_t>(c.n_layers) * options.n_slots * cache_len * c.kv_dim();
   // new float[] leaves the pages untouched: a large cache costs memory only as slots fill.
   card->k_cache_.reset(new float[cache_floats]);

@@ -24,7 +24,10 @@ struct SimCardOptions {
   std::string name = "sim0";
   int n_slots = 8;     // sequences held at once
   int cache_len = 0;   // tokens per slot; 0 = the model's seq_len
-  int threads = 0;     // OpenMP threads for the kernel; 0 = one per core
+  int threads = 0;     // OpenMP threads for the kernel; 0 = automatic (see auto_thread_cap)
+  // With threads = 0: one thread per 8 MB of weights (a smaller model's step is too short to pay for
+  // waking a thread team ~100 times a step), at most this many; 0 = one per core.
+  int auto_thread_cap = 0;
   StepFunction kernel = nullptr;  // nullptr = fpgaserve_step; tests pass other builds of the kernel
 };
 

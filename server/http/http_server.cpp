@@ -117,6 +117,9 @@ void HttpServer::Stop() {
   stopping_ = true;  // runners cancel their sequences and send the error event
   // Give the cancelled streams a moment to write their last events before the sockets close.
   for (int i = 0; i < 100 && in_flight_.load() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  // httplib's stop() does nothing until listen_after_bind() has started running, and a start-up failure can
+  // come right after Serve() was launched on its thread: wait for it (bounded) so Serve() always returns.
+  for (int i = 0; i < 500 && !server_.is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   server_.stop();
 }
 

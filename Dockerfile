@@ -77,4 +77,4 @@ STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/bin/fpgaserve"]
 # --host in the command (a container always listens on all its interfaces); the port comes from
 # FPGASERVE_PORT so that `-e FPGASERVE_PORT=...` moves the server and the health check together.
-CMD ["serve", "--host", "0.0.0.0"]
+CMD ["serve", "--host", "0.0.0.0", "--chat-template", "plain"]

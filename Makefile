@@ -48,7 +48,7 @@ test-tsan: deps
 
 # The server on the bundled demo model (config/fpgaserve.json: model and tokenizer empty = bundled).
 serve: build
-	@$(BUILD)/fpgaserve serve --host $(HOST) --port $(PORT) --config config/fpgaserve.json
+	@$(BUILD)/fpgaserve serve --host $(HOST) --port $(PORT) --config config/fpgaserve.json --chat-template plain
 
 bench: build
 	@$(BUILD)/fpgaserve bench kernel --shape stories15M

@@ -44,7 +44,7 @@ struct ServerConfig {
   int step_timeout_ms = 30000;
   double request_timeout_s = 600;  // a sequence running longer is ended; 0 = no limit
   // OpenAI API behaviour.
-  std::string chat_template = "plain";  // plain | llama2 (see config/README.md for why plain)
+  std::string chat_template = "llama2";  // llama2 | plain (base models such as the bundled demo: plain)
   int default_max_tokens = 256;   // when a request gives none: min(this, context - prompt)
   int max_tokens_limit = 0;       // the largest max_tokens accepted; 0 = the context length
   int max_n = 16;                 // the largest n (choices per request)

@@ -1,5 +1,7 @@
 #include "server/model/tokenizer.h"
 
+#include "server/model/utf8.h"
+
 #include <algorithm>
 #include <bit>
 #include <cerrno>
@@ -13,36 +15,11 @@
 namespace fpgaserve {
 namespace {
 
-constexpr std::string_view kReplacementChar = "\xEF\xBF\xBD";  // U+FFFD
-
 // The length of the valid UTF-8 character at the start of `s`, or 1 when it does not start with one (a stray
-// byte is a unit of its own). The second-byte ranges are Unicode's table 3-7: they rule out overlong forms,
-// surrogates and code points above U+10FFFF.
+// byte is a unit of its own).
 size_t CharLength(std::string_view s) {
-  const auto b0 = static_cast<uint8_t>(s[0]);
-  size_t length = 0;
-  uint8_t lo = 0x80;
-  uint8_t hi = 0xBF;
-  if (b0 < 0x80) return 1;
-  if (b0 >= 0xC2 && b0 <= 0xDF) {
-    length = 2;
-  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-    length = 3;
-    if (b0 == 0xE0) lo = 0xA0;
-    if (b0 == 0xED) hi = 0x9F;
-  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-    length = 4;
-    if (b0 == 0xF0) lo = 0x90;
-    if (b0 == 0xF4) hi = 0x8F;
-  } else {
-    return 1;
-  }
-  if (s.size() < length) return 1;
-  for (size_t k = 1; k < length; ++k) {
-    const auto b = static_cast<uint8_t>(s[k]);
-    if (b < (k == 1 ? lo : 0x80) || b > (k == 1 ? hi : 0xBF)) return 1;
-  }
-  return length;
+  const Utf8Scan scan = ScanUtf8(s);
+  return scan.kind == Utf8Kind::kComplete ? scan.length : 1;
 }
 
 // The byte a piece spelled "<0xXX>" (upper-case hex, as SentencePiece writes it) stands for, or -1.

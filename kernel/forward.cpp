@@ -291,15 +291,18 @@ load_banks:
   }
 }
 
-// out[e][i] = W[i] . x[e] for every row i of W (rows x cols at `offset`) and entry e < n.
-// The banks hold a quarter of the rows each; one iteration takes one row from every bank.
-void matmul(Activations out, const QuantActivations xq, const QuantScales xs, int n, const Banks& w,
-            int64_t offset, int rows, int cols, int gs) {
+// out[e * out_stride + i] = W[i] . x[e] for every row i of W (rows x cols at `offset`) and entry e < n.
+// The banks hold a quarter of the rows each; one iteration takes one row from every bank. `out` is an
+// on-chip activation buffer (stride kMaxWidth) for the layers' matmuls, and the logits in DDR (stride
+// vocab) for the classifier; inlined at each call, so each copy talks to one kind of memory.
+void matmul_rows(float* out, int64_t out_stride, const QuantActivations xq, const QuantScales xs, int n,
+                 const Banks& w, int64_t offset, int rows, int cols, int gs) {
+#pragma HLS INLINE
   const int rpb = RowsPerBank(rows);
 rows_of_bank:
 #pragma omp parallel for schedule(static)
   for (int r = 0; r < rpb; r++) {
-#pragma HLS LOOP_TRIPCOUNT max = kMaxHiddenDim / kBanks
+#pragma HLS LOOP_TRIPCOUNT max = kMaxVocab / kBanks
     BankRows rows_of;
     load_bank_rows(rows_of, w, offset, r, rpb, rows, cols, gs);
   bank_dots:
@@ -315,41 +318,17 @@ rows_of_bank:
         dot_block(dots, rows_of.row[b], rows_of.scale[b], xq, xs, e, count, cols, gs);
         for (int c = 0; c < count; c++) {
 #pragma HLS LOOP_TRIPCOUNT max = kDotBlock
-          out[e + c][i] = dots[c];
+          out[(int64_t)(e + c) * out_stride + i] = dots[c];
         }
       }
     }
   }
 }
 
-// The classifier: like matmul, but rows go straight to the logits in DDR (row m of xq is out_row m).
-void classify(float* logits, const QuantActivations xq, const QuantScales xs, int n_out, const Banks& w,
-              int64_t offset, int vocab, int dim, int gs) {
-  const int rpb = RowsPerBank(vocab);
-vocab_rows:
-#pragma omp parallel for schedule(static)
-  for (int r = 0; r < rpb; r++) {
-#pragma HLS LOOP_TRIPCOUNT max = kMaxVocab / kBanks
-    BankRows rows_of;
-    load_bank_rows(rows_of, w, offset, r, rpb, vocab, dim, gs);
-  bank_dots:
-    for (int b = 0; b < kBanks; b++) {
-#pragma HLS UNROLL
-      const int i = b * rpb + r;
-      if (i >= vocab) continue;
-    out_rows:
-      for (int m = 0; m < n_out; m += kDotBlock) {
-#pragma HLS LOOP_TRIPCOUNT max = kMaxStep / kDotBlock
-        const int count = n_out - m < kDotBlock ? n_out - m : kDotBlock;
-        float dots[kDotBlock];
-        dot_block(dots, rows_of.row[b], rows_of.scale[b], xq, xs, m, count, dim, gs);
-        for (int c = 0; c < count; c++) {
-#pragma HLS LOOP_TRIPCOUNT max = kDotBlock
-          logits[(int64_t)(m + c) * vocab + i] = dots[c];
-        }
-      }
-    }
-  }
+// A layer's matmul into an on-chip activation buffer (row e of `out` is entry e).
+void matmul(Activations out, const QuantActivations xq, const QuantScales xs, int n, const Banks& w,
+            int64_t offset, int rows, int cols, int gs) {
+  matmul_rows(&out[0][0], kMaxWidth, xq, xs, n, w, offset, rows, cols, gs);
 }
 
 }  // namespace
@@ -550,7 +529,8 @@ layers:
     residual(x, xb, n, p.dim);
   }
 
-  // Final norm and classifier, only for the entries that asked for logits (row m of xq = out_row m).
+  // Final norm and classifier, only for the entries that asked for logits (row m of xq = out_row m), whose
+  // rows go straight to the logits in DDR.
   int n_out = 0;
 final_norm:
   for (int e = 0; e < n; e++) {
@@ -560,5 +540,7 @@ final_norm:
     quantize(xq[out_row[e]], xs[out_row[e]], xb[e], p.dim, gs);
     n_out++;
   }
-  if (n_out > 0) classify(logits, xq, xs, n_out, w, TensorOffset(w0, kClassifier), p.vocab_size, p.dim, gs);
+  if (n_out > 0) {
+    matmul_rows(logits, p.vocab_size, xq, xs, n_out, w, TensorOffset(w0, kClassifier), p.vocab_size, p.dim, gs);
+  }
 }

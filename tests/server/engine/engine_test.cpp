@@ -652,19 +652,28 @@ TEST(EngineCancel, DeadlineWhileQueued) {
 
 // ---- Card failures ----
 
-TEST(EngineFailure, CardFailingBeforeAnyTokenRequeuesToAnotherCard) {
-  auto control0 = std::make_shared<FakeControl>();
-  auto control1 = std::make_shared<FakeControl>();
-  FakeDeviceOptions broken;
-  broken.name = "fake0";
-  broken.n_slots = 4;  // more free slots: the first request goes here
-  broken.fail_at_step = 0;
+// Two fake cards: "fake0" with 4 slots (more free slots: the first request goes there), set up by `faulty`
+// to fail or hang, and a good "fake1" with 2 slots.
+std::vector<std::unique_ptr<Device>> FaultyAndGoodCards(std::shared_ptr<FakeControl> control0,
+                                                        std::shared_ptr<FakeControl> control1,
+                                                        FakeDeviceOptions faulty) {
+  faulty.name = "fake0";
+  faulty.n_slots = 4;
   FakeDeviceOptions good;
   good.name = "fake1";
   good.n_slots = 2;
   std::vector<std::unique_ptr<Device>> cards;
-  cards.push_back(Fake(control0, broken));
-  cards.push_back(Fake(control1, good));
+  cards.push_back(Fake(std::move(control0), faulty));
+  cards.push_back(Fake(std::move(control1), good));
+  return cards;
+}
+
+TEST(EngineFailure, CardFailingBeforeAnyTokenRequeuesToAnotherCard) {
+  auto control0 = std::make_shared<FakeControl>();
+  auto control1 = std::make_shared<FakeControl>();
+  FakeDeviceOptions broken;
+  broken.fail_at_step = 0;
+  auto cards = FaultyAndGoodCards(control0, control1, broken);
   auto engine = MakeEngine(std::move(cards));
   const Outcome o = Collect(*MustSubmit(*engine, Request({1}, 5)));
   ASSERT_TRUE(o.got_final);
@@ -681,15 +690,8 @@ TEST(EngineFailure, CardFailingBeforeAnyTokenRequeuesToAnotherCard) {
 TEST(EngineFailure, CardFailingMidStreamGivesDeviceFailure) {
   auto control0 = std::make_shared<FakeControl>();
   FakeDeviceOptions broken;
-  broken.name = "fake0";
-  broken.n_slots = 4;
   broken.fail_at_step = 3;
-  FakeDeviceOptions good;
-  good.name = "fake1";
-  good.n_slots = 2;
-  std::vector<std::unique_ptr<Device>> cards;
-  cards.push_back(Fake(control0, broken));
-  cards.push_back(Fake(std::make_shared<FakeControl>(), good));
+  auto cards = FaultyAndGoodCards(control0, std::make_shared<FakeControl>(), broken);
   auto engine = MakeEngine(std::move(cards));
   const Outcome o = Collect(*MustSubmit(*engine, Request({1}, 10)));
   ASSERT_TRUE(o.got_final);
@@ -729,15 +731,8 @@ TEST(EngineFailure, QueuedSequencesFailUnavailableWhenTheLastCardFails) {
 TEST(EngineFailure, HungCardIsMarkedUnhealthyWithinStepTimeout) {
   auto control0 = std::make_shared<FakeControl>();
   FakeDeviceOptions hanging;
-  hanging.name = "fake0";
-  hanging.n_slots = 4;
   hanging.hang_at_step = 2;
-  FakeDeviceOptions good;
-  good.name = "fake1";
-  good.n_slots = 2;
-  std::vector<std::unique_ptr<Device>> cards;
-  cards.push_back(Fake(control0, hanging));
-  cards.push_back(Fake(std::make_shared<FakeControl>(), good));
+  auto cards = FaultyAndGoodCards(control0, std::make_shared<FakeControl>(), hanging);
   EngineOptions options;
   options.step_timeout = milliseconds(200);
   auto engine = MakeEngine(std::move(cards), options);
@@ -762,15 +757,8 @@ TEST(EngineFailure, HungCardIsMarkedUnhealthyWithinStepTimeout) {
 TEST(EngineFailure, HungCardBeforeAnyTokenRequeues) {
   auto control0 = std::make_shared<FakeControl>();
   FakeDeviceOptions hanging;
-  hanging.name = "fake0";
-  hanging.n_slots = 4;
   hanging.hang_at_step = 0;
-  FakeDeviceOptions good;
-  good.name = "fake1";
-  good.n_slots = 2;
-  std::vector<std::unique_ptr<Device>> cards;
-  cards.push_back(Fake(control0, hanging));
-  cards.push_back(Fake(std::make_shared<FakeControl>(), good));
+  auto cards = FaultyAndGoodCards(control0, std::make_shared<FakeControl>(), hanging);
   EngineOptions options;
   options.step_timeout = milliseconds(100);
   auto engine = MakeEngine(std::move(cards), options);

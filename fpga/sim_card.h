@@ -53,7 +53,7 @@ class SimCard final : public Device {
   int threads_ = 0;
   StepFunction kernel_ = nullptr;
   std::shared_ptr<const WeightsImage> image_;
-  std::unique_ptr<float[]> k_cache_;  // (layer, slot, cache_len, kv_dim)
+  std::unique_ptr<float[]> k_cache_;  // (layer, slot, kv head, cache_len, head_size)
   std::unique_ptr<float[]> v_cache_;
   pthread_t thread_{};
   bool thread_started_ = false;

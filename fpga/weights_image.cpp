@@ -1,6 +1,10 @@
 #include "fpga/weights_image.h"
 
+#include <sys/mman.h>
+
+#include <cstdlib>
 #include <cstring>
+#include <new>
 #include <string>
 
 #include "fpga/q8_0.h"
@@ -29,15 +33,18 @@ Status CheckMatrix(const MatrixView& m, int rows, int cols, const char* name) {
   return Status::Ok();
 }
 
-// Writes rows [b*rpb, ...) of m into bank b at `at`, quantizing fp32 rows.
-void WriteMatrix(const MatrixView& m, int gs, int64_t at, std::vector<uint8_t>* banks) {
-  const int rpb = kernel::RowsPerBank(m.rows);
-  const int64_t scales_at = at + kernel::Q8ScalesOffset(m.rows, m.cols);
+// Writes m as tiles (layout in kernel.h), tile t into bank t / tpb, quantizing fp32 rows. Padding rows
+// stay zero, values and scales, so their dots are zero and nobody reads them.
+void WriteMatrix(const MatrixView& m, int gs, int64_t at, const std::vector<uint8_t*>& banks) {
+  const int tpb = kernel::TilesPerBank(m.rows);
   const int groups = m.cols / gs;
+  const int64_t tile_bytes = kernel::Q8TileBytes(m.cols, gs);
+  const int64_t group_bytes = tile_bytes / groups;
   std::vector<int8_t> q(m.cols);
   std::vector<float> s(groups);
   for (int i = 0; i < m.rows; i++) {
-    const int b = i / rpb, local = i % rpb;
+    const int t = i / kernel::kTileRows, j = i % kernel::kTileRows;
+    uint8_t* tile = banks[t / tpb] + at + (t % tpb) * tile_bytes;
     const int8_t* qi;
     const float* si;
     if (m.quantized()) {
@@ -48,8 +55,14 @@ void WriteMatrix(const MatrixView& m, int gs, int64_t at, std::vector<uint8_t>* 
       qi = q.data();
       si = s.data();
     }
-    std::memcpy(banks[b].data() + at + static_cast<int64_t>(local) * m.cols, qi, m.cols);
-    std::memcpy(banks[b].data() + scales_at + static_cast<int64_t>(local) * groups * 4, si, groups * 4);
+    for (int g = 0; g < groups; g++) {
+      uint8_t* beats = tile + g * group_bytes;
+      for (int k = 0; k < gs; k += kernel::kTileBeatValues) {
+        std::memcpy(beats + k / kernel::kTileBeatValues * kernel::kImageAlign + j * kernel::kTileBeatValues,
+                    qi + g * gs + k, kernel::kTileBeatValues);
+      }
+      std::memcpy(beats + gs / kernel::kTileBeatValues * kernel::kImageAlign + j * 4, si + g, 4);
+    }
   }
 }
 
@@ -115,25 +128,37 @@ Result<std::shared_ptr<const WeightsImage>> WeightsImage::Pack(const ModelView& 
 
   std::shared_ptr<WeightsImage> image(new WeightsImage());
   image->config_ = c;
-  for (auto& bank : image->banks_) bank.assign(static_cast<size_t>(at), 0);
+  constexpr size_t kHugePage = 2 << 20;
+  const size_t alloc = (static_cast<size_t>(at) + kHugePage - 1) / kHugePage * kHugePage;
+  std::vector<uint8_t*> bank_ptrs;
+  for (auto& bank : image->banks_) {
+    bank.reset(static_cast<uint8_t*>(std::aligned_alloc(kHugePage, alloc)));
+    if (!bank) throw std::bad_alloc();
+    madvise(bank.get(), alloc, MADV_HUGEPAGE);  // advice only: without THP the image works the same
+    std::memset(bank.get(), 0, alloc);
+    bank_ptrs.push_back(bank.get());
+  }
+  image->bank_bytes_ = static_cast<uint64_t>(at);
   const int32_t header[kernel::kHeaderFields] = {
       static_cast<int32_t>(kernel::kImageMagic), kernel::kImageVersion, kBanks, c.dim, c.hidden_dim,
       c.n_layers, c.n_heads, c.n_kv_heads, c.vocab_size, c.seq_len, c.group_size};
-  for (auto& bank : image->banks_) {
-    std::memcpy(bank.data(), header, sizeof header);
+  for (uint8_t* bank : bank_ptrs) {
+    std::memcpy(bank, header, sizeof header);
     for (int id = 0; id < n_tensors; id++) {
-      std::memcpy(bank.data() + kernel::kHeaderBytes + 8 * id, &placed[id].offset, 8);
+      std::memcpy(bank + kernel::kHeaderBytes + 8 * id, &placed[id].offset, 8);
     }
   }
   for (int id = 0; id < n_tensors; id++) {
     if (id == kernel::kClassifier && c.shared_classifier) continue;
     if (placed[id].matrix) {
-      WriteMatrix(*placed[id].matrix, c.group_size, placed[id].offset, image->banks_);
+      WriteMatrix(*placed[id].matrix, c.group_size, placed[id].offset, bank_ptrs);
     } else {
-      for (auto& bank : image->banks_) std::memcpy(bank.data() + placed[id].offset, placed[id].vector, c.dim * 4);
+      for (uint8_t* bank : bank_ptrs) std::memcpy(bank + placed[id].offset, placed[id].vector, c.dim * 4);
     }
   }
   return std::shared_ptr<const WeightsImage>(std::move(image));
 }
+
+void WeightsImage::Free::operator()(uint8_t* p) const { std::free(p); }
 
 }  // namespace fpgaserve

@@ -19,7 +19,12 @@
 
 #include "kernel/kernel.h"
 #ifndef __SYNTHESIS__
-#include "kernel/dot_host.h"  // the host's SIMD form of dot_lanes, bit-identical
+#include "kernel/dot_host.h"  // the host's SIMD form of tile_dots, bit-identical
+// A head's keys and values are short streams (256 bytes a position) that the host's prefetchers pick
+// up too late; the card reads them in AXI bursts and needs no hint.
+#define HOST_PREFETCH(p) __builtin_prefetch(p)
+#else
+#define HOST_PREFETCH(p)
 #endif
 
 namespace {
@@ -29,7 +34,7 @@ using namespace fpgaserve::kernel;
 // Activation rows are as wide as the widest activation (the FFN's), so one buffer type serves all.
 const int kMaxWidth = kMaxHiddenDim;
 typedef float Activations[kMaxStep][kMaxWidth];
-typedef int16_t QuantActivations[kMaxStep][kMaxWidth];  // int8 values, kept widened
+typedef int8_t QuantActivations[kMaxStep][kMaxWidth];
 typedef float QuantScales[kMaxStep][kMaxGroups];
 
 // The model's shape, read from the image header once per step.
@@ -120,7 +125,7 @@ normalise:
 }
 
 // Symmetric int8 per group of gs: q = round(x / s), s = max|x| / 127 (as runq.c's quantize()).
-void quantize(int16_t* q, float* s, const float* x, int size, int gs) {
+void quantize(int8_t* q, float* s, const float* x, int size, int gs) {
 quantize_groups:
   for (int g = 0; g < size / gs; g++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxGroups
@@ -138,99 +143,97 @@ quantize_groups:
     for (int i = 0; i < gs; i++) {
 #pragma HLS LOOP_TRIPCOUNT max = 64
       const float v = x[g * gs + i] * inv;  // in [-127, 127]; rounded half away from zero
-      q[g * gs + i] = (int16_t)(v < 0.0f ? v - 0.5f : v + 0.5f);
+      q[g * gs + i] = (int8_t)(v < 0.0f ? v - 0.5f : v + 0.5f);
     }
   }
 }
 
-// The dot product of one widened weight row w with one entry's activations x. Products are summed in
-// int32 within a group, in kLanes partial sums (lane l takes elements 32j + 2l and 32j + 2l + 1, so the
-// card's adder trees stay short and the host maps a lane to a SIMD lane); each group's lanes are then
-// scaled by the product of the two groups' scales and accumulated in float, per lane; the lanes are
-// summed pairwise at the end.
-const int kLanes = 16;
-
-[[maybe_unused]] float dot(const int16_t* w, const float* w_scale, const int16_t* x, const float* x_scale, int groups,
-                           int gs) {
-  float acc[kLanes];
-#pragma HLS ARRAY_PARTITION variable = acc complete
-  for (int l = 0; l < kLanes; l++) acc[l] = 0.0f;
-dot_groups:
-  for (int g = 0; g < groups; g++) {
-#pragma HLS LOOP_TRIPCOUNT max = kMaxGroups
-#pragma HLS PIPELINE II = 1
-    int32_t lane[kLanes];
-    for (int l = 0; l < kLanes; l++) lane[l] = 0;
-  dot_group:
-    for (int k = g * gs; k < (g + 1) * gs; k += 2 * kLanes) {
-#pragma HLS LOOP_TRIPCOUNT max = 2
-      for (int l = 0; l < kLanes; l++) {
-#pragma HLS UNROLL
-        lane[l] += (int32_t)w[k + 2 * l] * x[k + 2 * l] + (int32_t)w[k + 2 * l + 1] * x[k + 2 * l + 1];
-      }
-    }
-    const float scale = w_scale[g] * x_scale[g];
-    for (int l = 0; l < kLanes; l++) {
-#pragma HLS UNROLL
-      acc[l] = fmaf((float)lane[l], scale, acc[l]);  // fused: one rounding, as the host's FMA
-    }
-  }
-sum_lanes:
-  for (int half = kLanes / 2; half > 0; half /= 2) {
-#pragma HLS LOOP_TRIPCOUNT max = 4
-    for (int l = 0; l < half; l++) {
-#pragma HLS LOOP_TRIPCOUNT max = kLanes / 2
-      acc[l] = acc[l] + acc[l + half];
-    }
-  }
-  return acc[0];
+// Where tile t of a Q8_0 matrix (rows x cols at `offset`) starts: bank t / tpb.
+const uint8_t* tile_at(const Banks& w, int64_t offset, int t, int rows, int cols, int gs) {
+  const int tpb = TilesPerBank(rows);
+  return w.b[t / tpb] + offset + (int64_t)(t % tpb) * Q8TileBytes(cols, gs);
 }
 
-// out[c] = W_row . x[e0 + c] for the `count` (1..kDotBlock) entries from e0. On the host the block's
-// chains of work overlap in registers; on the card each entry is a pass of the pipelined dot.
-const int kDotBlock = 8;
-
-void dot_block(float* out, const int16_t* w, const float* w_scale, const QuantActivations xq, const QuantScales xs,
-               int e0, int count, int cols, int gs) {
-#if defined(FPGASERVE_HOST_SIMD) && !defined(FPGASERVE_PORTABLE_DOT)
-  const int16_t* x[kDotBlock];
-  const float* x_scale[kDotBlock];
-  for (int c = 0; c < count; c++) {
-#pragma HLS LOOP_TRIPCOUNT max = kDotBlock
-    x[c] = xq[e0 + c];
-    x_scale[c] = xs[e0 + c];
-  }
-  DotBlockHost(out, w, w_scale, x, x_scale, count, cols / gs, gs);
-#else
-block_dots:
-  for (int c = 0; c < count; c++) {
-#pragma HLS LOOP_TRIPCOUNT max = kDotBlock
-    out[c] = dot(w, w_scale, xq[e0 + c], xs[e0 + c], cols / gs, gs);
-  }
-#endif
-}
-
-// Row `local_row` of a Q8_0 matrix at `offset` in one bank, widened to int16 with its scales as floats:
-// read once from DDR, then used for every entry of the step.
-void load_row(int16_t* w, float* w_scale, const uint8_t* bank, int64_t offset, int local_row, int rows, int cols,
-              int gs) {
-  const uint8_t* q = bank + offset + (int64_t)local_row * cols;
-  const uint8_t* s = bank + offset + Q8ScalesOffset(rows, cols) + (int64_t)local_row * (cols / gs) * 4;
-// 64 values a cycle: one 512-bit beat of the bank (the port is widened to 512 bits, rows start on
-// 64-byte boundaries) into a row buffer partitioned to take them.
-load_values:
-  for (int j = 0; j < cols; j++) {
-#pragma HLS LOOP_TRIPCOUNT max = kMaxHiddenDim
-#pragma HLS PIPELINE II = 1
-#pragma HLS UNROLL factor = 64
-    w[j] = (int8_t)q[j];
-  }
-load_scales:
+// x = row i of a Q8_0 matrix, dequantized (the token embedding: one row per entry, four values a beat).
+void dequantize_row(float* x, const Banks& w, int64_t offset, int i, int rows, int cols, int gs) {
+  const uint8_t* tile = tile_at(w, offset, i / kTileRows, rows, cols, gs);
+  const int j = i % kTileRows;
+  const int slices = gs / kTileBeatValues;
+row_groups:
   for (int g = 0; g < cols / gs; g++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxGroups
+    const uint8_t* group = tile + (int64_t)g * (slices + 1) * kImageAlign;
+    const float scale = LoadF32(group + slices * kImageAlign + 4 * j);
+  row_beats:
+    for (int s = 0; s < slices; s++) {
+#pragma HLS LOOP_TRIPCOUNT max = 16
 #pragma HLS PIPELINE II = 1
-#pragma HLS UNROLL factor = 16
-    w_scale[g] = LoadF32(s + 4 * g);
+      for (int k = 0; k < kTileBeatValues; k++) {
+#pragma HLS UNROLL
+        x[g * gs + s * kTileBeatValues + k] = (float)(int8_t)group[s * kImageAlign + j * kTileBeatValues + k] * scale;
+      }
+    }
+  }
+}
+
+// dots[e][j] = row j of one tile . x[e], for the n entries. Per row and entry: each group's products
+// summed exactly in int32, then scaled by (row scale * entry scale) and accumulated in float with one
+// fused multiply-add per group, in group order. The host's SIMD form (dot_host.h) computes the same
+// bits; on the card each beat is read once and applied to every entry, one entry a cycle.
+typedef float TileDots[kMaxStep][kTileRows];
+
+[[maybe_unused]] void tile_dots(TileDots dots, const uint8_t* tile, const QuantActivations xq, const QuantScales xs,
+                                int n, int cols, int gs) {
+  const int slices = gs / kTileBeatValues;
+  int32_t sum[kMaxStep][kTileRows];
+#pragma HLS ARRAY_PARTITION variable = sum complete dim = 2
+#pragma HLS ARRAY_PARTITION variable = dots complete dim = 2
+clear:
+  for (int e = 0; e < n; e++) {
+#pragma HLS LOOP_TRIPCOUNT max = kMaxStep
+    for (int j = 0; j < kTileRows; j++) dots[e][j] = 0.0f;
+  }
+tile_groups:
+  for (int g = 0; g < cols / gs; g++) {
+#pragma HLS LOOP_TRIPCOUNT max = kMaxGroups
+    const uint8_t* group = tile + (int64_t)g * (slices + 1) * kImageAlign;
+    for (int e = 0; e < n; e++) {
+#pragma HLS LOOP_TRIPCOUNT max = kMaxStep
+      for (int j = 0; j < kTileRows; j++) sum[e][j] = 0;
+    }
+  group_beats:
+    for (int s = 0; s < slices; s++) {
+#pragma HLS LOOP_TRIPCOUNT max = 16
+      int8_t beat[kImageAlign];  // one 512-bit read, then used by every entry
+#pragma HLS ARRAY_PARTITION variable = beat complete
+      for (int k = 0; k < kImageAlign; k++) beat[k] = (int8_t)group[s * kImageAlign + k];
+    beat_entries:
+      for (int e = 0; e < n; e++) {
+#pragma HLS LOOP_TRIPCOUNT max = kMaxStep
+#pragma HLS PIPELINE II = 1
+#pragma HLS DEPENDENCE variable = sum inter false
+        const int8_t* x = xq[e] + g * gs + s * kTileBeatValues;
+        for (int j = 0; j < kTileRows; j++) {
+#pragma HLS UNROLL
+          int32_t p = 0;
+          for (int k = 0; k < kTileBeatValues; k++) {
+#pragma HLS UNROLL
+            p += (int32_t)beat[j * kTileBeatValues + k] * x[k];
+          }
+          sum[e][j] += p;
+        }
+      }
+    }
+  group_scales:
+    for (int e = 0; e < n; e++) {
+#pragma HLS LOOP_TRIPCOUNT max = kMaxStep
+#pragma HLS PIPELINE II = 1
+      for (int j = 0; j < kTileRows; j++) {
+#pragma HLS UNROLL
+        const float scale = LoadF32(group + slices * kImageAlign + 4 * j) * xs[e][g];
+        dots[e][j] = fmaf((float)sum[e][j], scale, dots[e][j]);  // fused: one rounding, as the host's FMA
+      }
+    }
   }
 }
 
@@ -272,53 +275,40 @@ residual_entries:
   }
 }
 
-// The rows of one iteration: row r of each of the four banks, widened. Each bank has its own buffer so
-// the four loads (one AXI port each) and the four rows' dots proceed side by side on the card.
-struct BankRows {
-  int16_t row[kBanks][kMaxWidth];
-  float scale[kBanks][kMaxGroups];
-};
-
-// Loads row r of every bank (the rows that exist: the last bank may be short).
-void load_bank_rows(BankRows& rows_of, const Banks& w, int64_t offset, int r, int rpb, int rows, int cols, int gs) {
-#pragma HLS ARRAY_PARTITION variable = rows_of.row complete dim = 1
-#pragma HLS ARRAY_PARTITION variable = rows_of.row cyclic factor = 64 dim = 2
-#pragma HLS ARRAY_PARTITION variable = rows_of.scale complete dim = 1
-load_banks:
-  for (int b = 0; b < kBanks; b++) {
-#pragma HLS UNROLL
-    if (b * rpb + r < rows) load_row(rows_of.row[b], rows_of.scale[b], w.b[b], offset, r, rows, cols, gs);
-  }
-}
-
 // out[e * out_stride + i] = W[i] . x[e] for every row i of W (rows x cols at `offset`) and entry e < n.
-// The banks hold a quarter of the rows each; one iteration takes one row from every bank. `out` is an
-// on-chip activation buffer (stride kMaxWidth) for the layers' matmuls, and the logits in DDR (stride
-// vocab) for the classifier; inlined at each call, so each copy talks to one kind of memory.
+// The banks hold a quarter of the tiles each; one iteration takes one tile from every bank, so on the
+// card the four banks stream side by side (on the host the iterations are split over threads). `out`
+// is an on-chip activation buffer (stride kMaxWidth) for the layers' matmuls, and the logits in DDR
+// (stride vocab) for the classifier; inlined at each call, so each copy talks to one kind of memory.
 void matmul_rows(float* out, int64_t out_stride, const QuantActivations xq, const QuantScales xs, int n,
                  const Banks& w, int64_t offset, int rows, int cols, int gs) {
 #pragma HLS INLINE
-  const int rpb = RowsPerBank(rows);
-rows_of_bank:
-#pragma omp parallel for schedule(static)
-  for (int r = 0; r < rpb; r++) {
-#pragma HLS LOOP_TRIPCOUNT max = kMaxVocab / kBanks
-    BankRows rows_of;
-    load_bank_rows(rows_of, w, offset, r, rpb, rows, cols, gs);
-  bank_dots:
+  const int tpb = TilesPerBank(rows);
+#if defined(FPGASERVE_HOST_SIMD) && !defined(FPGASERVE_PORTABLE_DOT)
+  GroupSums x_sums;  // what the host's unsigned-by-signed multiply needs (dot_host.h)
+  SumGroups(x_sums, xq, n, cols, gs);
+#endif
+tiles_of_bank:
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int t = 0; t < tpb; t++) {
     for (int b = 0; b < kBanks; b++) {
+#pragma HLS LOOP_TRIPCOUNT max = kMaxVocab / kTileRows / kBanks
 #pragma HLS UNROLL
-      const int i = b * rpb + r;
-      if (i >= rows) continue;
-    entries:
-      for (int e = 0; e < n; e += kDotBlock) {
-#pragma HLS LOOP_TRIPCOUNT max = kMaxStep / kDotBlock
-        const int count = n - e < kDotBlock ? n - e : kDotBlock;
-        float dots[kDotBlock];
-        dot_block(dots, rows_of.row[b], rows_of.scale[b], xq, xs, e, count, cols, gs);
-        for (int c = 0; c < count; c++) {
-#pragma HLS LOOP_TRIPCOUNT max = kDotBlock
-          out[(int64_t)(e + c) * out_stride + i] = dots[c];
+      const int row0 = (b * tpb + t) * kTileRows;
+      if (row0 >= rows) continue;
+      TileDots dots;
+      const uint8_t* tile = w.b[b] + offset + (int64_t)t * Q8TileBytes(cols, gs);
+#if defined(FPGASERVE_HOST_SIMD) && !defined(FPGASERVE_PORTABLE_DOT)
+      TileDotsHost(dots, tile, xq, xs, x_sums, n, cols / gs, gs);
+#else
+      tile_dots(dots, tile, xq, xs, n, cols, gs);
+#endif
+    tile_out:
+      for (int e = 0; e < n; e++) {
+#pragma HLS LOOP_TRIPCOUNT max = kMaxStep
+        for (int j = 0; j < kTileRows; j++) {
+#pragma HLS PIPELINE II = 1
+          if (row0 + j < rows) out[(int64_t)e * out_stride + row0 + j] = dots[e][j];
         }
       }
     }
@@ -398,22 +388,17 @@ rope_angles:
 
   // Token embedding: dequantize each entry's row of the Q8_0 table.
   const int64_t emb = TensorOffset(w0, kTokenEmbedding);
-  const int emb_rpb = RowsPerBank(p.vocab_size);
 embed:
   for (int e = 0; e < n; e++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxStep
-    int16_t row[kMaxDim];
-    float row_scale[kMaxGroups];
-    const int b = token[e] / emb_rpb;
-    load_row(row, row_scale, w.b[b], emb, token[e] - b * emb_rpb, p.vocab_size, p.dim, gs);
-    for (int j = 0; j < p.dim; j++) {
-#pragma HLS LOOP_TRIPCOUNT max = kMaxDim
-#pragma HLS PIPELINE II = 1
-      x[e][j] = (float)row[j] * row_scale[j / gs];
-    }
+    dequantize_row(x[e], w, emb, token[e], p.vocab_size, p.dim, gs);
   }
 
-  const int64_t layer_stride = (int64_t)n_slots * cache_len * p.kv_dim;  // one layer of the cache
+  // The cache is (layer, slot, kv head, pos, head_size): one head's keys over the positions are one
+  // contiguous stream, which is how attention reads them.
+  const int64_t head_stride = (int64_t)cache_len * p.head_size;
+  const int64_t slot_stride = head_stride * p.n_kv_heads;
+  const int64_t layer_stride = slot_stride * n_slots;
 layers:
   for (int l = 0; l < p.n_layers; l++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxLayers
@@ -447,12 +432,13 @@ layers:
           k[e][i + 1] = k0 * s + k1 * c;
         }
       }
-      const int64_t at = l * layer_stride + ((int64_t)slot[e] * cache_len + pos[e]) * p.kv_dim;
+      const int64_t at = l * layer_stride + (int64_t)slot[e] * slot_stride + (int64_t)pos[e] * p.head_size;
       for (int i = 0; i < p.kv_dim; i++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxDim
 #pragma HLS PIPELINE II = 1
-        k_cache[at + i] = k[e][i];
-        v_cache[at + i] = v[e][i];
+        const int64_t to = at + (int64_t)(i / p.head_size) * head_stride + i % p.head_size;
+        k_cache[to] = k[e][i];
+        v_cache[to] = v[e][i];
       }
     }
 
@@ -465,8 +451,7 @@ layers:
 #pragma HLS LOOP_TRIPCOUNT max = kMaxStep * kMaxHeads
         float att[kMaxSeqLen];  // (pos + 1) attention weights
         const float* qh = q[e] + h * p.head_size;
-        const int64_t base = l * layer_stride + (int64_t)slot[e] * cache_len * p.kv_dim +
-                             (h / p.kv_mul) * p.head_size;
+        const int64_t base = l * layer_stride + (int64_t)slot[e] * slot_stride + (h / p.kv_mul) * head_stride;
         const float inv_sqrt = 1.0f / sqrtf((float)p.head_size);
       // One key per cycle when a head's key fits a 512-bit beat (head_size 16), else head_size / 16
       // cycles: q.k is summed in kAttnLanes partial sums and a tree, so no float chain runs across a
@@ -475,7 +460,12 @@ layers:
         for (int t = 0; t <= pos[e]; t++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxSeqLen
 #pragma HLS PIPELINE II = 1
-          att[t] = dot_f32(qh, k_cache + base + (int64_t)t * p.kv_dim, p.head_size) * inv_sqrt;
+          for (int i = 0; i < p.head_size; i += 16) {
+#pragma HLS LOOP_TRIPCOUNT max = 8
+            HOST_PREFETCH(k_cache + base + (int64_t)(t + 8) * p.head_size + i);
+            HOST_PREFETCH(v_cache + base + (int64_t)t * p.head_size + i);
+          }
+          att[t] = dot_f32(qh, k_cache + base + (int64_t)t * p.head_size, p.head_size) * inv_sqrt;
         }
         softmax(att, pos[e] + 1);
         float* out = xb[e] + h * p.head_size;
@@ -487,7 +477,7 @@ layers:
         for (int t = 0; t <= pos[e]; t++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxSeqLen
 #pragma HLS PIPELINE
-          const float* vt = v_cache + base + (int64_t)t * p.kv_dim;
+          const float* vt = v_cache + base + (int64_t)t * p.head_size;
           for (int i = 0; i < p.head_size; i++) {
 #pragma HLS LOOP_TRIPCOUNT max = 128
             out[i] += att[t] * vt[i];

@@ -50,21 +50,29 @@ const int kMaxHeads = FPGASERVE_MAX_HEADS;
 const int kMaxSeqLen = FPGASERVE_MAX_SEQ_LEN;       // longest context a slot can hold
 const int kMaxVocab = FPGASERVE_MAX_VOCAB;
 const int kMaxStep = FPGASERVE_MAX_STEP;            // entries (tokens) in one step
-const int kMinGroupSize = 32;  // groups are multiples of 32 values (two rounds of the 16 dot lanes)
+// Groups are 32 or 64 values (llama2.c's export halves 64 while it does not divide dim); the minimum bounds
+// kMaxGroups, which sizes the on-chip scale buffers.
+const int kMinGroupSize = 32;
 const int kMaxGroups = kMaxHiddenDim / kMinGroupSize;
 
-// The weights image is split row-wise over this many buffers, one per DDR bank, so that a matmul streams
-// four weight rows at once on the card. Every bank has the same layout and the same offset table.
+// The weights image is split over this many buffers, one per DDR bank, so that a matmul streams four
+// weight tiles at once on the card. Every bank has the same layout and the same offset table.
 const int kBanks = 4;
 
 // ---- The weights image (written by fpga/weights_image.cpp, read here) ----
 // Little-endian. Every bank starts with the same header: ten int32 fields, then an int64 offset per
-// tensor, indexed by TensorId(). A Q8_0 matrix of `rows` x `cols` keeps rows [b*rpb, (b+1)*rpb) in bank
-// b, rpb = RowsPerBank(rows): first rpb*cols int8 values, then, from the next 64-byte boundary,
-// rpb*cols/group_size fp32 scales (one per group of a row). An fp32 vector (a norm weight) is stored
-// whole in every bank. Every tensor starts on a 64-byte boundary.
+// tensor, indexed by TensorId(). An fp32 vector (a norm weight) is stored whole in every bank. Every
+// tensor starts on a 64-byte boundary.
+//
+// A Q8_0 matrix of `rows` x `cols` is cut into tiles of kTileRows rows (the last one padded with zero
+// rows); bank b holds tiles [b*tpb, (b+1)*tpb), tpb = TilesPerBank(rows). A tile is, for each group g
+// of gs columns, gs/4 beats of 64 bytes of values, then one beat of the tile rows' fp32 scales of group
+// g. Beat s of group g holds, for each row j of the tile, its four int8 values at columns g*gs + 4s ..
+// g*gs + 4s + 3 (bytes 4j .. 4j+3). So a tile streams as one burst, and every beat feeds each entry
+// 16 rows x 4 multiply-adds with nothing left to sum across the beat: on the card 16 small adder trees
+// instead of a 64-wide one, on the host one VNNI instruction per beat and entry.
 const uint32_t kImageMagic = 0x49575346u;  // "FSWI"
-const int32_t kImageVersion = 1;
+const int32_t kImageVersion = 2;  // 2: tiled matrices
 enum HeaderField {
   kFieldMagic, kFieldVersion, kFieldBanks, kFieldDim, kFieldHiddenDim, kFieldLayers, kFieldHeads,
   kFieldKvHeads, kFieldVocab, kFieldSeqLen, kFieldGroupSize, kHeaderFields
@@ -77,12 +85,17 @@ enum GlobalTensor { kTokenEmbedding, kRmsFinal, kClassifier, kGlobalTensors };
 enum LayerTensor { kRmsAtt, kRmsFfn, kWq, kWk, kWv, kWo, kW1, kW2, kW3, kLayerTensors };
 inline int TensorId(int layer, int t) { return kGlobalTensors + layer * kLayerTensors + t; }
 inline int TensorCount(int n_layers) { return kGlobalTensors + n_layers * kLayerTensors; }
-inline int RowsPerBank(int rows) { return (rows + kBanks - 1) / kBanks; }
 inline int64_t AlignUp(int64_t bytes) { return (bytes + kImageAlign - 1) / kImageAlign * kImageAlign; }
-// Bytes a Q8_0 matrix takes in each bank, and where its scales start.
-inline int64_t Q8ScalesOffset(int rows, int cols) { return AlignUp((int64_t)RowsPerBank(rows) * cols); }
+const int kTileRows = 16;
+const int kTileBeatValues = 4;  // values of one row in one 64-byte beat
+inline int TileCount(int rows) { return (rows + kTileRows - 1) / kTileRows; }
+inline int TilesPerBank(int rows) { return (TileCount(rows) + kBanks - 1) / kBanks; }
+// Bytes of one tile, and of a Q8_0 matrix in each bank.
+inline int64_t Q8TileBytes(int cols, int group_size) {
+  return (int64_t)(cols / group_size) * (group_size / kTileBeatValues + 1) * kImageAlign;
+}
 inline int64_t Q8BankBytes(int rows, int cols, int group_size) {
-  return Q8ScalesOffset(rows, cols) + AlignUp((int64_t)RowsPerBank(rows) * (cols / group_size) * 4);
+  return TilesPerBank(rows) * Q8TileBytes(cols, group_size);
 }
 
 // ---- The step ----
@@ -94,8 +107,8 @@ enum EntryField { kEntryToken, kEntryPos, kEntrySlot, kEntryOutRow, kEntryFields
 
 // The kernel's top function (the xclbin's kernel "fpgaserve_step").
 //   w0..w3     weights image, one part per DDR bank (read-only)
-//   k_cache    keys   (layer, slot, cache_len, kv_dim) fp32
-//   v_cache    values (layer, slot, cache_len, kv_dim) fp32
+//   k_cache    keys   (layer, slot, kv head, cache_len, head_size) fp32
+//   v_cache    values (layer, slot, kv head, cache_len, head_size) fp32
 //   entries    (n_entries, kEntryFields) int32: token, pos, slot, out_row
 //   logits     (rows asked for, vocab) fp32, written for entries with out_row >= 0
 //   n_entries  1..kMaxStep;  n_slots, cache_len: the KV cache's shape

@@ -13,20 +13,21 @@ struct Cycles {
 
 Cycles MatmulCycles(double rows, double cols, double gs, int n, KernelDesign d, const PerfAssumptions& a) {
   Cycles c;
-  const double groups = cols / gs;
-  // rows_of_bank: rows/4 iterations; in each, the four banks' rows load side by side (a buffer per
-  // bank) at 64 int8 a cycle (load_values, unrolled x64 on a 512-bit port) plus 16 scales a cycle, then
-  // each bank's row is dotted with every entry: dot_groups at II=1 (the row buffer partitioned x64),
-  // one pass per entry.
-  const double rows_per_bank = std::ceil(rows / a.banks);
+  const double groups = cols / gs, slices = gs / 4;
+  // tiles_of_bank: tiles/4 iterations, the four banks' tiles side by side (one AXI port each). In a tile,
+  // each group is one pipelined pass over (beat, entry) at II=1: a 64-byte beat is read when its first
+  // entry comes up and serves the n entries on the next n cycles, so a group takes slices*n cycles, and
+  // at least slices+1 (its value beats and its scale beat arrive one a cycle). The weights stream inside
+  // this pipeline: there is no separate load (the "weights" column stays zero).
+  const double tiles_per_bank = std::ceil(std::ceil(rows / 16) / a.banks);
+  const double pass = std::max(slices * n, slices + 1);
   if (d == KernelDesign::kAsWritten) {
-    c.load = rows_per_bank * (cols / 64 + groups / 16 + 2 * a.pipeline_depth);  // two loops, two fills
-    c.dot = rows_per_bank * n * (groups + a.pipeline_depth);
+    // Plus a pipeline fill per group, clearing the n accumulators, and tile_out's 16 writes per entry.
+    c.dot = tiles_per_bank * (groups * (pass + a.pipeline_depth) + n + 16.0 * n);
   } else {
-    c.load = rows_per_bank * (cols / 64 + groups / 16 + a.pipeline_depth);  // values and scales in one burst
-    // Proposed: the entries of a dot block interleaved in one pipeline (their fill paid once), and the
-    // next row's load overlapped with this row's dots (see EstimateStep).
-    c.dot = rows_per_bank * n * (groups + a.pipeline_depth / 4.0);
+    // Proposed: the groups flattened into the same pass (one fill per tile) and tile_out overlapped with
+    // the next tile (DATAFLOW).
+    c.dot = tiles_per_bank * (groups * pass + a.pipeline_depth);
   }
   return c;
 }
@@ -86,11 +87,6 @@ StepEstimate EstimateStep(const ModelConfig& m, int batch, int pos, KernelDesign
 
   e.weight_load_s = load / hz;
   e.dot_s = dot / hz;
-  if (design == KernelDesign::kProposed) {  // load of the next row overlaps this row's dots
-    const double overlapped = std::max(load, dot) / hz;
-    e.weight_load_s = load >= dot ? overlapped : 0;
-    e.dot_s = load >= dot ? 0 : overlapped;
-  }
   e.attention_s = attention / hz;
   e.other_s = other / hz;
   e.kernel_s = e.weight_load_s + e.dot_s + e.attention_s + e.other_s;
@@ -113,9 +109,9 @@ StepEstimate EstimateStep(const ModelConfig& m, int batch, int pos, KernelDesign
     const double parts[4] = {e.weight_load_s, e.dot_s, e.attention_s, e.other_s};
     const char* names[4] = {"weight loads", "dot products", "attention", "other loops"};
     const int top = static_cast<int>(std::max_element(parts, parts + 4) - parts);
-    // In the proposed design weights stream at 64 bytes a cycle, the banks' own rate: that is DDR-bound.
-    e.bound = design == KernelDesign::kProposed && top == 0 ? std::string("DDR (weight streaming)")
-                                                             : std::string("compute (") + names[top] + ")";
+    // At batch 1 the dots take a beat a cycle per bank: what they wait for is the weights streaming in.
+    e.bound = top == 1 && batch == 1 ? std::string("compute (dots, weights streaming a beat a cycle)")
+                                     : std::string("compute (") + names[top] + ")";
   }
   return e;
 }

@@ -9,16 +9,17 @@
 //
 // Two designs are modelled:
 //   kAsWritten  forward.cpp as it stands (see the notes in perf_model.cpp for each number):
-//     - each matmul iteration loads row r of all four banks side by side (a row buffer per bank, one
-//       AXI port each), 64 int8 a cycle (load_values unrolled x64 on a 512-bit port);
-//     - then dots each bank's row with every entry: dot_groups at II=1 (the row buffer partitioned by
-//       64), one pass of groups + pipeline fill per entry;
-//     - a row's load and its dots run one after the other;
+//     - weights in 16-row tiles; each matmul iteration takes tile t of all four banks side by side (one
+//       AXI port each);
+//     - a tile's group is one pipelined pass over (beat, entry) at II=1: a 64-byte beat (four values of
+//       each of the 16 rows) is read once and serves every entry of the step, so weights stream inside
+//       the dot pipeline with no separate load;
+//     - a pipeline fill per group, and the tile's outputs written after its dots;
 //     - attention scores one key per 64-byte beat (a product tree per key), its weighted-value sums
 //       chain across positions (II = fadd latency).
-//   kProposed   what would come next (kernel/README.md): the next row's load overlapped with this row's
-//     dots (ping-pong buffers or DATAFLOW), a dot block's entries interleaved in one pipeline, attention
-//     reading 16 floats a cycle with split sums, and the per-entry elementwise loops unrolled x4.
+//   kProposed   what would come next (kernel/README.md): one fill per tile (groups flattened into the
+//     pass), the outputs written while the next tile streams (DATAFLOW), attention reading 16 floats a
+//     cycle with split sums, and the per-entry elementwise loops unrolled x4.
 //
 // The first version of the kernel loaded one byte a cycle through one shared row buffer (the four banks
 // in turn) and dotted at II = GS/2; this model put it at 1.4 tok/s for stories110M, which is what made

@@ -179,7 +179,9 @@ row_groups:
 // dots[e][j] = row j of one tile . x[e], for the n entries. Per row and entry: each group's products
 // summed exactly in int32, then scaled by (row scale * entry scale) and accumulated in float with one
 // fused multiply-add per group, in group order. The host's SIMD form (dot_host.h) computes the same
-// bits; on the card each beat is read once and applied to every entry, one entry a cycle.
+// bits. On the card a group is one pipelined pass over (beat, entry): a beat is read when its first
+// entry comes up and serves the n entries on the next n cycles, so at batch 1 the tile streams at a
+// beat a cycle and at batch n each beat is read once for n entries' 64 multiply-adds.
 typedef float TileDots[kMaxStep][kTileRows];
 
 [[maybe_unused]] void tile_dots(TileDots dots, const uint8_t* tile, const QuantActivations xq, const QuantScales xs,
@@ -191,47 +193,49 @@ typedef float TileDots[kMaxStep][kTileRows];
 clear:
   for (int e = 0; e < n; e++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxStep
+#pragma HLS PIPELINE II = 1
     for (int j = 0; j < kTileRows; j++) dots[e][j] = 0.0f;
   }
 tile_groups:
   for (int g = 0; g < cols / gs; g++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxGroups
     const uint8_t* group = tile + (int64_t)g * (slices + 1) * kImageAlign;
-    for (int e = 0; e < n; e++) {
-#pragma HLS LOOP_TRIPCOUNT max = kMaxStep
-      for (int j = 0; j < kTileRows; j++) sum[e][j] = 0;
-    }
-  group_beats:
-    for (int s = 0; s < slices; s++) {
-#pragma HLS LOOP_TRIPCOUNT max = 16
-      int8_t beat[kImageAlign];  // one 512-bit read, then used by every entry
+    int8_t beat[kImageAlign];
+    float w_scale[kTileRows];
 #pragma HLS ARRAY_PARTITION variable = beat complete
-      for (int k = 0; k < kImageAlign; k++) beat[k] = (int8_t)group[s * kImageAlign + k];
-    beat_entries:
-      for (int e = 0; e < n; e++) {
-#pragma HLS LOOP_TRIPCOUNT max = kMaxStep
+#pragma HLS ARRAY_PARTITION variable = w_scale complete
+    int s = 0, e = 0;
+  group_beats:
+    for (int it = 0; it < slices * n; it++) {
+#pragma HLS LOOP_TRIPCOUNT max = 16 * kMaxStep
 #pragma HLS PIPELINE II = 1
 #pragma HLS DEPENDENCE variable = sum inter false
-        const int8_t* x = xq[e] + g * gs + s * kTileBeatValues;
-        for (int j = 0; j < kTileRows; j++) {
-#pragma HLS UNROLL
-          int32_t p = 0;
-          for (int k = 0; k < kTileBeatValues; k++) {
-#pragma HLS UNROLL
-            p += (int32_t)beat[j * kTileBeatValues + k] * x[k];
-          }
-          sum[e][j] += p;
+#pragma HLS DEPENDENCE variable = dots inter false
+      if (e == 0) {
+        for (int k = 0; k < kImageAlign; k++) beat[k] = (int8_t)group[s * kImageAlign + k];
+        if (s == 0) {
+          for (int j = 0; j < kTileRows; j++) w_scale[j] = LoadF32(group + slices * kImageAlign + 4 * j);
         }
       }
-    }
-  group_scales:
-    for (int e = 0; e < n; e++) {
-#pragma HLS LOOP_TRIPCOUNT max = kMaxStep
-#pragma HLS PIPELINE II = 1
+      const int8_t* x = xq[e] + g * gs + s * kTileBeatValues;
       for (int j = 0; j < kTileRows; j++) {
 #pragma HLS UNROLL
-        const float scale = LoadF32(group + slices * kImageAlign + 4 * j) * xs[e][g];
-        dots[e][j] = fmaf((float)sum[e][j], scale, dots[e][j]);  // fused: one rounding, as the host's FMA
+        int32_t p = 0;
+        for (int k = 0; k < kTileBeatValues; k++) {
+#pragma HLS UNROLL
+          p += (int32_t)beat[j * kTileBeatValues + k] * x[k];
+        }
+        const int32_t total = (s == 0 ? 0 : sum[e][j]) + p;
+        if (s == slices - 1) {
+          // fused: one rounding, as the host's FMA
+          dots[e][j] = fmaf((float)total, w_scale[j] * xs[e][g], dots[e][j]);
+        } else {
+          sum[e][j] = total;
+        }
+      }
+      if (++e == n) {
+        e = 0;
+        s++;
       }
     }
   }

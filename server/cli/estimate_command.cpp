@@ -43,10 +43,10 @@ std::vector<int> ParseBatches(const std::string& s) {
 void PrintTable(const ModelConfig& c, const std::vector<int>& batches, int pos, KernelDesign design,
                 const PerfAssumptions& a) {
   std::printf("\n%s\n", design == KernelDesign::kAsWritten
-                            ? "kernel/forward.cpp as written (four banks side by side, 64-byte weight loads, "
-                              "dot II=1, load then dots):"
-                            : "with the next proposed changes (load overlapped with dots, wider attention, "
-                              "unrolled elementwise loops):");
+                            ? "kernel/forward.cpp as written (16-row tiles, four banks side by side, a 64-byte "
+                              "beat a cycle serving every entry):"
+                            : "with the next proposed changes (one pipeline fill per tile, outputs written while "
+                              "the next tile streams, wider attention, unrolled elementwise loops):");
   std::printf("  %5s %10s %9s | %9s %9s %9s %9s %9s | %9s  %s\n", "batch", "step ms", "tok/s", "weights", "dots",
               "attention", "other", "overhead", "DDR floor", "bound");
   for (int b : batches) {

@@ -24,17 +24,27 @@
 namespace fpgaserve {
 namespace kernel {
 
-// sum[e][g]: the sum of entry e's int8 values in group g.
+// sum[e][g]: the sum of entry e's int8 values in group g (the AVX-512 form's offset; AVX2 needs none).
 typedef int32_t GroupSums[kMaxStep][kMaxGroups];
 
 inline void SumGroups(GroupSums sum, const int8_t (*xq)[kMaxHiddenDim], int n, int cols, int gs) {
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__)
+  const __m256i ones = _mm256_set1_epi8(1);
   for (int e = 0; e < n; e++) {
     for (int g = 0; g < cols / gs; g++) {
-      int32_t s = 0;
-      for (int k = g * gs; k < (g + 1) * gs; k++) s += xq[e][k];
-      sum[e][g] = s;
+      __m256i acc = _mm256_setzero_si256();
+      for (int k = g * gs; k < (g + 1) * gs; k += 32) {  // gs is a multiple of 32
+        acc = _mm256_dpbusd_epi32(acc, ones, _mm256_loadu_si256((const __m256i*)(xq[e] + k)));
+      }
+      __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
+      s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4e));
+      s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xb1));
+      sum[e][g] = _mm_cvtsi128_si32(s4);
     }
   }
+#else
+  (void)sum, (void)xq, (void)n, (void)cols, (void)gs;
+#endif
 }
 
 inline int32_t Load4(const int8_t* p) {

@@ -307,12 +307,22 @@ tiles_of_bank:
 #else
       tile_dots(dots, tile, xq, xs, n, cols, gs);
 #endif
+      const bool whole = row0 + kTileRows <= rows;  // the last tile may be short
     tile_out:
       for (int e = 0; e < n; e++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxStep
-        for (int j = 0; j < kTileRows; j++) {
+        float* to = out + (int64_t)e * out_stride + row0;
+        if (whole) {
+          for (int j = 0; j < kTileRows; j++) {
 #pragma HLS PIPELINE II = 1
-          if (row0 + j < rows) out[(int64_t)e * out_stride + row0 + j] = dots[e][j];
+            to[j] = dots[e][j];
+          }
+        } else {
+          for (int j = 0; j < rows - row0; j++) {
+#pragma HLS LOOP_TRIPCOUNT max = kTileRows
+#pragma HLS PIPELINE II = 1
+            to[j] = dots[e][j];
+          }
         }
       }
     }
@@ -437,12 +447,15 @@ layers:
         }
       }
       const int64_t at = l * layer_stride + (int64_t)slot[e] * slot_stride + (int64_t)pos[e] * p.head_size;
-      for (int i = 0; i < p.kv_dim; i++) {
-#pragma HLS LOOP_TRIPCOUNT max = kMaxDim
+    cache_heads:
+      for (int hk = 0; hk < p.n_kv_heads; hk++) {
+#pragma HLS LOOP_TRIPCOUNT max = kMaxHeads
+        for (int i = 0; i < p.head_size; i++) {
+#pragma HLS LOOP_TRIPCOUNT max = 128
 #pragma HLS PIPELINE II = 1
-        const int64_t to = at + (int64_t)(i / p.head_size) * head_stride + i % p.head_size;
-        k_cache[to] = k[e][i];
-        v_cache[to] = v[e][i];
+          k_cache[at + hk * head_stride + i] = k[e][hk * p.head_size + i];
+          v_cache[at + hk * head_stride + i] = v[e][hk * p.head_size + i];
+        }
       }
     }
 

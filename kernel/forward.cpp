@@ -8,9 +8,10 @@
 //   x ─> rmsnorm ─> quantize (entries that want logits) ─> classifier ─> logits[out_row]
 //
 // Matmuls are Q8_0 x Q8_0 like llama2.c's runq.c: weights and activations are int8 with one fp32
-// scale per group, products summed in int32 within a group. Each weight row is read once per step and
-// applied to every entry of the step, which is what makes batching pay: on the card the four DDR banks
-// stream four rows at once; on the host (the simulated card, g++ -fopenmp) rows are split over threads.
+// scale per group, products summed in int32 within a group. Weights are stored in tiles of 16 rows (layout
+// in kernel.h); each tile is read once per step and applied to every entry of the step, which is what
+// makes batching pay: on the card the four DDR banks stream four tiles at once; on the host (the simulated
+// card, g++ -fopenmp) tiles are split over threads.
 //
 // The file is HLS C++: fixed-size local buffers, bounded loops, no heap. g++ ignores the HLS pragmas,
 // Vitis ignores the OpenMP ones.

@@ -39,7 +39,6 @@ void WriteMatrix(const MatrixView& m, int gs, int64_t at, const std::vector<uint
   const int tpb = kernel::TilesPerBank(m.rows);
   const int groups = m.cols / gs;
   const int64_t tile_bytes = kernel::Q8TileBytes(m.cols, gs);
-  const int64_t group_bytes = tile_bytes / groups;
   std::vector<int8_t> q(m.cols);
   std::vector<float> s(groups);
   for (int i = 0; i < m.rows; i++) {
@@ -56,12 +55,12 @@ void WriteMatrix(const MatrixView& m, int gs, int64_t at, const std::vector<uint
       si = s.data();
     }
     for (int g = 0; g < groups; g++) {
-      uint8_t* beats = tile + g * group_bytes;
+      uint8_t* beats = tile + g * kernel::Q8GroupBytes(gs);
       for (int k = 0; k < gs; k += kernel::kTileBeatValues) {
         std::memcpy(beats + k / kernel::kTileBeatValues * kernel::kImageAlign + j * kernel::kTileBeatValues,
                     qi + g * gs + k, kernel::kTileBeatValues);
       }
-      std::memcpy(beats + gs / kernel::kTileBeatValues * kernel::kImageAlign + j * 4, si + g, 4);
+      std::memcpy(beats + kernel::Q8ScalesAt(gs) + j * 4, si + g, 4);
     }
   }
 }

@@ -81,7 +81,7 @@ inline void GroupDots(float (*dots)[kTileRows], const uint8_t* group, const int8
       sum[c] = _mm512_dpbusd_epi32(sum[c], w, _mm512_set1_epi32(Load4(xg + c * kMaxHiddenDim + s * kTileBeatValues)));
     }
   }
-  const __m512 w_scale = _mm512_loadu_ps((const float*)(group + slices * kImageAlign));
+  const __m512 w_scale = _mm512_loadu_ps((const float*)(group + Q8ScalesAt(gs)));
 #pragma GCC unroll 16
   for (int c = 0; c < C; c++) {
     const __m512 scale = _mm512_mul_ps(w_scale, _mm512_set1_ps(x_scale[c][g]));
@@ -112,7 +112,7 @@ inline void GroupDots(float (*dots)[kTileRows], const uint8_t* group, const int8
     }
   }
   for (int h = 0; h < 2; h++) {
-    const __m256 w_scale = _mm256_loadu_ps((const float*)(group + slices * kImageAlign + 32 * h));
+    const __m256 w_scale = _mm256_loadu_ps((const float*)(group + Q8ScalesAt(gs) + 32 * h));
     for (int c = 0; c < C; c++) {
       const __m256 scale = _mm256_mul_ps(w_scale, _mm256_set1_ps(x_scale[c][g]));
       float* out = dots[c] + 8 * h;
@@ -133,11 +133,12 @@ inline void TileDotsHost(float (*dots)[kTileRows], const uint8_t* tile, const in
   for (int e = 0; e < n; e++) {
     for (int j = 0; j < kTileRows; j++) dots[e][j] = 0.0f;
   }
-  const int slices = gs / kTileBeatValues;
   for (int g = 0; g < groups; g++) {
-    const uint8_t* group = tile + (int64_t)g * (slices + 1) * kImageAlign;
-    const uint8_t* ahead = group + (int64_t)kPrefetchGroups * (slices + 1) * kImageAlign;
-    for (int s = 0; s <= slices; s++) _mm_prefetch((const char*)(ahead + s * kImageAlign), _MM_HINT_T0);
+    const uint8_t* group = tile + g * Q8GroupBytes(gs);
+    const uint8_t* ahead = group + kPrefetchGroups * Q8GroupBytes(gs);
+    for (int64_t at = 0; at < Q8GroupBytes(gs); at += kImageAlign) {
+      _mm_prefetch((const char*)(ahead + at), _MM_HINT_T0);
+    }
     int e = 0;
     for (; e + kHostBlock <= n; e += kHostBlock) {
       GroupDots<kHostBlock>(dots + e, group, xq + e, xs + e, x_sums + e, g, gs);

@@ -163,8 +163,8 @@ void dequantize_row(float* x, const Banks& w, int64_t offset, int i, int rows, i
 row_groups:
   for (int g = 0; g < cols / gs; g++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxGroups
-    const uint8_t* group = tile + (int64_t)g * (slices + 1) * kImageAlign;
-    const float scale = LoadF32(group + slices * kImageAlign + 4 * j);
+    const uint8_t* group = tile + g * Q8GroupBytes(gs);
+    const float scale = LoadF32(group + Q8ScalesAt(gs) + 4 * j);
   row_beats:
     for (int s = 0; s < slices; s++) {
 #pragma HLS LOOP_TRIPCOUNT max = 16
@@ -200,7 +200,7 @@ clear:
 tile_groups:
   for (int g = 0; g < cols / gs; g++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxGroups
-    const uint8_t* group = tile + (int64_t)g * (slices + 1) * kImageAlign;
+    const uint8_t* group = tile + g * Q8GroupBytes(gs);
     int8_t beat[kImageAlign];
     float w_scale[kTileRows];
 #pragma HLS ARRAY_PARTITION variable = beat complete
@@ -215,7 +215,7 @@ tile_groups:
       if (e == 0) {
         for (int k = 0; k < kImageAlign; k++) beat[k] = (int8_t)group[s * kImageAlign + k];
         if (s == 0) {
-          for (int j = 0; j < kTileRows; j++) w_scale[j] = LoadF32(group + slices * kImageAlign + 4 * j);
+          for (int j = 0; j < kTileRows; j++) w_scale[j] = LoadF32(group + Q8ScalesAt(gs) + 4 * j);
         }
       }
       const int8_t* x = xq[e] + g * gs + s * kTileBeatValues;
@@ -308,7 +308,9 @@ tiles_of_bank:
 #else
       tile_dots(dots, tile, xq, xs, n, cols, gs);
 #endif
-      const bool whole = row0 + kTileRows <= rows;  // the last tile may be short
+      // The last tile may be short; a whole one copies with a fixed count, which g++ turns into vector
+      // moves (with a variable count it chose rep movs, slow for 64 bytes).
+      const bool whole = row0 + kTileRows <= rows;
     tile_out:
       for (int e = 0; e < n; e++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxStep

@@ -90,10 +90,11 @@ const int kTileRows = 16;
 const int kTileBeatValues = 4;  // values of one row in one 64-byte beat
 inline int TileCount(int rows) { return (rows + kTileRows - 1) / kTileRows; }
 inline int TilesPerBank(int rows) { return (TileCount(rows) + kBanks - 1) / kBanks; }
-// Bytes of one tile, and of a Q8_0 matrix in each bank.
-inline int64_t Q8TileBytes(int cols, int group_size) {
-  return (int64_t)(cols / group_size) * (group_size / kTileBeatValues + 1) * kImageAlign;
-}
+// Where a group's scale beat starts within the group; bytes of one group (value beats and scale beat),
+// of one tile, and of a Q8_0 matrix in each bank.
+inline int Q8ScalesAt(int group_size) { return group_size / kTileBeatValues * kImageAlign; }
+inline int64_t Q8GroupBytes(int group_size) { return Q8ScalesAt(group_size) + kImageAlign; }
+inline int64_t Q8TileBytes(int cols, int group_size) { return (int64_t)(cols / group_size) * Q8GroupBytes(group_size); }
 inline int64_t Q8BankBytes(int rows, int cols, int group_size) {
   return TilesPerBank(rows) * Q8TileBytes(cols, group_size);
 }

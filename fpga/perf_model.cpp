@@ -6,13 +6,8 @@
 namespace fpgaserve {
 namespace {
 
-// Cycles of one matmul (rows x cols, Q8_0 with group size gs) applied to n entries, and its DDR bytes.
-struct Cycles {
-  double load = 0, dot = 0;
-};
-
-Cycles MatmulCycles(double rows, double cols, double gs, int n, KernelDesign d, const PerfAssumptions& a) {
-  Cycles c;
+// Cycles of one matmul (rows x cols, Q8_0 with group size gs) applied to n entries.
+double MatmulCycles(double rows, double cols, double gs, int n, KernelDesign d, const PerfAssumptions& a) {
   const double groups = cols / gs, slices = gs / 4;
   // tiles_of_bank: tiles/4 iterations, the four banks' tiles side by side (one AXI port each). In a tile,
   // each group is one pipelined pass over (beat, entry) at II=1: a 64-byte beat is read when its first
@@ -23,13 +18,11 @@ Cycles MatmulCycles(double rows, double cols, double gs, int n, KernelDesign d, 
   const double pass = std::max(slices * n, slices + 1);
   if (d == KernelDesign::kAsWritten) {
     // Plus a pipeline fill per group, clearing the n accumulators, and tile_out's 16 writes per entry.
-    c.dot = tiles_per_bank * (groups * (pass + a.pipeline_depth) + n + 16.0 * n);
-  } else {
-    // Proposed: the groups flattened into the same pass (one fill per tile) and tile_out overlapped with
-    // the next tile (DATAFLOW).
-    c.dot = tiles_per_bank * (groups * pass + a.pipeline_depth);
+    return tiles_per_bank * (groups * (pass + a.pipeline_depth) + n + 16.0 * n);
   }
-  return c;
+  // Proposed: the groups flattened into the same pass (one fill per tile) and tile_out overlapped with the
+  // next tile (DATAFLOW).
+  return tiles_per_bank * (groups * pass + a.pipeline_depth);
 }
 
 }  // namespace
@@ -44,12 +37,8 @@ StepEstimate EstimateStep(const ModelConfig& m, int batch, int pos, KernelDesign
   const int n = batch;
 
   // Matmuls of a layer (wq, wk, wv, wo, w1, w3, w2) and the classifier.
-  double load = 0, dot = 0;
-  auto add = [&](double rows, double cols, int entries) {
-    const Cycles c = MatmulCycles(rows, cols, gs, entries, design, a);
-    load += c.load;
-    dot += c.dot;
-  };
+  double dot = 0;
+  auto add = [&](double rows, double cols, int entries) { dot += MatmulCycles(rows, cols, gs, entries, design, a); };
   for (int l = 0; l < m.n_layers; l++) {
     add(d, d, n);
     add(kv, d, n);
@@ -85,7 +74,7 @@ StepEstimate EstimateStep(const ModelConfig& m, int batch, int pos, KernelDesign
   double other = n * (L * (per_layer + 10 * a.pipeline_depth) + 2 * d + 3 * d);  // + embedding, final norm
   if (design == KernelDesign::kProposed) other /= 4;  // these loops unrolled x4 as well
 
-  e.weight_load_s = load / hz;
+  e.weight_load_s = 0;  // no separate load: the weights stream inside the dot pipeline
   e.dot_s = dot / hz;
   e.attention_s = attention / hz;
   e.other_s = other / hz;

@@ -49,7 +49,7 @@ struct StepEstimate {
   int batch = 0;                // entries in the step (each wants logits: decode)
   int pos = 0;                  // context position of every entry
   // Kernel time by part, seconds (the loops run in sequence).
-  double weight_load_s = 0;     // reading weight rows and scales from DDR into on-chip buffers
+  double weight_load_s = 0;     // loading weights into on-chip buffers apart from the dots (zero in both designs)
   double dot_s = 0;             // the Q8_0 dot products of every matmul and the classifier
   double attention_s = 0;       // scores, softmax and weighted values over the KV cache
   double other_s = 0;           // embedding, norms, quantisation, RoPE, cache writes, residuals, SwiGLU

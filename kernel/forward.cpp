@@ -149,6 +149,18 @@ quantize_groups:
   }
 }
 
+// xb[e] = rmsnorm(x[e]) and its int8 form in xq/xs, for the n entries: the input of a layer's attention
+// or FFN matmuls.
+void norm_and_quantize(Activations xb, QuantActivations xq, QuantScales xs, const Activations x,
+                       const uint8_t* weight, int n, int dim, int gs) {
+#pragma omp parallel for schedule(static)
+  for (int e = 0; e < n; e++) {
+#pragma HLS LOOP_TRIPCOUNT max = kMaxStep
+    rmsnorm(xb[e], x[e], weight, dim);
+    quantize(xq[e], xs[e], xb[e], dim, gs);
+  }
+}
+
 // Where tile t of a Q8_0 matrix (rows x cols at `offset`) starts: bank t / tpb.
 const uint8_t* tile_at(const Banks& w, int64_t offset, int t, int rows, int cols, int gs) {
   const int tpb = TilesPerBank(rows);
@@ -420,12 +432,7 @@ layers:
   for (int l = 0; l < p.n_layers; l++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxLayers
     // Attention: q, k, v for every entry.
-#pragma omp parallel for schedule(static)
-    for (int e = 0; e < n; e++) {
-#pragma HLS LOOP_TRIPCOUNT max = kMaxStep
-      rmsnorm(xb[e], x[e], w0 + TensorOffset(w0, TensorId(l, kRmsAtt)), p.dim);
-      quantize(xq[e], xs[e], xb[e], p.dim, gs);
-    }
+    norm_and_quantize(xb, xq, xs, x, w0 + TensorOffset(w0, TensorId(l, kRmsAtt)), n, p.dim, gs);
     matmul(q, xq, xs, n, w, TensorOffset(w0, TensorId(l, kWq)), p.dim, p.dim, gs);
     matmul(k, xq, xs, n, w, TensorOffset(w0, TensorId(l, kWk)), p.kv_dim, p.dim, gs);
     matmul(v, xq, xs, n, w, TensorOffset(w0, TensorId(l, kWv)), p.kv_dim, p.dim, gs);
@@ -516,12 +523,7 @@ layers:
     residual(x, xb, n, p.dim);
 
     // FFN: w2(silu(w1 x) * w3 x), and residual.
-#pragma omp parallel for schedule(static)
-    for (int e = 0; e < n; e++) {
-#pragma HLS LOOP_TRIPCOUNT max = kMaxStep
-      rmsnorm(xb[e], x[e], w0 + TensorOffset(w0, TensorId(l, kRmsFfn)), p.dim);
-      quantize(xq[e], xs[e], xb[e], p.dim, gs);
-    }
+    norm_and_quantize(xb, xq, xs, x, w0 + TensorOffset(w0, TensorId(l, kRmsFfn)), n, p.dim, gs);
     matmul(hb, xq, xs, n, w, TensorOffset(w0, TensorId(l, kW1)), p.hidden_dim, p.dim, gs);
     matmul(hb2, xq, xs, n, w, TensorOffset(w0, TensorId(l, kW3)), p.hidden_dim, p.dim, gs);
   swiglu:

@@ -61,7 +61,7 @@ TEST(BenchServeAgainstRealServer, CountsEqualTheServersMetrics) {
   EXPECT_EQ(run.json.value("total_output_tokens", -1), 24 * 16);
 
   auto metrics = server.Client().Get("/metrics");
-  ASSERT_TRUE(metrics) << "no /metrics";
+  ASSERT_TRUE(metrics) << "no /metrics: " << httplib::to_string(metrics.error()) << "\n" << server.log();
   EXPECT_EQ(MetricSum(metrics->body, "fpgaserve_request_success_total"), 24.0);
   EXPECT_EQ(MetricSum(metrics->body, "fpgaserve_generation_tokens_total"), run.json.value("total_output_tokens", -1));
   EXPECT_EQ(MetricSum(metrics->body, "fpgaserve_prompt_tokens_total"), run.json.value("total_input_tokens", -1));

@@ -50,21 +50,21 @@ StepEstimate EstimateStep(const ModelConfig& m, int batch, int pos, KernelDesign
   }
   add(V, d, n);  // every entry of a decode step wants logits
 
-  // Attention of one entry at position pos, per layer: each head scores pos+1 keys (a float sum chain of
-  // head_size at II = fadd latency, 4-byte reads), softmax (max, exp-sum chain, normalise), and the
+  // Attention of one entry at position pos, per layer: each head scores pos+1 keys (fp16, 32 values a
+  // 64-byte beat), softmax (max, exp-sum chain, normalise), and the
   // weighted sum of pos+1 values (II=1).
   const double t = pos + 1.0;
   double att_per_head;
   if (design == KernelDesign::kAsWritten) {
-    // scores pipelined over keys, a key per 64-byte beat (head_size/16 beats); softmax; weighted values
+    // scores pipelined over keys, a key per 64-byte beat (head_size/32 beats); softmax; weighted values
     // pipelined over positions but chained on the per-element sums (II = fadd latency).
-    att_per_head = t * std::max(1.0, hs / 16) + a.pipeline_depth + t * (2 + a.fadd_latency + 1) +
+    att_per_head = t * std::max(1.0, hs / 32) + a.pipeline_depth + t * (2 + a.fadd_latency + 1) +
                    t * a.fadd_latency + a.pipeline_depth;
   } else {
     // Proposed: the weighted-value sums split into partial chains, so that loop also takes one
     // position per 64-byte beat.
-    att_per_head = t * std::max(1.0, hs / 16) + a.pipeline_depth + t * (2 + a.fadd_latency + 1) +
-                   t * std::max(1.0, hs / 16) + a.pipeline_depth;
+    att_per_head = t * std::max(1.0, hs / 32) + a.pipeline_depth + t * (2 + a.fadd_latency + 1) +
+                   t * std::max(1.0, hs / 32) + a.pipeline_depth;
   }
   const double attention = n * L * H * att_per_head;
 
@@ -84,7 +84,7 @@ StepEstimate EstimateStep(const ModelConfig& m, int batch, int pos, KernelDesign
   // written at pos, the entries read and the logits written.
   const double params = L * (2 * d * d + 2 * kv * d + 3 * h * d) + V * d;
   const double weight_bytes = params * (1 + 4 / gs);
-  const double kv_bytes = n * L * 2 * kv * 4 * (t + 1);
+  const double kv_bytes = n * L * 2 * kv * 2 * (t + 1);  // fp16
   e.ddr_bytes = weight_bytes + kv_bytes + n * 16 + n * V * 4;
   e.ddr_s = e.ddr_bytes / (a.banks * a.bank_gbps * 1e9);
 

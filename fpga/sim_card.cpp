@@ -30,7 +30,7 @@ Result<std::unique_ptr<SimCard>> SimCard::Create(std::shared_ptr<const WeightsIm
   card->info_.n_slots = options.n_slots;
   card->info_.cache_len = cache_len;
   card->info_.max_step = kernel::kMaxStep;
-  card->info_.kv_bytes_per_slot = 2ull * c.n_layers * cache_len * c.kv_dim() * sizeof(float);
+  card->info_.kv_bytes_per_slot = 2ull * c.n_layers * cache_len * c.kv_dim() * sizeof(kernel::KvValue);
   card->kernel_ = options.kernel != nullptr ? options.kernel : &fpgaserve_step;
   if (options.threads > 0) {
     card->threads_ = options.threads;
@@ -40,10 +40,10 @@ Result<std::unique_ptr<SimCard>> SimCard::Create(std::shared_ptr<const WeightsIm
     const uint64_t per_thread = 8ull << 20;
     card->threads_ = static_cast<int>(std::clamp<uint64_t>(card->image_->total_bytes() / per_thread, 1, cap));
   }
-  const size_t cache_floats = static_cast<size_t>(c.n_layers) * options.n_slots * cache_len * c.kv_dim();
-  // new float[] leaves the pages untouched: a large cache costs memory only as slots fill.
-  card->k_cache_.reset(new float[cache_floats]);
-  card->v_cache_.reset(new float[cache_floats]);
+  const size_t cache_values = static_cast<size_t>(c.n_layers) * options.n_slots * cache_len * c.kv_dim();
+  // new[] of a plain type leaves the pages untouched: a large cache costs memory only as slots fill.
+  card->k_cache_.reset(new kernel::KvValue[cache_values]);
+  card->v_cache_.reset(new kernel::KvValue[cache_values]);
 
   pthread_attr_t attr;
   pthread_attr_init(&attr);

@@ -17,7 +17,7 @@
 namespace fpgaserve {
 
 // The kernel's top function, as declared in kernel/kernel.h.
-using StepFunction = void (*)(const uint8_t*, const uint8_t*, const uint8_t*, const uint8_t*, float*, float*,
+using StepFunction = void (*)(const uint8_t*, const uint8_t*, const uint8_t*, const uint8_t*, uint16_t*, uint16_t*,
                               const int32_t*, float*, int, int, int);
 
 struct SimCardOptions {
@@ -53,8 +53,8 @@ class SimCard final : public Device {
   int threads_ = 0;
   StepFunction kernel_ = nullptr;
   std::shared_ptr<const WeightsImage> image_;
-  std::unique_ptr<float[]> k_cache_;  // (layer, slot, kv head, cache_len, head_size)
-  std::unique_ptr<float[]> v_cache_;
+  std::unique_ptr<uint16_t[]> k_cache_;  // (layer, slot, kv head, cache_len, head_size) fp16
+  std::unique_ptr<uint16_t[]> v_cache_;
   pthread_t thread_{};
   bool thread_started_ = false;
 

@@ -143,8 +143,8 @@ const std::array<StepArgSpec, kStepArgCount>& StepArgs() {
       {"w1", true, "M_AXI_GMEM1", 0x1c, 8, "const unsigned char*", 1},
       {"w2", true, "M_AXI_GMEM2", 0x28, 8, "const unsigned char*", 2},
       {"w3", true, "M_AXI_GMEM3", 0x34, 8, "const unsigned char*", 3},
-      {"k_cache", true, "M_AXI_GMEM4", 0x40, 8, "float*", 1},
-      {"v_cache", true, "M_AXI_GMEM5", 0x4c, 8, "float*", 2},
+      {"k_cache", true, "M_AXI_GMEM4", 0x40, 8, "unsigned short*", 1},
+      {"v_cache", true, "M_AXI_GMEM5", 0x4c, 8, "unsigned short*", 2},
       {"entries", true, "M_AXI_GMEM6", 0x58, 8, "const int*", 3},
       {"logits", true, "M_AXI_GMEM6", 0x64, 8, "float*", 3},
       {"n_entries", false, "S_AXI_CONTROL", 0x70, 4, "int", -1},
@@ -159,6 +159,8 @@ XclbinBuildInfo BuildInfoFor(const KernelLimits& limits, const std::string& targ
   b.limits = limits;
   b.banks = kernel::kBanks;
   b.entry_fields = kernel::kEntryFields;
+  b.image_version = kernel::kImageVersion;
+  b.kv_value_bytes = sizeof(kernel::KvValue);
   b.kernel_mhz = 250;
   b.target = target;
   b.platform = kF1Platform;
@@ -182,6 +184,8 @@ std::string BuildInfoToJson(const XclbinBuildInfo& b) {
   j["min_group_size"] = b.limits.min_group_size;
   j["banks"] = b.banks;
   j["entry_fields"] = b.entry_fields;
+  j["image_version"] = b.image_version;
+  j["kv_value_bytes"] = b.kv_value_bytes;
   return j.dump();
 }
 
@@ -214,6 +218,8 @@ Result<XclbinBuildInfo> ParseBuildInfo(std::string_view text, const std::string&
   get_int("min_group_size", &b.limits.min_group_size);
   get_int("banks", &b.banks);
   get_int("entry_fields", &b.entry_fields);
+  get_int("image_version", &b.image_version);
+  get_int("kv_value_bytes", &b.kv_value_bytes);
   get_int("kernel_mhz", &b.kernel_mhz);
   if (!missing.empty()) {
     return Status::InvalidArgument(what + ": its build metadata has no integer \"" + missing + "\"");

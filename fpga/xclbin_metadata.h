@@ -58,6 +58,8 @@ struct XclbinBuildInfo {
   KernelLimits limits;        // FPGASERVE_MAX_* the kernel was compiled with
   int banks = 0;              // kernel::kBanks of the build
   int entry_fields = 0;       // kernel::kEntryFields of the build
+  int image_version = 0;      // kernel::kImageVersion: the weights image layout it reads
+  int kv_value_bytes = 0;     // sizeof(kernel::KvValue): bytes of one cached key or value
   int kernel_mhz = 0;         // the clock asked of v++ (the achieved one is in CLOCK_FREQ_TOPOLOGY)
   std::string target;         // hw, hw_emu, sw_emu, or "test" for MakeMetadataXclbin
   std::string platform;       // the Vitis platform

@@ -86,11 +86,16 @@ Result<std::unique_ptr<XrtCard>> XrtCard::Open(std::shared_ptr<const WeightsImag
   Result<XclbinBuildInfo> build = ReadBuildInfo(file.value(), what);
   if (!build.ok()) return build.status();
   const XclbinBuildInfo& b = build.value();
-  if (b.kernel != kStepKernelName || b.banks != kernel::kBanks || b.entry_fields != kernel::kEntryFields) {
-    return Status::InvalidArgument(what + " was built for another kernel contract (kernel \"" + b.kernel + "\", " +
-                                   std::to_string(b.banks) + " banks, " + std::to_string(b.entry_fields) +
-                                   " entry fields; this fpgaserve needs \"" + kStepKernelName + "\", " +
-                                   std::to_string(kernel::kBanks) + ", " + std::to_string(kernel::kEntryFields) + ")");
+  const int kv_value_bytes = sizeof(kernel::KvValue);
+  if (b.kernel != kStepKernelName || b.banks != kernel::kBanks || b.entry_fields != kernel::kEntryFields ||
+      b.image_version != kernel::kImageVersion || b.kv_value_bytes != kv_value_bytes) {
+    return Status::InvalidArgument(
+        what + " was built for another kernel contract (kernel \"" + b.kernel + "\", " + std::to_string(b.banks) +
+        " banks, " + std::to_string(b.entry_fields) + " entry fields, weights image version " +
+        std::to_string(b.image_version) + ", " + std::to_string(b.kv_value_bytes) +
+        "-byte KV values; this fpgaserve needs \"" + kStepKernelName + "\", " + std::to_string(kernel::kBanks) + ", " +
+        std::to_string(kernel::kEntryFields) + ", " + std::to_string(kernel::kImageVersion) + ", " +
+        std::to_string(kv_value_bytes) + ")");
   }
   if (Status st = b.limits.Check(c, cache_len, what); !st.ok()) return st;
 
@@ -160,7 +165,7 @@ Result<std::unique_ptr<XrtCard>> XrtCard::Open(std::shared_ptr<const WeightsImag
   } catch (const std::exception& e) {
     return Status::DeviceFailure(card_name + ": loading " + what + " failed: " + e.what());
   }
-  const uint64_t kv_bytes = static_cast<uint64_t>(c.n_layers) * options.n_slots * cache_len * c.kv_dim() * sizeof(float);
+  const uint64_t kv_bytes = static_cast<uint64_t>(c.n_layers) * options.n_slots * cache_len * c.kv_dim() * sizeof(kernel::KvValue);
   const uint64_t entries_bytes = static_cast<uint64_t>(b.limits.max_step) * kernel::kEntryFields * sizeof(int32_t);
   const uint64_t logits_bytes = static_cast<uint64_t>(b.limits.max_step) * c.vocab_size * sizeof(float);
   try {
@@ -206,7 +211,7 @@ Result<std::unique_ptr<XrtCard>> XrtCard::Open(std::shared_ptr<const WeightsImag
   info.n_slots = options.n_slots;
   info.cache_len = cache_len;
   info.max_step = b.limits.max_step;
-  info.kv_bytes_per_slot = 2ull * c.n_layers * cache_len * c.kv_dim() * sizeof(float);
+  info.kv_bytes_per_slot = 2ull * c.n_layers * cache_len * c.kv_dim() * sizeof(kernel::KvValue);
   return card;
 }
 

@@ -164,4 +164,79 @@ inline void TileDotsHost(float (*dots)[kTileRows], const uint8_t* tile, const in
 }  // namespace fpgaserve
 
 #endif  // AVX
+
+// ---- Attention over the fp16 cache (forward.cpp's cache write, dot_kv and weighted_values) ----
+// F16C converts eight or sixteen values an instruction with the kernel's rounding (nearest even; the
+// clamp first makes it saturate as KvFromFloat does). Sums run in the kernel's order: 16 lanes of
+// partial sums, lane l taking values l, l+16, ..., then the pairwise tree; products and sums are
+// separate instructions, as the portable loop's (built with -ffp-contract=off).
+#if defined(__F16C__) && defined(__AVX2__)
+#define FPGASERVE_HOST_F16C 1
+
+namespace fpgaserve {
+namespace kernel {
+
+// dst[i] = KvFromFloat(src[i]) for n values, n % 16 == 0.
+inline void KvStoreHost(KvValue* dst, const float* src, int n) {
+  const __m256 lo = _mm256_set1_ps(-kKvMax), hi = _mm256_set1_ps(kKvMax);
+  for (int i = 0; i < n; i += 8) {
+    // max(x, lo) returns lo for a NaN x, as KvFromFloat does.
+    const __m256 x = _mm256_min_ps(_mm256_max_ps(_mm256_loadu_ps(src + i), lo), hi);
+    _mm_storeu_si128((__m128i*)(dst + i), _mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+  }
+}
+
+inline __m256 KvLoad8(const KvValue* p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)p)); }
+
+// The tree's last three levels over lanes 0..7 of the 16 partial sums, already folded from 16 to 8.
+inline float KvTree8(__m256 s8) {
+  __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
+  __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
+  __m128 s1 = _mm_add_ss(s2, _mm_shuffle_ps(s2, s2, 1));
+  return _mm_cvtss_f32(s1);
+}
+
+// q . k over n values (n % 16 == 0), k in fp16.
+inline float KvDotHost(const float* q, const KvValue* k, int n) {
+  __m256 lo = _mm256_setzero_ps(), hi = _mm256_setzero_ps();  // lanes 0..7 and 8..15
+  for (int i = 0; i < n; i += 16) {
+    lo = _mm256_add_ps(lo, _mm256_mul_ps(_mm256_loadu_ps(q + i), KvLoad8(k + i)));
+    hi = _mm256_add_ps(hi, _mm256_mul_ps(_mm256_loadu_ps(q + i + 8), KvLoad8(k + i + 8)));
+  }
+  return KvTree8(_mm256_add_ps(lo, hi));
+}
+
+// out[i] = sum over t < count of att[t] * v[t][i], from 0 in increasing t; C = head_size / 8 vectors
+// of sums stay in registers for the whole walk over the positions.
+template <int C>
+inline void KvWeightedSum(float* out, const float* att, const KvValue* v, int count) {
+  __m256 acc[C];
+  for (int c = 0; c < C; c++) acc[c] = _mm256_setzero_ps();
+  for (int t = 0; t < count; t++) {
+    const __m256 a = _mm256_set1_ps(att[t]);
+    const KvValue* vt = v + (int64_t)t * (C * 8);
+    for (int c = 0; c < C; c++) acc[c] = _mm256_add_ps(acc[c], _mm256_mul_ps(a, KvLoad8(vt + 8 * c)));
+  }
+  for (int c = 0; c < C; c++) _mm256_storeu_ps(out + 8 * c, acc[c]);
+}
+
+// head_size % 16 == 0 and at most 128 (the image check's limits); false if not handled here.
+inline bool KvWeightedSumHost(float* out, const float* att, const KvValue* v, int count, int head_size) {
+  switch (head_size) {
+    case 16: KvWeightedSum<2>(out, att, v, count); return true;
+    case 32: KvWeightedSum<4>(out, att, v, count); return true;
+    case 48: KvWeightedSum<6>(out, att, v, count); return true;
+    case 64: KvWeightedSum<8>(out, att, v, count); return true;
+    case 80: KvWeightedSum<10>(out, att, v, count); return true;
+    case 96: KvWeightedSum<12>(out, att, v, count); return true;
+    case 112: KvWeightedSum<14>(out, att, v, count); return true;
+    case 128: KvWeightedSum<16>(out, att, v, count); return true;
+    default: return false;
+  }
+}
+
+}  // namespace kernel
+}  // namespace fpgaserve
+
+#endif  // F16C
 #endif  // FPGASERVE_KERNEL_DOT_HOST_H_

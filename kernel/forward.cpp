@@ -21,7 +21,7 @@
 #include "kernel/kernel.h"
 #ifndef __SYNTHESIS__
 #include "kernel/dot_host.h"  // the host's SIMD form of tile_dots, bit-identical
-// A head's keys and values are short streams (256 bytes a position) that the host's prefetchers pick
+// A head's keys and values are short streams (128 bytes a position) that the host's prefetchers pick
 // up too late; the card reads them in AXI bursts and needs no hint.
 #define HOST_PREFETCH(p) __builtin_prefetch(p)
 #else
@@ -254,21 +254,22 @@ tile_groups:
   }
 }
 
-// a . b over n floats (n % kAttnLanes == 0): kAttnLanes partial sums, then a pairwise tree.
+// q . k over n values (n % kAttnLanes == 0), k from the fp16 cache: kAttnLanes partial sums, then a
+// pairwise tree. The host's F16C form (KvDotHost) computes the same bits.
 const int kAttnLanes = 16;
-float dot_f32(const float* a, const float* b, int n) {
+[[maybe_unused]] float dot_kv(const float* q, const KvValue* k, int n) {
   float part[kAttnLanes];
 #pragma HLS ARRAY_PARTITION variable = part complete
   for (int l = 0; l < kAttnLanes; l++) part[l] = 0.0f;
-dot_f32_chunks:
+dot_kv_chunks:
   for (int i = 0; i < n; i += kAttnLanes) {
 #pragma HLS LOOP_TRIPCOUNT max = 8
     for (int l = 0; l < kAttnLanes; l++) {
 #pragma HLS UNROLL
-      part[l] += a[i + l] * b[i + l];
+      part[l] += q[i + l] * KvToFloat(k[i + l]);
     }
   }
-dot_f32_tree:
+dot_kv_tree:
   for (int half = kAttnLanes / 2; half > 0; half /= 2) {
 #pragma HLS LOOP_TRIPCOUNT max = 4
     for (int l = 0; l < half; l++) {
@@ -356,7 +357,7 @@ void matmul(Activations out, const QuantActivations xq, const QuantScales xs, in
 #define FPGASERVE_STEP_NAME fpgaserve_step
 #endif
 extern "C" void FPGASERVE_STEP_NAME(const uint8_t* w0, const uint8_t* w1, const uint8_t* w2, const uint8_t* w3,
-                               float* k_cache, float* v_cache, const int32_t* entries, float* logits,
+                               KvValue* k_cache, KvValue* v_cache, const int32_t* entries, float* logits,
                                int n_entries, int n_slots, int cache_len) {
 // Each weights bank, the two caches and the step buffers get their own AXI master so the link config
 // can place them in separate DDR banks (kernel/link.cfg).
@@ -460,12 +461,17 @@ layers:
     cache_heads:
       for (int hk = 0; hk < p.n_kv_heads; hk++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxHeads
+#if defined(FPGASERVE_HOST_F16C) && !defined(FPGASERVE_PORTABLE_DOT)
+        KvStoreHost(k_cache + at + hk * head_stride, k[e] + hk * p.head_size, p.head_size);
+        KvStoreHost(v_cache + at + hk * head_stride, v[e] + hk * p.head_size, p.head_size);
+#else
         for (int i = 0; i < p.head_size; i++) {
 #pragma HLS LOOP_TRIPCOUNT max = 128
 #pragma HLS PIPELINE II = 1
-          k_cache[at + hk * head_stride + i] = k[e][hk * p.head_size + i];
-          v_cache[at + hk * head_stride + i] = v[e][hk * p.head_size + i];
+          k_cache[at + hk * head_stride + i] = KvFromFloat(k[e][hk * p.head_size + i]);
+          v_cache[at + hk * head_stride + i] = KvFromFloat(v[e][hk * p.head_size + i]);
         }
+#endif
       }
     }
 
@@ -480,22 +486,29 @@ layers:
         const float* qh = q[e] + h * p.head_size;
         const int64_t base = l * layer_stride + (int64_t)slot[e] * slot_stride + (h / p.kv_mul) * head_stride;
         const float inv_sqrt = 1.0f / sqrtf((float)p.head_size);
-      // One key per cycle when a head's key fits a 512-bit beat (head_size 16), else head_size / 16
+      // One key per cycle when a head's fp16 key fits a 512-bit beat (head_size 32), else head_size / 32
       // cycles: q.k is summed in kAttnLanes partial sums and a tree, so no float chain runs across a
       // key's values (on the host the lanes are SIMD lanes).
       scores:
         for (int t = 0; t <= pos[e]; t++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxSeqLen
 #pragma HLS PIPELINE II = 1
-          for (int i = 0; i < p.head_size; i += 16) {
-#pragma HLS LOOP_TRIPCOUNT max = 8
+          for (int i = 0; i < p.head_size; i += kImageAlign / (int)sizeof(KvValue)) {  // a line at a time
+#pragma HLS LOOP_TRIPCOUNT max = 4
             HOST_PREFETCH(k_cache + base + (int64_t)(t + 8) * p.head_size + i);
             HOST_PREFETCH(v_cache + base + (int64_t)t * p.head_size + i);
           }
-          att[t] = dot_f32(qh, k_cache + base + (int64_t)t * p.head_size, p.head_size) * inv_sqrt;
+#if defined(FPGASERVE_HOST_F16C) && !defined(FPGASERVE_PORTABLE_DOT)
+          att[t] = KvDotHost(qh, k_cache + base + (int64_t)t * p.head_size, p.head_size) * inv_sqrt;
+#else
+          att[t] = dot_kv(qh, k_cache + base + (int64_t)t * p.head_size, p.head_size) * inv_sqrt;
+#endif
         }
         softmax(att, pos[e] + 1);
         float* out = xb[e] + h * p.head_size;
+#if defined(FPGASERVE_HOST_F16C) && !defined(FPGASERVE_PORTABLE_DOT)
+        if (KvWeightedSumHost(out, att, v_cache + base, pos[e] + 1, p.head_size)) continue;
+#endif
         for (int i = 0; i < p.head_size; i++) {
 #pragma HLS LOOP_TRIPCOUNT max = 128
           out[i] = 0.0f;
@@ -504,10 +517,10 @@ layers:
         for (int t = 0; t <= pos[e]; t++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxSeqLen
 #pragma HLS PIPELINE
-          const float* vt = v_cache + base + (int64_t)t * p.head_size;
+          const KvValue* vt = v_cache + base + (int64_t)t * p.head_size;
           for (int i = 0; i < p.head_size; i++) {
 #pragma HLS LOOP_TRIPCOUNT max = 128
-            out[i] += att[t] * vt[i];
+            out[i] += att[t] * KvToFloat(vt[i]);
           }
         }
       }

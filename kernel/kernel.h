@@ -14,6 +14,7 @@
 #define FPGASERVE_KERNEL_KERNEL_H_
 
 #include <stdint.h>
+#include <string.h>
 
 // Compile-time maxima. They size the kernel's on-chip buffers; a build (the simulated card here, an
 // xclbin with v++) may override each with -D. The values are recorded in the image check and in the
@@ -99,6 +100,55 @@ inline int64_t Q8BankBytes(int rows, int cols, int group_size) {
   return TilesPerBank(rows) * Q8TileBytes(cols, group_size);
 }
 
+// ---- The KV cache ----
+// Keys and values are stored as IEEE fp16 (binary16): attention reads every cached key and value of its
+// slot each step, so at batch 32 the cache, not the weights, is the larger stream, and half the bytes is
+// half the time. Conversion rounds to nearest even and saturates at +-65504 (a NaN becomes -65504), so
+// it is total; back to float is exact. The host's F16C form (dot_host.h) gives the same bits.
+typedef uint16_t KvValue;
+const float kKvMax = 65504.0f;  // largest finite fp16
+
+inline KvValue KvFromFloat(float f) {
+  f = !(f >= -kKvMax) ? -kKvMax : f;  // also NaN
+  f = f > kKvMax ? kKvMax : f;
+  uint32_t x;
+  memcpy(&x, &f, sizeof x);
+  const uint32_t sign = (x >> 16) & 0x8000u;
+  const uint32_t a = x & 0x7fffffffu;
+  const int e = (int)(a >> 23);  // float exponent, biased by 127
+  if (e >= 113) {
+    // Normal in fp16: keep 10 of the 23 mantissa bits, rounding the 13 dropped ones to nearest even (a
+    // carry moves into the exponent correctly); then rebias the exponent from 127 to 15.
+    return (KvValue)(sign | ((a + 0xfffu + ((a >> 13) & 1u) - (112u << 23)) >> 13));
+  }
+  if (e < 102) return (KvValue)sign;  // below half the smallest subnormal (2^-25): rounds to zero
+  // Subnormal in fp16: the value in units of 2^-24, rounded to nearest even (1024 is the smallest normal).
+  const uint32_t mant = (a & 0x7fffffu) | 0x800000u;
+  const int shift = 126 - e;  // 14..24
+  uint32_t q = mant >> shift;
+  const uint32_t rem = mant & ((1u << shift) - 1u), halfway = 1u << (shift - 1);
+  if (rem > halfway || (rem == halfway && (q & 1u))) q++;
+  return (KvValue)(sign | q);
+}
+
+inline float KvToFloat(KvValue h) {
+  const uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
+  const uint32_t e = (h >> 10) & 0x1fu, m = h & 0x3ffu;
+  uint32_t x;
+  if (e == 0) {
+    float v = (float)m * 5.9604644775390625e-8f;  // m * 2^-24, exact
+    memcpy(&x, &v, sizeof x);
+    x |= sign;
+  } else if (e == 0x1f) {
+    x = sign | 0x7f800000u | (m << 13);
+  } else {
+    x = sign | ((e + 112u) << 23) | (m << 13);
+  }
+  float f;
+  memcpy(&f, &x, sizeof f);
+  return f;
+}
+
 // ---- The step ----
 // entries: n_entries rows of kEntryFields int32 values.
 enum EntryField { kEntryToken, kEntryPos, kEntrySlot, kEntryOutRow, kEntryFields };
@@ -108,13 +158,13 @@ enum EntryField { kEntryToken, kEntryPos, kEntrySlot, kEntryOutRow, kEntryFields
 
 // The kernel's top function (the xclbin's kernel "fpgaserve_step").
 //   w0..w3     weights image, one part per DDR bank (read-only)
-//   k_cache    keys   (layer, slot, kv head, cache_len, head_size) fp32
-//   v_cache    values (layer, slot, kv head, cache_len, head_size) fp32
+//   k_cache    keys   (layer, slot, kv head, cache_len, head_size) fp16 (KvValue)
+//   v_cache    values (layer, slot, kv head, cache_len, head_size) fp16 (KvValue)
 //   entries    (n_entries, kEntryFields) int32: token, pos, slot, out_row
 //   logits     (rows asked for, vocab) fp32, written for entries with out_row >= 0
 //   n_entries  1..kMaxStep;  n_slots, cache_len: the KV cache's shape
 extern "C" void fpgaserve_step(const uint8_t* w0, const uint8_t* w1, const uint8_t* w2, const uint8_t* w3,
-                               float* k_cache, float* v_cache, const int32_t* entries, float* logits,
+                               uint16_t* k_cache, uint16_t* v_cache, const int32_t* entries, float* logits,
                                int n_entries, int n_slots, int cache_len);
 
 #endif  // FPGASERVE_KERNEL_KERNEL_H_

@@ -11,6 +11,7 @@
 
 #include "fpga/xclbin.h"
 #include "fpga/xclbin_metadata.h"
+#include "kernel/kernel.h"
 #include "support/test_support.h"
 #ifdef FPGASERVE_HAVE_XRT
 #include <xclbin.h>  // XRT's own layouts, to check ours against
@@ -178,6 +179,8 @@ TEST(XclbinMetadata, KernelMakefileWritesMetadataTheHostReads) {
   EXPECT_EQ(b.value().limits.min_group_size, KernelLimits::Compiled().min_group_size);
   EXPECT_EQ(b.value().banks, 4);
   EXPECT_EQ(b.value().entry_fields, 4);
+  EXPECT_EQ(b.value().image_version, kernel::kImageVersion);
+  EXPECT_EQ(b.value().kv_value_bytes, static_cast<int>(sizeof(kernel::KvValue)));
   EXPECT_EQ(b.value().platform, kF1Platform);
 }
 

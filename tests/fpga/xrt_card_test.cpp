@@ -110,12 +110,12 @@ TEST_F(XrtCardTest, OpensLoadsTheXclbinAndReportsTheCardsShape) {
   EXPECT_EQ(info.cache_len, 64);
   EXPECT_EQ(info.max_step, TinyLimits().max_step) << "max_step comes from the xclbin's maxima";
   const ModelConfig& c = TinyImage()->config();
-  EXPECT_EQ(info.kv_bytes_per_slot, 2ull * c.n_layers * 64 * c.kv_dim() * sizeof(float));
+  EXPECT_EQ(info.kv_bytes_per_slot, 2ull * c.n_layers * 64 * c.kv_dim() * sizeof(kernel::KvValue));
   EXPECT_EQ(card.value()->build_info().limits.max_dim, 128);
   EXPECT_TRUE(card.value()->Healthy());
   // Four weight banks, two caches, entries and logits, each in whole 4 KiB pages.
   auto pages = [](uint64_t bytes) { return (bytes + 4095) / 4096 * 4096; };
-  const uint64_t kv = static_cast<uint64_t>(c.n_layers) * 4 * 64 * c.kv_dim() * 4;
+  const uint64_t kv = static_cast<uint64_t>(c.n_layers) * 4 * 64 * c.kv_dim() * sizeof(kernel::KvValue);
   EXPECT_EQ(card.value()->device_bytes(), 4 * pages(TinyImage()->bank_bytes()) + 2 * pages(kv) +
                                               pages(8ull * 4 * 4) + pages(8ull * c.vocab_size * 4));
 }
@@ -296,6 +296,19 @@ TEST_F(XrtCardTest, RefusesAnotherKernelContract) {
   Result<std::unique_ptr<XrtCard>> card = OpenWith(o, "twobanks.xclbin");
   ASSERT_FALSE(card.ok());
   EXPECT_EQ(card.status().code(), StatusCode::kInvalidArgument) << card.status().ToString();
+
+  // A kernel of the fp32 cache would read and write twice the bytes of the buffers we allocate.
+  o = TinyXclbin();
+  o.build.kv_value_bytes = 4;
+  card = OpenWith(o, "fp32cache.xclbin");
+  ASSERT_FALSE(card.ok());
+  EXPECT_NE(card.status().message().find("4-byte KV values"), std::string::npos) << card.status().message();
+
+  o = TinyXclbin();
+  o.build.image_version = 1;
+  card = OpenWith(o, "rowmajor.xclbin");
+  ASSERT_FALSE(card.ok());
+  EXPECT_NE(card.status().message().find("weights image version 1"), std::string::npos) << card.status().message();
 }
 
 TEST_F(XrtCardTest, LoadsAnAwsXclbinThroughTheSamePath) {

@@ -191,9 +191,9 @@ TEST(Kernel, GroupedQueryAndMultiHeadShapesBothWork) {
 }  // namespace
 }  // namespace fpgaserve
 
-extern "C" void fpgaserve_step_portable(const uint8_t*, const uint8_t*, const uint8_t*, const uint8_t*, float*, float*,
+extern "C" void fpgaserve_step_portable(const uint8_t*, const uint8_t*, const uint8_t*, const uint8_t*, uint16_t*, uint16_t*,
                                         const int32_t*, float*, int, int, int);
-extern "C" void fpgaserve_step_avx2(const uint8_t*, const uint8_t*, const uint8_t*, const uint8_t*, float*, float*,
+extern "C" void fpgaserve_step_avx2(const uint8_t*, const uint8_t*, const uint8_t*, const uint8_t*, uint16_t*, uint16_t*,
                                     const int32_t*, float*, int, int, int);
 
 namespace fpgaserve {

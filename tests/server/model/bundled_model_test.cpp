@@ -63,7 +63,7 @@ TEST(BundledModel, IsTheDefaultAndLoads) {
 
 // Measured on the first 3,000 tokens of models/heldout.txt, windows of 256 (`fpgaserve eval perplexity
 // --model models/austen-1m-q8.bin --tokenizer models/austen-tokenizer.bin --text models/heldout.txt
-// --float --max-tokens 3000`): kernel 7.2800, float reference 7.2774. The bounds are 20% above.
+// --float --max-tokens 3000`): kernel 7.2805 (fp16 KV cache), float reference 7.2774. The bounds are 20% above.
 constexpr double kMeasuredPerplexity = 7.28;
 constexpr double kBound = kMeasuredPerplexity * 1.2;
 
@@ -99,7 +99,8 @@ TEST_F(BundledPerplexity, KernelAndFloatReferenceStayNearTheMeasurement) {
 }
 
 TEST(BundledModel, GenerateWritesTheGoldenTextAtTemperatureZero) {
-  // Greedy decoding is deterministic, and the kernel's bits do not depend on the host's SIMD width.
+  // Greedy decoding is deterministic, and the kernel's bits do not depend on the host's SIMD width. (The
+  // text changes when the kernel's arithmetic does: the fp16 KV cache changed the last three words.)
   const std::string cmd = testing::FpgaserveBinary() +
                           " generate -p 'It is a truth universally acknowledged' -n 48 -t 0 2>/dev/null";
   FILE* pipe = popen(cmd.c_str(), "r");
@@ -110,7 +111,7 @@ TEST(BundledModel, GenerateWritesTheGoldenTextAtTemperatureZero) {
   ASSERT_EQ(pclose(pipe), 0) << out;
   EXPECT_EQ(out,
             "It is a truth universally acknowledged, and therefore, and they are not always about it. It is a "
-            "very good sort of good-natured, and there is\n");
+            "very good sort of good-natured, and I am\n");
 }
 
 }  // namespace

@@ -126,17 +126,27 @@ normalise:
 }
 
 // Symmetric int8 per group of gs: q = round(x / s), s = max|x| / 127 (as runq.c's quantize()).
+const int kQuantLanes = 16;  // divides every group size (32 or 64)
 void quantize(int8_t* q, float* s, const float* x, int size, int gs) {
 quantize_groups:
   for (int g = 0; g < size / gs; g++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxGroups
-    float wmax = 0.0f;
+    // max|x| over the group in kQuantLanes lanes, then across them: a maximum is the same whatever the
+    // order, and lanes let the host vectorise it and the card unroll it.
+    float lane_max[kQuantLanes];
+#pragma HLS ARRAY_PARTITION variable = lane_max complete
+    for (int l = 0; l < kQuantLanes; l++) lane_max[l] = 0.0f;
   group_max:
-    for (int i = 0; i < gs; i++) {
-#pragma HLS LOOP_TRIPCOUNT max = 64
-      const float a = x[g * gs + i] < 0.0f ? -x[g * gs + i] : x[g * gs + i];
-      wmax = a > wmax ? a : wmax;
+    for (int i = 0; i < gs; i += kQuantLanes) {
+#pragma HLS LOOP_TRIPCOUNT max = 64 / kQuantLanes
+      for (int l = 0; l < kQuantLanes; l++) {
+#pragma HLS UNROLL
+        const float a = x[g * gs + i + l] < 0.0f ? -x[g * gs + i + l] : x[g * gs + i + l];
+        lane_max[l] = a > lane_max[l] ? a : lane_max[l];
+      }
     }
+    float wmax = 0.0f;
+    for (int l = 0; l < kQuantLanes; l++) wmax = lane_max[l] > wmax ? lane_max[l] : wmax;
     const float scale = wmax / 127.0f;
     const float inv = scale > 0.0f ? 1.0f / scale : 0.0f;
     s[g] = scale;
@@ -153,7 +163,7 @@ quantize_groups:
 // or FFN matmuls.
 void norm_and_quantize(Activations xb, QuantActivations xq, QuantScales xs, const Activations x,
                        const uint8_t* weight, int n, int dim, int gs) {
-#pragma omp parallel for schedule(static)
+#pragma omp for schedule(static)
   for (int e = 0; e < n; e++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxStep
     rmsnorm(xb[e], x[e], weight, dim);
@@ -283,6 +293,7 @@ dot_kv_tree:
 // x[e] += dx[e] for the first `size` values of n entries.
 void residual(Activations x, const Activations dx, int n, int size) {
 residual_entries:
+#pragma omp for schedule(static)
   for (int e = 0; e < n; e++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxStep
     for (int i = 0; i < size; i++) {
@@ -307,7 +318,7 @@ void matmul_rows(float* out, int64_t out_stride, const QuantActivations xq, cons
   SumGroups(x_sums, xq, n, cols, gs);
 #endif
 tiles_of_bank:
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp for collapse(2) schedule(static)
   for (int t = 0; t < tpb; t++) {
     for (int b = 0; b < kBanks; b++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxVocab / kTileRows / kBanks
@@ -429,6 +440,18 @@ embed:
   const int64_t head_stride = (int64_t)cache_len * p.head_size;
   const int64_t slot_stride = head_stride * p.n_kv_heads;
   const int64_t layer_stride = slot_stride * n_slots;
+  int n_out = 0;  // entries that want logits
+count_out:
+  for (int e = 0; e < n; e++) {
+#pragma HLS LOOP_TRIPCOUNT max = kMaxStep
+    if (out_row[e] >= 0) n_out++;
+  }
+
+  // On the host one team of threads runs the whole forward pass: every thread walks the layers, and each
+  // loop marked `omp for` (here and in the helpers) is split over the team, with a barrier after it. A
+  // parallel region per loop cost a fork and a join ~150 times a step.
+#pragma omp parallel
+  {
 layers:
   for (int l = 0; l < p.n_layers; l++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxLayers
@@ -441,7 +464,7 @@ layers:
     // RoPE on q and k (pairs within each head), then k and v into this layer's cache. Every entry's
     // k/v is written before any entry attends, so a prompt chunk sees its own earlier tokens.
   rope_and_cache:
-#pragma omp parallel for schedule(static)
+#pragma omp for schedule(static)
     for (int e = 0; e < n; e++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxStep
       for (int i = 0; i < p.dim; i += 2) {
@@ -478,7 +501,7 @@ layers:
     // Multi-head attention of each entry over its slot's cache, positions 0..pos. Query heads share
     // key/value heads in groups of kv_mul (grouped-query attention).
   attend:
-#pragma omp parallel for collapse(2) schedule(dynamic)
+#pragma omp for collapse(2) schedule(dynamic)
     for (int e = 0; e < n; e++) {
       for (int h = 0; h < p.n_heads; h++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxStep * kMaxHeads
@@ -527,7 +550,7 @@ layers:
     }
 
     // Output projection and residual.
-#pragma omp parallel for schedule(static)
+#pragma omp for schedule(static)
     for (int e = 0; e < n; e++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxStep
       quantize(xq[e], xs[e], xb[e], p.dim, gs);
@@ -540,7 +563,7 @@ layers:
     matmul(hb, xq, xs, n, w, TensorOffset(w0, TensorId(l, kW1)), p.hidden_dim, p.dim, gs);
     matmul(hb2, xq, xs, n, w, TensorOffset(w0, TensorId(l, kW3)), p.hidden_dim, p.dim, gs);
   swiglu:
-#pragma omp parallel for schedule(static)
+#pragma omp for schedule(static)
     for (int e = 0; e < n; e++) {
       for (int i = 0; i < p.hidden_dim; i++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxHiddenDim
@@ -556,16 +579,16 @@ layers:
 
   // Final norm and classifier, only for the entries that asked for logits (row m of xq = out_row m), whose
   // rows go straight to the logits in DDR.
-  int n_out = 0;
 final_norm:
+#pragma omp for schedule(static)
   for (int e = 0; e < n; e++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxStep
     if (out_row[e] < 0) continue;
     rmsnorm(xb[e], x[e], w0 + TensorOffset(w0, kRmsFinal), p.dim);
     quantize(xq[out_row[e]], xs[out_row[e]], xb[e], p.dim, gs);
-    n_out++;
   }
   if (n_out > 0) {
     matmul_rows(logits, p.vocab_size, xq, xs, n_out, w, TensorOffset(w0, kClassifier), p.vocab_size, p.dim, gs);
   }
+  }  // omp parallel
 }

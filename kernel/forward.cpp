@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "kernel/kernel.h"
+#include "kernel/kernel_math.h"
 #ifndef __SYNTHESIS__
 #include "kernel/dot_host.h"  // the host's SIMD form of tile_dots, bit-identical
 // A head's keys and values are short streams (128 bytes a position) that the host's prefetchers pick
@@ -111,11 +112,16 @@ find_max:
 #pragma HLS LOOP_TRIPCOUNT max = kMaxSeqLen
     max_val = x[i] > max_val ? x[i] : max_val;
   }
+exps:
+  for (int i = 0; i < size; i++) {
+#pragma HLS LOOP_TRIPCOUNT max = kMaxSeqLen
+#pragma HLS PIPELINE II = 1
+    x[i] = KernelExp(x[i] - max_val);
+  }
   float sum = 0.0f;
 exp_sum:
   for (int i = 0; i < size; i++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxSeqLen
-    x[i] = expf(x[i] - max_val);
     sum += x[i];
   }
 normalise:
@@ -569,7 +575,7 @@ layers:
 #pragma HLS LOOP_TRIPCOUNT max = kMaxHiddenDim
 #pragma HLS PIPELINE II = 1
         const float g = hb[e][i];
-        hb[e][i] = g / (1.0f + expf(-g)) * hb2[e][i];
+        hb[e][i] = g / (1.0f + KernelExp(-g)) * hb2[e][i];
       }
       quantize(xq[e], xs[e], hb[e], p.hidden_dim, gs);
     }

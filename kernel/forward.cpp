@@ -133,6 +133,7 @@ normalise:
 
 // Symmetric int8 per group of gs: q = round(x / s), s = max|x| / 127 (as runq.c's quantize()).
 const int kQuantLanes = 16;  // divides every group size (32 or 64)
+const float kMinNormal = 1.17549435e-38f;  // the smallest normal float, 2^-126
 void quantize(int8_t* q, float* s, const float* x, int size, int gs) {
 quantize_groups:
   for (int g = 0; g < size / gs; g++) {
@@ -154,7 +155,9 @@ quantize_groups:
     float wmax = 0.0f;
     for (int l = 0; l < kQuantLanes; l++) wmax = lane_max[l] > wmax ? lane_max[l] : wmax;
     const float scale = wmax / 127.0f;
-    const float inv = scale > 0.0f ? 1.0f / scale : 0.0f;
+    // A subnormal scale (a group of values all below ~1.5e-36) would make 1 / scale infinite: such a
+    // group quantises to zeros.
+    const float inv = scale >= kMinNormal ? 1.0f / scale : 0.0f;
     s[g] = scale;
   group_round:
     for (int i = 0; i < gs; i++) {

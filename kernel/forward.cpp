@@ -131,43 +131,6 @@ normalise:
   }
 }
 
-// Symmetric int8 per group of gs: q = round(x / s), s = max|x| / 127 (as runq.c's quantize()).
-const int kQuantLanes = 16;  // divides every group size (32 or 64)
-const float kMinNormal = 1.17549435e-38f;  // the smallest normal float, 2^-126
-void quantize(int8_t* q, float* s, const float* x, int size, int gs) {
-quantize_groups:
-  for (int g = 0; g < size / gs; g++) {
-#pragma HLS LOOP_TRIPCOUNT max = kMaxGroups
-    // max|x| over the group in kQuantLanes lanes, then across them: a maximum is the same whatever the
-    // order, and lanes let the host vectorise it and the card unroll it.
-    float lane_max[kQuantLanes];
-#pragma HLS ARRAY_PARTITION variable = lane_max complete
-    for (int l = 0; l < kQuantLanes; l++) lane_max[l] = 0.0f;
-  group_max:
-    for (int i = 0; i < gs; i += kQuantLanes) {
-#pragma HLS LOOP_TRIPCOUNT max = 64 / kQuantLanes
-      for (int l = 0; l < kQuantLanes; l++) {
-#pragma HLS UNROLL
-        const float a = x[g * gs + i + l] < 0.0f ? -x[g * gs + i + l] : x[g * gs + i + l];
-        lane_max[l] = a > lane_max[l] ? a : lane_max[l];
-      }
-    }
-    float wmax = 0.0f;
-    for (int l = 0; l < kQuantLanes; l++) wmax = lane_max[l] > wmax ? lane_max[l] : wmax;
-    const float scale = wmax / 127.0f;
-    // A subnormal scale (a group of values all below ~1.5e-36) would make 1 / scale infinite: such a
-    // group quantises to zeros.
-    const float inv = scale >= kMinNormal ? 1.0f / scale : 0.0f;
-    s[g] = scale;
-  group_round:
-    for (int i = 0; i < gs; i++) {
-#pragma HLS LOOP_TRIPCOUNT max = 64
-      const float v = x[g * gs + i] * inv;  // in [-127, 127]; rounded half away from zero
-      q[g * gs + i] = (int8_t)(v < 0.0f ? v - 0.5f : v + 0.5f);
-    }
-  }
-}
-
 // xb[e] = rmsnorm(x[e]) and its int8 form in xq/xs, for the n entries: the input of a layer's attention
 // or FFN matmuls.
 void norm_and_quantize(Activations xb, QuantActivations xq, QuantScales xs, const Activations x,
@@ -176,7 +139,7 @@ void norm_and_quantize(Activations xb, QuantActivations xq, QuantScales xs, cons
   for (int e = 0; e < n; e++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxStep
     rmsnorm(xb[e], x[e], weight, dim);
-    quantize(xq[e], xs[e], xb[e], dim, gs);
+    QuantizeGroups(xq[e], xs[e], xb[e], dim, gs);
   }
 }
 
@@ -562,7 +525,7 @@ layers:
 #pragma omp for schedule(static)
     for (int e = 0; e < n; e++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxStep
-      quantize(xq[e], xs[e], xb[e], p.dim, gs);
+      QuantizeGroups(xq[e], xs[e], xb[e], p.dim, gs);
     }
     matmul(xb, xq, xs, n, w, TensorOffset(w0, TensorId(l, kWo)), p.dim, p.dim, gs);
     residual(x, xb, n, p.dim);
@@ -580,7 +543,7 @@ layers:
         const float g = hb[e][i];
         hb[e][i] = g / (1.0f + KernelExp(-g)) * hb2[e][i];
       }
-      quantize(xq[e], xs[e], hb[e], p.hidden_dim, gs);
+      QuantizeGroups(xq[e], xs[e], hb[e], p.hidden_dim, gs);
     }
     matmul(xb, xq, xs, n, w, TensorOffset(w0, TensorId(l, kW2)), p.dim, p.hidden_dim, gs);
     residual(x, xb, n, p.dim);
@@ -594,7 +557,7 @@ final_norm:
 #pragma HLS LOOP_TRIPCOUNT max = kMaxStep
     if (out_row[e] < 0) continue;
     rmsnorm(xb[e], x[e], w0 + TensorOffset(w0, kRmsFinal), p.dim);
-    quantize(xq[out_row[e]], xs[out_row[e]], xb[e], p.dim, gs);
+    QuantizeGroups(xq[out_row[e]], xs[out_row[e]], xb[e], p.dim, gs);
   }
   if (n_out > 0) {
     matmul_rows(logits, p.vocab_size, xq, xs, n_out, w, TensorOffset(w0, kClassifier), p.vocab_size, p.dim, gs);

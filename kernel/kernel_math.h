@@ -1,13 +1,15 @@
-// Elementary functions of the kernel's hot loops (forward.cpp), written with IEEE single-precision + and *
-// only: g++ vectorises them, and every build of the simulated card (AVX-512, AVX2, portable) and the
-// card's floating-point cores compute the same bits. libm's expf is scalar here, about 5 cycles a value in
-// SwiGLU, and its vector form rounds differently. HLS C++: no heap, no tables, no branches a vector unit
-// could not take.
+// Elementwise math of the kernel's hot loops (forward.cpp): e^x, and the int8 quantisation of activations.
+// Both are plain IEEE single-precision arithmetic, no libm: g++ vectorises them, and every build of the
+// simulated card (AVX-512, AVX2, portable) and the card's floating-point cores compute the same bits.
+// libm's expf is scalar here, about 5 cycles a value in SwiGLU, and its vector form rounds differently.
+// HLS C++: no heap, no tables, no branches a vector unit could not take.
 #ifndef FPGASERVE_KERNEL_KERNEL_MATH_H_
 #define FPGASERVE_KERNEL_KERNEL_MATH_H_
 
 #include <stdint.h>
 #include <string.h>
+
+#include "kernel/kernel.h"
 
 namespace fpgaserve {
 namespace kernel {
@@ -36,6 +38,45 @@ inline float KernelExp(float x) {
   float scale;
   memcpy(&scale, &bits, sizeof scale);
   return p * scale;
+}
+
+// Symmetric int8 per group of gs: q = round(x / s), s = max|x| / 127 (as runq.c's quantize()), for the
+// activations of every matmul.
+const int kQuantLanes = 16;  // divides every group size (32 or 64)
+const float kMinNormal = 1.17549435e-38f;  // the smallest normal float, 2^-126
+inline void QuantizeGroups(int8_t* q, float* s, const float* x, int size, int gs) {
+quantize_groups:
+  for (int g = 0; g < size / gs; g++) {
+#pragma HLS LOOP_TRIPCOUNT max = kMaxGroups
+    // max|x| over the group in kQuantLanes lanes, then across them: a maximum is the same whatever the
+    // order, and lanes let the host vectorise it and the card unroll it.
+    float lane_max[kQuantLanes];
+#pragma HLS ARRAY_PARTITION variable = lane_max complete
+    for (int l = 0; l < kQuantLanes; l++) lane_max[l] = 0.0f;
+  group_max:
+    for (int i = 0; i < gs; i += kQuantLanes) {
+#pragma HLS LOOP_TRIPCOUNT max = 64 / kQuantLanes
+      for (int l = 0; l < kQuantLanes; l++) {
+#pragma HLS UNROLL
+        const float a = x[g * gs + i + l] < 0.0f ? -x[g * gs + i + l] : x[g * gs + i + l];
+        lane_max[l] = a > lane_max[l] ? a : lane_max[l];
+      }
+    }
+    float wmax = 0.0f;
+    for (int l = 0; l < kQuantLanes; l++) wmax = lane_max[l] > wmax ? lane_max[l] : wmax;
+    // A group of zeros, or of values so small (all below ~1.5e-36) that the scale would be subnormal and
+    // 1 / scale could be infinite, is stored as zeros with scale 0.
+    const bool zero = wmax / 127.0f < kMinNormal;
+    const float scale = zero ? 0.0f : wmax / 127.0f;
+    const float inv = zero ? 0.0f : 1.0f / scale;
+    s[g] = scale;
+  group_round:
+    for (int i = 0; i < gs; i++) {
+#pragma HLS LOOP_TRIPCOUNT max = 64
+      const float v = x[g * gs + i] * inv;  // in [-127, 127]; rounded half away from zero
+      q[g * gs + i] = (int8_t)(v < 0.0f ? v - 0.5f : v + 0.5f);
+    }
+  }
 }
 
 }  // namespace kernel

@@ -27,6 +27,10 @@ class CompletionRunnerTest : public ::testing::Test {
     EXPECT_TRUE(p.ok()) << p.status().message();
     return std::make_unique<CompletionRunner>(ResponseMeta{kind, "id", 1, "m"}, r.value(), p.value(), tokenizer_);
   }
+  // Streams the runner's whole response onto *sse; StreamTo's result (true when [DONE] was written).
+  static bool StreamAll(CompletionRunner& runner, std::string* sse, milliseconds keepalive = milliseconds(5000)) {
+    return runner.StreamTo([sse](std::string_view d) { *sse += d; return true; }, keepalive, nullptr);
+  }
   // Streams into a vector of SSE events (the text between blank lines).
   static std::vector<std::string> Events(const std::string& sse) {
     std::vector<std::string> out;
@@ -64,7 +68,7 @@ TEST_F(CompletionRunnerTest, ChatStreamHasRoleDeltasFinishUsageAndDone) {
                                         "stream_options":{"include_usage":true}})");
   ASSERT_TRUE(runner->Submit(backend).ok());
   std::string sse;
-  ASSERT_TRUE(runner->StreamTo([&](std::string_view d) { sse += d; return true; }, milliseconds(5000), nullptr));
+  ASSERT_TRUE(StreamAll(*runner, &sse));
   const auto events = Events(sse);
   ASSERT_GE(events.size(), 6u);
   const json first = json::parse(events[0].substr(6));
@@ -89,7 +93,7 @@ TEST_F(CompletionRunnerTest, StreamInterleavesChoicesEachWithItsIndex) {
   auto runner = Make(ApiKind::kCompletion, R"({"prompt":"a","n":3,"stream":true})");
   ASSERT_TRUE(runner->Submit(backend).ok());
   std::string sse;
-  ASSERT_TRUE(runner->StreamTo([&](std::string_view d) { sse += d; return true; }, milliseconds(5000), nullptr));
+  ASSERT_TRUE(StreamAll(*runner, &sse));
   std::string texts[3];
   int finishes = 0;
   for (const std::string& e : Events(sse)) {
@@ -109,7 +113,7 @@ TEST_F(CompletionRunnerTest, ErrorAfterStreamStartIsAnEventBeforeDone) {
   auto runner = Make(ApiKind::kCompletion, R"({"prompt":"a","stream":true})");
   ASSERT_TRUE(runner->Submit(backend).ok());
   std::string sse;
-  runner->StreamTo([&](std::string_view d) { sse += d; return true; }, milliseconds(5000), nullptr);
+  StreamAll(*runner, &sse);
   const auto events = Events(sse);
   ASSERT_GE(events.size(), 2u);
   const json err = json::parse(events[events.size() - 2].substr(6));
@@ -139,7 +143,7 @@ TEST_F(CompletionRunnerTest, KeepAliveCommentsWhileNothingArrives) {
   auto runner = Make(ApiKind::kCompletion, R"({"prompt":"a","stream":true})");
   ASSERT_TRUE(runner->Submit(backend).ok());
   std::string sse;
-  ASSERT_TRUE(runner->StreamTo([&](std::string_view d) { sse += d; return true; }, milliseconds(50), nullptr));
+  ASSERT_TRUE(StreamAll(*runner, &sse, milliseconds(50)));
   EXPECT_EQ(sse.rfind(": keep-alive\n\n", 0), 0u);
 }
 
@@ -159,7 +163,7 @@ TEST_F(CompletionRunnerTest, StreamedLegacyLogprobs) {
   auto runner = Make(ApiKind::kCompletion, R"({"prompt":"a","stream":true,"logprobs":2})");
   ASSERT_TRUE(runner->Submit(backend).ok());
   std::string sse;
-  ASSERT_TRUE(runner->StreamTo([&](std::string_view d) { sse += d; return true; }, milliseconds(5000), nullptr));
+  ASSERT_TRUE(StreamAll(*runner, &sse));
   const json first = json::parse(Events(sse)[0].substr(6));
   const json& lp = first["choices"][0]["logprobs"];
   ASSERT_EQ(lp["tokens"].size(), 1u);

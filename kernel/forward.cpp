@@ -298,29 +298,21 @@ tiles_of_bank:
       const int row0 = (b * tpb + t) * kTileRows;
       if (row0 >= rows) continue;
       const uint8_t* tile = w.b[b] + offset + (int64_t)t * Q8TileBytes(cols, gs);
+      const int valid = rows - row0 < kTileRows ? rows - row0 : kTileRows;  // the last tile may be short
 #if defined(FPGASERVE_HOST_SIMD) && !defined(FPGASERVE_PORTABLE_DOT)
-      const TileOut to = {out + row0, out_stride, rows - row0 < kTileRows ? rows - row0 : kTileRows};
+      const TileOut to = {out + row0, out_stride, valid};
       TileDotsHost(to, tile, xq, xs, x_sums, n, cols / gs, gs);
 #else
       TileDots dots;
       tile_dots(dots, tile, xq, xs, n, cols, gs);
-      // The last tile may be short; a whole one copies with a fixed count.
-      const bool whole = row0 + kTileRows <= rows;
     tile_out:
       for (int e = 0; e < n; e++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxStep
         float* to = out + (int64_t)e * out_stride + row0;
-        if (whole) {
-          for (int j = 0; j < kTileRows; j++) {
-#pragma HLS PIPELINE II = 1
-            to[j] = dots[e][j];
-          }
-        } else {
-          for (int j = 0; j < rows - row0; j++) {
+        for (int j = 0; j < valid; j++) {
 #pragma HLS LOOP_TRIPCOUNT max = kTileRows
 #pragma HLS PIPELINE II = 1
-            to[j] = dots[e][j];
-          }
+          to[j] = dots[e][j];
         }
       }
 #endif

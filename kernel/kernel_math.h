@@ -66,8 +66,9 @@ quantize_groups:
     for (int l = 0; l < kQuantLanes; l++) wmax = lane_max[l] > wmax ? lane_max[l] : wmax;
     // A group of zeros, or of values so small (all below ~1.5e-36) that the scale would be subnormal and
     // 1 / scale could be infinite, is stored as zeros with scale 0.
-    const bool zero = wmax / 127.0f < kMinNormal;
-    const float scale = zero ? 0.0f : wmax / 127.0f;
+    const float max_scale = wmax / 127.0f;
+    const bool zero = max_scale < kMinNormal;
+    const float scale = zero ? 0.0f : max_scale;
     const float inv = zero ? 0.0f : 1.0f / scale;
     s[g] = scale;
   group_round:

@@ -217,7 +217,7 @@ def is_word_type(type_text, aliases):
 
 
 def constant_expr(expr, loop_vars):
-    expr = re.sub(r"\bsizeof\s*\([^()]*\)", " 0 ", expr)
+    expr = re.sub(r"\bsizeof\s*\([^()]*\)", " 0 ", re.sub(r"\b\w+::", "", expr))  # Tile::kRows is kRows
     for ident in re.findall(r"\b[A-Za-z_]\w*", expr):
         if ident in loop_vars or ident in HEADER_WORDS or CONST_NAME.fullmatch(ident) \
                 or re.fullmatch(r"u?int\d+_t", ident):

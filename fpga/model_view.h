@@ -21,6 +21,8 @@ struct ModelConfig {
   int seq_len = 0;      // longest context the model was trained for
   int group_size = 64;  // Q8_0 group size
   bool shared_classifier = true;  // classifier weights are the token embedding
+  float rms_eps = 1e-5f;          // RMSNorm's epsilon (the image header carries it to the kernel)
+  float rope_theta = 10000.0f;    // RoPE base (the host makes the rotation table from it: fpga/step_input.h)
 
   int head_size() const { return dim / n_heads; }
   int kv_dim() const { return dim / n_heads * n_kv_heads; }

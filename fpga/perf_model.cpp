@@ -6,103 +6,251 @@
 namespace fpgaserve {
 namespace {
 
-// Cycles of one matmul (rows x cols, Q8_0 with group size gs) applied to n entries.
-double MatmulCycles(double rows, double cols, double gs, int n, KernelDesign d, const PerfAssumptions& a) {
-  const double groups = cols / gs, slices = gs / 4;
-  // tiles_of_bank: tiles/4 iterations, the four banks' tiles side by side (one AXI port each). In a tile,
-  // each group is one pipelined pass over (beat, entry) at II=1: a 64-byte beat is read when its first
-  // entry comes up and serves the n entries on the next n cycles, so a group takes slices*n cycles, and
-  // at least slices+1 (its value beats and its scale beat arrive one a cycle). The weights stream inside
-  // this pipeline: there is no separate load (the "weights" column stays zero).
-  const double tiles_per_bank = std::ceil(std::ceil(rows / 16) / a.banks);
-  const double pass = std::max(slices * n, slices + 1);
-  if (d == KernelDesign::kAsWritten) {
-    // Plus a pipeline fill per group, clearing the n accumulators, and tile_out's 16 writes per entry.
-    return tiles_per_bank * (groups * (pass + a.pipeline_depth) + n + 16.0 * n);
-  }
-  // Proposed: the groups flattened into the same pass (one fill per tile) and tile_out overlapped with the
-  // next tile (DATAFLOW).
-  return tiles_per_bank * (groups * pass + a.pipeline_depth);
+using kernel::CardCounters;
+
+int CeilDiv(int64_t a, int64_t b) { return static_cast<int>((a + b - 1) / b); }
+
+// What the kernel does per matmul, in its own terms (kernel/card/matmul.h), for a build of P ports.
+struct Matmul {
+  int64_t feed = 0, fill = 0, weights = 0, pe = 0, scale = 0, store = 0;  // trip counts, all ports
+  int64_t weights_per_port = 0, pe_per_port = 0, scale_per_port = 0, fill_per_port = 0;
+};
+
+Matmul MatmulCounts(int rows, int cols, int gs, int m, const Platform& pf) {
+  Matmul c;
+  const int P = pf.mem_ports, B = pf.pe_entries;
+  const int tpp = CeilDiv(CeilDiv(rows, kernel::kTileRows), P), groups = cols / gs, vw = gs / kernel::kTileBeatValues;
+  const int blocks = CeilDiv(m, B);
+  const int64_t per_entry = CeilDiv(cols, kernel::kWordBytes) + CeilDiv(groups, kernel::kWordFloats);
+  c.feed = m * per_entry;
+  c.fill_per_port = c.feed;
+  c.fill = P * c.feed;
+  c.weights_per_port = static_cast<int64_t>(tpp) * groups * (vw + 1);
+  c.weights = P * c.weights_per_port;
+  c.pe_per_port = c.weights_per_port * blocks;
+  c.pe = P * c.pe_per_port;
+  c.scale_per_port = static_cast<int64_t>(tpp) * groups * blocks * std::max(B, kernel::kScaleMinCycles);
+  c.scale = P * c.scale_per_port;
+  c.store = static_cast<int64_t>(tpp) * P * m;
+  return c;
+}
+
+void Add(CardCounters& t, const Matmul& m) {
+  t.feed_words += m.feed;
+  t.fill_words += m.fill;
+  t.weight_words += m.weights;
+  t.pe_iterations += m.pe;
+  t.scale_iterations += m.scale;
+  t.store_words += m.store;
+}
+
+// The matmuls of one layer, in the kernel's order, with their names; and the classifier.
+struct Named {
+  const char* name;
+  int rows, cols;
+};
+std::vector<Named> LayerMatmuls(const ModelConfig& c) {
+  return {{"matmul wq", c.dim, c.dim},        {"matmul wk", c.kv_dim(), c.dim}, {"matmul wv", c.kv_dim(), c.dim},
+          {"matmul wo", c.dim, c.dim},        {"matmul w1", c.hidden_dim, c.dim},
+          {"matmul w3", c.hidden_dim, c.dim}, {"matmul w2", c.dim, c.hidden_dim}};
 }
 
 }  // namespace
 
-StepEstimate EstimateStep(const ModelConfig& m, int batch, int pos, KernelDesign design, const PerfAssumptions& a) {
-  StepEstimate e;
-  e.batch = batch;
-  e.pos = pos;
-  const double hz = a.kernel_mhz * 1e6;
-  const double d = m.dim, h = m.hidden_dim, kv = m.kv_dim(), hs = m.head_size(), gs = m.group_size;
-  const double L = m.n_layers, V = m.vocab_size, H = m.n_heads;
-  const int n = batch;
+const std::vector<Platform>& Platforms() {
+  // Parts' resources from the data sheets (DS962 for the UltraScale+ parts, the Alveo product guides);
+  // memory: DDR4-2400 is 19.2 GB/s a channel; the HBM2 cards' 460 GB/s over 32 pseudo-channels. F1's
+  // kernel clock defaults to 250 MHz, the Alveo shells' to 300. PE widths as the Makefile builds them:
+  // 16 entries a cycle on the 4-port DDR cards, 4 on the 32-port HBM cards (32 x 64 x 4 int8 MACs,
+  // two a DSP, already 4096 DSPs).
+  static const std::vector<Platform> platforms = [] {
+    std::vector<Platform> v;
+    Platform f1;
+    f1.name = "aws-f1", f1.part = "xcvu9p (F1 VU9P, retired 2025-12-20)", f1.memory = "DDR4", f1.mem_ports = 4;
+    f1.port_gbps = 19.2, f1.kernel_mhz = 250, f1.pe_entries = 16, f1.dsp = 6840, f1.bram36 = 2160, f1.uram = 960;
+    f1.pcie_gbps = 8;
+    v.push_back(f1);
+    Platform u200 = f1;
+    u200.name = "u200", u200.part = "xcu200 (VU9P-class)", u200.kernel_mhz = 300, u200.pcie_gbps = 12;
+    v.push_back(u200);
+    Platform u250 = u200;
+    u250.name = "u250", u250.part = "xcu250 (VU13P-class)", u250.dsp = 12288, u250.bram36 = 2688, u250.uram = 1280;
+    v.push_back(u250);
+    Platform u55c;
+    u55c.name = "u55c", u55c.part = "xcu55c (VU47P-class)", u55c.memory = "HBM2", u55c.mem_ports = 32;
+    u55c.port_gbps = 460.0 / 32, u55c.kernel_mhz = 300, u55c.pe_entries = 4, u55c.dsp = 9024, u55c.bram36 = 2016;
+    u55c.uram = 960, u55c.pcie_gbps = 12;
+    v.push_back(u55c);
+    Platform u280 = u55c;
+    u280.name = "u280", u280.part = "xcu280 (VU37P-class)";
+    v.push_back(u280);
+    return v;
+  }();
+  return platforms;
+}
 
-  // Matmuls of a layer (wq, wk, wv, wo, w1, w3, w2) and the classifier.
-  double dot = 0;
-  auto add = [&](double rows, double cols, int entries) { dot += MatmulCycles(rows, cols, gs, entries, design, a); };
-  for (int l = 0; l < m.n_layers; l++) {
-    add(d, d, n);
-    add(kv, d, n);
-    add(kv, d, n);
-    add(d, d, n);
-    add(h, d, n);
-    add(h, d, n);
-    add(d, h, n);
+const Platform* FindPlatform(const std::string& name) {
+  for (const Platform& p : Platforms()) {
+    if (p.name == name) return &p;
   }
-  add(V, d, n);  // every entry of a decode step wants logits
+  return nullptr;
+}
 
-  // Attention of one entry at position pos, per layer: each head scores pos+1 keys (fp16, 32 values a
-  // 64-byte beat), softmax (max, exp-sum chain, normalise), and the
-  // weighted sum of pos+1 values (II=1).
-  const double t = pos + 1.0;
-  double att_per_head;
-  if (design == KernelDesign::kAsWritten) {
-    // scores pipelined over keys, a key per 64-byte beat (head_size/32 beats); softmax; weighted values
-    // pipelined over positions but chained on the per-element sums (II = fadd latency).
-    att_per_head = t * std::max(1.0, hs / 32) + a.pipeline_depth + t * (2 + a.fadd_latency + 1) +
-                   t * a.fadd_latency + a.pipeline_depth;
-  } else {
-    // Proposed: the weighted-value sums split into partial chains, so that loop also takes one
-    // position per 64-byte beat.
-    att_per_head = t * std::max(1.0, hs / 32) + a.pipeline_depth + t * (2 + a.fadd_latency + 1) +
-                   t * std::max(1.0, hs / 32) + a.pipeline_depth;
+CardCounters TripCounts(const ModelConfig& c, const std::vector<ModelEntry>& entries, int n_slots, const Platform& pf) {
+  CardCounters t{};
+  const int n = static_cast<int>(entries.size()), L = c.n_layers, gs = c.group_size, hs = c.head_size();
+  const int dw = c.dim / kernel::kWordFloats, hw16 = c.hidden_dim / kernel::kWordFloats;
+  const int kv_words = kernel::KvHeadWords(hs), kv_mul = c.n_heads / c.n_kv_heads;
+  int n_out = 0;
+  for (const ModelEntry& e : entries) n_out += e.wants_logits ? 1 : 0;
+  (void)n_slots;
+
+  t.header_words = 1 + CeilDiv(kernel::TensorCount(L), 8);
+  t.input_words = kernel::kInputEntryBytes / kernel::kWordBytes +
+                  static_cast<int64_t>(n) * (kernel::kMaxHeadSize / kernel::kWordFloats);
+  t.embed_words = static_cast<int64_t>(n) * (c.dim / gs) * (gs / kernel::kTileBeatValues + 1);
+  t.vector_words = static_cast<int64_t>(L) * 2 * dw + (n_out > 0 ? dw : 0);
+  t.norm_words = static_cast<int64_t>(L) * 2 * (2 * n * dw) + (n_out > 0 ? 2 * n * dw : 0);
+  t.quant_words = static_cast<int64_t>(L) * 2 * n * (3 * dw + hw16) + 2 * n_out * dw;
+  for (int l = 0; l < L; l++) {
+    for (const Named& m : LayerMatmuls(c)) Add(t, MatmulCounts(m.rows, m.cols, gs, n, pf));
   }
-  const double attention = n * L * H * att_per_head;
-
-  // The rest, per entry per layer: two rmsnorms (2 passes of dim each), three quantisations of dim and one
-  // of hidden (max and round passes), RoPE (dim/2), cache writes (kv_dim), two residuals, SwiGLU (hidden).
-  const double per_layer = 2 * 2 * d + 3 * 2 * d + 2 * h + d / 2 + kv + 2 * d + h;
-  double other = n * (L * (per_layer + 10 * a.pipeline_depth) + 2 * d + 3 * d);  // + embedding, final norm
-  if (design == KernelDesign::kProposed) other /= 4;  // these loops unrolled x4 as well
-
-  e.weight_load_s = 0;  // no separate load: the weights stream inside the dot pipeline
-  e.dot_s = dot / hz;
-  e.attention_s = attention / hz;
-  e.other_s = other / hz;
-  e.kernel_s = e.weight_load_s + e.dot_s + e.attention_s + e.other_s;
-
-  // DDR: every weight byte once per step (int8 values and fp32 scales), the caches read up to pos and
-  // written at pos, the entries read and the logits written.
-  const double params = L * (2 * d * d + 2 * kv * d + 3 * h * d) + V * d;
-  const double weight_bytes = params * (1 + 4 / gs);
-  const double kv_bytes = n * L * 2 * kv * 2 * (t + 1);  // fp16
-  e.ddr_bytes = weight_bytes + kv_bytes + n * 16 + n * V * 4;
-  e.ddr_s = e.ddr_bytes / (a.banks * a.bank_gbps * 1e9);
-
-  e.overhead_s = a.launch_us * 1e-6 + (n * V * 4) / (a.pcie_gbps * 1e9);
-  e.step_s = std::max(e.kernel_s, e.ddr_s) + e.overhead_s;
-  e.tokens_per_s = n / e.step_s;
-
-  if (e.ddr_s >= e.kernel_s) {
-    e.bound = "DDR";
-  } else {
-    const double parts[4] = {e.weight_load_s, e.dot_s, e.attention_s, e.other_s};
-    const char* names[4] = {"weight loads", "dot products", "attention", "other loops"};
-    const int top = static_cast<int>(std::max_element(parts, parts + 4) - parts);
-    // At batch 1 the dots take a beat a cycle per bank: what they wait for is the weights streaming in.
-    e.bound = top == 1 && batch == 1 ? std::string("compute (dots, weights streaming a beat a cycle)")
-                                     : std::string("compute (") + names[top] + ")";
+  if (n_out > 0) Add(t, MatmulCounts(c.vocab_size, c.dim, gs, n_out, pf));
+  t.rope_words = static_cast<int64_t>(L) * n * dw;
+  t.kv_write_words = static_cast<int64_t>(L) * n * c.n_kv_heads * 2 * kv_words;
+  for (const ModelEntry& e : entries) {
+    const int64_t count = e.pos + 1;
+    t.kv_read_words += static_cast<int64_t>(L) * c.n_kv_heads * 2 * count * kv_words;
+    t.score_iterations += static_cast<int64_t>(L) * c.n_kv_heads * count * kv_words * kv_mul;
+    t.softmax_iterations += static_cast<int64_t>(L) * c.n_kv_heads * 3 * count * kv_mul;
+    t.value_iterations += static_cast<int64_t>(L) * c.n_kv_heads * count * kv_words * kv_mul;
   }
-  return e;
+  t.head_words = static_cast<int64_t>(L) * n * dw;
+  t.residual_words = static_cast<int64_t>(L) * 2 * n * dw;
+  t.swiglu_words = static_cast<int64_t>(L) * n * hw16;
+  return t;
+}
+
+CardCounters TripCounts(const ModelConfig& c, int batch, int pos, const Platform& pf) {
+  std::vector<ModelEntry> entries;
+  for (int e = 0; e < batch; e++) entries.push_back({pos, e, true});
+  return TripCounts(c, entries, batch, pf);
+}
+
+StepEstimate EstimateStep(const ModelConfig& c, int batch, int pos, const Platform& pf) {
+  StepEstimate est;
+  est.batch = batch;
+  est.pos = pos;
+  const int n = batch, L = c.n_layers, gs = c.group_size, hs = c.head_size(), P = pf.mem_ports;
+  const double hz = pf.kernel_mhz * 1e6;
+  // Words a port delivers a cycle in a long burst (at most one: the loaders' II).
+  const double port_words = std::min(1.0, pf.port_gbps * 1e9 * pf.efficiency / (kernel::kWordBytes * hz));
+  const double depth = 40;        // a pipeline's fill and drain (float cores, trees), cycles per loop entry
+  const double burst_lat = 120;   // the first word of a burst from memory, cycles
+  auto stage = [&](const std::string& name, double cycles, const std::string& bound) {
+    for (StageEstimate& s : est.stages) {
+      if (s.name == name) {
+        s.cycles += cycles;
+        return;
+      }
+    }
+    est.stages.push_back({name, cycles, bound});
+  };
+
+  // Elementwise passes: a word a cycle per entry (the pipelines are entered once per entry).
+  const double dw = c.dim / 16.0, hw16 = c.hidden_dim / 16.0;
+  stage("embed", n * (c.dim / gs) * (gs / 4.0 + 1 + gs / 16.0 + 2 * depth) + burst_lat * n, "latency");
+  stage("rmsnorm", L * 2 * (n * (2 * dw + 2 * depth) + dw + burst_lat) + n * (2 * dw + 2 * depth), "compute");
+  stage("quantize", L * n * ((3 * dw + hw16) * 2 + (3 * c.dim + c.hidden_dim) / gs * 2 * depth) +
+                        n * (2 * dw + c.dim / gs * 2 * depth), "compute");
+  stage("rope", L * n * (dw + depth), "compute");
+  stage("residual", L * 2 * n * (dw + depth), "compute");
+  stage("swiglu", L * n * (hw16 + depth), "compute");
+
+  // Matmuls: per port load -> pe -> scale side by side, feed before and store after; the region takes
+  // the slowest of them plus the fill of the chain.
+  auto matmul = [&](const std::string& name, int rows, int cols, int m, int times) {
+    const Matmul mm = MatmulCounts(rows, cols, gs, m, pf);
+    const double load = mm.weights_per_port / port_words;
+    const double pe = mm.fill_per_port + mm.pe_per_port;
+    const double scale = static_cast<double>(mm.scale_per_port);
+    const double store = static_cast<double>(mm.store);
+    const double slowest = std::max({load, pe, scale, store});
+    const std::string bound = slowest == load ? "memory" : "compute";
+    stage(name, times * (slowest + burst_lat + 4 * depth), bound);
+  };
+  for (const Named& m : LayerMatmuls(c)) matmul(m.name, m.rows, m.cols, n, L);
+  matmul("matmul classifier", c.vocab_size, c.dim, n, 1);
+
+  // Attention: jobs (entry, kv head) spread over the ports by line; per port its loader (memory) beside
+  // its attend stage (scores, softmax, values: a word a cycle each); the slowest port bounds.
+  {
+    const int kv_words = kernel::KvHeadWords(hs), kv_mul = c.n_heads / c.n_kv_heads;
+    double total = 0;
+    bool memory_bound = false;
+    for (int l = 0; l < L; l++) {
+      std::vector<double> load(P, 0.0), attend(P, 0.0);
+      for (int e = 0; e < n; e++) {
+        for (int hk = 0; hk < c.n_kv_heads; hk++) {
+          const int64_t line = (static_cast<int64_t>(l) * n + e) * c.n_kv_heads + hk;
+          const int p = static_cast<int>(line % P);
+          const double count = pos + 1.0;
+          load[p] += 2 * count * kv_words / port_words + burst_lat;
+          attend[p] += kv_mul * 2.0 * kv_words + 2 * count * kv_words * kv_mul + 3 * count * kv_mul +
+                       kv_mul * 8.0 * kv_words + kv_mul * hs / 16.0 + 6 * depth;
+        }
+      }
+      double lmax = 0, amax = 0;
+      for (int p = 0; p < P; p++) {
+        lmax = std::max(lmax, load[p]);
+        amax = std::max(amax, attend[p]);
+      }
+      memory_bound = lmax > amax;
+      total += std::max(lmax, amax) + n * c.n_kv_heads * (1 + kv_mul * 2.0 * kv_words) + depth;
+      total += n * c.n_kv_heads * (2.0 * kv_words + depth) / P;  // write_kv, the ports' writers one after another
+    }
+    stage("attention", total, memory_bound ? "memory" : "compute");
+  }
+
+  double cycles = 0;
+  size_t top = 0;
+  for (size_t i = 0; i < est.stages.size(); i++) {
+    cycles += est.stages[i].cycles;
+    if (est.stages[i].cycles > est.stages[top].cycles) top = i;
+  }
+  est.kernel_s = cycles / hz;
+  const double logits_bytes = static_cast<double>(n) * c.vocab_size * 4;
+  est.overhead_s = pf.launch_us * 1e-6 + (kernel::kInputBytes + logits_bytes) / (pf.pcie_gbps * 1e9);
+  est.step_s = est.kernel_s + est.overhead_s;
+  est.tokens_per_s = n / est.step_s;
+  const double params = L * (2.0 * c.dim * c.dim + 2.0 * c.kv_dim() * c.dim + 3.0 * c.hidden_dim * c.dim) +
+                        static_cast<double>(c.vocab_size) * c.dim;
+  est.weight_bytes = params * (1 + 4.0 / gs);
+  est.kv_bytes = static_cast<double>(n) * L * c.n_kv_heads * 2 * (pos + 1.0) * kernel::KvHeadWords(hs) * 64;
+  est.roofline_tokens_per_s = n / ((est.weight_bytes + est.kv_bytes) / (P * pf.port_gbps * 1e9));
+  est.bound = est.stages[top].name + " (" + est.stages[top].bound + ")";
+
+  // Resources. DSP48E2: two int8 multiply-adds a DSP where two weights share an activation (the PE's 16
+  // rows do); a float multiply 3 DSPs, a float add 2. BRAM36/URAM: the on-chip arrays at the build's
+  // maxima (kernel.h), a 512-bit word 8 URAMs wide (4096 deep) or 14.2 BRAM36 wide (512 deep).
+  Resources& r = est.resources;
+  const double B = pf.pe_entries;
+  r.dsp = P * (16.0 * 4 * B / 2)      // PE arrays
+          + P * 16 * (3 + 3 + 2)      // scale: two multiplies and an add per row lane
+          + P * 32 * (3 + 3 + 2)      // attend: 32 lanes of q*k and att*v (+ their adds)
+          + 16 * (3 * 4 + 2 * 4);     // elementwise: 16 lanes of a few float ops
+  const double step = pf.max_step;
+  const double word_bram = 512.0 / 36 / 512;  // BRAM36 per 512-bit word of depth (512 deep at 72 bits)
+  const double dim_words = step * c.dim / 16.0, hid_words = step * c.hidden_dim / 16.0;
+  r.uram = std::ceil((3 * dim_words + 2 * hid_words) / 4096.0) * 8;  // x, xb, q, hb, hb2
+  r.bram36 = (2 * dim_words) * word_bram                              // k, v
+             + P * (step * c.hidden_dim / 4.0 * 4 / 4608.0)           // each PE's int8 copy (36 Kb = 4.5 KB)
+             + P * (8.0 * 1024 * 4 / 4608.0)                          // each attend stage's scores
+             + P * 64 * 3 * word_bram * 2;                            // the streams' FIFOs
+  r.part_dsp = pf.dsp;
+  r.part_bram36 = pf.bram36;
+  r.part_uram = pf.uram;
+  return est;
 }
 
 }  // namespace fpgaserve

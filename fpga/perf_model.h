@@ -1,72 +1,85 @@
-// PerfModel: a model — not a measurement — of one step of kernel/forward.cpp on an F1 card (VU9P, four
-// DDR4 banks), derived from the kernel's loop structure: trip counts, the initiation interval each loop
-// can reach given its pragmas and its memories, and the unroll factors; plus the bytes a step moves over
-// the DDR banks and the per-step host overheads (kernel launch, PCIe transfer of entries and logits).
-//
-// The kernel has no DATAFLOW: its loops run one after another, so a step's time is the sum of its loop
-// latencies; DDR bandwidth is a separate floor (the step cannot be faster than its bytes over the
-// banks). The model reports both and names the larger as the bound.
-//
-// Two designs are modelled:
-//   kAsWritten  forward.cpp as it stands (see the notes in perf_model.cpp for each number):
-//     - weights in 16-row tiles; each matmul iteration takes tile t of all four banks side by side (one
-//       AXI port each);
-//     - a tile's group is one pipelined pass over (beat, entry) at II=1: a 64-byte beat (four values of
-//       each of the 16 rows) is read once and serves every entry of the step, so weights stream inside
-//       the dot pipeline with no separate load;
-//     - a pipeline fill per group, and the tile's outputs written after its dots;
-//     - attention scores one key per 64-byte beat (a product tree per key), its weighted-value sums
-//       chain across positions (II = fadd latency).
-//   kProposed   what would come next (kernel/README.md): one fill per tile (groups flattened into the
-//     pass), the outputs written while the next tile streams (DATAFLOW), attention reading 16 floats a
-//     cycle with split sums, and the per-entry elementwise loops unrolled x4.
-//
-// The first version of the kernel loaded one byte a cycle through one shared row buffer (the four banks
-// in turn) and dotted at II = GS/2; this model put it at 1.4 tok/s for stories110M, which is what made
-// us change it to the design above.
+// PerfModel: a model, not a measurement, of one step of the card kernel (kernel/card/) on an Alveo or F1
+// card, derived from the kernel's structure:
+//   - trip counts: every loop's, computed from the shape exactly as the kernel computes them. They are
+//     the C simulation's counters (kernel/card/card.h: CardCounters), and tests/kernel/card_sim_test.cpp
+//     checks that the two agree over several shapes, batch sizes and positions;
+//   - cycles: each pipelined loop takes its trip count at its II (1 everywhere: kernel/README.md says why)
+//     plus its pipeline depth; a memory stream takes its words over the port's bandwidth (the larger of
+//     the two bounds it); a DATAFLOW region (a matmul, attention) takes its slowest stage plus its fill,
+//     with its per-port stages side by side; the regions and elementwise passes run one after another,
+//     as the kernel runs them;
+//   - resources: DSPs of the PE arrays and float units, BRAM and URAM of the on-chip arrays at the build's
+//     maxima, against the part's.
 #pragma once
 
 #include <string>
 #include <vector>
 
 #include "fpga/model_view.h"
+#include "kernel/card/card.h"
 
 namespace fpgaserve {
 
-enum class KernelDesign { kAsWritten, kProposed };
+// A card: its memory system, clock and part. The kernel build for it sets mem_ports and pe_entries.
+struct Platform {
+  std::string name;         // aws-f1, u200, u250, u55c, u280
+  std::string part;         // the FPGA
+  std::string memory;       // "DDR4" or "HBM2"
+  int mem_ports = 4;        // kernel memory ports (DDR banks or HBM pseudo-channels)
+  double port_gbps = 19.2;  // peak bandwidth of one port's memory
+  double efficiency = 0.8;  // the share of peak a long burst stream reaches
+  double kernel_mhz = 300;
+  int pe_entries = 16;      // the PE arrays' entries a cycle (FPGASERVE_PE_ENTRIES)
+  int max_step = 32;        // the build's FPGASERVE_MAX_STEP
+  int dsp = 0, bram36 = 0, uram = 0;  // the part's (all SLRs)
+  double pcie_gbps = 12;    // host <-> card DMA
+  double launch_us = 30;    // xrt::run start and wait, the input's sync
+};
 
-struct PerfAssumptions {
-  double kernel_mhz = 250;      // F1's default kernel clock (clk_extra_c0 / --kernel_frequency 250)
-  int banks = 4;                // F1: four DDR4 banks
-  double bank_gbps = 16;        // practical read bandwidth per bank (F1: ~16-19 GB/s)
-  double pcie_gbps = 8;         // practical host<->card DMA bandwidth on F1 (PCIe gen3 x16 through the shell)
-  double launch_us = 30;        // xrt::run start + wait round trip, plus the entries' sync
-  int fadd_latency = 4;         // cycles of a float add/fma at 250 MHz (a loop-carried float sum's II)
-  int pipeline_depth = 12;      // fill/drain cycles paid per entry into a pipelined loop
+// The platforms `fpgaserve estimate --platform` knows; Find returns nullptr for another name.
+const std::vector<Platform>& Platforms();
+const Platform* FindPlatform(const std::string& name);
+
+// The card kernel's loop trip counts for a decode step of `batch` entries, entry e in slot e at position
+// `pos`, every entry wanting logits, on a build with the platform's ports, PE width and max step.
+kernel::CardCounters TripCounts(const ModelConfig& config, int batch, int pos, const Platform& platform);
+// The same for any step: entries (token, pos, slot, out_row) on a cache of n_slots slots.
+struct ModelEntry {
+  int pos, slot;
+  bool wants_logits;
+};
+kernel::CardCounters TripCounts(const ModelConfig& config, const std::vector<ModelEntry>& entries, int n_slots,
+                                const Platform& platform);
+
+// One stage (or a group of them) of the step and what bounds it.
+struct StageEstimate {
+  std::string name;    // "matmul wq", "attention", "rmsnorm", ...
+  double cycles = 0;   // over the whole step (all layers)
+  std::string bound;   // "memory", "compute", "latency"
+};
+
+struct Resources {
+  double dsp = 0, bram36 = 0, uram = 0;  // the kernel's
+  int part_dsp = 0, part_bram36 = 0, part_uram = 0;
 };
 
 struct StepEstimate {
-  int batch = 0;                // entries in the step (each wants logits: decode)
-  int pos = 0;                  // context position of every entry
-  // Kernel time by part, seconds (the loops run in sequence).
-  double weight_load_s = 0;     // loading weights into on-chip buffers apart from the dots (zero in both designs)
-  double dot_s = 0;             // the Q8_0 dot products of every matmul and the classifier
-  double attention_s = 0;       // scores, softmax and weighted values over the KV cache
-  double other_s = 0;           // embedding, norms, quantisation, RoPE, cache writes, residuals, SwiGLU
-  double overhead_s = 0;        // launch, entries to the card, logits back over PCIe
-  double kernel_s = 0;          // sum of the kernel's parts
-  double step_s = 0;            // max(kernel, DDR floor) + overhead
-  double ddr_bytes = 0;         // bytes the step moves over the DDR banks
-  double ddr_s = 0;             // ddr_bytes over all banks' bandwidth
-  double tokens_per_s = 0;      // batch / step_s
-  std::string bound;            // "DDR" or "compute: <largest kernel part>"
+  int batch = 0, pos = 0;
+  std::vector<StageEstimate> stages;
+  double kernel_s = 0;     // the stages in sequence
+  double overhead_s = 0;   // launch, input and logits over PCIe
+  double step_s = 0;
+  double tokens_per_s = 0;
+  double weight_bytes = 0, kv_bytes = 0;  // read per step
+  double roofline_tokens_per_s = 0;       // batch / (bytes over all ports at peak)
+  std::string bound;       // the largest stage and its bound
+  Resources resources;
 };
 
 // REQUIRES: config valid, batch >= 1, pos >= 0.
-StepEstimate EstimateStep(const ModelConfig& config, int batch, int pos, KernelDesign design,
-                          const PerfAssumptions& a = PerfAssumptions());
+StepEstimate EstimateStep(const ModelConfig& config, int batch, int pos, const Platform& platform);
 
-// HLSTransform (He et al., 2024) measured on the same card (VU9P, F1), stories110M, batch 1.
+// HLSTransform (He et al., 2024) measured on the F1 card (VU9P), stories110M, batch 1.
 struct PublishedMeasurement {
   const char* what = "HLSTransform on AWS F1 (VU9P), stories110M, batch 1";
   double tokens_per_s = 57.11;

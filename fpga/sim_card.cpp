@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "fpga/kernel_limits.h"
+#include "fpga/step_input.h"
 #include "kernel/kernel.h"
 
 namespace fpgaserve {
@@ -30,8 +31,10 @@ Result<std::unique_ptr<SimCard>> SimCard::Create(std::shared_ptr<const WeightsIm
   card->info_.n_slots = options.n_slots;
   card->info_.cache_len = cache_len;
   card->info_.max_step = kernel::kMaxStep;
-  card->info_.kv_bytes_per_slot = 2ull * c.n_layers * cache_len * c.kv_dim() * sizeof(kernel::KvValue);
-  card->kernel_ = options.kernel != nullptr ? options.kernel : &fpgaserve_step;
+  const uint64_t kv_values_per_slot =
+      static_cast<uint64_t>(c.n_layers) * cache_len * c.n_kv_heads * kernel::KvHeadStride(c.head_size());
+  card->info_.kv_bytes_per_slot = 2 * kv_values_per_slot * sizeof(kernel::KvValue);
+  card->kernel_ = options.kernel != nullptr ? options.kernel : &fpgaserve_host_step;
   if (options.threads > 0) {
     card->threads_ = options.threads;
   } else {
@@ -40,7 +43,7 @@ Result<std::unique_ptr<SimCard>> SimCard::Create(std::shared_ptr<const WeightsIm
     const uint64_t per_thread = 8ull << 20;
     card->threads_ = static_cast<int>(std::clamp<uint64_t>(card->image_->total_bytes() / per_thread, 1, cap));
   }
-  const size_t cache_values = static_cast<size_t>(c.n_layers) * options.n_slots * cache_len * c.kv_dim();
+  const size_t cache_values = static_cast<size_t>(kv_values_per_slot) * options.n_slots;
   // new[] of a plain type leaves the pages untouched: a large cache costs memory only as slots fill.
   card->k_cache_.reset(new kernel::KvValue[cache_values]);
   card->v_cache_.reset(new kernel::KvValue[cache_values]);
@@ -76,15 +79,15 @@ void SimCard::Loop() {
 #endif
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
-    cv_.wait(lock, [&] { return stopping_ || job_entries_ != nullptr; });
+    cv_.wait(lock, [&] { return stopping_ || job_input_ != nullptr; });
     if (stopping_) return;
-    const std::vector<int32_t>& entries = *job_entries_;
-    const int n = static_cast<int>(entries.size() / kernel::kEntryFields);
+    const std::vector<uint8_t>& input = *job_input_;
+    const int n = job_entries_;
     lock.unlock();
-    kernel_(image_->bank(0), image_->bank(1), image_->bank(2), image_->bank(3), k_cache_.get(),
-                   v_cache_.get(), entries.data(), job_logits_, n, info_.n_slots, info_.cache_len);
+    kernel_(image_->ports(), k_cache_.get(), v_cache_.get(), input.data(), job_logits_, n, info_.n_slots,
+            info_.cache_len);
     lock.lock();
-    job_entries_ = nullptr;
+    job_input_ = nullptr;
     job_done_ = true;
     cv_.notify_all();
   }
@@ -92,11 +95,10 @@ void SimCard::Loop() {
 
 Status SimCard::Run(const Step& step, float* logits) {
   if (Status st = ValidateStep(step, info_); !st.ok()) return st;
-  std::vector<int32_t> entries;
-  entries.reserve(step.entries.size() * kernel::kEntryFields);
-  for (const StepEntry& e : step.entries) entries.insert(entries.end(), {e.token, e.pos, e.slot, e.out_row});
+  const std::vector<uint8_t> input = BuildStepInput(step, info_.model);
   std::unique_lock<std::mutex> lock(mu_);
-  job_entries_ = &entries;
+  job_input_ = &input;
+  job_entries_ = static_cast<int>(step.entries.size());
   job_logits_ = logits;
   job_done_ = false;
   cv_.notify_all();

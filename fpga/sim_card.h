@@ -1,9 +1,10 @@
-// SimCard: the simulated card — the HLS kernel compiled for this host, running on a weights image in host
-// memory with its own KV cache. It is the card every machine can run, and the one the math is tested on.
+// SimCard: the simulated card — the host's implementation of the card kernel (kernel/forward.cpp, the same
+// bits as the card kernel's C simulation), running on a weights image in host memory with its own KV
+// cache. It is the card every machine can run, and the one the math is tested on.
 //
-// The kernel keeps a step's activations in local arrays (on-chip memory on the FPGA), several MB with
-// the host build's maxima, so steps run on the card's own thread with a large stack; Run() hands the
-// step over and waits. The kernel's loops use OpenMP with `threads` threads of that thread's team.
+// The kernel keeps a step's activations in local arrays, several MB with the host build's maxima, so
+// steps run on the card's own thread with a large stack; Run() hands the step over and waits. The
+// kernel's loops use OpenMP with `threads` threads of that thread's team.
 #pragma once
 
 #include <condition_variable>
@@ -16,9 +17,8 @@
 
 namespace fpgaserve {
 
-// The kernel's top function, as declared in kernel/kernel.h.
-using StepFunction = void (*)(const uint8_t*, const uint8_t*, const uint8_t*, const uint8_t*, uint16_t*, uint16_t*,
-                              const int32_t*, float*, int, int, int);
+// The host step, as declared in kernel/kernel.h (fpgaserve_host_step).
+using StepFunction = void (*)(const uint8_t* const*, uint16_t*, uint16_t*, const uint8_t*, float*, int, int, int);
 
 struct SimCardOptions {
   std::string name = "sim0";
@@ -28,7 +28,7 @@ struct SimCardOptions {
   // With threads = 0: one thread per 8 MB of weights (a smaller model's step is too short to pay for
   // waking a thread team ~100 times a step), at most this many; 0 = one per core.
   int auto_thread_cap = 0;
-  StepFunction kernel = nullptr;  // nullptr = fpgaserve_step; tests pass other builds of the kernel
+  StepFunction kernel = nullptr;  // nullptr = fpgaserve_host_step; tests pass other builds of the kernel
 };
 
 class SimCard final : public Device {
@@ -53,7 +53,7 @@ class SimCard final : public Device {
   int threads_ = 0;
   StepFunction kernel_ = nullptr;
   std::shared_ptr<const WeightsImage> image_;
-  std::unique_ptr<uint16_t[]> k_cache_;  // (layer, slot, kv head, cache_len, head_size) fp16
+  std::unique_ptr<uint16_t[]> k_cache_;  // (layer, slot, kv head, cache_len, KvHeadStride) fp16
   std::unique_ptr<uint16_t[]> v_cache_;
   pthread_t thread_{};
   bool thread_started_ = false;
@@ -61,7 +61,8 @@ class SimCard final : public Device {
   // The hand-over of one step to the card's thread.
   std::mutex mu_;
   std::condition_variable cv_;
-  const std::vector<int32_t>* job_entries_ = nullptr;  // guarded by mu_
+  const std::vector<uint8_t>* job_input_ = nullptr;    // guarded by mu_
+  int job_entries_ = 0;                                // guarded by mu_
   float* job_logits_ = nullptr;                        // guarded by mu_
   bool job_done_ = false;                              // guarded by mu_
   bool stopping_ = false;                              // guarded by mu_

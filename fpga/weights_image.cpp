@@ -12,7 +12,7 @@
 namespace fpgaserve {
 namespace {
 
-using kernel::kBanks;
+using kernel::kMemPorts;
 
 // One tensor of the image: a Q8_0 matrix split over the banks, or an fp32 vector stored in every bank.
 struct Placed {
@@ -33,10 +33,10 @@ Status CheckMatrix(const MatrixView& m, int rows, int cols, const char* name) {
   return Status::Ok();
 }
 
-// Writes m as tiles (layout in kernel.h), tile t into bank t / tpb, quantizing fp32 rows. Padding rows
+// Writes m as tiles (layout in kernel.h), tile t into port t / tpb, quantizing fp32 rows. Padding rows
 // stay zero, values and scales, so their dots are zero and nobody reads them.
 void WriteMatrix(const MatrixView& m, int gs, int64_t at, const std::vector<uint8_t*>& banks) {
-  const int tpb = kernel::TilesPerBank(m.rows);
+  const int tpb = kernel::TilesPerPort(m.rows);
   const int groups = m.cols / gs;
   const int64_t tile_bytes = kernel::Q8TileBytes(m.cols, gs);
   std::vector<int8_t> q(m.cols);
@@ -121,7 +121,7 @@ Result<std::shared_ptr<const WeightsImage>> WeightsImage::Pack(const ModelView& 
       continue;
     }
     placed[id].offset = at;
-    at += placed[id].matrix ? kernel::Q8BankBytes(placed[id].matrix->rows, placed[id].matrix->cols, c.group_size)
+    at += placed[id].matrix ? kernel::Q8PortBytes(placed[id].matrix->rows, placed[id].matrix->cols, c.group_size)
                             : kernel::AlignUp(static_cast<int64_t>(c.dim) * 4);
   }
 
@@ -130,17 +130,21 @@ Result<std::shared_ptr<const WeightsImage>> WeightsImage::Pack(const ModelView& 
   constexpr size_t kHugePage = 2 << 20;
   const size_t alloc = (static_cast<size_t>(at) + kHugePage - 1) / kHugePage * kHugePage;
   std::vector<uint8_t*> bank_ptrs;
-  for (auto& bank : image->banks_) {
+  for (int b = 0; b < kMemPorts; b++) {
+    auto& bank = image->owned_[b];
     bank.reset(static_cast<uint8_t*>(std::aligned_alloc(kHugePage, alloc)));
     if (!bank) throw std::bad_alloc();
     madvise(bank.get(), alloc, MADV_HUGEPAGE);  // advice only: without THP the image works the same
     std::memset(bank.get(), 0, alloc);
     bank_ptrs.push_back(bank.get());
+    image->ports_[b] = bank.get();
   }
-  image->bank_bytes_ = static_cast<uint64_t>(at);
+  image->port_bytes_ = static_cast<uint64_t>(at);
+  int32_t eps_bits;
+  std::memcpy(&eps_bits, &c.rms_eps, 4);
   const int32_t header[kernel::kHeaderFields] = {
-      static_cast<int32_t>(kernel::kImageMagic), kernel::kImageVersion, kBanks, c.dim, c.hidden_dim,
-      c.n_layers, c.n_heads, c.n_kv_heads, c.vocab_size, c.seq_len, c.group_size};
+      static_cast<int32_t>(kernel::kImageMagic), kernel::kImageVersion, kMemPorts, c.dim, c.hidden_dim,
+      c.n_layers, c.n_heads, c.n_kv_heads, c.vocab_size, c.seq_len, c.group_size, eps_bits};
   for (uint8_t* bank : bank_ptrs) {
     std::memcpy(bank, header, sizeof header);
     for (int id = 0; id < n_tensors; id++) {

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "kernel/card/card.h"
 #include "kernel/kernel.h"
 
 namespace fpgaserve {
@@ -17,10 +18,14 @@ constexpr size_t kIpDataBytes = 80;        // struct ip_data
 constexpr size_t kConnectionBytes = 12;    // struct connection
 constexpr size_t kClockFreqBytes = 136;    // struct clock_freq
 constexpr uint8_t kMemDdr4 = 1;            // MEM_DDR4
+constexpr uint8_t kMemHbm = 6;             // MEM_HBM
 constexpr uint32_t kIpKernel = 1;          // IP_KERNEL
-// F1: four DDR4 banks of 16 GiB, at consecutive 16 GiB boundaries.
+// F1: four DDR4 banks of 16 GiB, at consecutive 16 GiB boundaries: the memories of a 4-port build.
 constexpr int kF1Banks = 4;
 constexpr uint64_t kF1BankKb = 16ull << 20;
+// A build of more ports is for an HBM card: one pseudo-channel per port, 512 MiB each as on the U55C
+// (32 x 512 MiB); the U280's are 256 MiB, but the noop shim does not check sizes against a card.
+constexpr uint64_t kHbmChannelKb = 512ull << 10;
 // Where v++ places the CU's control registers on the F1 shell, and their range.
 constexpr uint64_t kCuBase = 0x1800000;
 constexpr uint32_t kCuRange = 0x10000;
@@ -31,22 +36,41 @@ void Put(std::vector<uint8_t>& b, size_t at, T v) {
   std::memcpy(&b[at], &v, sizeof v);
 }
 
+// Types such as ap_uint<512>* in an XML attribute.
+std::string XmlEscape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '&': out += "&amp;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
 std::string Hex(uint64_t v) {
   char s[32];
   std::snprintf(s, sizeof s, "0x%llx", static_cast<unsigned long long>(v));
   return s;
 }
 
+// The memories StepArgs() wires the ports to: memory p for port p (the other buffers share memory 0).
 std::vector<uint8_t> MemTopology() {
-  std::vector<uint8_t> b(8 + kF1Banks * kMemDataBytes, 0);  // int32 count, padded to mem_data's 8-alignment
-  Put<int32_t>(b, 0, kF1Banks);
-  for (int i = 0; i < kF1Banks; i++) {
+  const bool ddr = kernel::kMemPorts <= kF1Banks;
+  const int count = ddr ? kF1Banks : kernel::kMemPorts;
+  const uint64_t kb = ddr ? kF1BankKb : kHbmChannelKb;
+  std::vector<uint8_t> b(8 + count * kMemDataBytes, 0);  // int32 count, padded to mem_data's 8-alignment
+  Put<int32_t>(b, 0, count);
+  for (int i = 0; i < count; i++) {
     const size_t at = 8 + i * kMemDataBytes;
-    Put<uint8_t>(b, at + 0, kMemDdr4);
+    Put<uint8_t>(b, at + 0, ddr ? kMemDdr4 : kMemHbm);
     Put<uint8_t>(b, at + 1, 1);  // m_used: a kernel port connects to it
-    Put<uint64_t>(b, at + 8, kF1BankKb);
-    Put<uint64_t>(b, at + 16, static_cast<uint64_t>(i) * kF1BankKb * 1024);
-    const std::string tag = "bank" + std::to_string(i);
+    Put<uint64_t>(b, at + 8, kb);
+    Put<uint64_t>(b, at + 16, static_cast<uint64_t>(i) * kb * 1024);
+    const std::string tag = ddr ? "bank" + std::to_string(i) : "HBM[" + std::to_string(i) + "]";
     std::memcpy(b.data() + at + 24, tag.data(), tag.size());
   }
   return b;
@@ -107,18 +131,20 @@ std::string EmbeddedMetadata(const MetadataXclbinOptions& o, int n_args) {
        ":1.0\" preferredWorkGroupSizeMultiple=\"0\" workGroupSize=\"1\" debug=\"false\" interrupt=\"true\" "
        "hwControlProtocol=\"ap_ctrl_hs\">\n";
   x += "          <module name=\"" + o.kernel_name + "\"/>\n";
-  for (int g = 0; g <= 6; g++) {
-    x += "          <port name=\"M_AXI_GMEM" + std::to_string(g) +
-         "\" mode=\"master\" range=\"0xFFFFFFFFFFFFFFFF\" dataWidth=\"" + (g < 4 ? "512" : "32") +
-         "\" portType=\"addressable\" base=\"0x0\"/>\n";
+  // One AXI master per pointer argument (each has its own bundle), 512 bits wide: a Word.
+  for (const StepArgSpec& a : StepArgs()) {
+    if (!a.global) continue;
+    x += "          <port name=\"" + a.port +
+         "\" mode=\"master\" range=\"0xFFFFFFFFFFFFFFFF\" dataWidth=\"512\" portType=\"addressable\" base=\"0x0\"/>\n";
   }
   x += "          <port name=\"S_AXI_CONTROL\" mode=\"slave\" range=\"" + Hex(kCuRange) +
        "\" dataWidth=\"32\" portType=\"addressable\" base=\"0x0\"/>\n";
   for (int i = 0; i < n_args; i++) {
     const StepArgSpec& a = StepArgs()[i];
-    x += "          <arg name=\"" + std::string(a.name) + "\" addressQualifier=\"" + (a.global ? "1" : "0") +
+    x += "          <arg name=\"" + a.name + "\" addressQualifier=\"" + (a.global ? "1" : "0") +
          "\" id=\"" + std::to_string(i) + "\" port=\"" + a.port + "\" size=\"" + Hex(a.size) + "\" offset=\"" +
-         Hex(a.offset) + "\" hostOffset=\"0x0\" hostSize=\"" + Hex(a.size) + "\" type=\"" + a.type + "\"/>\n";
+         Hex(a.offset) + "\" hostOffset=\"0x0\" hostSize=\"" + Hex(a.size) + "\" type=\"" + XmlEscape(a.type) +
+         "\"/>\n";
   }
   x += "          <compileWorkGroupSize x=\"1\" y=\"1\" z=\"1\"/>\n";
   x += "          <maxWorkGroupSize x=\"1\" y=\"1\" z=\"1\"/>\n";
@@ -137,27 +163,45 @@ std::string EmbeddedMetadata(const MetadataXclbinOptions& o, int n_args) {
 
 const std::array<StepArgSpec, kStepArgCount>& StepArgs() {
   // Register offsets as Vitis HLS lays out an ap_ctrl_hs control block: 0x00-0x0f control/interrupt
-  // registers, then 12 bytes per 64-bit pointer and 8 per 32-bit scalar. Banks as kernel/link.cfg.
-  static const std::array<StepArgSpec, kStepArgCount> args = {{
-      {"w0", true, "M_AXI_GMEM0", 0x10, 8, "const unsigned char*", 0},
-      {"w1", true, "M_AXI_GMEM1", 0x1c, 8, "const unsigned char*", 1},
-      {"w2", true, "M_AXI_GMEM2", 0x28, 8, "const unsigned char*", 2},
-      {"w3", true, "M_AXI_GMEM3", 0x34, 8, "const unsigned char*", 3},
-      {"k_cache", true, "M_AXI_GMEM4", 0x40, 8, "unsigned short*", 1},
-      {"v_cache", true, "M_AXI_GMEM5", 0x4c, 8, "unsigned short*", 2},
-      {"entries", true, "M_AXI_GMEM6", 0x58, 8, "const int*", 3},
-      {"logits", true, "M_AXI_GMEM6", 0x64, 8, "float*", 3},
-      {"n_entries", false, "S_AXI_CONTROL", 0x70, 4, "int", -1},
-      {"n_slots", false, "S_AXI_CONTROL", 0x78, 4, "int", -1},
-      {"cache_len", false, "S_AXI_CONTROL", 0x80, 4, "int", -1},
-  }};
+  // registers, then 12 bytes per 64-bit pointer and 8 per 32-bit scalar. Memories as kernel/link.cfg:
+  // port p's buffer in memory p, so the ports stream side by side; `in` and `logits` in memory 0 (why:
+  // kernel/link.cfg). Bundles as kernel/card/step.cpp's INTERFACE pragmas: gmem<p>, gmem_in, gmem_out.
+  static const std::array<StepArgSpec, kStepArgCount> args = [] {
+    std::array<StepArgSpec, kStepArgCount> a;
+    uint32_t offset = 0x10;
+    auto pointer = [&](const std::string& name, const std::string& port, const char* type, int bank) {
+      StepArgSpec s{name, true, port, offset, 8, type, bank};
+      offset += 12;
+      return s;
+    };
+    auto scalar = [&](const std::string& name) {
+      StepArgSpec s{name, false, "S_AXI_CONTROL", offset, 4, "int", -1};
+      offset += 8;
+      return s;
+    };
+    for (int p = 0; p < kernel::kMemPorts; p++) {
+      // Appended rather than "m" + to_string(p): GCC 12 warns a false -Wrestrict on the latter.
+      std::string name = "m", port = "M_AXI_GMEM";
+      name += std::to_string(p);
+      port += std::to_string(p);
+      a[kArgPort0 + p] = pointer(name, port, "ap_uint<512>*", p);
+    }
+    a[kArgIn] = pointer("in", "M_AXI_GMEM_IN", "const ap_uint<512>*", 0);
+    a[kArgLogits] = pointer("logits", "M_AXI_GMEM_OUT", "ap_uint<512>*", 0);
+    a[kArgNEntries] = scalar("n_entries");
+    a[kArgNSlots] = scalar("n_slots");
+    a[kArgCacheLen] = scalar("cache_len");
+    a[kArgKvBase] = scalar("kv_base");
+    return a;
+  }();
   return args;
 }
 
 XclbinBuildInfo BuildInfoFor(const KernelLimits& limits, const std::string& target) {
   XclbinBuildInfo b;
   b.limits = limits;
-  b.banks = kernel::kBanks;
+  b.mem_ports = kernel::kMemPorts;
+  b.pe_entries = kernel::kPeEntries;
   b.entry_fields = kernel::kEntryFields;
   b.image_version = kernel::kImageVersion;
   b.kv_value_bytes = sizeof(kernel::KvValue);
@@ -182,7 +226,8 @@ std::string BuildInfoToJson(const XclbinBuildInfo& b) {
   j["max_vocab"] = b.limits.max_vocab;
   j["max_step"] = b.limits.max_step;
   j["min_group_size"] = b.limits.min_group_size;
-  j["banks"] = b.banks;
+  j["mem_ports"] = b.mem_ports;
+  j["pe_entries"] = b.pe_entries;
   j["entry_fields"] = b.entry_fields;
   j["image_version"] = b.image_version;
   j["kv_value_bytes"] = b.kv_value_bytes;
@@ -197,6 +242,15 @@ Result<XclbinBuildInfo> ParseBuildInfo(std::string_view text, const std::string&
   if (j.value("schema", "") != kBuildInfoSchema) {
     return Status::InvalidArgument(what + ": its USER_METADATA section is not fpgaserve build metadata (schema \"" +
                                    std::string(kBuildInfoSchema) + "\" expected)");
+  }
+  if (!j.contains("mem_ports") && j.contains("banks")) {
+    // Metadata of the kernel before memory ports (kernel/forward.cpp with four weight banks and separate
+    // caches): its arguments and image layout are not this host's, so there is nothing to fall back to.
+    return Status::InvalidArgument(
+        what + " was built from an older kernel (its build metadata has \"banks\", not \"mem_ports\"; weights "
+               "image version " + (j.contains("image_version") ? j["image_version"].dump() : std::string("?")) +
+        ", this fpgaserve reads " + std::to_string(kernel::kImageVersion) +
+        "); rebuild the xclbin from this checkout's kernel/ (kernel/Makefile)");
   }
   XclbinBuildInfo b;
   std::string missing;
@@ -216,7 +270,8 @@ Result<XclbinBuildInfo> ParseBuildInfo(std::string_view text, const std::string&
   get_int("max_vocab", &b.limits.max_vocab);
   get_int("max_step", &b.limits.max_step);
   get_int("min_group_size", &b.limits.min_group_size);
-  get_int("banks", &b.banks);
+  get_int("mem_ports", &b.mem_ports);
+  get_int("pe_entries", &b.pe_entries);
   get_int("entry_fields", &b.entry_fields);
   get_int("image_version", &b.image_version);
   get_int("kv_value_bytes", &b.kv_value_bytes);

@@ -1,5 +1,6 @@
-// What the host knows about the kernel's xclbin: the argument list of fpgaserve_step (kernel/kernel.h),
-// the DDR bank wiring of kernel/link.cfg, and the build metadata that records the compile-time maxima.
+// What the host knows about the kernel's xclbin: the argument list of fpgaserve_step (kernel/card/card.h),
+// the memory wiring of kernel/link.cfg, and the build metadata that records the compile-time maxima and
+// the memory port count.
 //
 // Build metadata: kernel/Makefile writes a small JSON (see BuildInfoToJson) and adds it to the xclbin
 // after `v++ -l` with `xclbinutil --add-section USER_METADATA:RAW:fpgaserve_build.json`. We use our own
@@ -11,7 +12,8 @@
 //
 // MakeMetadataXclbin writes the xclbin a `v++ -l` + xclbinutil build of kernel/ would have, minus the
 // bitstream: EMBEDDED_METADATA (the kernel XML with argument offsets, sizes and ports), IP_LAYOUT (one
-// compute unit), CONNECTIVITY (argument -> DDR bank), MEM_TOPOLOGY (F1's four DDR4 banks),
+// compute unit), CONNECTIVITY (argument -> memory), MEM_TOPOLOGY (F1's four DDR4 banks for a 4-port
+// build; one HBM pseudo-channel per port for a larger one),
 // CLOCK_FREQ_TOPOLOGY and our USER_METADATA. XRT's noop shim loads it, which is how the XRT card is
 // tested without a card; options make it wrong on purpose for the tests of what the card refuses.
 #pragma once
@@ -25,6 +27,7 @@
 #include "fpga/kernel_limits.h"
 #include "fpga/status.h"
 #include "fpga/xclbin.h"
+#include "kernel/kernel.h"
 
 namespace fpgaserve {
 
@@ -33,30 +36,37 @@ inline constexpr const char* kStepInstanceName = "fpgaserve_step_1";  // the CU 
 inline constexpr const char* kBuildInfoSchema = "fpgaserve.kernel.build/1";
 inline constexpr const char* kF1Platform = "xilinx_aws-vu9p-f1_shell-v04261818_201920_3";
 
-// Arguments of fpgaserve_step, in order (kernel/kernel.h).
-enum StepArg {
-  kArgW0, kArgW1, kArgW2, kArgW3, kArgKCache, kArgVCache, kArgEntries, kArgLogits,
-  kArgNEntries, kArgNSlots, kArgCacheLen, kStepArgCount
-};
+// Arguments of fpgaserve_step, in order (kernel/card/card.h): one buffer per memory port (m0..m{P-1},
+// P = kernel::kMemPorts, a build parameter), the step input, the logits, then four scalars. Constants
+// rather than an enum because the count follows FPGASERVE_MEM_PORTS.
+inline constexpr int kArgPort0 = 0;  // port p's buffer is argument kArgPort0 + p
+inline constexpr int kArgIn = kArgPort0 + kernel::kMemPorts;
+inline constexpr int kArgLogits = kArgIn + 1;
+inline constexpr int kArgNEntries = kArgIn + 2;
+inline constexpr int kArgNSlots = kArgIn + 3;
+inline constexpr int kArgCacheLen = kArgIn + 4;
+inline constexpr int kArgKvBase = kArgIn + 5;
+inline constexpr int kStepArgCount = kArgIn + 6;
 
 struct StepArgSpec {
-  const char* name;
-  bool global;        // a pointer (an m_axi port, a buffer in a DDR bank) or a scalar (s_axilite)
-  const char* port;   // the HLS interface port: M_AXI_GMEMn (bundle gmemn) or S_AXI_CONTROL
-  uint32_t offset;    // register offset in the control interface (Vitis HLS: 0x10 on, 12 bytes a pointer)
-  uint32_t size;      // bytes of the argument's value: 8 for a pointer, 4 for an int
-  const char* type;   // the C type, as v++ records it
-  int bank;           // DDR bank of kernel/link.cfg (sp=...:DDR[bank]); -1 for scalars
+  std::string name;
+  bool global = false;     // a pointer (an m_axi port, a buffer in a memory bank) or a scalar (s_axilite)
+  std::string port;        // the HLS interface port: M_AXI_GMEM<p>, M_AXI_GMEM_IN, M_AXI_GMEM_OUT, S_AXI_CONTROL
+  uint32_t offset = 0;     // register offset in the control interface (Vitis HLS: 0x10 on, 12 bytes a pointer)
+  uint32_t size = 0;       // bytes of the argument's value: 8 for a pointer, 4 for an int
+  const char* type = "";   // the C type, as v++ records it
+  int bank = -1;           // memory (MEM_TOPOLOGY index) of kernel/link.cfg (sp=...:DDR[bank]); -1 for scalars
 };
 
-// The table above for every argument, indexed by StepArg.
+// The table above for every argument, indexed by argument number.
 const std::array<StepArgSpec, kStepArgCount>& StepArgs();
 
 // The build metadata of an xclbin (the JSON in its USER_METADATA section).
 struct XclbinBuildInfo {
   std::string kernel = kStepKernelName;
   KernelLimits limits;        // FPGASERVE_MAX_* the kernel was compiled with
-  int banks = 0;              // kernel::kBanks of the build
+  int mem_ports = 0;          // kernel::kMemPorts of the build: the port buffers it takes
+  int pe_entries = 0;         // kernel::kPeEntries: entries a PE array serves a cycle (speed only, not checked)
   int entry_fields = 0;       // kernel::kEntryFields of the build
   int image_version = 0;      // kernel::kImageVersion: the weights image layout it reads
   int kv_value_bytes = 0;     // sizeof(kernel::KvValue): bytes of one cached key or value

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <climits>
 #include <cstring>
 #include <exception>
 
@@ -11,6 +12,8 @@
 #include <xrt/xrt_device.h>
 #include <xrt/xrt_kernel.h>
 
+#include "fpga/step_input.h"
+#include "kernel/card/card.h"
 #include "kernel/kernel.h"
 
 namespace fpgaserve {
@@ -20,10 +23,15 @@ struct XrtCard::Impl {
   xrt::kernel kernel;
   std::vector<xrt::bo> bos;  // per argument; empty bo for scalars
   xrt::run run;
-  int32_t* entries = nullptr;  // host mapping of bos[kArgEntries]
+  uint8_t* in = nullptr;             // host mapping of bos[kArgIn]
+  const uint8_t* logits = nullptr;   // host mapping of bos[kArgLogits]
 };
 
 namespace {
+
+// Whole 4 KiB pages: XRT backs a buffer with aligned_alloc(4096, size), which C requires (and
+// AddressSanitizer checks) to be a multiple of the alignment.
+uint64_t Pages(uint64_t bytes) { return (bytes + 4095) / 4096 * 4096; }
 
 bool AllDigits(const std::string& s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
@@ -65,6 +73,19 @@ Status OpenFailure(const std::string& label, const std::exception& e) {
 
 }  // namespace
 
+void CardLogitsToRows(const uint8_t* words, int vocab, int n_out, float* logits) {
+  for (int r = 0; r < n_out; r++) {
+    float* row = logits + static_cast<size_t>(r) * vocab;
+    for (int tile = 0; tile < kernel::TileCount(vocab); tile++) {
+      // A word's 16 fp32 lanes are little-endian, as this host's floats: a plain copy.
+      const int64_t word = kernel::CardLogitsWord(tile, r, vocab, n_out);
+      const int first = tile * kernel::kTileRows;
+      const int count = std::min(kernel::kTileRows, vocab - first);
+      std::memcpy(row + first, words + word * kernel::kWordBytes, static_cast<size_t>(count) * sizeof(float));
+    }
+  }
+}
+
 Result<std::unique_ptr<XrtCard>> XrtCard::Open(std::shared_ptr<const WeightsImage> image,
                                                const XrtCardOptions& options) {
   const std::string label = "XRT card " + (options.device.empty() ? std::string("?") : options.device);
@@ -87,20 +108,35 @@ Result<std::unique_ptr<XrtCard>> XrtCard::Open(std::shared_ptr<const WeightsImag
   if (!build.ok()) return build.status();
   const XclbinBuildInfo& b = build.value();
   const int kv_value_bytes = sizeof(kernel::KvValue);
-  if (b.kernel != kStepKernelName || b.banks != kernel::kBanks || b.entry_fields != kernel::kEntryFields ||
+  if (b.kernel != kStepKernelName || b.mem_ports != kernel::kMemPorts || b.entry_fields != kernel::kEntryFields ||
       b.image_version != kernel::kImageVersion || b.kv_value_bytes != kv_value_bytes) {
     return Status::InvalidArgument(
-        what + " was built for another kernel contract (kernel \"" + b.kernel + "\", " + std::to_string(b.banks) +
-        " banks, " + std::to_string(b.entry_fields) + " entry fields, weights image version " +
-        std::to_string(b.image_version) + ", " + std::to_string(b.kv_value_bytes) +
-        "-byte KV values; this fpgaserve needs \"" + kStepKernelName + "\", " + std::to_string(kernel::kBanks) + ", " +
-        std::to_string(kernel::kEntryFields) + ", " + std::to_string(kernel::kImageVersion) + ", " +
-        std::to_string(kv_value_bytes) + ")");
+        what + " was built for another kernel contract (kernel \"" + b.kernel + "\", " +
+        std::to_string(b.mem_ports) + " memory ports, " + std::to_string(b.entry_fields) +
+        " entry fields, weights image version " + std::to_string(b.image_version) + ", " +
+        std::to_string(b.kv_value_bytes) + "-byte KV values; this fpgaserve needs \"" + kStepKernelName + "\", " +
+        std::to_string(kernel::kMemPorts) + ", " + std::to_string(kernel::kEntryFields) + ", " +
+        std::to_string(kernel::kImageVersion) + ", " + std::to_string(kv_value_bytes) +
+        "; the memory port count is FPGASERVE_MEM_PORTS of both builds)");
   }
   if (Status st = b.limits.Check(c, cache_len, what); !st.ok()) return st;
+  // The step input's layout is the same for every build (kernel.h: the RoPE table after kInputMaxEntries
+  // entries), so the host's BuildStepInput serves any xclbin.
+  const size_t input_entry_bytes = kernel::kInputEntryBytes;
+  // Port buffers: the image part, then the KV cache from word kv_base; the kernel takes kv_base as an int.
+  const int64_t kv_base =
+      static_cast<int64_t>((image->port_bytes() + kernel::kWordBytes - 1) / kernel::kWordBytes);
+  const int64_t kv_words = kernel::KvPortWords(c.n_layers, options.n_slots, c.n_kv_heads, cache_len, c.head_size());
+  if (kv_base > INT_MAX) {
+    return Status::OutOfRange(label + ": the weights image part of a memory port is " +
+                              std::to_string(image->port_bytes() >> 20) +
+                              " MiB, more than the kernel's int kv_base argument can address");
+  }
 
   std::unique_ptr<XrtCard> card(new XrtCard());
   card->build_ = b;
+  card->kv_base_ = kv_base;
+  card->input_entry_bytes_ = input_entry_bytes;
   card->image_ = std::move(image);
   card->timeout_ms_ = options.timeout_ms;
   card->wait_for_test_ = options.wait_for_test;
@@ -142,15 +178,16 @@ Result<std::unique_ptr<XrtCard>> XrtCard::Open(std::shared_ptr<const WeightsImag
     const std::vector<xrt::xclbin::arg> args = k.get_args();
     if (args.size() != kStepArgCount) {
       return Status::InvalidArgument(what + ": kernel " + kStepKernelName + " has " + std::to_string(args.size()) +
-                                     " arguments but kernel/kernel.h declares " + std::to_string(kStepArgCount) +
-                                     " (an xclbin of another fpgaserve version?)");
+                                     " arguments but kernel/card/card.h declares " + std::to_string(kStepArgCount) + " (" +
+                                     std::to_string(kernel::kMemPorts) +
+                                     " memory ports; an xclbin of another fpgaserve version or port count?)");
     }
     for (size_t i = 0; i < args.size(); i++) {
       const StepArgSpec& want = StepArgs()[i];
       if (args[i].get_name() != want.name || args[i].get_index() != i || args[i].get_size() != want.size) {
         return Status::InvalidArgument(what + ": argument " + std::to_string(i) + " of " + kStepKernelName + " is \"" +
                                        args[i].get_name() + "\" (" + std::to_string(args[i].get_size()) +
-                                       " bytes) but kernel/kernel.h declares \"" + want.name + "\" (" +
+                                       " bytes) but kernel/card/card.h declares \"" + want.name + "\" (" +
                                        std::to_string(want.size) + " bytes)");
       }
     }
@@ -158,45 +195,48 @@ Result<std::unique_ptr<XrtCard>> XrtCard::Open(std::shared_ptr<const WeightsImag
     return Status::InvalidArgument("XRT cannot read the kernels of " + what + ": " + e.what());
   }
 
-  // 4. Load it, open the compute unit, and place one buffer per global argument in its bank.
+  // 4. Load it, open the compute unit, and place one buffer per global argument in its memory.
   xrt::uuid uuid;
   try {
     uuid = x.device.load_xclbin(xclbin);
   } catch (const std::exception& e) {
     return Status::DeviceFailure(card_name + ": loading " + what + " failed: " + e.what());
   }
-  const uint64_t kv_bytes = static_cast<uint64_t>(c.n_layers) * options.n_slots * cache_len * c.kv_dim() * sizeof(kernel::KvValue);
-  const uint64_t entries_bytes = static_cast<uint64_t>(b.limits.max_step) * kernel::kEntryFields * sizeof(int32_t);
-  const uint64_t logits_bytes = static_cast<uint64_t>(b.limits.max_step) * c.vocab_size * sizeof(float);
+  // Steps are capped at the host's kMaxStep too: BuildStepInput lays out at most that many entries.
+  const int max_step = std::min(b.limits.max_step, kernel::kMaxStep);
+  const uint64_t port_bytes = static_cast<uint64_t>(kv_base + kv_words) * kernel::kWordBytes;
+  const uint64_t in_bytes = input_entry_bytes + static_cast<uint64_t>(b.limits.max_step) * kernel::kRopeBytes;
+  const uint64_t logits_bytes =
+      static_cast<uint64_t>(kernel::CardLogitsWords(c.vocab_size, max_step)) * kernel::kWordBytes;
   try {
     x.kernel = xrt::kernel(x.device, uuid, kStepKernelName);
     x.bos.resize(kStepArgCount);
     card->arg_banks_.assign(kStepArgCount, -1);
     for (int i = 0; i < kStepArgCount; i++) {
       if (!StepArgs()[i].global) continue;
-      uint64_t bytes = 0;
-      switch (i) {
-        case kArgW0: case kArgW1: case kArgW2: case kArgW3: bytes = card->image_->bank_bytes(); break;
-        case kArgKCache: case kArgVCache: bytes = kv_bytes; break;
-        case kArgEntries: bytes = entries_bytes; break;
-        case kArgLogits: bytes = logits_bytes; break;
-        default: break;
-      }
-      // Whole 4 KiB pages: XRT backs a buffer with aligned_alloc(4096, size), which C requires (and
-      // AddressSanitizer checks) to be a multiple of the alignment.
-      bytes = (bytes + 4095) / 4096 * 4096;
+      const uint64_t bytes = Pages(i == kArgIn ? in_bytes : i == kArgLogits ? logits_bytes : port_bytes);
       const int group = x.kernel.group_id(i);
       card->arg_banks_[i] = group;
       x.bos[i] = xrt::bo(x.device, bytes, xrt::bo::flags::normal, group);
       card->device_bytes_ += bytes;
     }
-    // The weights, once: the four banks of the image into the four weight buffers.
-    for (int bank = 0; bank < kernel::kBanks; bank++) {
-      xrt::bo& bo = x.bos[kArgW0 + bank];
-      bo.write(card->image_->bank(bank), card->image_->bank_bytes(), 0);
+    // Once: each port's part of the image at word 0, and zeros after it. The kernel writes a KV position
+    // before any entry reads it, but zeros make a fresh cache (and its head padding) defined on the card
+    // as in the simulations, rather than whatever the DDR held.
+    for (int p = 0; p < kernel::kMemPorts; p++) {
+      xrt::bo& bo = x.bos[kArgPort0 + p];
+      uint8_t* host = bo.map<uint8_t*>();
+      std::memcpy(host, card->image_->port(p), card->image_->port_bytes());
+      std::memset(host + card->image_->port_bytes(), 0, bo.size() - card->image_->port_bytes());
       bo.sync(XCL_BO_SYNC_BO_TO_DEVICE);
     }
-    x.entries = x.bos[kArgEntries].map<int32_t*>();
+    // The step buffers start as zeros too: Run() then sends only the words a step uses.
+    x.in = x.bos[kArgIn].map<uint8_t*>();
+    std::memset(x.in, 0, x.bos[kArgIn].size());
+    x.bos[kArgIn].sync(XCL_BO_SYNC_BO_TO_DEVICE);
+    uint8_t* logits = x.bos[kArgLogits].map<uint8_t*>();
+    std::memset(logits, 0, x.bos[kArgLogits].size());
+    x.logits = logits;
     x.run = xrt::run(x.kernel);
     for (int i = 0; i < kStepArgCount; i++) {
       if (StepArgs()[i].global) x.run.set_arg(i, x.bos[i]);
@@ -210,8 +250,11 @@ Result<std::unique_ptr<XrtCard>> XrtCard::Open(std::shared_ptr<const WeightsImag
   info.model = c;
   info.n_slots = options.n_slots;
   info.cache_len = cache_len;
-  info.max_step = b.limits.max_step;
-  info.kv_bytes_per_slot = 2ull * c.n_layers * cache_len * c.kv_dim() * sizeof(kernel::KvValue);
+  info.max_step = max_step;
+  // Keys and values, each head padded to whole words (kernel.h): what a slot takes in the port buffers,
+  // as the simulated card counts it.
+  info.kv_bytes_per_slot = 2ull * c.n_layers * cache_len * c.n_kv_heads * kernel::KvHeadStride(c.head_size()) *
+                           sizeof(kernel::KvValue);
   return card;
 }
 
@@ -239,19 +282,18 @@ Status XrtCard::Run(const Step& step, float* logits) {
   Impl& x = *impl_;
   const int n = static_cast<int>(step.entries.size());
   try {
-    // The step: n entries of (token, pos, slot, out_row), to the card.
-    for (int i = 0; i < n; i++) {
-      const StepEntry& e = step.entries[i];
-      int32_t* row = x.entries + static_cast<size_t>(i) * kernel::kEntryFields;
-      row[kernel::kEntryToken] = e.token;
-      row[kernel::kEntryPos] = e.pos;
-      row[kernel::kEntrySlot] = e.slot;
-      row[kernel::kEntryOutRow] = e.out_row;
-    }
-    x.bos[kArgEntries].sync(XCL_BO_SYNC_BO_TO_DEVICE, static_cast<size_t>(n) * kernel::kEntryFields * sizeof(int32_t), 0);
+    // The step input (kernel.h's layout). Only the words the kernel reads go over PCIe: all its entry
+    // words (the unused ones stay zero or stale, and it ignores entries past n) and n RoPE rows.
+    const std::vector<uint8_t> input = BuildStepInput(step, info_.model);
+    const size_t entry_bytes = static_cast<size_t>(n) * kernel::kEntryFields * sizeof(int32_t);
+    const size_t rope_bytes = static_cast<size_t>(n) * kernel::kRopeBytes;
+    std::memcpy(x.in, input.data(), entry_bytes);
+    std::memcpy(x.in + input_entry_bytes_, input.data() + kernel::kInputEntryBytes, rope_bytes);
+    x.bos[kArgIn].sync(XCL_BO_SYNC_BO_TO_DEVICE, input_entry_bytes_ + rope_bytes, 0);
     x.run.set_arg(kArgNEntries, n);
     x.run.set_arg(kArgNSlots, info_.n_slots);
     x.run.set_arg(kArgCacheLen, info_.cache_len);
+    x.run.set_arg(kArgKvBase, static_cast<int>(kv_base_));
     x.run.start();
 
     XrtWait waited;
@@ -281,11 +323,15 @@ Status XrtCard::Run(const Step& step, float* logits) {
                                         StateName(state) + "\"; the card is taken out of service"));
     }
 
-    // Only the rows asked for come back over PCIe.
-    if (step.n_out_rows > 0) {
-      const size_t bytes = static_cast<size_t>(step.n_out_rows) * info_.model.vocab_size * sizeof(float);
+    // Only the rows asked for come back over PCIe: the card packs the n_out rows' words first
+    // (CardLogitsWords(vocab, n_out) of them, kernel/card/card.h), tile-major in the order the ports
+    // deliver tiles; put them in row order, dropping the last tile's rows past the vocabulary.
+    const int n_out = step.n_out_rows;
+    if (n_out > 0) {
+      const int vocab = info_.model.vocab_size;
+      const size_t bytes = static_cast<size_t>(kernel::CardLogitsWords(vocab, n_out)) * kernel::kWordBytes;
       x.bos[kArgLogits].sync(XCL_BO_SYNC_BO_FROM_DEVICE, bytes, 0);
-      x.bos[kArgLogits].read(logits, bytes, 0);
+      CardLogitsToRows(x.logits, vocab, n_out, logits);
     }
   } catch (const std::exception& e) {
     return Fail(Status::DeviceFailure(info_.name + ": XRT failed during a step: " + std::string(e.what())));

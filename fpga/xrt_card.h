@@ -2,17 +2,19 @@
 // C++ API. Built only when XRT is found (FPGASERVE_HAVE_XRT); this header does not include XRT's.
 //
 // Open() is the Vitis host recipe: open the device, check the xclbin (ours, with the kernel
-// `fpgaserve_step`, its eleven arguments, build maxima that fit the model), load it, create one buffer
-// per global argument in the DDR bank the link config wired that argument to (kernel.group_id(i)),
-// upload the four weight banks once, allocate the KV caches and the step buffers. Run() writes the
-// step's entries, starts the kernel, waits at most timeout_ms, and reads back only the logits rows asked
-// for. Without a card the same sequence runs on XRT's noop shim (tests/fpga/xrt_card_test.cpp), which
+// `fpgaserve_step` and its kMemPorts + 6 arguments, the same memory port count, build maxima that fit the
+// model), load it, create one buffer per pointer argument in the memory the link config wired it to
+// (kernel.group_id(i)): a buffer per memory port holding that port's part of the weights image (uploaded
+// once) followed by its share of the KV cache (kernel/card/card.h), plus the step input and the logits.
+// Run() writes the step's input (entries and RoPE table), starts the kernel, waits at most timeout_ms,
+// reads back only the logits words of the rows asked for and puts them in row order. Without a card the same sequence runs on XRT's noop shim (tests/fpga/xrt_card_test.cpp), which
 // completes every run without computing: the math is tested on the simulated card.
 //
 // Threading: as Device — Run() from one thread at a time; info(), Healthy() from any thread.
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -37,6 +39,12 @@ struct XrtCardOptions {
   // failure paths can be driven where the hardware cannot be made to hang. Empty: xrt::run::wait.
   std::function<XrtWait(int timeout_ms)> wait_for_test;
 };
+
+// The card's logits (kernel/card/card.h's CardLogitsWord order: 16-row tiles, tile-major, ports side by
+// side) into row order: row r of the n_out rows to logits[r * vocab ...], only rows < vocab of the last
+// tile. `words` holds at least CardLogitsWords(vocab, n_out) 64-byte words. Separate from Run() so the
+// order can be tested without a card (the noop shim computes nothing).
+void CardLogitsToRows(const uint8_t* words, int vocab, int n_out, float* logits);
 
 class XrtCard final : public Device {
  public:
@@ -63,6 +71,9 @@ class XrtCard final : public Device {
   const std::vector<int>& arg_banks() const { return arg_banks_; }
   const XclbinBuildInfo& build_info() const { return build_; }
   uint64_t device_bytes() const { return device_bytes_; }  // all buffers allocated on the card
+  // Where the KV cache starts in each port buffer, in 64-byte words (the kernel's kv_base argument):
+  // the image part rounded up to whole words.
+  int64_t kv_base() const { return kv_base_; }
 
  private:
   struct Impl;  // the XRT objects
@@ -74,6 +85,10 @@ class XrtCard final : public Device {
   XclbinBuildInfo build_;
   std::vector<int> arg_banks_;
   uint64_t device_bytes_ = 0;
+  int64_t kv_base_ = 0;
+  // Bytes of the entries at the start of `in`: the card's max_step entries (its kInputEntryBytes), which
+  // differs from this host build's when the xclbin was built with another FPGASERVE_MAX_STEP.
+  size_t input_entry_bytes_ = 0;
   int timeout_ms_ = 0;
   std::function<XrtWait(int)> wait_for_test_;
   std::shared_ptr<const WeightsImage> image_;

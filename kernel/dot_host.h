@@ -3,8 +3,8 @@
 //
 // A beat of a tile holds four values of each of its 16 rows, so one SIMD lane per row does the whole
 // dot: each group's products are summed exactly in int32 in the row's lane, then scaled and
-// accumulated with a fused multiply-add per group, in group order, as the portable loop does. The
-// bits are those of the loop the card synthesises; tests/kernel checks it against a portable build.
+// added into the running dot per group, in group order (kernel_math.h's ScaledGroup), as the card does.
+// tests/kernel/card_sim_test.cpp checks the bits against the card kernel's C simulation.
 //
 // AVX-512 VNNI multiplies unsigned by signed bytes, so the weights go in with their sign bit flipped
 // (w + 128) and each group's sum starts at -128 * (sum of the entry's values in that group), which
@@ -119,8 +119,9 @@ inline void GroupDots(float (*dots)[kTileRows], const uint8_t* group, const int8
 #pragma GCC unroll 16
   for (int c = 0; c < C; c++) {
     const __m512 scale = _mm512_mul_ps(w_scale, _mm512_set1_ps(x_scale[c][g]));
-    const __m512 acc = first ? _mm512_setzero_ps() : _mm512_loadu_ps(dots[c]);  // as the loop's fmaf(., ., 0.0f)
-    const __m512 r = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum[c]), scale, acc);
+    // ScaledGroup (kernel_math.h): a product and an add, two roundings; the first group starts the dot.
+    const __m512 prod = _mm512_mul_ps(_mm512_cvtepi32_ps(sum[c]), scale);
+    const __m512 r = first ? prod : _mm512_add_ps(_mm512_loadu_ps(dots[c]), prod);
     if (last == nullptr) {
       _mm512_storeu_ps(dots[c], r);
     } else {
@@ -157,8 +158,8 @@ inline void GroupDots(float (*dots)[kTileRows], const uint8_t* group, const int8
     for (int c = 0; c < C; c++) {
       const __m256 scale = _mm256_mul_ps(w_scale, _mm256_set1_ps(x_scale[c][g]));
       float* acc_at = dots[c] + 8 * h;
-      const __m256 acc = first ? _mm256_setzero_ps() : _mm256_loadu_ps(acc_at);
-      const __m256 r = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum[c][h]), scale, acc);
+      const __m256 prod = _mm256_mul_ps(_mm256_cvtepi32_ps(sum[c][h]), scale);
+      const __m256 r = first ? prod : _mm256_add_ps(_mm256_loadu_ps(acc_at), prod);
       if (last == nullptr) {
         _mm256_storeu_ps(acc_at, r);
       } else if (last->valid == kTileRows) {
@@ -220,18 +221,18 @@ inline void TileDotsHost(const TileOut& to, const uint8_t* tile, const int8_t (*
 
 #endif  // AVX
 
-// ---- Attention over the fp16 cache (forward.cpp's cache write, dot_kv and weighted_values) ----
-// F16C converts eight or sixteen values an instruction with the kernel's rounding (nearest even; the
-// clamp first makes it saturate as KvFromFloat does). Sums run in the kernel's order: 16 lanes of
-// partial sums, lane l taking values l, l+16, ..., then the pairwise tree; products and sums are
-// separate instructions, as the portable loop's (built with -ffp-contract=off).
+// ---- Attention over the fp16 cache (forward.cpp's cache write, scores and weighted values) ----
+// F16C converts eight values an instruction with the kernel's rounding (nearest even; the clamp first
+// makes it saturate as KvFromFloat does). Sums run in kernel_math.h's order: per 32-value word of a key
+// the halving tree, words in order; values into kPartials interleaved partials, then their tree. Products
+// and sums are separate instructions, as the card's (and the portable form's, -ffp-contract=off).
 #if defined(__F16C__) && defined(__AVX2__)
 #define FPGASERVE_HOST_F16C 1
 
 namespace fpgaserve {
 namespace kernel {
 
-// dst[i] = KvFromFloat(src[i]) for n values, n % 16 == 0.
+// dst[i] = KvFromFloat(src[i]) for n values, n % 8 == 0.
 inline void KvStoreHost(KvValue* dst, const float* src, int n) {
   const __m256 lo = _mm256_set1_ps(-kKvMax), hi = _mm256_set1_ps(kKvMax);
   for (int i = 0; i < n; i += 8) {
@@ -243,7 +244,7 @@ inline void KvStoreHost(KvValue* dst, const float* src, int n) {
 
 inline __m256 KvLoad8(const KvValue* p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)p)); }
 
-// The tree's last three levels over lanes 0..7 of the 16 partial sums, already folded from 16 to 8.
+// The halving tree's last three levels over eight lanes (pairs 4 apart, then 2, then 1).
 inline float KvTree8(__m256 s8) {
   __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
   __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
@@ -251,43 +252,48 @@ inline float KvTree8(__m256 s8) {
   return _mm_cvtss_f32(s1);
 }
 
-// q . k over n values (n % 16 == 0), k in fp16.
-inline float KvDotHost(const float* q, const KvValue* k, int n) {
-  __m256 lo = _mm256_setzero_ps(), hi = _mm256_setzero_ps();  // lanes 0..7 and 8..15
-  for (int i = 0; i < n; i += 16) {
-    lo = _mm256_add_ps(lo, _mm256_mul_ps(_mm256_loadu_ps(q + i), KvLoad8(k + i)));
-    hi = _mm256_add_ps(hi, _mm256_mul_ps(_mm256_loadu_ps(q + i + 8), KvLoad8(k + i + 8)));
+// KvDot (kernel_math.h) for a key of `words` 32-value words: the products of values i and i + 16 meet
+// first, then i and i + 8, then KvTree8.
+inline float KvDotHost(const float* q, const KvValue* k, int words) {
+  float total = 0.0f;
+  for (int w = 0; w < words; w++) {
+    const float* qw = q + 32 * w;
+    const KvValue* kw = k + 32 * w;
+    __m256 p[4];
+    for (int c = 0; c < 4; c++) p[c] = _mm256_mul_ps(_mm256_loadu_ps(qw + 8 * c), KvLoad8(kw + 8 * c));
+    const __m256 s16_lo = _mm256_add_ps(p[0], p[2]), s16_hi = _mm256_add_ps(p[1], p[3]);
+    const float s = KvTree8(_mm256_add_ps(s16_lo, s16_hi));
+    total = w == 0 ? s : total + s;
   }
-  return KvTree8(_mm256_add_ps(lo, hi));
+  return total;
 }
 
-// out[i] = sum over t < count of att[t] * v[t][i], from 0 in increasing t; C = head_size / 8 vectors
-// of sums stay in registers for the whole walk over the positions.
-template <int C>
-inline void KvWeightedSum(float* out, const float* att, const KvValue* v, int count) {
-  __m256 acc[C];
-  for (int c = 0; c < C; c++) acc[c] = _mm256_setzero_ps();
+// out[i] = sum over t < count of att[t] * v[t][i] for i < head_size (values `stride` apart): term t into
+// partial t % kPartials, the partials summed by the halving tree. The partials live in L1; a position
+// touches one of them, so consecutive positions never wait on each other's adds.
+inline void KvWeightedSumHost(float* out, const float* att, const KvValue* v, int count, int stride, int head_size) {
+  const int kParts = 8;  // kernel_math.h's kPartials
+  alignas(32) float acc[kParts][kMaxHeadSize];
+  for (int k = 0; k < kParts; k++) {
+    for (int i = 0; i < stride; i += 8) _mm256_store_ps(acc[k] + i, _mm256_setzero_ps());
+  }
   for (int t = 0; t < count; t++) {
     const __m256 a = _mm256_set1_ps(att[t]);
-    const KvValue* vt = v + (int64_t)t * (C * 8);
-    for (int c = 0; c < C; c++) acc[c] = _mm256_add_ps(acc[c], _mm256_mul_ps(a, KvLoad8(vt + 8 * c)));
+    const KvValue* vt = v + (int64_t)t * stride;
+    float* at = acc[t & (kParts - 1)];
+    for (int i = 0; i < stride; i += 8) {
+      _mm256_store_ps(at + i, _mm256_add_ps(_mm256_load_ps(at + i), _mm256_mul_ps(a, KvLoad8(vt + i))));
+    }
   }
-  for (int c = 0; c < C; c++) _mm256_storeu_ps(out + 8 * c, acc[c]);
-}
-
-// head_size % 16 == 0 (the image check's limit); false for a size not handled here (past 128), which the
-// portable loop then takes.
-inline bool KvWeightedSumHost(float* out, const float* att, const KvValue* v, int count, int head_size) {
-  switch (head_size) {
-    case 16: KvWeightedSum<2>(out, att, v, count); return true;
-    case 32: KvWeightedSum<4>(out, att, v, count); return true;
-    case 48: KvWeightedSum<6>(out, att, v, count); return true;
-    case 64: KvWeightedSum<8>(out, att, v, count); return true;
-    case 80: KvWeightedSum<10>(out, att, v, count); return true;
-    case 96: KvWeightedSum<12>(out, att, v, count); return true;
-    case 112: KvWeightedSum<14>(out, att, v, count); return true;
-    case 128: KvWeightedSum<16>(out, att, v, count); return true;
-    default: return false;
+  for (int i = 0; i < stride; i += 8) {
+    __m256 s[kParts];
+    for (int k = 0; k < kParts; k++) s[k] = _mm256_load_ps(acc[k] + i);
+    for (int h = kParts / 2; h > 0; h /= 2) {
+      for (int k = 0; k < h; k++) s[k] = _mm256_add_ps(s[k], s[k + h]);
+    }
+    alignas(32) float lanes[8];
+    _mm256_store_ps(lanes, s[0]);
+    for (int j = 0; j < 8 && i + j < head_size; j++) out[i + j] = lanes[j];
   }
 }
 

@@ -40,6 +40,15 @@
 #ifndef FPGASERVE_MAX_STEP
 #define FPGASERVE_MAX_STEP 64
 #endif
+#ifndef FPGASERVE_MAX_KV_MUL
+#define FPGASERVE_MAX_KV_MUL 8
+#endif
+// The memory system (a build parameter): how many memory ports the weights image and the KV cache are
+// split over. 4 for the DDR cards (F1, U200, U250: one per DDR4 bank), 16 to 32 for the HBM cards (U55C,
+// U280: one per pseudo-channel). Every port has its own AXI master on the card.
+#ifndef FPGASERVE_MEM_PORTS
+#define FPGASERVE_MEM_PORTS 4
+#endif
 
 namespace fpgaserve {
 namespace kernel {
@@ -51,32 +60,37 @@ const int kMaxHeads = FPGASERVE_MAX_HEADS;
 const int kMaxSeqLen = FPGASERVE_MAX_SEQ_LEN;       // longest context a slot can hold
 const int kMaxVocab = FPGASERVE_MAX_VOCAB;
 const int kMaxStep = FPGASERVE_MAX_STEP;            // entries (tokens) in one step
+const int kMaxKvMul = FPGASERVE_MAX_KV_MUL;         // query heads per key/value head
+const int kMaxHeadSize = 128;                       // head_size: a multiple of 16, at most this
 // Groups are 32 or 64 values (llama2.c's export halves 64 while it does not divide dim); the minimum bounds
 // kMaxGroups, which sizes the on-chip scale buffers.
 const int kMinGroupSize = 32;
 const int kMaxGroups = kMaxHiddenDim / kMinGroupSize;
 
-// The weights image is split over this many buffers, one per DDR bank, so that a matmul streams four
-// weight tiles at once on the card. Every bank has the same layout and the same offset table.
-const int kBanks = 4;
+// The weights image is split over this many buffers, one per memory port, so that a matmul streams a
+// tile from every port at once on the card. Every port's part has the same layout and offset table.
+const int kMemPorts = FPGASERVE_MEM_PORTS;
+const int kWordBytes = 64;                          // one memory word: 512 bits
+const int kWordFloats = kWordBytes / 4;             // fp32 lanes of a word
+const int kWordHalves = kWordBytes / 2;             // fp16 lanes of a word
 
 // ---- The weights image (written by fpga/weights_image.cpp, read here) ----
-// Little-endian. Every bank starts with the same header: ten int32 fields, then an int64 offset per
-// tensor, indexed by TensorId(). An fp32 vector (a norm weight) is stored whole in every bank. Every
-// tensor starts on a 64-byte boundary.
+// Little-endian. Every port's part starts with the same header: kHeaderFields int32 fields (the RMS
+// epsilon as its float bits), then an int64 offset per tensor, indexed by TensorId(). An fp32 vector (a
+// norm weight) is stored whole in every part. Every tensor starts on a 64-byte boundary (a word).
 //
 // A Q8_0 matrix of `rows` x `cols` is cut into tiles of kTileRows rows (the last one padded with zero
-// rows); bank b holds tiles [b*tpb, (b+1)*tpb), tpb = TilesPerBank(rows). A tile is, for each group g
+// rows); port b holds tiles [b*tpb, (b+1)*tpb), tpb = TilesPerPort(rows). A tile is, for each group g
 // of gs columns, gs/4 beats of 64 bytes of values, then one beat of the tile rows' fp32 scales of group
 // g. Beat s of group g holds, for each row j of the tile, its four int8 values at columns g*gs + 4s ..
 // g*gs + 4s + 3 (bytes 4j .. 4j+3). So a tile streams as one burst, and every beat feeds each entry
 // 16 rows x 4 multiply-adds with nothing left to sum across the beat: on the card 16 small adder trees
 // instead of a 64-wide one, on the host one VNNI instruction per beat and entry.
 const uint32_t kImageMagic = 0x49575346u;  // "FSWI"
-const int32_t kImageVersion = 2;  // 2: tiled matrices
+const int32_t kImageVersion = 3;  // 2: tiled matrices; 3: the port count is the build's, RMS epsilon
 enum HeaderField {
-  kFieldMagic, kFieldVersion, kFieldBanks, kFieldDim, kFieldHiddenDim, kFieldLayers, kFieldHeads,
-  kFieldKvHeads, kFieldVocab, kFieldSeqLen, kFieldGroupSize, kHeaderFields
+  kFieldMagic, kFieldVersion, kFieldPorts, kFieldDim, kFieldHiddenDim, kFieldLayers, kFieldHeads,
+  kFieldKvHeads, kFieldVocab, kFieldSeqLen, kFieldGroupSize, kFieldRmsEps, kHeaderFields
 };
 const int kHeaderBytes = 64;   // header fields, padded; the offset table follows
 const int kImageAlign = 64;
@@ -90,14 +104,14 @@ inline int64_t AlignUp(int64_t bytes) { return (bytes + kImageAlign - 1) / kImag
 const int kTileRows = 16;
 const int kTileBeatValues = 4;  // values of one row in one 64-byte beat
 inline int TileCount(int rows) { return (rows + kTileRows - 1) / kTileRows; }
-inline int TilesPerBank(int rows) { return (TileCount(rows) + kBanks - 1) / kBanks; }
+inline int TilesPerPort(int rows) { return (TileCount(rows) + kMemPorts - 1) / kMemPorts; }
 // Where a group's scale beat starts within the group; bytes of one group (value beats and scale beat),
 // of one tile, and of a Q8_0 matrix in each bank.
 inline int Q8ScalesAt(int group_size) { return group_size / kTileBeatValues * kImageAlign; }
 inline int64_t Q8GroupBytes(int group_size) { return Q8ScalesAt(group_size) + kImageAlign; }
 inline int64_t Q8TileBytes(int cols, int group_size) { return (int64_t)(cols / group_size) * Q8GroupBytes(group_size); }
-inline int64_t Q8BankBytes(int rows, int cols, int group_size) {
-  return TilesPerBank(rows) * Q8TileBytes(cols, group_size);
+inline int64_t Q8PortBytes(int rows, int cols, int group_size) {
+  return TilesPerPort(rows) * Q8TileBytes(cols, group_size);
 }
 
 // ---- The KV cache ----
@@ -149,22 +163,43 @@ inline float KvToFloat(KvValue h) {
   return f;
 }
 
+// A head's keys (and values) are stored in whole words of 32 fp16 values: a head of 48 values takes two
+// words, the last half zeros. Both the card and the host pad, so both sum the same products.
+inline int KvHeadWords(int head_size) { return (head_size + kWordHalves - 1) / kWordHalves; }
+inline int KvHeadStride(int head_size) { return KvHeadWords(head_size) * kWordHalves; }  // values a position
+
 // ---- The step ----
-// entries: n_entries rows of kEntryFields int32 values.
+// The step's input is one buffer (one memory word type on the card): the entries, kEntryFields int32 each,
+// in the first kInputEntryBytes; then for each entry its RoPE rotation, computed by the host: for pair
+// f < head_size / 2 (dimensions 2f, 2f+1 of every head), cos then sin of pos * freq_f, kRopeBytes an
+// entry. The host computes the angles (with the model's RoPE base and any frequency scaling), so the card
+// needs no powf, sinf or cosf cores.
 enum EntryField { kEntryToken, kEntryPos, kEntrySlot, kEntryOutRow, kEntryFields };
+// The entries' part has room for kInputMaxEntries whatever the build's kMaxStep, so builds of other maxima
+// (the card's, the host's) agree on where the RoPE table starts.
+const int kInputMaxEntries = 256;
+static_assert(kMaxStep <= kInputMaxEntries, "the step input holds at most kInputMaxEntries entries");
+const int kInputEntryBytes = kInputMaxEntries * kEntryFields * 4;
+const int kRopeBytes = kMaxHeadSize * 4;  // kMaxHeadSize / 2 pairs of two floats
+const int kInputBytes = kInputEntryBytes + kMaxStep * kRopeBytes;
+static_assert(kInputEntryBytes % kWordBytes == 0, "the RoPE table starts on a word");
 
 }  // namespace kernel
 }  // namespace fpgaserve
 
-// The kernel's top function (the xclbin's kernel "fpgaserve_step").
-//   w0..w3     weights image, one part per DDR bank (read-only)
-//   k_cache    keys   (layer, slot, kv head, cache_len, head_size) fp16 (KvValue)
-//   v_cache    values (layer, slot, kv head, cache_len, head_size) fp16 (KvValue)
-//   entries    (n_entries, kEntryFields) int32: token, pos, slot, out_row
+// The simulated card's step (kernel/forward.cpp): the host's implementation of the card kernel's
+// arithmetic, bit for bit (tests/kernel/card_sim_test.cpp checks it against the card kernel's C
+// simulation).
+//   ports      the weights image, one part per memory port (kMemPorts of them; read-only)
+//   k_cache    keys   (layer, slot, kv head, cache_len, KvHeadStride(head_size)) fp16 (KvValue)
+//   v_cache    values, the same shape
+//   input      the step's input (layout above)
 //   logits     (rows asked for, vocab) fp32, written for entries with out_row >= 0
 //   n_entries  1..kMaxStep;  n_slots, cache_len: the KV cache's shape
-extern "C" void fpgaserve_step(const uint8_t* w0, const uint8_t* w1, const uint8_t* w2, const uint8_t* w3,
-                               uint16_t* k_cache, uint16_t* v_cache, const int32_t* entries, float* logits,
-                               int n_entries, int n_slots, int cache_len);
+#ifndef __SYNTHESIS__
+extern "C" void fpgaserve_host_step(const uint8_t* const* ports, uint16_t* k_cache, uint16_t* v_cache,
+                                    const uint8_t* input, float* logits, int n_entries, int n_slots,
+                                    int cache_len);
+#endif
 
 #endif  // FPGASERVE_KERNEL_KERNEL_H_

@@ -6,6 +6,7 @@
 #ifndef FPGASERVE_KERNEL_KERNEL_MATH_H_
 #define FPGASERVE_KERNEL_KERNEL_MATH_H_
 
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -40,10 +41,31 @@ inline float KernelExp(float x) {
   return p * scale;
 }
 
+// SiLU: g / (1 + e^-g), as SwiGLU's gate.
+inline float Silu(float g) { return g / (1.0f + KernelExp(-g)); }
+
 // Symmetric int8 per group of gs: q = round(x / s), s = max|x| / 127 (as runq.c's quantize()), for the
-// activations of every matmul.
-const int kQuantLanes = 16;  // divides every group size (32 or 64)
+// activations of every matmul. QuantScale and QuantRound are the two steps, shared with the card's
+// word-wide form (kernel/card/vector_ops.h).
 const float kMinNormal = 1.17549435e-38f;  // the smallest normal float, 2^-126
+
+// The scale of a group whose largest magnitude is wmax, and 1 / scale in *inv. A group of zeros, or of
+// values so small (all below ~1.5e-36) that the scale would be subnormal and 1 / scale could be infinite,
+// gets scale 0 and inv 0: its values are stored as zeros.
+inline float QuantScale(float wmax, float* inv) {
+  const float max_scale = wmax / 127.0f;
+  const bool zero = max_scale < kMinNormal;
+  *inv = zero ? 0.0f : 1.0f / max_scale;
+  return zero ? 0.0f : max_scale;
+}
+
+// x * inv in [-127, 127], rounded half away from zero.
+inline int8_t QuantRound(float x, float inv) {
+  const float v = x * inv;
+  return (int8_t)(v < 0.0f ? v - 0.5f : v + 0.5f);
+}
+
+const int kQuantLanes = 16;  // divides every group size (32 or 64)
 inline void QuantizeGroups(int8_t* q, float* s, const float* x, int size, int gs) {
 quantize_groups:
   for (int g = 0; g < size / gs; g++) {
@@ -64,20 +86,113 @@ quantize_groups:
     }
     float wmax = 0.0f;
     for (int l = 0; l < kQuantLanes; l++) wmax = lane_max[l] > wmax ? lane_max[l] : wmax;
-    // A group of zeros, or of values so small (all below ~1.5e-36) that the scale would be subnormal and
-    // 1 / scale could be infinite, is stored as zeros with scale 0.
-    const float max_scale = wmax / 127.0f;
-    const bool zero = max_scale < kMinNormal;
-    const float scale = zero ? 0.0f : max_scale;
-    const float inv = zero ? 0.0f : 1.0f / scale;
-    s[g] = scale;
+    float inv;
+    s[g] = QuantScale(wmax, &inv);
   group_round:
     for (int i = 0; i < gs; i++) {
 #pragma HLS LOOP_TRIPCOUNT max = 64
-      const float v = x[g * gs + i] * inv;  // in [-127, 127]; rounded half away from zero
-      q[g * gs + i] = (int8_t)(v < 0.0f ? v - 0.5f : v + 0.5f);
+      q[g * gs + i] = QuantRound(x[g * gs + i], inv);
     }
   }
+}
+
+// ---- Float reductions, in the one order both the card and the host use ----
+// A float sum carried from one pipeline iteration to the next limits the loop to one iteration per
+// adder latency (about 4 cycles at 300 MHz), so the card sums into kPartials interleaved partial sums:
+// the sum of iteration t goes to partial t % kPartials, and the partials meet in a halving tree at the
+// end. The host computes the same sums in the same order, which is what keeps the bits equal.
+const int kPartials = 8;
+
+// Halving tree over n = 8, 16 or 32 values: level h adds a[i] + a[i + h] for h = n/2, n/4, ..., 1.
+// Overwrites a; returns the sum.
+inline float TreeSum(float* a, int n) {
+tree_levels:
+  for (int h = n / 2; h > 0; h /= 2) {
+#pragma HLS LOOP_TRIPCOUNT max = 5
+    for (int i = 0; i < h; i++) {
+#pragma HLS LOOP_TRIPCOUNT max = 16
+      a[i] = a[i] + a[i + h];
+    }
+  }
+  return a[0];
+}
+
+// Sum of x[j]^2 over `size` values (size % 16 == 0): value j goes to lane j % 16 of partial
+// (j / 16) % kPartials, in increasing j; then each lane's kPartials partials by TreeSum, then the 16
+// lanes by TreeSum. The card takes one 16-value word a cycle.
+inline float SumSquares(const float* x, int size) {
+  float part[kPartials][16];
+  for (int k = 0; k < kPartials; k++) {
+    for (int l = 0; l < 16; l++) part[k][l] = 0.0f;
+  }
+sum_squares_words:
+  for (int w = 0; w < size / 16; w++) {
+#pragma HLS LOOP_TRIPCOUNT max = kMaxHiddenDim / 16
+    for (int l = 0; l < 16; l++) part[w % kPartials][l] += x[16 * w + l] * x[16 * w + l];
+  }
+  float lanes[16];
+  for (int l = 0; l < 16; l++) {
+    float p[kPartials];
+    for (int k = 0; k < kPartials; k++) p[k] = part[k][l];
+    lanes[l] = TreeSum(p, kPartials);
+  }
+  return TreeSum(lanes, 16);
+}
+
+// The RMSNorm factor of a sum of squares: o[j] = weight[j] * (factor * x[j]).
+inline float RmsFactor(float sum_squares, int size, float eps) {
+  return 1.0f / sqrtf(sum_squares / (float)size + eps);
+}
+
+// The int32 sum of one group of a matmul row scaled into the row's running dot: the first group starts
+// the dot, each later one adds to it, in group order. Multiply and add are two roundings (no fused
+// multiply-add: the card's UltraScale+ DSPs have none, and the host must not use one either).
+inline float ScaledGroup(int32_t sum, float w_scale, float x_scale) { return (float)sum * (w_scale * x_scale); }
+
+// Softmax over x[0..n), in place: the maximum (any order gives the same), e^(x - max) by KernelExp, their
+// sum in kPartials interleaved partials (KernelExp's result t to partial t % kPartials) and a TreeSum,
+// then every value times 1 / sum.
+inline void Softmax(float* x, int n) {
+  // The maximum in kPartials lanes too (a compare carried from one iteration to the next would also
+  // stretch the card's loop); a maximum is exact, so the lanes change nothing on the host.
+  float lane_max[kPartials];
+  for (int k = 0; k < kPartials; k++) lane_max[k] = x[0];
+softmax_max:
+  for (int t = 0; t < n; t++) {
+#pragma HLS LOOP_TRIPCOUNT max = kMaxSeqLen
+    lane_max[t % kPartials] = x[t] > lane_max[t % kPartials] ? x[t] : lane_max[t % kPartials];
+  }
+  float max_val = lane_max[0];
+  for (int k = 1; k < kPartials; k++) max_val = lane_max[k] > max_val ? lane_max[k] : max_val;
+  float part[kPartials];
+  for (int k = 0; k < kPartials; k++) part[k] = 0.0f;
+softmax_exps:
+  for (int t = 0; t < n; t++) {
+#pragma HLS LOOP_TRIPCOUNT max = kMaxSeqLen
+    x[t] = KernelExp(x[t] - max_val);
+    part[t % kPartials] += x[t];
+  }
+  const float inv = 1.0f / TreeSum(part, kPartials);
+softmax_scale:
+  for (int t = 0; t < n; t++) {
+#pragma HLS LOOP_TRIPCOUNT max = kMaxSeqLen
+    x[t] = x[t] * inv;
+  }
+}
+
+// q . k for one cached key of `words` words (32 values each, padded with zeros past head_size on both
+// sides): per word the 32 products by TreeSum, then the words' sums added in order.
+inline float KvDot(const float* q, const KvValue* k, int words) {
+  float total = 0.0f;
+kv_dot_words:
+  for (int w = 0; w < words; w++) {
+#pragma HLS LOOP_TRIPCOUNT max = kMaxHeadSize / 32
+    float p[32];
+    for (int i = 0; i < 32; i++) p[i] = q[32 * w + i] * KvToFloat(k[32 * w + i]);
+    const float s = TreeSum(p, 32);
+    total = w == 0 ? s : total + s;
+  }
+  return total;
 }
 
 }  // namespace kernel

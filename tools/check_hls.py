@@ -298,7 +298,9 @@ class Source:
     def _params(self, start, end):
         params = []
         for off, part in split_top(self.code[start:end]):
-            decl = part.split("=")[0]
+            # A parameter list may open with a macro that expands to more parameters (the card kernel's
+            # per-port arguments); the checker does not expand macros, so it reads what follows.
+            decl = re.sub(r"^\s*[A-Z][A-Z0-9_]*\([^()]*\)\s*", "", part.split("=")[0])
             m = re.search(r"([A-Za-z_]\w*)\s*((?:\[[^\]]*\]\s*)*)$", decl.rstrip())
             if m and decl[:m.start()].strip():
                 params.append(Param(m.group(1), decl[:m.start()], bool(m.group(2)), start + off + m.start(1)))

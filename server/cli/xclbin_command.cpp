@@ -45,7 +45,7 @@ void AddXclbinCommand(CLI::App& app) {
       std::printf("  maxima: dim %d, hidden_dim %d, layers %d, heads %d, seq_len %d, vocab %d, step %d; group size a "
                   "multiple of %d; %d banks\n",
                   l.max_dim, l.max_hidden_dim, l.max_layers, l.max_heads, l.max_seq_len, l.max_vocab, l.max_step,
-                  l.min_group_size, m.banks);
+                  l.min_group_size, m.mem_ports);
     });
   }
 

@@ -58,14 +58,19 @@ TEST(Xclbin, MetadataXclbinReadsBackThroughXrtsStructs) {
   Result<Xclbin> x = Xclbin::Parse(bytes, "test");
   ASSERT_TRUE(x.ok()) << x.status().ToString();
   const auto* conn = reinterpret_cast<const connectivity*>(x.value().Section(XclbinSectionKind::kConnectivity)->data());
-  ASSERT_EQ(conn->m_count, 8);  // the eight pointer arguments
+  ASSERT_EQ(conn->m_count, kernel::kMemPorts + 2);  // the pointer arguments: the ports, in, logits
   for (int c = 0; c < conn->m_count; c++) {
     EXPECT_EQ(conn->m_connection[c].mem_data_index, StepArgs()[conn->m_connection[c].arg_index].bank);
   }
   const auto* mem = reinterpret_cast<const mem_topology*>(x.value().Section(XclbinSectionKind::kMemTopology)->data());
-  ASSERT_EQ(mem->m_count, 4);
-  EXPECT_EQ(mem->m_mem_data[3].m_type, MEM_DDR4);
-  EXPECT_STREQ(reinterpret_cast<const char*>(mem->m_mem_data[3].m_tag), "bank3");
+  if (kernel::kMemPorts == 4) {  // F1's four DDR4 banks
+    ASSERT_EQ(mem->m_count, 4);
+    EXPECT_EQ(mem->m_mem_data[3].m_type, MEM_DDR4);
+    EXPECT_STREQ(reinterpret_cast<const char*>(mem->m_mem_data[3].m_tag), "bank3");
+  } else {  // an HBM card: a pseudo-channel per port
+    ASSERT_EQ(mem->m_count, kernel::kMemPorts);
+    EXPECT_EQ(mem->m_mem_data[kernel::kMemPorts - 1].m_type, MEM_HBM);
+  }
   const auto* ip = reinterpret_cast<const ip_layout*>(x.value().Section(XclbinSectionKind::kIpLayout)->data());
   EXPECT_STREQ(reinterpret_cast<const char*>(ip->m_ip_data[0].m_name), "fpgaserve_step:fpgaserve_step_1");
 }
@@ -128,7 +133,8 @@ TEST(XclbinBuildInfo, JsonRoundTripAndErrors) {
   EXPECT_EQ(back.value().limits.max_step, 16);
   EXPECT_EQ(back.value().limits.max_dim, b.limits.max_dim);
   EXPECT_EQ(back.value().target, "hw");
-  EXPECT_EQ(back.value().banks, 4);
+  EXPECT_EQ(back.value().mem_ports, kernel::kMemPorts);
+  EXPECT_EQ(back.value().pe_entries, b.pe_entries);
 
   EXPECT_EQ(ParseBuildInfo("not json", "x").status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(ParseBuildInfo(R"({"schema":"other"})", "x").status().message().find("not fpgaserve"), std::string::npos);
@@ -136,8 +142,58 @@ TEST(XclbinBuildInfo, JsonRoundTripAndErrors) {
   EXPECT_NE(ParseBuildInfo(no_step, "x").status().message().find("max_hidden_dim"), std::string::npos);
 }
 
+TEST(XclbinBuildInfo, RefusesTheMetadataOfTheKernelBeforeMemoryPorts) {
+  // What kernel/Makefile wrote for kernel/forward.cpp: "banks" (and image version 2), no "mem_ports".
+  const std::string old = R"({"schema":"fpgaserve.kernel.build/1","kernel":"fpgaserve_step","target":"hw",)"
+                          R"("platform":"p","kernel_mhz":250,"max_dim":768,"max_hidden_dim":2048,"max_layers":12,)"
+                          R"("max_heads":12,"max_seq_len":1024,"max_vocab":32000,"max_step":16,"min_group_size":32,)"
+                          R"("banks":4,"entry_fields":4,"image_version":2,"kv_value_bytes":2})";
+  Result<XclbinBuildInfo> b = ParseBuildInfo(old, "the xclbin old.xclbin");
+  ASSERT_FALSE(b.ok());
+  EXPECT_EQ(b.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(b.status().message().find("old.xclbin"), std::string::npos) << b.status().message();
+  EXPECT_NE(b.status().message().find("older kernel"), std::string::npos) << b.status().message();
+  EXPECT_NE(b.status().message().find("version 2"), std::string::npos) << b.status().message();
+  EXPECT_NE(b.status().message().find("rebuild"), std::string::npos) << b.status().message();
+}
+
+// The argument list follows the port count: m0..m{P-1}, in, logits, four scalars, at the register
+// offsets Vitis HLS gives them, each pointer on its own AXI master.
+TEST(XclbinMetadata, StepArgsFollowTheMemoryPorts) {
+  const auto& args = StepArgs();
+  ASSERT_EQ(static_cast<int>(args.size()), kernel::kMemPorts + 6);
+  for (int p = 0; p < kernel::kMemPorts; p++) {
+    EXPECT_EQ(args[kArgPort0 + p].name, "m" + std::to_string(p));
+    EXPECT_EQ(args[kArgPort0 + p].port, "M_AXI_GMEM" + std::to_string(p));
+    EXPECT_EQ(args[kArgPort0 + p].bank, p) << "port buffers on distinct memories, so the ports stream at once";
+  }
+  EXPECT_EQ(args[kArgIn].name, "in");
+  EXPECT_EQ(args[kArgLogits].name, "logits");
+  EXPECT_EQ(args[kArgNEntries].name, "n_entries");
+  EXPECT_EQ(args[kArgNSlots].name, "n_slots");
+  EXPECT_EQ(args[kArgCacheLen].name, "cache_len");
+  EXPECT_EQ(args[kArgKvBase].name, "kv_base");
+  std::map<std::string, int> masters;
+  uint32_t offset = 0x10;
+  for (const StepArgSpec& a : args) {
+    EXPECT_EQ(a.offset, offset) << a.name;
+    offset += a.global ? 12 : 8;
+    EXPECT_EQ(a.size, a.global ? 8u : 4u) << a.name;
+    if (a.global) {
+      EXPECT_EQ(masters[a.port]++, 0) << a.port << " shared";
+    } else {
+      EXPECT_EQ(a.port, "S_AXI_CONTROL");
+      EXPECT_EQ(a.bank, -1);
+    }
+  }
+}
+
 // kernel/link.cfg is what v++ wires; StepArgs() is what the test xclbin and the host expect.
 TEST(XclbinMetadata, LinkConfigMatchesTheArgumentTable) {
+  if (kernel::kMemPorts != 4) {
+    GTEST_SKIP() << "kernel/link.cfg wires the 4-port DDR build; this build has " << kernel::kMemPorts
+                 << " memory ports (an HBM card's link config comes with its build: kernel/Makefile LINK_CFG=)";
+  }
   std::ifstream in(testing::SourceDir() + "/kernel/link.cfg");
   ASSERT_TRUE(in) << "kernel/link.cfg";
   std::map<std::string, int> sp;
@@ -154,13 +210,14 @@ TEST(XclbinMetadata, LinkConfigMatchesTheArgumentTable) {
     sp[line.substr(prefix.size(), colon - prefix.size())] = std::stoi(line.substr(colon + 5));
   }
   EXPECT_TRUE(nk) << "one compute unit named " << kStepInstanceName;
+  size_t pointers = 0;
   for (const StepArgSpec& a : StepArgs()) {
     if (!a.global) continue;
+    pointers++;
     ASSERT_TRUE(sp.count(a.name)) << "link.cfg has no sp= line for " << a.name;
     EXPECT_EQ(sp[a.name], a.bank) << a.name;
   }
-  // Arguments of one bundle share one AXI port, so they must share a bank.
-  EXPECT_EQ(sp["entries"], sp["logits"]);
+  EXPECT_EQ(sp.size(), pointers) << "link.cfg wires an argument the kernel does not have";
 }
 
 // `make build-info` writes the JSON the real flow adds to the xclbin; the host must read it.
@@ -177,11 +234,21 @@ TEST(XclbinMetadata, KernelMakefileWritesMetadataTheHostReads) {
   EXPECT_EQ(b.value().limits.max_dim, 768);
   EXPECT_EQ(b.value().limits.max_vocab, 32000);
   EXPECT_EQ(b.value().limits.min_group_size, KernelLimits::Compiled().min_group_size);
-  EXPECT_EQ(b.value().banks, 4);
+  EXPECT_EQ(b.value().mem_ports, 4);
+  EXPECT_EQ(b.value().pe_entries, 16);
   EXPECT_EQ(b.value().entry_fields, 4);
   EXPECT_EQ(b.value().image_version, kernel::kImageVersion);
   EXPECT_EQ(b.value().kv_value_bytes, static_cast<int>(sizeof(kernel::KvValue)));
   EXPECT_EQ(b.value().platform, kF1Platform);
+
+  // An HBM build: the port count and PE width it is given.
+  const std::string hbm = "make -s -C " + testing::SourceDir() + "/kernel build-info BUILD_DIR=" + dir.path() +
+                          "/hbm MEM_PORTS=32 PE_ENTRIES=8 >/dev/null";
+  ASSERT_EQ(std::system(hbm.c_str()), 0) << hbm;
+  Result<XclbinBuildInfo> h = ParseBuildInfo(testing::ReadFile(dir.path() + "/hbm/fpgaserve_build.json"), "hbm");
+  ASSERT_TRUE(h.ok()) << h.status().ToString();
+  EXPECT_EQ(h.value().mem_ports, 32);
+  EXPECT_EQ(h.value().pe_entries, 8);
 }
 
 }  // namespace

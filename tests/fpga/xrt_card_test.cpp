@@ -1,10 +1,13 @@
-// The XRT card's call sequence on XRT's noop shim: open, check and load the xclbin, buffers in the banks
-// of the link config, weight upload, steps, timeouts, and every xclbin it must refuse. The noop shim
-// computes nothing (logits come back as the zeros of a fresh buffer); the math is tested on the
-// simulated card (tests/kernel, tests/fpga/sim_card_test.cpp).
+// The XRT card's call sequence on XRT's noop shim: open, check and load the xclbin, one buffer per memory
+// port (image part + KV share) and the step buffers in the memories of the link config, weight upload,
+// steps, timeouts, and every xclbin it must refuse. The noop shim computes nothing (logits come back as
+// the zeros the card wrote into a fresh buffer); the math is tested on the simulated card and the card
+// kernel's C simulation (tests/kernel), the logits reordering here without a card.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <limits>
 #include <memory>
@@ -14,6 +17,7 @@
 #include "fpga/device_pool.h"
 #include "fpga/weights_image.h"
 #include "fpga/xclbin_metadata.h"
+#include "kernel/card/card.h"
 #include "server/model/random_model.h"
 #include "support/test_support.h"
 #ifdef FPGASERVE_HAVE_XRT
@@ -110,18 +114,62 @@ TEST_F(XrtCardTest, OpensLoadsTheXclbinAndReportsTheCardsShape) {
   EXPECT_EQ(info.cache_len, 64);
   EXPECT_EQ(info.max_step, TinyLimits().max_step) << "max_step comes from the xclbin's maxima";
   const ModelConfig& c = TinyImage()->config();
-  EXPECT_EQ(info.kv_bytes_per_slot, 2ull * c.n_layers * 64 * c.kv_dim() * sizeof(kernel::KvValue));
+  const int hs = c.head_size();
+  EXPECT_EQ(info.kv_bytes_per_slot,
+            2ull * c.n_layers * 64 * c.n_kv_heads * kernel::KvHeadStride(hs) * sizeof(kernel::KvValue));
   EXPECT_EQ(card.value()->build_info().limits.max_dim, 128);
+  EXPECT_EQ(card.value()->build_info().mem_ports, kernel::kMemPorts);
   EXPECT_TRUE(card.value()->Healthy());
-  // Four weight banks, two caches, entries and logits, each in whole 4 KiB pages.
+  // kv_base: the image part in whole words.
+  const int64_t kv_base = static_cast<int64_t>((TinyImage()->port_bytes() + 63) / 64);
+  EXPECT_EQ(card.value()->kv_base(), kv_base);
+  // One buffer per memory port (image part, then that port's KV share), the step input (kernel.h's entry
+  // part, then the xclbin's max_step (8) RoPE rows), and the logits of 8 rows, each in whole 4 KiB pages.
   auto pages = [](uint64_t bytes) { return (bytes + 4095) / 4096 * 4096; };
-  const uint64_t kv = static_cast<uint64_t>(c.n_layers) * 4 * 64 * c.kv_dim() * sizeof(kernel::KvValue);
-  EXPECT_EQ(card.value()->device_bytes(), 4 * pages(TinyImage()->bank_bytes()) + 2 * pages(kv) +
-                                              pages(8ull * 4 * 4) + pages(8ull * c.vocab_size * 4));
+  const int64_t kv_words = kernel::KvPortWords(c.n_layers, 4, c.n_kv_heads, 64, hs);
+  const uint64_t port = static_cast<uint64_t>(kv_base + kv_words) * 64;
+  const uint64_t in = kernel::kInputEntryBytes + 8ull * kernel::kRopeBytes;
+  const uint64_t logits = static_cast<uint64_t>(kernel::CardLogitsWords(c.vocab_size, 8)) * 64;
+  EXPECT_EQ(card.value()->device_bytes(), kernel::kMemPorts * pages(port) + pages(in) + pages(logits));
+  // The KV shares together hold every slot's cache (each port its lines, rounded up to whole lines).
+  EXPECT_GE(static_cast<uint64_t>(kv_words) * 64 * kernel::kMemPorts, 4 * info.kv_bytes_per_slot);
+}
+
+TEST_F(XrtCardTest, CapsTheStepAtTheHostsMaximum) {
+  // An xclbin built for longer steps than this host lays out (BuildStepInput's kMaxStep).
+  MetadataXclbinOptions o = TinyXclbin();
+  o.build.limits.max_step = 2 * kernel::kMaxStep;
+  Result<std::unique_ptr<XrtCard>> card = OpenWith(o, "long.xclbin");
+  ASSERT_TRUE(card.ok()) << card.status().ToString();
+  EXPECT_EQ(card.value()->info().max_step, kernel::kMaxStep);
+}
+
+TEST(CardLogitsToRows, PutsTheCardsTilesInRowOrder) {
+  // A vocabulary that ends mid-tile and does not fill every port's tiles: tile t of row r holds the values
+  // r * 100000 + t * 16 + j, so every row position must come back as r * 100000 + its index.
+  const int vocab = 16 * 9 + 5, n_out = 3;
+  std::vector<uint8_t> words(kernel::CardLogitsWords(vocab, n_out) * kernel::kWordBytes, 0xff);
+  for (int r = 0; r < n_out; r++) {
+    for (int t = 0; t < kernel::TileCount(vocab); t++) {
+      for (int j = 0; j < kernel::kTileRows; j++) {
+        const float v = static_cast<float>(r * 100000 + t * kernel::kTileRows + j);
+        std::memcpy(&words[(kernel::CardLogitsWord(t, r, vocab, n_out) * 16 + j) * 4], &v, 4);
+      }
+    }
+  }
+  const float sentinel = -1.0f;
+  std::vector<float> rows(n_out * vocab + 7, sentinel);
+  CardLogitsToRows(words.data(), vocab, n_out, rows.data());
+  for (int r = 0; r < n_out; r++) {
+    for (int i = 0; i < vocab; i++) {
+      ASSERT_EQ(rows[r * vocab + i], static_cast<float>(r * 100000 + i)) << "row " << r << " index " << i;
+    }
+  }
+  for (size_t i = n_out * vocab; i < rows.size(); i++) EXPECT_EQ(rows[i], sentinel) << "wrote past the rows";
 }
 
 TEST_F(XrtCardTest, PlacesEveryBufferInTheBankTheConnectivityNames) {
-  // The link config's wiring (kernel/link.cfg, mirrored by StepArgs()).
+  // The link config's wiring (kernel/link.cfg, mirrored by StepArgs()): port p in memory p.
   Result<std::unique_ptr<XrtCard>> card = OpenWith(TinyXclbin());
   ASSERT_TRUE(card.ok()) << card.status().ToString();
   for (int i = 0; i < kStepArgCount; i++) {
@@ -130,8 +178,13 @@ TEST_F(XrtCardTest, PlacesEveryBufferInTheBankTheConnectivityNames) {
   card.value().reset();
 
   // Another wiring: the card follows the xclbin's CONNECTIVITY (through kernel.group_id), not a table.
+  // Ports in reverse order, the step input and logits on the second and third memory.
   MetadataXclbinOptions rewired = TinyXclbin();
-  rewired.banks = {3, 2, 1, 0, 0, 0, 1, 1, -1, -1, -1};
+  const int memories = std::max(4, kernel::kMemPorts);  // MakeMetadataXclbin's MEM_TOPOLOGY
+  rewired.banks.fill(-1);
+  for (int p = 0; p < kernel::kMemPorts; p++) rewired.banks[kArgPort0 + p] = memories - 1 - p;
+  rewired.banks[kArgIn] = 1;
+  rewired.banks[kArgLogits] = 2;
   Result<std::unique_ptr<XrtCard>> other = OpenWith(rewired, "rewired.xclbin");
   ASSERT_TRUE(other.ok()) << other.status().ToString();
   for (int i = 0; i < kStepArgCount; i++) {
@@ -236,11 +289,12 @@ TEST_F(XrtCardTest, RefusesAnXclbinWithoutTheKernel) {
 
 TEST_F(XrtCardTest, RefusesAKernelWithOtherArguments) {
   MetadataXclbinOptions o = TinyXclbin();
-  o.drop_last_args = 1;  // no cache_len: a kernel of another version
+  o.drop_last_args = 1;  // no kv_base: a kernel of another version
   Result<std::unique_ptr<XrtCard>> card = OpenWith(o, "old.xclbin");
   ASSERT_FALSE(card.ok());
   EXPECT_EQ(card.status().code(), StatusCode::kInvalidArgument) << card.status().ToString();
-  EXPECT_NE(card.status().message().find("10 arguments"), std::string::npos) << card.status().message();
+  EXPECT_NE(card.status().message().find(std::to_string(kStepArgCount - 1) + " arguments"), std::string::npos)
+      << card.status().message();
 }
 
 TEST_F(XrtCardTest, RefusesACorruptedOrMissingFileNamingIt) {
@@ -291,11 +345,15 @@ TEST_F(XrtCardTest, RefusesAModelLargerThanTheXclbinsMaxima) {
 }
 
 TEST_F(XrtCardTest, RefusesAnotherKernelContract) {
+  // A build for another memory system (e.g. an HBM card's 32 ports on a DDR build of the host) takes
+  // another argument list and splits the image and cache differently.
   MetadataXclbinOptions o = TinyXclbin();
-  o.build.banks = 2;
-  Result<std::unique_ptr<XrtCard>> card = OpenWith(o, "twobanks.xclbin");
+  o.build.mem_ports = 2 * kernel::kMemPorts;
+  Result<std::unique_ptr<XrtCard>> card = OpenWith(o, "hbm.xclbin");
   ASSERT_FALSE(card.ok());
   EXPECT_EQ(card.status().code(), StatusCode::kInvalidArgument) << card.status().ToString();
+  EXPECT_NE(card.status().message().find(std::to_string(2 * kernel::kMemPorts) + " memory ports"), std::string::npos)
+      << card.status().message();
 
   // A kernel of the fp32 cache would read and write twice the bytes of the buffers we allocate.
   o = TinyXclbin();
@@ -305,10 +363,10 @@ TEST_F(XrtCardTest, RefusesAnotherKernelContract) {
   EXPECT_NE(card.status().message().find("4-byte KV values"), std::string::npos) << card.status().message();
 
   o = TinyXclbin();
-  o.build.image_version = 1;
-  card = OpenWith(o, "rowmajor.xclbin");
+  o.build.image_version = 2;
+  card = OpenWith(o, "banks.xclbin");
   ASSERT_FALSE(card.ok());
-  EXPECT_NE(card.status().message().find("weights image version 1"), std::string::npos) << card.status().message();
+  EXPECT_NE(card.status().message().find("weights image version 2"), std::string::npos) << card.status().message();
 }
 
 TEST_F(XrtCardTest, LoadsAnAwsXclbinThroughTheSamePath) {

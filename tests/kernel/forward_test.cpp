@@ -191,40 +191,8 @@ TEST(Kernel, GroupedQueryAndMultiHeadShapesBothWork) {
 }  // namespace
 }  // namespace fpgaserve
 
-extern "C" void fpgaserve_step_portable(const uint8_t*, const uint8_t*, const uint8_t*, const uint8_t*, uint16_t*, uint16_t*,
-                                        const int32_t*, float*, int, int, int);
-extern "C" void fpgaserve_step_avx2(const uint8_t*, const uint8_t*, const uint8_t*, const uint8_t*, uint16_t*, uint16_t*,
-                                    const int32_t*, float*, int, int, int);
-
 namespace fpgaserve {
 namespace {
-
-TEST(Kernel, HostSimdDotIsBitIdenticalToThePortableLoop) {
-  // The simulated card uses the host's SIMD form of the tile dots (AVX-512 VNNI, or AVX2 on older
-  // hosts); the card synthesises the loop. All must give the same bits, on shapes with 32- and 64-value
-  // groups and a row count that leaves a partial tile, with 21 entries: full entry blocks and a rest.
-  for (const char* shape : {"tiny", "stories15M"}) {
-    auto config = NamedShape(shape).value();
-    config.n_layers = 2;
-    if (std::string(shape) == "tiny") config.vocab_size = 500;  // 31.25 tiles of classifier rows
-    RandomModel model = MakeRandomModel(config, 5);
-    auto image = WeightsImage::Pack(model.view).value();
-    std::vector<StepEntry> entries;
-    for (int pos = 0; pos < 10; pos++) entries.push_back({pos * 37 + 1, pos, 0, -1});
-    for (int pos = 0; pos < 6; pos++) entries.push_back({pos * 11 + 3, pos, 1, -1});
-    for (int slot = 2; slot < 7; slot++) entries.push_back({slot * 5, 0, slot, -1});
-    SimCardOptions simd;
-    auto want = RunAll(*SimCard::Create(image, simd).value(), entries);
-    SimCardOptions portable;
-    portable.kernel = &fpgaserve_step_portable;
-    EXPECT_EQ(RunAll(*SimCard::Create(image, portable).value(), entries), want) << shape << ": portable";
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-      SimCardOptions avx2;
-      avx2.kernel = &fpgaserve_step_avx2;
-      EXPECT_EQ(RunAll(*SimCard::Create(image, avx2).value(), entries), want) << shape << ": AVX2";
-    }
-  }
-}
 
 }  // namespace
 }  // namespace fpgaserve

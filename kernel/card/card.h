@@ -1,0 +1,114 @@
+// The card kernel's interface: its top function, the memory it reads and writes, and the counters its C
+// simulation keeps. Shared by the kernel (kernel/card/step.cpp), the XRT card and the tests.
+//
+// Memory: one buffer per memory port p (kMemPorts of them, one AXI master each). Buffer p holds
+//   words [0, kv_base)             part p of the weights image (kernel.h), as the simulated card reads it
+//   words [kv_base, ...)           port p's share of the KV cache (KvLinePort/KvLineIndex below)
+// plus two small buffers: `in` (the step's input, kernel.h) and `logits` (CardLogitsWord below).
+//
+// The KV cache is cut into lines: line g = (layer * n_slots + slot) * n_kv_heads + kv_head holds that
+// head's keys for positions 0..cache_len-1 (KvHeadWords words each), then its values the same way. Line g
+// lives on port g % kMemPorts, as line g / kMemPorts there: neighbouring heads of one slot sit on
+// neighbouring ports, so attention reads every port at once.
+#ifndef FPGASERVE_KERNEL_CARD_CARD_H_
+#define FPGASERVE_KERNEL_CARD_CARD_H_
+
+#include <stdint.h>
+
+#include "kernel/hls_subset.h"
+#include "kernel/kernel.h"
+
+// The port list as a macro: X(p) for p = 0 .. kMemPorts-1 (the top function needs one argument per port).
+#define FPGASERVE_PORTS_4(X) X(0) X(1) X(2) X(3)
+#define FPGASERVE_PORTS_8(X) FPGASERVE_PORTS_4(X) X(4) X(5) X(6) X(7)
+#define FPGASERVE_PORTS_16(X) FPGASERVE_PORTS_8(X) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15)
+#define FPGASERVE_PORTS_32(X) \
+  FPGASERVE_PORTS_16(X) X(16) X(17) X(18) X(19) X(20) X(21) X(22) X(23) X(24) X(25) X(26) X(27) X(28) X(29) X(30) X(31)
+#define FPGASERVE_PORTS_CAT(a, b) a##b
+#define FPGASERVE_PORTS_OF(n, X) FPGASERVE_PORTS_CAT(FPGASERVE_PORTS_, n)(X)
+#define FPGASERVE_FOR_PORTS(X) FPGASERVE_PORTS_OF(FPGASERVE_MEM_PORTS, X)
+
+// Entries whose products one PE array computes in the same cycle (a build parameter: B). A PE array
+// takes a 64-byte weight word (16 rows x 4 values) and multiplies it with B entries' 4 values: 64 x B
+// int8 multiply-adds a cycle per memory port. A step of n entries takes ceil(n / B) cycles per word.
+#ifndef FPGASERVE_PE_ENTRIES
+#define FPGASERVE_PE_ENTRIES 16
+#endif
+
+namespace fpgaserve {
+namespace kernel {
+
+const int kPeEntries = FPGASERVE_PE_ENTRIES;
+const int kPeBlocks = (kMaxStep + kPeEntries - 1) / kPeEntries;
+// Cycles the scale stage gives one PE block of one group at least: the float sums it carries come back
+// no sooner, so the adder's latency is hidden (kernel_math.h's kPartials).
+const int kScaleMinCycles = 8;  // kernel_math.h's kPartials
+
+inline int64_t KvLine(int layer, int slot, int kv_head, int n_slots, int n_kv_heads) {
+  return ((int64_t)layer * n_slots + slot) * n_kv_heads + kv_head;
+}
+inline int KvLinePort(int64_t line) { return (int)(line % kMemPorts); }
+inline int64_t KvLineIndex(int64_t line) { return line / kMemPorts; }
+inline int64_t KvLineWords(int cache_len, int head_size) { return 2 * (int64_t)cache_len * KvHeadWords(head_size); }
+// Words of KV cache each port holds.
+inline int64_t KvPortWords(int n_layers, int n_slots, int n_kv_heads, int cache_len, int head_size) {
+  const int64_t lines = (int64_t)n_layers * n_slots * n_kv_heads;
+  return (lines + kMemPorts - 1) / kMemPorts * KvLineWords(cache_len, head_size);
+}
+
+// The card writes the classifier's output tile by tile as the ports deliver them: tile t of port p (the
+// matrix's tile p * TilesPerPort(vocab) + t) for logits row r is word ((t * kMemPorts + p) * n_out + r)
+// of `logits`, 16 floats: rows tile*16 .. tile*16+15 of the vocabulary. The host puts them in order.
+inline int64_t CardLogitsWords(int vocab, int n_out) { return (int64_t)TilesPerPort(vocab) * kMemPorts * n_out; }
+inline int64_t CardLogitsWord(int tile, int row, int vocab, int n_out) {
+  const int tpp = TilesPerPort(vocab);
+  return ((int64_t)(tile % tpp) * kMemPorts + tile / tpp) * n_out + row;
+}
+
+// Trip counts of the card kernel's loops, summed over one call (one step) and over all ports. The C
+// simulation counts them as it runs; `fpgaserve estimate` derives the same numbers from the shape
+// (fpga/perf_model.cpp), and tests/kernel/card_sim_test.cpp checks that the two agree.
+struct CardCounters {
+  int64_t header_words;     // image header and offset table
+  int64_t input_words;      // the step input
+  int64_t embed_words;      // token embedding rows (whole groups: value words and scale word)
+  int64_t vector_words;     // norm weights read
+  int64_t norm_words;       // RMSNorm: sum of squares and scale passes, 16 values a word
+  int64_t quant_words;      // quantisation: group maximum and rounding passes
+  int64_t feed_words;       // activations broadcast to the PE arrays
+  int64_t fill_words;       // ... and stored in each PE array
+  int64_t weight_words;     // weight words streamed by the loaders
+  int64_t pe_iterations;    // PE array: (word, entry block) pairs
+  int64_t scale_iterations; // scale stage: (group, block, entry slot)
+  int64_t store_words;      // matmul outputs stored (activations or logits)
+  int64_t rope_words;       // RoPE rotation
+  int64_t kv_write_words;   // keys and values written to the cache
+  int64_t kv_read_words;    // keys and values streamed by the attention loaders
+  int64_t score_iterations; // (key word, query head) pairs
+  int64_t softmax_iterations;
+  int64_t value_iterations; // (value word, query head) pairs
+  int64_t head_words;       // attention outputs merged
+  int64_t residual_words;
+  int64_t swiglu_words;
+};
+
+}  // namespace kernel
+}  // namespace fpgaserve
+
+#define FPGASERVE_CARD_PORT_PARAM(p) fpgaserve::kernel::Word *m##p,
+#define FPGASERVE_CARD_CONST_PORT_PARAM(p) const fpgaserve::kernel::Word *m##p,
+// The card kernel (the xclbin's "fpgaserve_step"): one step (kernel.h's contract).
+//   m0..m{kMemPorts-1}  the ports' buffers (weights image part, then KV cache share from word kv_base)
+//   in                  the step input (kernel::kInputBytes)
+//   logits              CardLogitsWords(vocab, n_out) words
+//   n_entries           1..kMaxStep; n_slots, cache_len: the KV cache's shape; kv_base: in words
+extern "C" void fpgaserve_step(FPGASERVE_FOR_PORTS(FPGASERVE_CARD_PORT_PARAM) const fpgaserve::kernel::Word* in,
+                               fpgaserve::kernel::Word* logits, int n_entries, int n_slots, int cache_len,
+                               int kv_base);
+
+#ifndef __SYNTHESIS__
+// The C simulation's counters for the last call (zeroed at its start).
+extern "C" const fpgaserve::kernel::CardCounters* fpgaserve_step_counters();
+#endif
+
+#endif  // FPGASERVE_KERNEL_CARD_CARD_H_

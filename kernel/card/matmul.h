@@ -1,0 +1,279 @@
+// The card kernel's matmul: y[e] = W x[e] for every entry e of the step, W a Q8_0 matrix in 16-row tiles
+// split over the memory ports (kernel.h), read once per step whatever the batch.
+//
+//            ┌ load_weights(port p) ─ words ─ pe(p) ─ group sums ─ scale(p) ─ dots ┐
+//   feed ────┤        ... one chain per memory port, side by side ...              ├── store (on chip)
+//  (x, scale)└ load_weights(port q) ─ words ─ pe(q) ─ group sums ─ scale(q) ─ dots ┘   or store_logits
+//
+// One DATAFLOW region; every stage a pipelined loop at II=1, joined by streams:
+//   load_weights  one unconditional, address-increasing burst of the port's share of the matrix (its
+//                 tiles: for each group gs/4 value words then a scale word), a word a cycle.
+//   feed          the int8 activations and their scales, read once and written to every PE array.
+//   pe            per weight word, kPeEntries entries at once: 16 rows x 4 values x kPeEntries int8
+//                 multiply-adds into int32 sums (exact, an int add carried a cycle: II=1); a step of n
+//                 entries holds each word for ceil(n / kPeEntries) cycles. At the group's scale word
+//                 the block's int32 sums go to the scale stage.
+//   scale         kernel_math.h's ScaledGroup, one entry (16 rows) a cycle: a shared float multiplier
+//                 and adder per port instead of 16 x kPeEntries of them. An entry's running dot comes
+//                 back after at least kScaleMinCycles iterations (padded to that many), past the adder's
+//                 latency.
+//   store         the dots of every port, a word (16 rows of one entry) a cycle, into the activations
+//                 (layers) or to the logits buffer in arrival order (the classifier).
+#ifndef FPGASERVE_KERNEL_CARD_MATMUL_H_
+#define FPGASERVE_KERNEL_CARD_MATMUL_H_
+
+#include "kernel/card/card.h"
+#include "kernel/card/counters.h"
+#include "kernel/card/vector_ops.h"
+#include "kernel/kernel_math.h"
+
+namespace fpgaserve {
+namespace kernel {
+
+// The shape of one matmul call, the same for every port.
+struct MatmulShape {
+  int rows, cols, gs, n;  // W is rows x cols; n entries
+  int tpp;                // tiles per port
+  int groups;             // cols / gs
+  int value_words;        // gs / 4: value words of a group
+  int blocks;             // ceil(n / kPeEntries)
+  int64_t offset_words;   // the matrix's offset in every port, in words
+};
+
+inline MatmulShape MakeMatmulShape(int rows, int cols, int gs, int n, int64_t offset_bytes) {
+  MatmulShape s;
+  s.rows = rows;
+  s.cols = cols;
+  s.gs = gs;
+  s.n = n;
+  s.tpp = TilesPerPort(rows);
+  s.groups = cols / gs;
+  s.value_words = gs / kTileBeatValues;
+  s.blocks = (n + kPeEntries - 1) / kPeEntries;
+  s.offset_words = offset_bytes / kWordBytes;
+  return s;
+}
+
+// What a PE array hands the scale stage at the end of a group, for one block of entries.
+struct GroupSums {
+  int32_t sum[kPeEntries][kTileRows];  // the group's int32 dot of row j and entry (block, e)
+  float w_scale[kTileRows];            // the rows' scales of the group
+  float x_scale[kPeEntries];           // the entries' scales of the group
+};
+
+const int kMaxTilesPerPort = (kMaxVocab / kTileRows + kMemPorts - 1) / kMemPorts + 1;
+const int kMaxPortWords = kMaxTilesPerPort * (kMaxDim / 32) * 9;  // the classifier's share, 32-value groups
+
+// Streams the port's tiles of the matrix, a word a cycle.
+inline void load_weights(const Word* port, MatmulShape s, hls::stream<Word>& out) {
+  const int words = s.tpp * s.groups * (s.value_words + 1);
+load_weight_words:
+  for (int i = 0; i < words; i++) {
+#pragma HLS LOOP_TRIPCOUNT max = kMaxPortWords
+#pragma HLS PIPELINE II = 1
+    out.write(port[s.offset_words + i]);
+  }
+  CARD_COUNT(weight_words, words);
+}
+
+// Sends every PE array the n entries' int8 activations (cols / 64 words each) and their group scales.
+inline void feed(const Word xq[kMaxStep][kQuantWords], const Word xs[kMaxStep][kScaleWords], MatmulShape s,
+                 hls::stream<Word> out[kMemPorts]) {
+  const int qw = (s.cols + kWordBytes - 1) / kWordBytes, sw = (s.groups + kWordFloats - 1) / kWordFloats;
+  const int per_entry = qw + sw;
+feed_words:
+  for (int i = 0; i < s.n * per_entry; i++) {
+#pragma HLS LOOP_TRIPCOUNT max = kMaxStep * (kQuantWords + kScaleWords)
+#pragma HLS PIPELINE II = 1
+    const int e = i / per_entry, w = i % per_entry;
+    const Word word = w < qw ? xq[e][w] : xs[e][w - qw];
+    for (int p = 0; p < kMemPorts; p++) out[p].write(word);
+  }
+  CARD_COUNT(feed_words, (int64_t)s.n * per_entry);
+}
+
+// One port's PE array: the activations first (into its own copy, so no two stages share a memory), then
+// every word of its tiles against every block of entries.
+inline void pe(hls::stream<Word>& weights, hls::stream<Word>& x_in, MatmulShape s, hls::stream<GroupSums>& out) {
+  // x4[e][i]: entry e's values 4i .. 4i+3; a block's kPeEntries entries are read in the same cycle.
+  uint32_t x4[kMaxStep][kMaxHiddenDim / kTileBeatValues];
+#pragma HLS ARRAY_PARTITION variable = x4 cyclic factor = kPeEntries dim = 1
+#pragma HLS ARRAY_PARTITION variable = x4 cyclic factor = 16 dim = 2
+  float xs[kMaxStep][kMaxGroups];
+#pragma HLS ARRAY_PARTITION variable = xs cyclic factor = kPeEntries dim = 1
+  const int qw = (s.cols + kWordBytes - 1) / kWordBytes, sw = (s.groups + kWordFloats - 1) / kWordFloats;
+pe_fill:
+  for (int i = 0; i < s.n * (qw + sw); i++) {
+#pragma HLS LOOP_TRIPCOUNT max = kMaxStep * (kQuantWords + kScaleWords)
+#pragma HLS PIPELINE II = 1
+    const int e = i / (qw + sw), w = i % (qw + sw);
+    const Word word = x_in.read();
+    if (w < qw) {
+      for (int k = 0; k < kWordBytes / kTileBeatValues; k++) x4[e][w * 16 + k] = WordU32(word, k);
+    } else {
+      for (int k = 0; k < kWordFloats; k++) {
+        if ((w - qw) * kWordFloats + k < s.groups) xs[e][(w - qw) * kWordFloats + k] = WordF32(word, k);
+      }
+    }
+  }
+  CARD_COUNT(fill_words, (int64_t)s.n * (qw + sw));
+
+  int32_t acc[kPeBlocks][kPeEntries][kTileRows];
+#pragma HLS ARRAY_PARTITION variable = acc complete dim = 2
+#pragma HLS ARRAY_PARTITION variable = acc complete dim = 3
+  Word w = ZeroWord();
+  const int per_group = (s.value_words + 1) * s.blocks;
+  const int iterations = s.tpp * s.groups * per_group;
+  int g = 0, v = 0, b = 0;  // group of the tile, word of the group (value_words = its scale word), block
+pe_words:
+  for (int it = 0; it < iterations; it++) {
+#pragma HLS LOOP_TRIPCOUNT max = kMaxPortWords * kPeBlocks
+#pragma HLS PIPELINE II = 1
+    if (b == 0) w = weights.read();  // a word serves every block of entries, one a cycle
+    if (v < s.value_words) {
+      const int quad = g * s.value_words + v;  // which 4 values of each entry this word multiplies
+      for (int e = 0; e < kPeEntries; e++) {
+        const uint32_t xv = x4[b * kPeEntries + e][quad];
+        for (int j = 0; j < kTileRows; j++) {
+          int32_t p = 0;
+          for (int k = 0; k < kTileBeatValues; k++) {
+            p += (int32_t)WordI8(w, j * kTileBeatValues + k) * (int32_t)(int8_t)(xv >> (8 * k));
+          }
+          // An int32 add carried to the same block's next word: one cycle, so II=1 holds.
+          acc[b][e][j] = (v == 0 ? 0 : acc[b][e][j]) + p;
+        }
+      }
+    } else {
+      GroupSums out_sums;
+      for (int e = 0; e < kPeEntries; e++) {
+        for (int j = 0; j < kTileRows; j++) out_sums.sum[e][j] = acc[b][e][j];
+        out_sums.x_scale[e] = xs[b * kPeEntries + e][g];
+      }
+      for (int j = 0; j < kTileRows; j++) out_sums.w_scale[j] = WordF32(w, j);
+      out.write(out_sums);
+    }
+    if (++b == s.blocks) {
+      b = 0;
+      if (++v == s.value_words + 1) {
+        v = 0;
+        if (++g == s.groups) g = 0;
+      }
+    }
+  }
+  CARD_COUNT(pe_iterations, iterations);
+}
+
+// One port's scale stage: dot[e][j] = ScaledGroup of each group, in group order; after the last group of a
+// tile, one word per entry (its 16 rows) to `out`.
+inline void scale(hls::stream<GroupSums>& sums, MatmulShape s, hls::stream<Word>& out) {
+  float dot[kMaxStep][kTileRows];
+#pragma HLS ARRAY_PARTITION variable = dot complete dim = 2
+  const int slots = kPeEntries > kScaleMinCycles ? kPeEntries : kScaleMinCycles;  // iterations a block
+  const int iterations = s.tpp * s.groups * s.blocks * slots;
+  GroupSums in;
+  int g = 0, b = 0, e = 0;
+scale_slots:
+  for (int it = 0; it < iterations; it++) {
+#pragma HLS LOOP_TRIPCOUNT max = kMaxTilesPerPort * kMaxGroups * kPeBlocks * kPeEntries
+#pragma HLS PIPELINE II = 1
+    // distance: entry (b, e)'s dot comes back one group later, blocks * slots >= kScaleMinCycles (8) iterations.
+#pragma HLS DEPENDENCE variable = dot inter true distance = 8
+    if (e == 0) in = sums.read();
+    const int entry = b * kPeEntries + e;
+    if (e < kPeEntries && entry < s.n) {
+      Word word;
+      for (int j = 0; j < kTileRows; j++) {
+        const float prod = ScaledGroup(in.sum[e][j], in.w_scale[j], in.x_scale[e]);
+        const float d = g == 0 ? prod : dot[entry][j] + prod;
+        dot[entry][j] = d;
+        SetWordF32(word, j, d);
+      }
+      if (g == s.groups - 1) out.write(word);
+    }
+    if (++e == slots) {
+      e = 0;
+      if (++b == s.blocks) {
+        b = 0;
+        if (++g == s.groups) g = 0;
+      }
+    }
+  }
+  CARD_COUNT(scale_iterations, iterations);
+}
+
+// The ports' dots into the activations: word (tile) p * tpp + t of each entry, in the order the scale
+// stages deliver them (tile t of every port, entry by entry). Tiles past the matrix's rows (padding of the
+// last port) are read and dropped.
+template <int W>
+void store(hls::stream<Word> dots[kMemPorts], MatmulShape s, Word y[kMaxStep][W]) {
+  const int tiles = TileCount(s.rows);
+store_words:
+  for (int i = 0; i < s.tpp * kMemPorts * s.n; i++) {
+#pragma HLS LOOP_TRIPCOUNT max = kMaxTilesPerPort * kMemPorts * kMaxStep
+#pragma HLS PIPELINE II = 1
+    const int t = i / (kMemPorts * s.n), p = (i / s.n) % kMemPorts, e = i % s.n;
+    Word word = ZeroWord();
+    for (int q = 0; q < kMemPorts; q++) {
+      if (q == p) word = dots[q].read();
+    }
+    const int tile = p * s.tpp + t;
+    if (tile < tiles) y[e][tile] = word;
+  }
+  CARD_COUNT(store_words, (int64_t)s.tpp * kMemPorts * s.n);
+}
+
+// The classifier's dots straight to the logits buffer, in arrival order (card.h's CardLogitsWord).
+inline void store_logits(hls::stream<Word> dots[kMemPorts], MatmulShape s, Word* logits) {
+store_logit_words:
+  for (int i = 0; i < s.tpp * kMemPorts * s.n; i++) {
+#pragma HLS LOOP_TRIPCOUNT max = kMaxTilesPerPort * kMemPorts * kMaxStep
+#pragma HLS PIPELINE II = 1
+    const int p = (i / s.n) % kMemPorts;
+    Word word = ZeroWord();
+    for (int q = 0; q < kMemPorts; q++) {
+      if (q == p) word = dots[q].read();
+    }
+    logits[i] = word;
+  }
+  CARD_COUNT(store_words, (int64_t)s.tpp * kMemPorts * s.n);
+}
+
+#define FPGASERVE_CARD_MATMUL_CHAIN(p)   \
+  load_weights(m##p, s, words[p]);       \
+  pe(words[p], x[p], s, sums[p]);        \
+  scale(sums[p], s, dots[p]);
+#define FPGASERVE_CARD_MATMUL_STREAMS                                  \
+  hls::stream<Word> words[kMemPorts];                                  \
+  hls::stream<Word> x[kMemPorts];                                      \
+  hls::stream<GroupSums> sums[kMemPorts];                              \
+  hls::stream<Word> dots[kMemPorts];                                   \
+  _Pragma("HLS STREAM variable = words depth = 64")                    \
+  _Pragma("HLS STREAM variable = x depth = 4")                         \
+  _Pragma("HLS STREAM variable = sums depth = 2")                      \
+  _Pragma("HLS STREAM variable = dots depth = kMaxStep")
+
+// A layer's matmul: y = W x for the n entries of xq/xs, into on-chip activations of W words.
+template <int W>
+void matmul(FPGASERVE_FOR_PORTS(FPGASERVE_CARD_CONST_PORT_PARAM) const Word xq[kMaxStep][kQuantWords],
+            const Word xs[kMaxStep][kScaleWords], MatmulShape s, Word y[kMaxStep][W]) {
+#pragma HLS DATAFLOW
+  FPGASERVE_CARD_MATMUL_STREAMS
+  feed(xq, xs, s, x);
+  FPGASERVE_FOR_PORTS(FPGASERVE_CARD_MATMUL_CHAIN)
+  store<W>(dots, s, y);
+}
+
+// The classifier: logits of the n entries of xq/xs (rows compacted by out_row) to the logits buffer.
+inline void matmul_logits(FPGASERVE_FOR_PORTS(FPGASERVE_CARD_CONST_PORT_PARAM) const Word xq[kMaxStep][kQuantWords],
+                          const Word xs[kMaxStep][kScaleWords], MatmulShape s, Word* logits) {
+#pragma HLS DATAFLOW
+  FPGASERVE_CARD_MATMUL_STREAMS
+  feed(xq, xs, s, x);
+  FPGASERVE_FOR_PORTS(FPGASERVE_CARD_MATMUL_CHAIN)
+  store_logits(dots, s, logits);
+}
+
+}  // namespace kernel
+}  // namespace fpgaserve
+
+#endif  // FPGASERVE_KERNEL_CARD_MATMUL_H_

@@ -1,0 +1,237 @@
+// The card kernel's elementwise stages, one 16-value word a cycle: RMSNorm, int8 quantisation, RoPE,
+// residual, SwiGLU, the token embedding, and loading a norm vector. Activations live on chip as arrays
+// of words, (entry, word); each stage walks them in order.
+//
+// Every pipelined loop here reaches II=1: a word is read and written once per iteration, the per-lane math
+// is unrolled over the word's 16 lanes, and the only values carried between iterations are the sum of
+// squares and the group maximum, kept in kPartials interleaved partials (kernel_math.h), so a partial is
+// written again only kPartials iterations later, past the float adder's latency.
+#ifndef FPGASERVE_KERNEL_CARD_VECTOR_OPS_H_
+#define FPGASERVE_KERNEL_CARD_VECTOR_OPS_H_
+
+#include "kernel/card/card.h"
+#include "kernel/card/counters.h"
+#include "kernel/kernel_math.h"
+
+namespace fpgaserve {
+namespace kernel {
+
+const int kDimWords = kMaxDim / kWordFloats;          // words of a dim-wide activation
+const int kHiddenWords = kMaxHiddenDim / kWordFloats;  // words of a hidden-wide activation
+const int kQuantWords = kMaxHiddenDim / kWordBytes;     // words of int8 activations (64 a word)
+const int kScaleWords = (kMaxGroups + kWordFloats - 1) / kWordFloats;  // words of group scales
+const int kRopeWords = kMaxHeadSize / kWordFloats;      // words of one entry's RoPE table
+
+// w[0 .. words) = port words from `at`: a norm weight vector (stored in every port; read from port 0).
+inline void load_vector(const Word* port, int64_t at, int words, Word w[kDimWords]) {
+load_vector_words:
+  for (int i = 0; i < words; i++) {
+#pragma HLS LOOP_TRIPCOUNT max = kDimWords
+#pragma HLS PIPELINE II = 1
+    w[i] = port[at + i];
+  }
+  CARD_COUNT(vector_words, words);
+}
+
+// o[e] = weight * x[e] / rms(x[e]) for n entries of `words` words: kernel_math.h's SumSquares and
+// RmsFactor, word-wide. Two passes per entry (sum of squares, then scale).
+inline void rmsnorm(Word o[kMaxStep][kDimWords], const Word x[kMaxStep][kDimWords], const Word weight[kDimWords],
+                    int n, int words, float eps) {
+norm_entries:
+  for (int e = 0; e < n; e++) {
+#pragma HLS LOOP_TRIPCOUNT max = kMaxStep
+    float part[kPartials][kWordFloats];
+#pragma HLS ARRAY_PARTITION variable = part complete dim = 0
+    for (int k = 0; k < kPartials; k++) {
+      for (int l = 0; l < kWordFloats; l++) part[k][l] = 0.0f;
+    }
+  norm_squares:
+    for (int w = 0; w < words; w++) {
+#pragma HLS LOOP_TRIPCOUNT max = kDimWords
+#pragma HLS PIPELINE II = 1
+      // distance: part[w % kPartials] is written again kPartials iterations later, past the adder's latency.
+#pragma HLS DEPENDENCE variable = part inter true distance = 8
+      const int slot = w % kPartials;
+      for (int l = 0; l < kWordFloats; l++) {
+        const float v = WordF32(x[e][w], l);
+        part[slot][l] += v * v;
+      }
+    }
+    float lanes[kWordFloats];
+    for (int l = 0; l < kWordFloats; l++) {
+      float p[kPartials];
+      for (int k = 0; k < kPartials; k++) p[k] = part[k][l];
+      lanes[l] = TreeSum(p, kPartials);
+    }
+    const float f = RmsFactor(TreeSum(lanes, kWordFloats), words * kWordFloats, eps);
+  norm_scale:
+    for (int w = 0; w < words; w++) {
+#pragma HLS LOOP_TRIPCOUNT max = kDimWords
+#pragma HLS PIPELINE II = 1
+      Word out;
+      for (int l = 0; l < kWordFloats; l++) SetWordF32(out, l, WordF32(weight[w], l) * (f * WordF32(x[e][w], l)));
+      o[e][w] = out;
+    }
+  }
+  CARD_COUNT(norm_words, 2 * (int64_t)n * words);
+}
+
+// xq[row(e)], xs[row(e)] = the int8 form of x[e] (groups of gs, kernel_math.h's QuantScale/QuantRound), for
+// the n entries; row(e) = e, or rows[e] when rows is given (the classifier's compacted rows; -1 = skip).
+// Per group two passes of gs / 16 words: the maximum, then the rounding; four rounded words make one int8
+// word, written when full (or at the group's end for 32-value groups).
+template <int W>
+void quantize(Word xq[kMaxStep][kQuantWords], Word xs[kMaxStep][kScaleWords], const Word x[kMaxStep][W], int n,
+              int size, int gs, const int rows[kMaxStep]) {
+  const int gw = gs / kWordFloats;  // words a group
+quant_entries:
+  for (int e = 0; e < n; e++) {
+#pragma HLS LOOP_TRIPCOUNT max = kMaxStep
+    const int r = rows == 0 ? e : rows[e];
+    if (r < 0) continue;
+    CARD_COUNT(quant_words, 2 * (size / kWordFloats));
+  quant_groups:
+    for (int g = 0; g < size / gs; g++) {
+#pragma HLS LOOP_TRIPCOUNT max = kMaxGroups
+      float lane_max[kWordFloats];
+#pragma HLS ARRAY_PARTITION variable = lane_max complete
+      for (int l = 0; l < kWordFloats; l++) lane_max[l] = 0.0f;
+    quant_max:
+      for (int w = 0; w < gw; w++) {
+#pragma HLS LOOP_TRIPCOUNT max = 4
+#pragma HLS PIPELINE II = 1
+        for (int l = 0; l < kWordFloats; l++) {
+          const float v = WordF32(x[e][g * gw + w], l);
+          const float a = v < 0.0f ? -v : v;
+          lane_max[l] = a > lane_max[l] ? a : lane_max[l];
+        }
+      }
+      float wmax = 0.0f;
+      for (int l = 0; l < kWordFloats; l++) wmax = lane_max[l] > wmax ? lane_max[l] : wmax;
+      float inv;
+      const float scale = QuantScale(wmax, &inv);
+      Word sw = xs[r][g / kWordFloats];
+      SetWordF32(sw, g % kWordFloats, scale);
+      xs[r][g / kWordFloats] = sw;
+      const int first = g * gs;  // value index of the group's first value
+      Word q = xq[r][first / kWordBytes];
+    quant_round:
+      for (int w = 0; w < gw; w++) {
+#pragma HLS LOOP_TRIPCOUNT max = 4
+#pragma HLS PIPELINE II = 1
+        const int at = first + w * kWordFloats;  // value index of this word's first value
+        for (int l = 0; l < kWordFloats; l++) SetWordI8(q, at % kWordBytes + l, QuantRound(WordF32(x[e][g * gw + w], l), inv));
+        if (at % kWordBytes == kWordBytes - kWordFloats || w == gw - 1) xq[r][at / kWordBytes] = q;
+      }
+    }
+  }
+}
+
+// RoPE on q (dim) and k (kv_dim) of n entries from the host's table: pair f of a head (values 2f, 2f + 1)
+// turns by (cos, sin) = rope[e] lanes 2f, 2f + 1; a 16-value word holds 8 pairs, whose 16 table values are
+// one word of rope[e].
+inline void rotate(Word& v, const Word& r) {
+  for (int k = 0; k < kWordFloats / 2; k++) {
+    const float c = WordF32(r, 2 * k), s = WordF32(r, 2 * k + 1);
+    const float v0 = WordF32(v, 2 * k), v1 = WordF32(v, 2 * k + 1);
+    SetWordF32(v, 2 * k, v0 * c - v1 * s);
+    SetWordF32(v, 2 * k + 1, v0 * s + v1 * c);
+  }
+}
+inline void rope(Word q[kMaxStep][kDimWords], Word k[kMaxStep][kDimWords], const Word table[kMaxStep][kRopeWords],
+                 int n, int dim, int kv_dim, int head_size) {
+  const int hw = head_size / kWordFloats;
+rope_entries:
+  for (int e = 0; e < n; e++) {
+#pragma HLS LOOP_TRIPCOUNT max = kMaxStep
+  rope_words:
+    for (int w = 0; w < dim / kWordFloats; w++) {
+#pragma HLS LOOP_TRIPCOUNT max = kDimWords
+#pragma HLS PIPELINE II = 1
+      const Word r = table[e][w % hw];
+      Word qw = q[e][w];
+      rotate(qw, r);
+      q[e][w] = qw;
+      if (w < kv_dim / kWordFloats) {  // a condition on on-chip memory: both paths exist in hardware
+        Word kw = k[e][w];
+        rotate(kw, r);
+        k[e][w] = kw;
+      }
+    }
+  }
+  CARD_COUNT(rope_words, (int64_t)n * (dim / kWordFloats));
+}
+
+// x[e] += dx[e] over `words` words of n entries.
+inline void residual(Word x[kMaxStep][kDimWords], const Word dx[kMaxStep][kDimWords], int n, int words) {
+residual_entries:
+  for (int e = 0; e < n; e++) {
+#pragma HLS LOOP_TRIPCOUNT max = kMaxStep
+  residual_words:
+    for (int w = 0; w < words; w++) {
+#pragma HLS LOOP_TRIPCOUNT max = kDimWords
+#pragma HLS PIPELINE II = 1
+      Word out;
+      for (int l = 0; l < kWordFloats; l++) SetWordF32(out, l, WordF32(x[e][w], l) + WordF32(dx[e][w], l));
+      x[e][w] = out;
+    }
+  }
+  CARD_COUNT(residual_words, (int64_t)n * words);
+}
+
+// h[e] = silu(h[e]) * up[e] over `words` words of n entries (KernelExp: IEEE + and * only).
+inline void swiglu(Word h[kMaxStep][kHiddenWords], const Word up[kMaxStep][kHiddenWords], int n, int words) {
+swiglu_entries:
+  for (int e = 0; e < n; e++) {
+#pragma HLS LOOP_TRIPCOUNT max = kMaxStep
+  swiglu_words:
+    for (int w = 0; w < words; w++) {
+#pragma HLS LOOP_TRIPCOUNT max = kHiddenWords
+#pragma HLS PIPELINE II = 1
+      Word out;
+      for (int l = 0; l < kWordFloats; l++) SetWordF32(out, l, Silu(WordF32(h[e][w], l)) * WordF32(up[e][w], l));
+      h[e][w] = out;
+    }
+  }
+  CARD_COUNT(swiglu_words, (int64_t)n * words);
+}
+
+// x[e] = row `token` of the Q8_0 token embedding on this port (tile `local` of it), dequantized: per group
+// its gs / 4 value words and its scale word in one burst, row j's four bytes of each value word kept, then
+// the group's values scaled and written as gs / 16 words.
+inline void embed_row(Word x[kDimWords], const Word* port, int64_t tile_at, int j, int cols, int gs) {
+  const int vw = gs / kTileBeatValues;  // value words of a group
+  const int gw = vw + 1;                // and its scale word
+embed_groups:
+  for (int g = 0; g < cols / gs; g++) {
+#pragma HLS LOOP_TRIPCOUNT max = kMaxDim / 32
+    int8_t vals[64];
+#pragma HLS ARRAY_PARTITION variable = vals complete
+    float scale = 0.0f;
+  embed_read:
+    for (int i = 0; i < gw; i++) {
+#pragma HLS LOOP_TRIPCOUNT max = 17
+#pragma HLS PIPELINE II = 1
+      const Word word = port[tile_at + (int64_t)g * gw + i];
+      if (i < vw) {  // on-chip registers only: the port read above is unconditional
+        for (int k = 0; k < kTileBeatValues; k++) vals[i * kTileBeatValues + k] = WordI8(word, j * kTileBeatValues + k);
+      } else {
+        scale = WordF32(word, j);
+      }
+    }
+  embed_write:
+    for (int w = 0; w < gs / kWordFloats; w++) {
+#pragma HLS LOOP_TRIPCOUNT max = 4
+#pragma HLS PIPELINE II = 1
+      Word out;
+      for (int l = 0; l < kWordFloats; l++) SetWordF32(out, l, (float)vals[w * kWordFloats + l] * scale);
+      x[g * (gs / kWordFloats) + w] = out;
+    }
+  }
+  CARD_COUNT(embed_words, (int64_t)(cols / gs) * gw);
+}
+
+}  // namespace kernel
+}  // namespace fpgaserve
+
+#endif  // FPGASERVE_KERNEL_CARD_VECTOR_OPS_H_

@@ -3,8 +3,6 @@
 // of many sequences and decode steps after it.
 #include <gtest/gtest.h>
 
-#include <algorithm>
-#include <cmath>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -26,27 +24,22 @@ namespace {
 struct Case {
   const char* name;
   ModelConfig config;
-  // OPEN: on every shape some logits rows of entries past position 0 differ from the host's in the last
-  // bits (relative ~1e-7). Rows at position 0 are equal bit for bit, so the matmuls, norms and
-  // quantisation agree; the difference is in attention over more than one position and is not found
-  // yet. Until it is, such shapes are held to 1e-5 of the logits' range and the differences printed.
-  bool exact;
 };
 
 std::vector<Case> Cases() {
   std::vector<Case> cases;
   ModelConfig tiny = NamedShape("tiny").value();  // head size 16, grouped-query (4 heads, 2 kv), groups of 64
   tiny.vocab_size = 500;                          // a short last tile
-  cases.push_back({"tiny", tiny, false});
+  cases.push_back({"tiny", tiny});
   ModelConfig s15 = NamedShape("stories15M").value();  // head size 48 (a padded key word), groups of 32
   s15.n_layers = 2;
   s15.vocab_size = 700;
-  cases.push_back({"stories15M-2layers", s15, false});
+  cases.push_back({"stories15M-2layers", s15});
   ModelConfig s110 = NamedShape("stories110M").value();  // head size 64: two key words
   s110.n_layers = 1;
   s110.vocab_size = 300;
   s110.seq_len = 64;
-  cases.push_back({"stories110M-1layer", s110, false});
+  cases.push_back({"stories110M-1layer", s110});
   return cases;
 }
 
@@ -84,7 +77,7 @@ std::vector<std::vector<float>> RunSteps(Device& d) {
   return all;
 }
 
-TEST(CardSim, HostStepsAgreeWithTheCardKernel) {
+TEST(CardSim, HostStepsComputeTheCardKernelsBits) {
   for (const Case& c : Cases()) {
     SCOPED_TRACE(c.name);
     RandomModel model = MakeRandomModel(c.config, 11);
@@ -107,24 +100,8 @@ TEST(CardSim, HostStepsAgreeWithTheCardKernel) {
       for (size_t s = 0; s < want.size(); s++) {
         ASSERT_EQ(got[s].size(), want[s].size());
         size_t mismatches = 0, first = 0;
-        std::string rows;
-        const size_t vocab = static_cast<size_t>(c.config.vocab_size);
         for (size_t i = 0; i < want[s].size(); i++) {
-          if (std::memcmp(&got[s][i], &want[s][i], 4) != 0) {
-            if (mismatches++ == 0) first = i;
-            if (i % vocab == 0 || rows.empty()) rows.append(1, ' ').append(std::to_string(i / vocab));
-          }
-        }
-        if (!c.exact) {
-          float lo = want[s][0], hi = want[s][0], worst = 0;
-          for (size_t i = 0; i < want[s].size(); i++) {
-            lo = std::min(lo, want[s][i]);
-            hi = std::max(hi, want[s][i]);
-            worst = std::max(worst, std::fabs(got[s][i] - want[s][i]));
-          }
-          if (mismatches) printf("%s %s step %zu: %zu values differ in rows%s (largest %g)\n", c.name, f.name, s, mismatches, rows.c_str(), worst);
-          EXPECT_LE(worst, 1e-5f * (hi - lo)) << f.name << " step " << s;
-          continue;
+          if (std::memcmp(&got[s][i], &want[s][i], 4) != 0 && mismatches++ == 0) first = i;
         }
         EXPECT_EQ(mismatches, 0u) << f.name << " step " << s << ": first at " << first << " host " << got[s][first]
                                   << " card " << want[s][first];

@@ -161,8 +161,7 @@ StepEstimate EstimateStep(const ModelConfig& c, int batch, int pos, const Platfo
   const double dw = c.dim / 16.0, hw16 = c.hidden_dim / 16.0;
   stage("embed", n * (c.dim / gs) * (gs / 4.0 + 1 + gs / 16.0 + 2 * depth) + burst_lat * n, "latency");
   stage("rmsnorm", L * 2 * (n * (2 * dw + 2 * depth) + dw + burst_lat) + n * (2 * dw + 2 * depth), "compute");
-  stage("quantize", L * n * ((3 * dw + hw16) * 2 + (3 * c.dim + c.hidden_dim) / gs * 2 * depth) +
-                        n * (2 * dw + c.dim / gs * 2 * depth), "compute");
+  stage("quantize", L * n * ((3 * dw + hw16) * 2 + 4 * 2 * depth) + n * (2 * dw + 2 * depth), "compute");
   stage("rope", L * n * (dw + depth), "compute");
   stage("residual", L * 2 * n * (dw + depth), "compute");
   stage("swiglu", L * n * (hw16 + depth), "compute");

@@ -49,6 +49,20 @@ inline float Silu(float g) { return g / (1.0f + KernelExp(-g)); }
 // word-wide form (kernel/card/vector_ops.h).
 const float kMinNormal = 1.17549435e-38f;  // the smallest normal float, 2^-126
 
+// |x| as its IEEE bits: for magnitudes the unsigned order of the bits is the numeric order, so a group's
+// largest magnitude is an integer maximum (a one-cycle compare on the card, where a float compare carried
+// from one iteration to the next would stretch the loop; NaN, the largest pattern, wins on both sides).
+inline uint32_t MagnitudeBits(float x) {
+  uint32_t u;
+  memcpy(&u, &x, sizeof u);
+  return u & 0x7fffffffu;
+}
+inline float FloatFromBits(uint32_t u) {
+  float f;
+  memcpy(&f, &u, sizeof f);
+  return f;
+}
+
 // The scale of a group whose largest magnitude is wmax, and 1 / scale in *inv. A group of zeros, or of
 // values so small (all below ~1.5e-36) that the scale would be subnormal and 1 / scale could be infinite,
 // gets scale 0 and inv 0: its values are stored as zeros.
@@ -72,20 +86,21 @@ quantize_groups:
 #pragma HLS LOOP_TRIPCOUNT max = kMaxGroups
     // max|x| over the group in kQuantLanes lanes, then across them: a maximum is the same whatever the
     // order, and lanes let the host vectorise it and the card unroll it.
-    float lane_max[kQuantLanes];
+    uint32_t lane_max[kQuantLanes];
 #pragma HLS ARRAY_PARTITION variable = lane_max complete
-    for (int l = 0; l < kQuantLanes; l++) lane_max[l] = 0.0f;
+    for (int l = 0; l < kQuantLanes; l++) lane_max[l] = 0;
   group_max:
     for (int i = 0; i < gs; i += kQuantLanes) {
 #pragma HLS LOOP_TRIPCOUNT max = 64 / kQuantLanes
       for (int l = 0; l < kQuantLanes; l++) {
 #pragma HLS UNROLL
-        const float a = x[g * gs + i + l] < 0.0f ? -x[g * gs + i + l] : x[g * gs + i + l];
+        const uint32_t a = MagnitudeBits(x[g * gs + i + l]);
         lane_max[l] = a > lane_max[l] ? a : lane_max[l];
       }
     }
-    float wmax = 0.0f;
-    for (int l = 0; l < kQuantLanes; l++) wmax = lane_max[l] > wmax ? lane_max[l] : wmax;
+    uint32_t max_bits = 0;
+    for (int l = 0; l < kQuantLanes; l++) max_bits = lane_max[l] > max_bits ? lane_max[l] : max_bits;
+    const float wmax = FloatFromBits(max_bits);
     float inv;
     s[g] = QuantScale(wmax, &inv);
   group_round:

@@ -78,50 +78,55 @@ norm_entries:
 
 // xq[row(e)], xs[row(e)] = the int8 form of x[e] (groups of gs, kernel_math.h's QuantScale/QuantRound), for
 // the n entries; row(e) = e, or rows[e] when rows is given (the classifier's compacted rows; -1 = skip).
-// Per group two passes of gs / 16 words: the maximum, then the rounding; four rounded words make one int8
-// word, written when full (or at the group's end for 32-value groups).
+// Two passes a row, a word a cycle: the groups' maxima (magnitudes compared as integers, MagnitudeBits,
+// so the carried compare takes one cycle), each group's scale when its last word is in; then the
+// rounding, four words of int8 values making one word of xq, written when full.
 template <int W>
 void quantize(Word xq[kMaxStep][kQuantWords], Word xs[kMaxStep][kScaleWords], const Word x[kMaxStep][W], int n,
               int size, int gs, const int rows[kMaxStep]) {
   const int gw = gs / kWordFloats;  // words a group
+  const int words = size / kWordFloats;
 quant_entries:
   for (int e = 0; e < n; e++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxStep
     const int r = rows == 0 ? e : rows[e];
     if (r < 0) continue;
-    CARD_COUNT(quant_words, 2 * (size / kWordFloats));
-  quant_groups:
-    for (int g = 0; g < size / gs; g++) {
-#pragma HLS LOOP_TRIPCOUNT max = kMaxGroups
-      float lane_max[kWordFloats];
+    CARD_COUNT(quant_words, 2 * words);
+    float inv[kMaxGroups];  // 1 / scale of each group
+    uint32_t lane_max[kWordFloats];
 #pragma HLS ARRAY_PARTITION variable = lane_max complete
-      for (int l = 0; l < kWordFloats; l++) lane_max[l] = 0.0f;
-    quant_max:
-      for (int w = 0; w < gw; w++) {
-#pragma HLS LOOP_TRIPCOUNT max = 4
+    for (int l = 0; l < kWordFloats; l++) lane_max[l] = 0;
+    Word sw = ZeroWord();
+  quant_max:
+    for (int w = 0; w < words; w++) {
+#pragma HLS LOOP_TRIPCOUNT max = kHiddenWords
 #pragma HLS PIPELINE II = 1
-        for (int l = 0; l < kWordFloats; l++) {
-          const float v = WordF32(x[e][g * gw + w], l);
-          const float a = v < 0.0f ? -v : v;
-          lane_max[l] = a > lane_max[l] ? a : lane_max[l];
+      const int g = w / gw;
+      for (int l = 0; l < kWordFloats; l++) {
+        const uint32_t a = MagnitudeBits(WordF32(x[e][w], l));
+        lane_max[l] = a > lane_max[l] ? a : lane_max[l];
+      }
+      if (w % gw == gw - 1) {  // the group's last word: its scale, and a fresh maximum for the next
+        uint32_t max_bits = 0;
+        for (int l = 0; l < kWordFloats; l++) max_bits = lane_max[l] > max_bits ? lane_max[l] : max_bits;
+        for (int l = 0; l < kWordFloats; l++) lane_max[l] = 0;
+        SetWordF32(sw, g % kWordFloats, QuantScale(FloatFromBits(max_bits), &inv[g]));
+        if (g % kWordFloats == kWordFloats - 1 || w == words - 1) {
+          xs[r][g / kWordFloats] = sw;
+          sw = ZeroWord();
         }
       }
-      float wmax = 0.0f;
-      for (int l = 0; l < kWordFloats; l++) wmax = lane_max[l] > wmax ? lane_max[l] : wmax;
-      float inv;
-      const float scale = QuantScale(wmax, &inv);
-      Word sw = xs[r][g / kWordFloats];
-      SetWordF32(sw, g % kWordFloats, scale);
-      xs[r][g / kWordFloats] = sw;
-      const int first = g * gs;  // value index of the group's first value
-      Word q = xq[r][first / kWordBytes];
-    quant_round:
-      for (int w = 0; w < gw; w++) {
-#pragma HLS LOOP_TRIPCOUNT max = 4
+    }
+    Word q = ZeroWord();
+  quant_round:
+    for (int w = 0; w < words; w++) {
+#pragma HLS LOOP_TRIPCOUNT max = kHiddenWords
 #pragma HLS PIPELINE II = 1
-        const int at = first + w * kWordFloats;  // value index of this word's first value
-        for (int l = 0; l < kWordFloats; l++) SetWordI8(q, at % kWordBytes + l, QuantRound(WordF32(x[e][g * gw + w], l), inv));
-        if (at % kWordBytes == kWordBytes - kWordFloats || w == gw - 1) xq[r][at / kWordBytes] = q;
+      const int at = w * kWordFloats;  // value index of this word's first value
+      for (int l = 0; l < kWordFloats; l++) SetWordI8(q, at % kWordBytes + l, QuantRound(WordF32(x[e][w], l), inv[w / gw]));
+      if (at % kWordBytes == kWordBytes - kWordFloats || w == words - 1) {
+        xq[r][at / kWordBytes] = q;
+        q = ZeroWord();
       }
     }
   }

@@ -181,31 +181,41 @@ StepEstimate EstimateStep(const ModelConfig& c, int batch, int pos, const Platfo
   for (const Named& m : LayerMatmuls(c)) matmul(m.name, m.rows, m.cols, n, L);
   matmul("matmul classifier", c.vocab_size, c.dim, n, 1);
 
-  // Attention: jobs (entry, kv head) spread over the ports by line; per port its loader (memory) beside
-  // its attend stage (scores, softmax, values: a word a cycle each); the slowest port bounds.
+  // Attention: jobs (entry, kv head) spread over the ports by line. Per port a chain of four processes
+  // (loader, scores, softmax, values) over the port's jobs: consecutive jobs overlap, so the chain takes
+  // its busiest process's total plus the first job's way through the others.
   {
     const int kv_words = kernel::KvHeadWords(hs), kv_mul = c.n_heads / c.n_kv_heads;
     double total = 0;
     bool memory_bound = false;
     for (int l = 0; l < L; l++) {
-      std::vector<double> load(P, 0.0), attend(P, 0.0);
+      double worst = 0;
+      bool worst_memory = false;
+      std::vector<double> load(P, 0.0), score(P, 0.0), soft(P, 0.0), value(P, 0.0), first(P, -1.0);
       for (int e = 0; e < n; e++) {
         for (int hk = 0; hk < c.n_kv_heads; hk++) {
           const int64_t line = (static_cast<int64_t>(l) * n + e) * c.n_kv_heads + hk;
           const int p = static_cast<int>(line % P);
           const double count = pos + 1.0;
-          load[p] += 2 * count * kv_words / port_words + burst_lat;
-          attend[p] += kv_mul * 2.0 * kv_words + 2 * count * kv_words * kv_mul + 3 * count * kv_mul +
-                       kv_mul * 8.0 * kv_words + kv_mul * hs / 16.0 + 6 * depth;
+          const double a = kv_mul * 2.0 * kv_words + count * kv_words * kv_mul + depth;
+          const double b = 3 * count * kv_mul + 3 * depth;
+          load[p] += 2 * count * kv_words / port_words;  // bursts back to back (many reads outstanding)
+          score[p] += a;
+          soft[p] += b;
+          value[p] += kv_mul * 8.0 * kv_words + count * kv_words * kv_mul + kv_mul * hs / 16.0 + 2 * depth;
+          if (first[p] < 0) first[p] = a + b;
         }
       }
-      double lmax = 0, amax = 0;
       for (int p = 0; p < P; p++) {
-        lmax = std::max(lmax, load[p]);
-        amax = std::max(amax, attend[p]);
+        const double busiest = std::max({load[p], score[p], soft[p], value[p]});
+        const double port = busiest + std::max(0.0, first[p]) + burst_lat;
+        if (port > worst) {
+          worst = port;
+          worst_memory = load[p] == busiest;
+        }
       }
-      memory_bound = lmax > amax;
-      total += std::max(lmax, amax) + n * c.n_kv_heads * (1 + kv_mul * 2.0 * kv_words) + depth;
+      memory_bound = worst_memory;
+      total += worst + n * c.n_kv_heads * (1 + kv_mul * 2.0 * kv_words) + depth;  // + jobs, merge alongside
       total += n * c.n_kv_heads * (2.0 * kv_words + depth) / P;  // write_kv, the ports' writers one after another
     }
     stage("attention", total, memory_bound ? "memory" : "compute");

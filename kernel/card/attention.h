@@ -2,20 +2,25 @@
 //
 //   write_kv(port p): each entry's new key and value words into the lines of port p (card.h's layout)
 //
-//            ┌ kv_load(port p) ─ key/value words ─ attend(p) ┐
-//   jobs ────┤   ... one pair per memory port, side by side   ├── merge ── attention output (on chip)
-//  (+ q)     └ kv_load(port q) ─ key/value words ─ attend(q) ┘
+//            ┌ kv_load(p) ─ keys ─ scores(p) ─ softmax(p) ─ values(p) ┐
+//   jobs ────┤      └────────── values ───────────────────────┘        ├── merge ── attention output
+//  (+ q)     └ ... one chain per memory port, side by side ...          ┘   (on chip)
 //
-// A job is one (entry, kv head): its line lives on one port, whose attend stage computes the kv_mul query
-// heads that share it, so every cached key and value is read once per entry. Jobs go out in (entry, kv
-// head) order, neighbouring heads on neighbouring ports; merge takes the heads back in the same order.
-//   kv_load   per job one unconditional, address-increasing burst: keys 0..pos, then values 0..pos.
-//   attend    scores: per (key word, query head) the 32 products by TreeSum (kernel_math.h's KvDot; a
-//             key's word sums are added when its last word is in, from registers, so nothing float is
-//             carried across iterations); softmax (kernel_math.h, interleaved partials); values: per
-//             (value word, query head) 32 lanes of att * v into kPartials interleaved partial sums
-//             (position t into partial t % kPartials: the same sum comes back kPartials positions later),
-//             then their TreeSum. All at II=1, a key or value word a cycle when kv_mul is 1.
+// A job is one (entry, kv head): its line lives on one port, whose chain computes the kv_mul query heads
+// that share it, so every cached key and value is read once per entry. Jobs go out in (entry, kv head)
+// order, neighbouring heads on neighbouring ports; merge takes the heads back in the same order. The four
+// stages of a chain are processes of one DATAFLOW region joined by streams, so while `values` sums job
+// j, `softmax` works on job j + 1 and `scores` on job j + 2; the loader sends job j + 1's keys before job
+// j's values, so no stream has to hold a whole job. Each stage's loops are pipelined at II=1:
+//   kv_load   per job two unconditional, address-increasing bursts: keys 0..pos, values 0..pos.
+//   scores    per (key word, query head) the 32 products by TreeSum (kernel_math.h's KvDot; a key's word
+//             sums are added when its last word is in, from registers: nothing float is carried).
+//   softmax   kernel_math.h's Softmax, three passes: the scores in (with the maximum in kPartials lanes,
+//             exact in any order), e^(s - max) into kPartials interleaved partial sums, the weights out.
+//   values    per (value word, query head) 32 lanes of att * v into kPartials interleaved partial sums
+//             (position t into partial t % kPartials: the same sum comes back kPartials positions
+//             later), then their TreeSum.
+// With kv_mul = 1 a chain takes a key or value word a cycle: attention runs at the ports' bandwidth.
 #ifndef FPGASERVE_KERNEL_CARD_ATTENTION_H_
 #define FPGASERVE_KERNEL_CARD_ATTENTION_H_
 
@@ -134,56 +139,79 @@ jobs_out:
   }
 }
 
-// One port's loader: per job its keys 0..pos then its values 0..pos, one burst a job.
-inline void kv_load(const Word* port, AttentionShape s, hls::stream<Job>& jobs_in, hls::stream<Word>& out) {
+// One port's loader: per job its keys 0..pos and its values 0..pos, one burst each, in the order
+// keys(0), keys(1), values(0), keys(2), values(1), ...: the keys of the next job before the values of
+// this one, which the values stage takes only after softmax is done with the job.
+inline void kv_load(const Word* port, AttentionShape s, hls::stream<Job>& jobs_in, hls::stream<Word>& keys,
+                    hls::stream<Word>& values) {
   const int n_jobs = jobs_in.read().count;
+  Job previous = {0, 0, 0, 0};
 kv_load_jobs:
-  for (int j = 0; j < n_jobs; j++) {
+  for (int j = 0; j <= n_jobs; j++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxJobs
-    const Job job = jobs_in.read();
-    const int half = job.count * s.hw;
-    const int64_t values_at = job.line_at + (int64_t)s.cache_len * s.hw;
-  kv_load_words:
-    for (int i = 0; i < 2 * half; i++) {
-#pragma HLS LOOP_TRIPCOUNT max = 2 * kMaxSeqLen * kMaxHeadWords
+    if (j < n_jobs) {
+      const Job job = jobs_in.read();
+    kv_load_keys:
+      for (int i = 0; i < job.count * s.hw; i++) {
+#pragma HLS LOOP_TRIPCOUNT max = kMaxSeqLen * kMaxHeadWords
 #pragma HLS PIPELINE II = 1
-      out.write(port[i < half ? job.line_at + i : values_at + (i - half)]);
+        keys.write(port[job.line_at + i]);
+      }
+      CARD_COUNT(kv_read_words, job.count * s.hw);
+      if (j > 0) {
+        const int64_t values_at = previous.line_at + (int64_t)s.cache_len * s.hw;
+      kv_load_values:
+        for (int i = 0; i < previous.count * s.hw; i++) {
+#pragma HLS LOOP_TRIPCOUNT max = kMaxSeqLen * kMaxHeadWords
+#pragma HLS PIPELINE II = 1
+          values.write(port[values_at + i]);
+        }
+        CARD_COUNT(kv_read_words, previous.count * s.hw);
+      }
+      previous = job;
+    } else if (n_jobs > 0) {
+      const int64_t values_at = previous.line_at + (int64_t)s.cache_len * s.hw;
+    kv_load_last_values:
+      for (int i = 0; i < previous.count * s.hw; i++) {
+#pragma HLS LOOP_TRIPCOUNT max = kMaxSeqLen * kMaxHeadWords
+#pragma HLS PIPELINE II = 1
+        values.write(port[values_at + i]);
+      }
+      CARD_COUNT(kv_read_words, previous.count * s.hw);
     }
-    CARD_COUNT(kv_read_words, 2 * half);
   }
 }
 
-// One port's attention: per job the kv_mul query heads over its keys and values; per query head its
-// head_size / 16 output words to `out`.
-inline void attend(hls::stream<Job>& jobs_in, hls::stream<Word>& queries, hls::stream<Word>& kv, AttentionShape s,
-                   hls::stream<Word>& out) {
+// One port's scores: per job the kv_mul query heads against its keys, q.k / sqrt(head_size) in (key,
+// query head) order to `out`; each job's position count first to `counts`.
+inline void scores(hls::stream<Job>& jobs_in, hls::stream<Word>& queries, hls::stream<Word>& keys, AttentionShape s,
+                   hls::stream<float>& out, hls::stream<int>& counts) {
   const int n_jobs = jobs_in.read().count;
   const int qw = 2 * s.hw;  // 16-value words of a padded query head
-attend_jobs:
+  counts.write(n_jobs);
+scores_jobs:
   for (int j = 0; j < n_jobs; j++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxJobs
     const int count = jobs_in.read().count;
+    counts.write(count);
     float qh[kMaxKvMul][kMaxHeadSize];
 #pragma HLS ARRAY_PARTITION variable = qh cyclic factor = 32 dim = 2
-  attend_queries:
+  scores_queries:
     for (int i = 0; i < s.kv_mul * qw; i++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxKvMul * 2 * kMaxHeadWords
 #pragma HLS PIPELINE II = 1
       const Word word = queries.read();
       for (int l = 0; l < kWordFloats; l++) qh[i / qw][(i % qw) * kWordFloats + l] = WordF32(word, l);
     }
-
-    // Scores: (key t, word w, query head r); a key word is read when r is 0 and serves the kv_mul heads.
-    float att[kMaxKvMul][kMaxSeqLen];
     float word_sum[kMaxKvMul][kMaxHeadWords];
 #pragma HLS ARRAY_PARTITION variable = word_sum complete dim = 0
     Word key = ZeroWord();
-    int t = 0, w = 0, r = 0;
-  attend_scores:
+    int w = 0, r = 0;
+  scores_words:
     for (int it = 0; it < count * s.hw * s.kv_mul; it++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxSeqLen * kMaxHeadWords
 #pragma HLS PIPELINE II = 1
-      if (r == 0) key = kv.read();
+      if (r == 0) key = keys.read();  // a key word serves the kv_mul query heads, one a cycle
       float p[kWordHalves];
 #pragma HLS ARRAY_PARTITION variable = p complete
       for (int i = 0; i < kWordHalves; i++) p[i] = qh[r][w * kWordHalves + i] * KvToFloat(WordU16(key, i));
@@ -192,46 +220,123 @@ attend_jobs:
         // KvDot's order: the key's word sums added in word order, all from registers.
         float total = word_sum[r][0];
         for (int k = 1; k < kMaxHeadWords; k++) total = k < s.hw ? total + word_sum[r][k] : total;
-        att[r][t] = total * s.inv_sqrt;
+        out.write(total * s.inv_sqrt);
       }
       if (++r == s.kv_mul) {
         r = 0;
-        if (++w == s.hw) {
-          w = 0;
-          t++;
-        }
+        if (++w == s.hw) w = 0;
       }
     }
     CARD_COUNT(score_iterations, (int64_t)count * s.hw * s.kv_mul);
+  }
+}
 
-  attend_softmax:
-    for (int h = 0; h < s.kv_mul; h++) {
-#pragma HLS LOOP_TRIPCOUNT max = kMaxKvMul
-      Softmax(att[h], count);
+// One port's softmax: per job and query head kernel_math.h's Softmax (the same bits), in three passes
+// over the (key, query head) order the scores come in and the values stage takes them in.
+inline void softmax(hls::stream<int>& counts_in, hls::stream<float>& in, hls::stream<float>& out,
+                    hls::stream<int>& counts_out, AttentionShape s) {
+  const int n_jobs = counts_in.read();
+  counts_out.write(n_jobs);
+softmax_jobs:
+  for (int j = 0; j < n_jobs; j++) {
+#pragma HLS LOOP_TRIPCOUNT max = kMaxJobs
+    const int count = counts_in.read();
+    counts_out.write(count);
+    float att[kMaxKvMul][kMaxSeqLen];
+#pragma HLS ARRAY_PARTITION variable = att complete dim = 1
+    float lane_max[kMaxKvMul][kPartials];  // the maximum in kPartials lanes, as Softmax takes it
+#pragma HLS ARRAY_PARTITION variable = lane_max complete dim = 0
+    float part[kMaxKvMul][kPartials];
+#pragma HLS ARRAY_PARTITION variable = part complete dim = 0
+    for (int h = 0; h < kMaxKvMul; h++) {
+      for (int k = 0; k < kPartials; k++) part[h][k] = 0.0f;
+    }
+    int t = 0, r = 0;
+  softmax_in:
+    for (int it = 0; it < count * s.kv_mul; it++) {
+#pragma HLS LOOP_TRIPCOUNT max = kMaxSeqLen * kMaxKvMul
+#pragma HLS PIPELINE II = 1
+      const float v = in.read();
+      att[r][t] = v;
+      if (t == 0) {
+        for (int k = 0; k < kPartials; k++) lane_max[r][k] = v;
+      }
+      const int lane = t % kPartials;  // a lane's compare comes back kPartials positions later
+      lane_max[r][lane] = v > lane_max[r][lane] ? v : lane_max[r][lane];
+      if (++r == s.kv_mul) {
+        r = 0;
+        t++;
+      }
+    }
+    float max_val[kMaxKvMul];
+    for (int h = 0; h < kMaxKvMul; h++) {
+      if (h >= s.kv_mul) break;
+      max_val[h] = lane_max[h][0];
+      for (int k = 1; k < kPartials; k++) max_val[h] = lane_max[h][k] > max_val[h] ? lane_max[h][k] : max_val[h];
+    }
+    t = 0, r = 0;
+  softmax_exps:
+    for (int it = 0; it < count * s.kv_mul; it++) {
+#pragma HLS LOOP_TRIPCOUNT max = kMaxSeqLen * kMaxKvMul
+#pragma HLS PIPELINE II = 1
+      // distance: part[r][t % kPartials] is added to again kPartials positions (kPartials * kv_mul iterations) later.
+#pragma HLS DEPENDENCE variable = part inter true distance = 8
+      const float e = KernelExp(att[r][t] - max_val[r]);
+      att[r][t] = e;
+      const int slot = t % kPartials;
+      part[r][slot] += e;
+      if (++r == s.kv_mul) {
+        r = 0;
+        t++;
+      }
+    }
+    float inv[kMaxKvMul];
+    for (int h = 0; h < kMaxKvMul; h++) inv[h] = 1.0f / TreeSum(part[h], kPartials);
+    t = 0, r = 0;
+  softmax_out:
+    for (int it = 0; it < count * s.kv_mul; it++) {
+#pragma HLS LOOP_TRIPCOUNT max = kMaxSeqLen * kMaxKvMul
+#pragma HLS PIPELINE II = 1
+      out.write(att[r][t] * inv[r]);
+      if (++r == s.kv_mul) {
+        r = 0;
+        t++;
+      }
     }
     CARD_COUNT(softmax_iterations, 3 * (int64_t)count * s.kv_mul);
+  }
+}
 
-    // Values: (position t, word w, query head r); a value word is read when r is 0.
+// One port's values: per job and query head sum over t of att[t] * v[t], head_size / 16 words to `out`.
+inline void values(hls::stream<int>& counts_in, hls::stream<float>& att_in, hls::stream<Word>& v_in, AttentionShape s,
+                   hls::stream<Word>& out) {
+  const int n_jobs = counts_in.read();
+values_jobs:
+  for (int j = 0; j < n_jobs; j++) {
+#pragma HLS LOOP_TRIPCOUNT max = kMaxJobs
+    const int count = counts_in.read();
     float acc[kMaxKvMul][kPartials][kMaxHeadWords][kWordHalves];
 #pragma HLS ARRAY_PARTITION variable = acc complete dim = 4
-  attend_clear:
+  values_clear:
     for (int i = 0; i < s.kv_mul * kPartials * s.hw; i++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxKvMul * kPartials * kMaxHeadWords
 #pragma HLS PIPELINE II = 1
       for (int l = 0; l < kWordHalves; l++) acc[i / (kPartials * s.hw)][(i / s.hw) % kPartials][i % s.hw][l] = 0.0f;
     }
+    float a[kMaxKvMul];  // this position's weights, taken with its first word
+#pragma HLS ARRAY_PARTITION variable = a complete
     Word value = ZeroWord();
-    t = 0, w = 0, r = 0;
-  attend_values:
+    int t = 0, w = 0, r = 0;
+  values_words:
     for (int it = 0; it < count * s.hw * s.kv_mul; it++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxSeqLen * kMaxHeadWords
 #pragma HLS PIPELINE II = 1
       // distance: acc[r][t % kPartials][w] is next added to kPartials positions later, at least 8 iterations.
 #pragma HLS DEPENDENCE variable = acc inter true distance = 8
-      if (r == 0) value = kv.read();
+      if (r == 0) value = v_in.read();
+      if (w == 0) a[r] = att_in.read();
       const int part = t % kPartials;
-      const float a = att[r][t];
-      for (int l = 0; l < kWordHalves; l++) acc[r][part][w][l] += a * KvToFloat(WordU16(value, l));
+      for (int l = 0; l < kWordHalves; l++) acc[r][part][w][l] += a[r] * KvToFloat(WordU16(value, l));
       if (++r == s.kv_mul) {
         r = 0;
         if (++w == s.hw) {
@@ -244,7 +349,7 @@ attend_jobs:
 
     // Each head's output: the partials' TreeSum, head_size / 16 words.
     const int ow = s.head_size / kWordFloats;
-  attend_out:
+  values_out:
     for (int i = 0; i < s.kv_mul * ow; i++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxKvMul * kMaxHeadSize / 16
 #pragma HLS PIPELINE II = 1
@@ -281,9 +386,11 @@ merge_words:
   CARD_COUNT(head_words, (int64_t)s.n * s.n_kv_heads * per_job);
 }
 
-#define FPGASERVE_CARD_ATTEND_CHAIN(p)                        \
-  kv_load(m##p, s, load_jobs[p], kv[p]);                      \
-  attend(attend_jobs[p], queries[p], kv[p], s, outs[p]);
+#define FPGASERVE_CARD_ATTEND_CHAIN(p)                                 \
+  kv_load(m##p, s, load_jobs[p], keys[p], vals[p]);                    \
+  scores(attend_jobs[p], queries[p], keys[p], s, raw[p], counts[p]);   \
+  softmax(counts[p], raw[p], weights[p], counts2[p], s);               \
+  values(counts2[p], weights[p], vals[p], s, outs[p]);
 
 // A layer's attention for the step's entries: y[e] = attention of q[e] over its slot's cache.
 inline void attention(FPGASERVE_FOR_PORTS(FPGASERVE_CARD_CONST_PORT_PARAM) const Word q[kMaxStep][kDimWords],
@@ -292,12 +399,23 @@ inline void attention(FPGASERVE_FOR_PORTS(FPGASERVE_CARD_CONST_PORT_PARAM) const
   hls::stream<Job> load_jobs[kMemPorts];
   hls::stream<Job> attend_jobs[kMemPorts];
   hls::stream<Word> queries[kMemPorts];
-  hls::stream<Word> kv[kMemPorts];
+  hls::stream<Word> keys[kMemPorts];
+  hls::stream<Word> vals[kMemPorts];
+  hls::stream<float> raw[kMemPorts];      // scores
+  hls::stream<float> weights[kMemPorts];  // softmax's output
+  hls::stream<int> counts[kMemPorts];     // each job's position count, scores -> softmax
+  hls::stream<int> counts2[kMemPorts];    // ... softmax -> values
   hls::stream<Word> outs[kMemPorts];
 #pragma HLS STREAM variable = load_jobs depth = kMaxJobs
 #pragma HLS STREAM variable = attend_jobs depth = kMaxJobs
 #pragma HLS STREAM variable = queries depth = 64
-#pragma HLS STREAM variable = kv depth = 64
+#pragma HLS STREAM variable = keys depth = 64
+  // values: the keys of the next job come first, so this stream waits out one job's scores and softmax.
+#pragma HLS STREAM variable = vals depth = 1024
+#pragma HLS STREAM variable = raw depth = 64
+#pragma HLS STREAM variable = weights depth = 64
+#pragma HLS STREAM variable = counts depth = 4
+#pragma HLS STREAM variable = counts2 depth = 4
   hls::stream<int> order;
 #pragma HLS STREAM variable = outs depth = 64
 #pragma HLS STREAM variable = order depth = kMaxJobs

@@ -62,9 +62,14 @@ void PrintPlatform(const ModelConfig& c, const std::vector<int>& batches, int po
     row["stages"] = stages;
     rows.push_back(row);
     if (json) continue;
-    std::printf("  batch %d: %.1f tok/s (%.3f ms a step; memory roofline %.1f tok/s, %.0f%% of it); bound: %s\n", b,
-                e.tokens_per_s, e.step_s * 1e3, e.roofline_tokens_per_s, 100 * e.tokens_per_s / e.roofline_tokens_per_s,
-                e.bound.c_str());
+    std::printf("  batch %d: %.1f tok/s (%.3f ms a step; memory roofline %.1f tok/s at peak: %.0f%% of it, %.0f%% of "
+                "it at the burst efficiency); bound: %s\n",
+                b, e.tokens_per_s, e.step_s * 1e3, e.roofline_tokens_per_s, 100 * e.tokens_per_s / e.roofline_tokens_per_s,
+                100 * e.tokens_per_s / (e.roofline_tokens_per_s * pf.efficiency), e.bound.c_str());
+    if (e.resources.dsp > e.resources.part_dsp || e.resources.bram36 > e.resources.part_bram36 ||
+        e.resources.uram > e.resources.part_uram) {
+      std::printf("    DOES NOT FIT the %s as built: see the resources below\n", pf.name.c_str());
+    }
     for (const StageEstimate& s : e.stages) {
       std::printf("    %-18s %9.3f ms  %s\n", s.name.c_str(), s.cycles / (pf.kernel_mhz * 1e3), s.bound.c_str());
     }

@@ -143,7 +143,9 @@ std::vector<Named> Shapes() {
   return {{"stories15M", shape(288, 768, 6, 6, 6, 32000, 256)},
           {"stories42M", shape(512, 1376, 8, 8, 8, 32000, 1024)},
           {"stories110M", shape(768, 2048, 12, 12, 12, 32000, 1024)},
-          {"tiny", shape(64, 192, 2, 4, 2, 512, 128)}};
+          {"tiny", shape(64, 192, 2, 4, 2, 512, 128)},
+          // The 1B class the card aims at (TinyLlama-1.1B's shape: grouped-query attention, 4 kv heads).
+          {"tinyllama-1.1B", shape(2048, 5632, 22, 32, 4, 32000, 2048)}};
 }
 
 }  // namespace

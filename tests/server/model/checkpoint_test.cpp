@@ -474,11 +474,12 @@ TEST(NamedShapeTest, KnowsThePublicShapesAndTiny) {
     EXPECT_TRUE(c->shared_classifier) << w.name;
     EXPECT_TRUE(ValidateModelConfig(c.value()).ok()) << w.name;
   }
-  EXPECT_EQ(NamedShapeNames(), (std::vector<std::string>{"stories15M", "stories42M", "stories110M", "tiny"}));
+  EXPECT_EQ(NamedShapeNames(),
+            (std::vector<std::string>{"stories15M", "stories42M", "stories110M", "tiny", "tinyllama-1.1B"}));
   const Result<ModelConfig> bad = NamedShape("stories7B");
   ASSERT_FALSE(bad.ok());
   EXPECT_THAT(bad.status().message(), HasSubstr("stories7B"));
-  EXPECT_THAT(bad.status().message(), HasSubstr("stories15M, stories42M, stories110M, tiny"));
+  EXPECT_THAT(bad.status().message(), HasSubstr("stories15M, stories42M, stories110M, tiny, tinyllama-1.1B"));
 }
 
 TEST(RandomModelTest, SameSeedSameWeightsOtherSeedOtherWeights) {

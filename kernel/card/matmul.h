@@ -10,7 +10,8 @@
 //                 tiles: for each group gs/4 value words then a scale word), a word a cycle.
 //   feed          the int8 activations and their scales, read once and written to every PE array.
 //   pe            per weight word, kPeEntries entries at once: 16 rows x 4 values x kPeEntries int8
-//                 multiply-adds into int32 sums (exact, an int add carried a cycle: II=1); a step of n
+//                 multiply-adds (two rows a DSP: DotPair4) into int32 sums (exact, an int add carried a
+//                 cycle: II=1); a step of n
 //                 entries holds each word for ceil(n / kPeEntries) cycles. At the group's scale word
 //                 the block's int32 sums go to the scale stage.
 //   scale         kernel_math.h's ScaledGroup, one entry (16 rows) a cycle: a shared float multiplier
@@ -92,6 +93,22 @@ feed_words:
   CARD_COUNT(feed_words, (int64_t)s.n * per_entry);
 }
 
+// Rows j and j + 1 of a weight word against one entry's four values x (x4: byte k is value k): two rows per
+// DSP48E2, as they share the activation. Each product multiplies (w_j * 2^18 + w_j+1) by x_k, 26 bits by 8
+// in the DSP's 27 x 18 multiplier; four such products add up in its 48-bit accumulator. The sum of the low
+// row's four products lies in [-65024, 65536], inside 18 signed bits, so the low 18 bits (sign-extended)
+// are that sum exactly and the rest, shifted down, the high row's.
+inline void DotPair4(const Word& w, int j, uint32_t x4, int32_t* hi, int32_t* lo) {
+  int64_t packed = 0;
+  for (int k = 0; k < kTileBeatValues; k++) {
+    const int64_t pair = (int64_t)WordI8(w, j * kTileBeatValues + k) * 262144 + WordI8(w, (j + 1) * kTileBeatValues + k);
+    packed += pair * (int8_t)(x4 >> (8 * k));
+  }
+  const int64_t low = (int64_t)(((uint64_t)packed & 0x3ffffu) ^ 0x20000u) - 0x20000;  // sign-extend 18 bits
+  *lo = (int32_t)low;
+  *hi = (int32_t)((packed - low) / 262144);  // exact: packed - low is a multiple of 2^18
+}
+
 // One port's PE array: the activations first (into its own copy, so no two stages share a memory), then
 // every word of its tiles against every block of entries.
 inline void pe(hls::stream<Word>& weights, hls::stream<Word>& x_in, MatmulShape s, hls::stream<GroupSums>& out) {
@@ -134,13 +151,12 @@ pe_words:
       const int quad = g * s.value_words + v;  // which 4 values of each entry this word multiplies
       for (int e = 0; e < kPeEntries; e++) {
         const uint32_t xv = x4[b * kPeEntries + e][quad];
-        for (int j = 0; j < kTileRows; j++) {
-          int32_t p = 0;
-          for (int k = 0; k < kTileBeatValues; k++) {
-            p += (int32_t)WordI8(w, j * kTileBeatValues + k) * (int32_t)(int8_t)(xv >> (8 * k));
-          }
+        for (int j = 0; j < kTileRows; j += 2) {
+          int32_t hi, lo;
+          DotPair4(w, j, xv, &hi, &lo);
           // An int32 add carried to the same block's next word: one cycle, so II=1 holds.
-          acc[b][e][j] = (v == 0 ? 0 : acc[b][e][j]) + p;
+          acc[b][e][j] = (v == 0 ? 0 : acc[b][e][j]) + hi;
+          acc[b][e][j + 1] = (v == 0 ? 0 : acc[b][e][j + 1]) + lo;
         }
       }
     } else {

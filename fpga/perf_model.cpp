@@ -170,13 +170,15 @@ StepEstimate EstimateStep(const ModelConfig& c, int batch, int pos, const Platfo
   // the slowest of them plus the fill of the chain.
   auto matmul = [&](const std::string& name, int rows, int cols, int m, int times) {
     const Matmul mm = MatmulCounts(rows, cols, gs, m, pf);
+    // The PE array takes its copy of the activations before its first weight word, and the loader's
+    // 64-word stream fills meanwhile: the fill does not overlap the weights.
     const double load = mm.weights_per_port / port_words;
-    const double pe = mm.fill_per_port + mm.pe_per_port;
+    const double pe = static_cast<double>(mm.pe_per_port);
     const double scale = static_cast<double>(mm.scale_per_port);
     const double store = static_cast<double>(mm.store);
     const double slowest = std::max({load, pe, scale, store});
     const std::string bound = slowest == load ? "memory" : "compute";
-    stage(name, times * (slowest + burst_lat + 4 * depth), bound);
+    stage(name, times * (mm.fill_per_port + slowest + burst_lat + 4 * depth), bound);
   };
   for (const Named& m : LayerMatmuls(c)) matmul(m.name, m.rows, m.cols, n, L);
   matmul("matmul classifier", c.vocab_size, c.dim, n, 1);
@@ -191,32 +193,49 @@ StepEstimate EstimateStep(const ModelConfig& c, int batch, int pos, const Platfo
     for (int l = 0; l < L; l++) {
       double worst = 0;
       bool worst_memory = false;
-      std::vector<double> load(P, 0.0), score(P, 0.0), soft(P, 0.0), value(P, 0.0), first(P, -1.0);
+      // Per port its jobs in a chain of four processes. While a job's values fit the value stream
+      // (kValueWords) and its scores the score stream, consecutive jobs overlap and the chain takes its
+      // busiest process's total (plus the first job's way through scores and softmax); a longer job
+      // blocks the loader until softmax is done with it: keys and scores, then softmax's first two
+      // passes, then its last pass and the values beside the values streaming in.
+      std::vector<double> load(P, 0.0), score(P, 0.0), soft(P, 0.0), value(P, 0.0), first(P, -1.0),
+          serial(P, 0.0);
+      std::vector<bool> overlaps(P, true);
       for (int e = 0; e < n; e++) {
         for (int hk = 0; hk < c.n_kv_heads; hk++) {
           const int64_t line = (static_cast<int64_t>(l) * n + e) * c.n_kv_heads + hk;
           const int p = static_cast<int>(line % P);
-          const double count = pos + 1.0;
-          const double a = kv_mul * 2.0 * kv_words + count * kv_words * kv_mul + depth;
+          const double count = pos + 1.0, words = count * kv_words;
+          const double load_keys = words / port_words, load_values = words / port_words;
+          const double a = kv_mul * 2.0 * kv_words + words * kv_mul + depth;
           const double b = 3 * count * kv_mul + 3 * depth;
-          load[p] += 2 * count * kv_words / port_words;  // bursts back to back (many reads outstanding)
+          const double cc = kv_mul * 8.0 * kv_words + words * kv_mul + kv_mul * hs / 16.0 + 2 * depth;
+          load[p] += load_keys + load_values;
           score[p] += a;
           soft[p] += b;
-          value[p] += kv_mul * 8.0 * kv_words + count * kv_words * kv_mul + kv_mul * hs / 16.0 + 2 * depth;
+          value[p] += cc;
           if (first[p] < 0) first[p] = a + b;
+          serial[p] += std::max(load_keys, a) + b * 2 / 3 + std::max(load_values, b / 3 + cc);
+          if (words > 1024 || count * kv_mul > 8192) overlaps[p] = false;
         }
       }
+      std::vector<double> port_cycles(P, 0.0), port_memory(P, 0.0);
       for (int p = 0; p < P; p++) {
-        const double busiest = std::max({load[p], score[p], soft[p], value[p]});
-        const double port = busiest + std::max(0.0, first[p]) + burst_lat;
+        port_cycles[p] = overlaps[p] ? std::max({load[p], score[p], soft[p], value[p]}) + std::max(0.0, first[p])
+                                     : serial[p];
+        port_memory[p] = load[p];
+      }
+      for (int p = 0; p < P; p++) {
+        const double port = port_cycles[p] + burst_lat;
         if (port > worst) {
           worst = port;
-          worst_memory = load[p] == busiest;
+          worst_memory = port_memory[p] >= 0.9 * port_cycles[p];
         }
       }
       memory_bound = worst_memory;
       total += worst + n * c.n_kv_heads * (1 + kv_mul * 2.0 * kv_words) + depth;  // + jobs, merge alongside
-      total += n * c.n_kv_heads * (2.0 * kv_words + depth) / P;  // write_kv, the ports' writers one after another
+      // write_kv: the ports' writers one after another, each scanning every job and writing its own.
+      total += P * static_cast<double>(n) * c.n_kv_heads + n * c.n_kv_heads * 2 * (kv_words + depth);
     }
     stage("attention", total, memory_bound ? "memory" : "compute");
   }
@@ -244,18 +263,31 @@ StepEstimate EstimateStep(const ModelConfig& c, int batch, int pos, const Platfo
   // maxima (kernel.h), a 512-bit word 8 URAMs wide (4096 deep) or 14.2 BRAM36 wide (512 deep).
   Resources& r = est.resources;
   const double B = pf.pe_entries;
-  r.dsp = P * (16.0 * 4 * B / 2)      // PE arrays
-          + P * 16 * (3 + 3 + 2)      // scale: two multiplies and an add per row lane
-          + P * 32 * (3 + 3 + 2)      // attend: 32 lanes of q*k and att*v (+ their adds)
-          + 16 * (3 * 4 + 2 * 4);     // elementwise: 16 lanes of a few float ops
+  // Per unit: a float multiply 3 DSPs, a float add 2, KernelExp about 9 of each (45); int8 products two
+  // rows a DSP (DotPair4).
+  const double exp_dsp = 9 * 3 + 9 * 2;
+  r.dsp = P * (16.0 * 4 * B / 2)                                 // PE arrays
+          + P * 16 * (3 + 3 + 2)                                 // scale: two multiplies and an add per row
+          + P * (32 * 3 + 31 * 2 + 32 * 3 + 32 * 2 + exp_dsp + 5)  // scores, values, softmax
+          + 16 * (3 + 2 + 2 * 3)                                 // rmsnorm: squares, sums, the scale pass
+          + 16 * 3                                               // quantize's rounding
+          + 16 * (2 * 3 + 2) / 2 * 2                             // rope: 8 pairs, 4 multiplies and 2 adds
+          + 16 * 2                                               // residual
+          + 16 * (exp_dsp + 2 + 3)                               // swiglu
+          + 16 * 3;                                              // embed
   const double step = pf.max_step;
   const double word_bram = 512.0 / 36 / 512;  // BRAM36 per 512-bit word of depth (512 deep at 72 bits)
   const double dim_words = step * c.dim / 16.0, hid_words = step * c.hidden_dim / 16.0;
   r.uram = std::ceil((3 * dim_words + 2 * hid_words) / 4096.0) * 8;  // x, xb, q, hb, hb2
+  // A 512-bit FIFO or buffer in BRAM is 8 BRAM36 across (72 bits each, 512 deep), 16 for 513..1024 deep.
+  const double fifo = 8;
   r.bram36 = (2 * dim_words) * word_bram                              // k, v
              + P * (step * c.hidden_dim / 4.0 * 4 / 4608.0)           // each PE's int8 copy (36 Kb = 4.5 KB)
-             + P * (8.0 * 1024 * 4 / 4608.0)                          // each attend stage's scores
-             + P * 64 * 3 * word_bram * 2;                            // the streams' FIFOs
+             + P * (8.0 * 1024 * 4 / 4608.0)                          // each softmax stage's scores
+             + P * (fifo + fifo + fifo)                               // weights, dots, keys streams
+             + P * (2 * fifo + fifo + fifo)                           // values (1024 deep), queries, outputs
+             + P * 8.0                                                // a job's scores (8192 x 32 bits)
+             + P * 8.0 * 64 * 512 / 36864;                            // m_axi read buffers: 8 bursts of 64 words
   r.part_dsp = pf.dsp;
   r.part_bram36 = pf.bram36;
   r.part_uram = pf.uram;

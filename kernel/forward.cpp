@@ -190,7 +190,7 @@ void weighted_values(float* out, const float* att, const KvValue* v, int count, 
   for (int i = 0; i < head_size; i++) {
     float p[kPartials];
     for (int k = 0; k < kPartials; k++) p[k] = acc[k][i];
-    out[i] = TreeSum(p, kPartials);
+    out[i] = TreeSum<kPartials>(p);
   }
 #endif
 }

@@ -118,15 +118,17 @@ quantize_groups:
 // end. The host computes the same sums in the same order, which is what keeps the bits equal.
 const int kPartials = 8;
 
-// Halving tree over n = 8, 16 or 32 values: level h adds a[i] + a[i + h] for h = n/2, n/4, ..., 1.
-// Overwrites a; returns the sum.
-inline float TreeSum(float* a, int n) {
+// Halving tree over N = 8, 16 or 32 values: level h adds a[i] + a[i + h] for h = N/2, N/4, ..., 1.
+// Overwrites a; returns the sum. N is a compile-time constant: the card unrolls the tree into log2(N)
+// levels of adders.
+template <int N>
+inline float TreeSum(float* a) {
 tree_levels:
-  for (int h = n / 2; h > 0; h /= 2) {
-#pragma HLS LOOP_TRIPCOUNT max = 5
-    for (int i = 0; i < h; i++) {
-#pragma HLS LOOP_TRIPCOUNT max = 16
-      a[i] = a[i] + a[i + h];
+  for (int h = N / 2; h > 0; h /= 2) {
+#pragma HLS UNROLL
+    for (int i = 0; i < N / 2; i++) {
+#pragma HLS UNROLL
+      if (i < h) a[i] = a[i] + a[i + h];
     }
   }
   return a[0];
@@ -149,9 +151,9 @@ sum_squares_words:
   for (int l = 0; l < 16; l++) {
     float p[kPartials];
     for (int k = 0; k < kPartials; k++) p[k] = part[k][l];
-    lanes[l] = TreeSum(p, kPartials);
+    lanes[l] = TreeSum<kPartials>(p);
   }
-  return TreeSum(lanes, 16);
+  return TreeSum<16>(lanes);
 }
 
 // The RMSNorm factor of a sum of squares: o[j] = weight[j] * (factor * x[j]).
@@ -187,7 +189,7 @@ softmax_exps:
     x[t] = KernelExp(x[t] - max_val);
     part[t % kPartials] += x[t];
   }
-  const float inv = 1.0f / TreeSum(part, kPartials);
+  const float inv = 1.0f / TreeSum<kPartials>(part);
 softmax_scale:
   for (int t = 0; t < n; t++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxSeqLen
@@ -204,7 +206,7 @@ kv_dot_words:
 #pragma HLS LOOP_TRIPCOUNT max = kMaxHeadSize / 32
     float p[32];
     for (int i = 0; i < 32; i++) p[i] = q[32 * w + i] * KvToFloat(k[32 * w + i]);
-    const float s = TreeSum(p, 32);
+    const float s = TreeSum<32>(p);
     total = w == 0 ? s : total + s;
   }
   return total;

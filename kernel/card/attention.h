@@ -9,10 +9,11 @@
 // A job is one (entry, kv head): its line lives on one port, whose chain computes the kv_mul query heads
 // that share it, so every cached key and value is read once per entry. Jobs go out in (entry, kv head)
 // order, neighbouring heads on neighbouring ports; merge takes the heads back in the same order. The four
-// stages of a chain are processes of one DATAFLOW region joined by streams, so while `values` sums job
-// j, `softmax` works on job j + 1 and `scores` on job j + 2; the loader sends job j + 1's keys before job
-// j's values, so no stream has to hold a whole job. Each stage's loops are pipelined at II=1:
-//   kv_load   per job two unconditional, address-increasing bursts: keys 0..pos, values 0..pos.
+// stages of a chain are processes of one DATAFLOW region joined by streams: the values of job j stream
+// in while softmax works on it (up to kValueWords of them), the keys of job j + 1 follow, and scores takes
+// them into its stream (a whole job's worth) while softmax finishes job j. Each stage's loops are
+// pipelined at II=1:
+//   kv_load   per job two unconditional, address-increasing bursts: keys 0..pos, then values 0..pos.
 //   scores    per (key word, query head) the 32 products by TreeSum (kernel_math.h's KvDot; a key's word
 //             sums are added when its last word is in, from registers: nothing float is carried).
 //   softmax   kernel_math.h's Softmax, three passes: the scores in (with the maximum in kPartials lanes,
@@ -34,6 +35,10 @@ namespace kernel {
 
 const int kMaxHeadWords = kMaxHeadSize / kWordHalves;  // fp16 words of a cached head
 const int kMaxJobs = kMaxStep * kMaxHeads;              // (entry, kv head) pairs of a step
+const int kValueWords = 1024;                           // depth of a chain's value stream (kv_load)
+// Depth of a chain's score stream: a whole job's scores, so the next job's scores are computed while
+// softmax finishes this one.
+const int kScoreValues = kMaxSeqLen * kMaxKvMul;
 
 // What attention needs of the step, the same for every port.
 struct AttentionShape {
@@ -50,19 +55,23 @@ struct Job {
   int entry, kv_head;
 };
 
-// The 32 fp16 values of the words of head `head` of activation row a (16 floats a word), padded with zeros.
-inline Word kv_word(const Word a[kDimWords], int head, int w, int head_size) {
-  Word out = ZeroWord();
-  for (int i = 0; i < kWordHalves; i++) {
-    const int v = w * kWordHalves + i;  // value within the head
-    const int at = head * head_size + v;
-    SetWordU16(out, i, v < head_size ? KvFromFloat(WordF32(a[at / kWordFloats], at % kWordFloats)) : (KvValue)0);
+// Word w (32 fp16 values) of head `head` of activation row a (16 floats a word): two activation words read,
+// values past head_size zero.
+inline Word kv_word(const Word a[kActWords], int head, int w, int head_size) {
+  const int first = head * (head_size / kWordFloats) + 2 * w;  // the activation word of value 32 w
+  const int last = (head + 1) * (head_size / kWordFloats);     // the head's end, in activation words
+  const Word lo = a[first];
+  const Word hi = first + 1 < last ? a[first + 1] : ZeroWord();
+  Word out;
+  for (int i = 0; i < kWordFloats; i++) {
+    SetWordU16(out, i, KvFromFloat(WordF32(lo, i)));
+    SetWordU16(out, kWordFloats + i, KvFromFloat(WordF32(hi, i)));
   }
   return out;
 }
 
 // The keys and values of this step's entries whose lines are on `port_id`.
-inline void write_kv(Word* port, int port_id, const Word k[kMaxStep][kDimWords], const Word v[kMaxStep][kDimWords],
+inline void write_kv(Word* port, int port_id, const Word k[kMaxStep][kActWords], const Word v[kMaxStep][kActWords],
                      const int slot[kMaxStep], const int pos[kMaxStep], AttentionShape s) {
 write_kv_jobs:
   for (int j = 0; j < s.n * s.n_kv_heads; j++) {
@@ -71,14 +80,17 @@ write_kv_jobs:
     const int64_t line = KvLine(s.layer, slot[e], hk, s.n_slots, s.n_kv_heads);
     if (KvLinePort(line) != port_id) continue;
     const int64_t at = s.kv_base + KvLineIndex(line) * KvLineWords(s.cache_len, s.head_size) + (int64_t)pos[e] * s.hw;
-  write_kv_words:
-    for (int w = 0; w < 2 * s.hw; w++) {  // the key's words, then the value's
-#pragma HLS LOOP_TRIPCOUNT max = 2 * kMaxHeadWords
+  write_kv_keys:
+    for (int w = 0; w < s.hw; w++) {
+#pragma HLS LOOP_TRIPCOUNT max = kMaxHeadWords
 #pragma HLS PIPELINE II = 1
-      const bool key = w < s.hw;
-      const int hwi = key ? w : w - s.hw;
-      const Word word = kv_word(key ? k[e] : v[e], hk, hwi, s.head_size);
-      port[at + (key ? 0 : (int64_t)s.cache_len * s.hw) + hwi] = word;
+      port[at + w] = kv_word(k[e], hk, w, s.head_size);
+    }
+  write_kv_values:
+    for (int w = 0; w < s.hw; w++) {
+#pragma HLS LOOP_TRIPCOUNT max = kMaxHeadWords
+#pragma HLS PIPELINE II = 1
+      port[at + (int64_t)s.cache_len * s.hw + w] = kv_word(v[e], hk, w, s.head_size);
     }
     CARD_COUNT(kv_write_words, 2 * s.hw);
   }
@@ -86,7 +98,7 @@ write_kv_jobs:
 
 // Hands out the jobs: to each port's loader its jobs' lines, to each attend stage its jobs and their
 // kv_mul query heads (zero-padded to whole key words). First each port's job count.
-inline void jobs(const Word q[kMaxStep][kDimWords], const int slot[kMaxStep], const int pos[kMaxStep],
+inline void jobs(const Word q[kMaxStep][kActWords], const int slot[kMaxStep], const int pos[kMaxStep],
                  AttentionShape s, hls::stream<Job> load_jobs[kMemPorts], hls::stream<Job> attend_jobs[kMemPorts],
                  hls::stream<Word> queries[kMemPorts], hls::stream<int>& order) {
   int count[kMemPorts];
@@ -139,46 +151,32 @@ jobs_out:
   }
 }
 
-// One port's loader: per job its keys 0..pos and its values 0..pos, one burst each, in the order
-// keys(0), keys(1), values(0), keys(2), values(1), ...: the keys of the next job before the values of
-// this one, which the values stage takes only after softmax is done with the job.
+// One port's loader: per job its keys 0..pos, then its values 0..pos, one burst each. The values wait in
+// their stream while softmax finishes the job (the stream holds kValueWords, a job of up to 512 positions
+// of a 64-value head), so the next job's keys follow soon after. This order cannot deadlock: each stage
+// waits only on what comes before it in the chain (keys before values would; loading the next job's keys
+// before this job's values would not, once the score and weight streams fill).
 inline void kv_load(const Word* port, AttentionShape s, hls::stream<Job>& jobs_in, hls::stream<Word>& keys,
                     hls::stream<Word>& values) {
   const int n_jobs = jobs_in.read().count;
-  Job previous = {0, 0, 0, 0};
 kv_load_jobs:
-  for (int j = 0; j <= n_jobs; j++) {
+  for (int j = 0; j < n_jobs; j++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxJobs
-    if (j < n_jobs) {
-      const Job job = jobs_in.read();
-    kv_load_keys:
-      for (int i = 0; i < job.count * s.hw; i++) {
+    const Job job = jobs_in.read();
+  kv_load_keys:
+    for (int i = 0; i < job.count * s.hw; i++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxSeqLen * kMaxHeadWords
 #pragma HLS PIPELINE II = 1
-        keys.write(port[job.line_at + i]);
-      }
-      CARD_COUNT(kv_read_words, job.count * s.hw);
-      if (j > 0) {
-        const int64_t values_at = previous.line_at + (int64_t)s.cache_len * s.hw;
-      kv_load_values:
-        for (int i = 0; i < previous.count * s.hw; i++) {
-#pragma HLS LOOP_TRIPCOUNT max = kMaxSeqLen * kMaxHeadWords
-#pragma HLS PIPELINE II = 1
-          values.write(port[values_at + i]);
-        }
-        CARD_COUNT(kv_read_words, previous.count * s.hw);
-      }
-      previous = job;
-    } else if (n_jobs > 0) {
-      const int64_t values_at = previous.line_at + (int64_t)s.cache_len * s.hw;
-    kv_load_last_values:
-      for (int i = 0; i < previous.count * s.hw; i++) {
-#pragma HLS LOOP_TRIPCOUNT max = kMaxSeqLen * kMaxHeadWords
-#pragma HLS PIPELINE II = 1
-        values.write(port[values_at + i]);
-      }
-      CARD_COUNT(kv_read_words, previous.count * s.hw);
+      keys.write(port[job.line_at + i]);
     }
+    const int64_t values_at = job.line_at + (int64_t)s.cache_len * s.hw;
+  kv_load_values:
+    for (int i = 0; i < job.count * s.hw; i++) {
+#pragma HLS LOOP_TRIPCOUNT max = kMaxSeqLen * kMaxHeadWords
+#pragma HLS PIPELINE II = 1
+      values.write(port[values_at + i]);
+    }
+    CARD_COUNT(kv_read_words, 2 * job.count * s.hw);
   }
 }
 
@@ -215,7 +213,7 @@ scores_jobs:
       float p[kWordHalves];
 #pragma HLS ARRAY_PARTITION variable = p complete
       for (int i = 0; i < kWordHalves; i++) p[i] = qh[r][w * kWordHalves + i] * KvToFloat(WordU16(key, i));
-      word_sum[r][w] = TreeSum(p, kWordHalves);
+      word_sum[r][w] = TreeSum<kWordHalves>(p);
       if (w == s.hw - 1) {
         // KvDot's order: the key's word sums added in word order, all from registers.
         float total = word_sum[r][0];
@@ -256,12 +254,14 @@ softmax_jobs:
     for (int it = 0; it < count * s.kv_mul; it++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxSeqLen * kMaxKvMul
 #pragma HLS PIPELINE II = 1
+      // distance: lane_max[r][t % kPartials] is compared again kPartials positions (8 kv_mul iterations) later.
+#pragma HLS DEPENDENCE variable = lane_max inter true distance = 8
       const float v = in.read();
       att[r][t] = v;
       if (t == 0) {
         for (int k = 0; k < kPartials; k++) lane_max[r][k] = v;
       }
-      const int lane = t % kPartials;  // a lane's compare comes back kPartials positions later
+      const int lane = t % kPartials;
       lane_max[r][lane] = v > lane_max[r][lane] ? v : lane_max[r][lane];
       if (++r == s.kv_mul) {
         r = 0;
@@ -291,7 +291,7 @@ softmax_jobs:
       }
     }
     float inv[kMaxKvMul];
-    for (int h = 0; h < kMaxKvMul; h++) inv[h] = 1.0f / TreeSum(part[h], kPartials);
+    for (int h = 0; h < kMaxKvMul; h++) inv[h] = 1.0f / TreeSum<kPartials>(part[h]);
     t = 0, r = 0;
   softmax_out:
     for (int it = 0; it < count * s.kv_mul; it++) {
@@ -316,6 +316,7 @@ values_jobs:
 #pragma HLS LOOP_TRIPCOUNT max = kMaxJobs
     const int count = counts_in.read();
     float acc[kMaxKvMul][kPartials][kMaxHeadWords][kWordHalves];
+#pragma HLS ARRAY_PARTITION variable = acc complete dim = 2
 #pragma HLS ARRAY_PARTITION variable = acc complete dim = 4
   values_clear:
     for (int i = 0; i < s.kv_mul * kPartials * s.hw; i++) {
@@ -358,7 +359,7 @@ values_jobs:
       for (int l = 0; l < kWordFloats; l++) {
         float p[kPartials];
         for (int k = 0; k < kPartials; k++) p[k] = acc[h][k][(v0 + l) / kWordHalves][(v0 + l) % kWordHalves];
-        SetWordF32(word, l, TreeSum(p, kPartials));
+        SetWordF32(word, l, TreeSum<kPartials>(p));
       }
       out.write(word);
     }
@@ -368,20 +369,26 @@ values_jobs:
 // The heads' outputs into y (the attention output, dim words an entry), taken from each job's port (sent by
 // jobs() in `order`) in job order.
 inline void merge(hls::stream<Word> outs[kMemPorts], hls::stream<int>& order, AttentionShape s,
-                  Word y[kMaxStep][kDimWords]) {
+                  Word y[kMaxStep][kActWords]) {
   const int per_job = s.kv_mul * (s.head_size / kWordFloats);
-  int port = 0;
+  int port = 0, e = 0, hk = 0, i_job = 0;  // counters, not divisions per iteration
 merge_words:
   for (int i = 0; i < s.n * s.n_kv_heads * per_job; i++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxStep * kDimWords
 #pragma HLS PIPELINE II = 1
-    const int j = i / per_job, e = j / s.n_kv_heads, hk = j % s.n_kv_heads;
-    if (i % per_job == 0) port = order.read();
+    if (i_job == 0) port = order.read();
     Word word = ZeroWord();
     for (int p = 0; p < kMemPorts; p++) {
       if (p == port) word = outs[p].read();
     }
-    y[e][hk * per_job + i % per_job] = word;  // query heads hk * kv_mul .. are contiguous in y
+    y[e][hk * per_job + i_job] = word;  // query heads hk * kv_mul .. are contiguous in y
+    if (++i_job == per_job) {
+      i_job = 0;
+      if (++hk == s.n_kv_heads) {
+        hk = 0;
+        e++;
+      }
+    }
   }
   CARD_COUNT(head_words, (int64_t)s.n * s.n_kv_heads * per_job);
 }
@@ -393,8 +400,8 @@ merge_words:
   values(counts2[p], weights[p], vals[p], s, outs[p]);
 
 // A layer's attention for the step's entries: y[e] = attention of q[e] over its slot's cache.
-inline void attention(FPGASERVE_FOR_PORTS(FPGASERVE_CARD_CONST_PORT_PARAM) const Word q[kMaxStep][kDimWords],
-                      const int slot[kMaxStep], const int pos[kMaxStep], AttentionShape s, Word y[kMaxStep][kDimWords]) {
+inline void attention(FPGASERVE_FOR_PORTS(FPGASERVE_CARD_CONST_PORT_PARAM) const Word q[kMaxStep][kActWords],
+                      const int slot[kMaxStep], const int pos[kMaxStep], AttentionShape s, Word y[kMaxStep][kActWords]) {
 #pragma HLS DATAFLOW
   hls::stream<Job> load_jobs[kMemPorts];
   hls::stream<Job> attend_jobs[kMemPorts];
@@ -410,9 +417,9 @@ inline void attention(FPGASERVE_FOR_PORTS(FPGASERVE_CARD_CONST_PORT_PARAM) const
 #pragma HLS STREAM variable = attend_jobs depth = kMaxJobs
 #pragma HLS STREAM variable = queries depth = 64
 #pragma HLS STREAM variable = keys depth = 64
-  // values: the keys of the next job come first, so this stream waits out one job's scores and softmax.
-#pragma HLS STREAM variable = vals depth = 1024
-#pragma HLS STREAM variable = raw depth = 64
+  // values: a job's values wait here while softmax finishes the job (kv_load).
+#pragma HLS STREAM variable = vals depth = kValueWords
+#pragma HLS STREAM variable = raw depth = kScoreValues
 #pragma HLS STREAM variable = weights depth = 64
 #pragma HLS STREAM variable = counts depth = 4
 #pragma HLS STREAM variable = counts2 depth = 4

@@ -82,13 +82,17 @@ inline void feed(const Word xq[kMaxStep][kQuantWords], const Word xs[kMaxStep][k
                  hls::stream<Word> out[kMemPorts]) {
   const int qw = (s.cols + kWordBytes - 1) / kWordBytes, sw = (s.groups + kWordFloats - 1) / kWordFloats;
   const int per_entry = qw + sw;
+  int e = 0, w = 0;  // counters, not a division per iteration
 feed_words:
   for (int i = 0; i < s.n * per_entry; i++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxStep * (kQuantWords + kScaleWords)
 #pragma HLS PIPELINE II = 1
-    const int e = i / per_entry, w = i % per_entry;
     const Word word = w < qw ? xq[e][w] : xs[e][w - qw];
     for (int p = 0; p < kMemPorts; p++) out[p].write(word);
+    if (++w == per_entry) {
+      w = 0;
+      e++;
+    }
   }
   CARD_COUNT(feed_words, (int64_t)s.n * per_entry);
 }
@@ -118,26 +122,30 @@ inline void pe(hls::stream<Word>& weights, hls::stream<Word>& x_in, MatmulShape 
 #pragma HLS ARRAY_PARTITION variable = x4 cyclic factor = 16 dim = 2
   float xs[kMaxStep][kMaxGroups];
 #pragma HLS ARRAY_PARTITION variable = xs cyclic factor = kPeEntries dim = 1
+#pragma HLS ARRAY_PARTITION variable = xs cyclic factor = 16 dim = 2
   const int qw = (s.cols + kWordBytes - 1) / kWordBytes, sw = (s.groups + kWordFloats - 1) / kWordFloats;
 pe_fill:
+  int fe = 0, fw = 0;  // entry and word: counters, not a division per iteration
   for (int i = 0; i < s.n * (qw + sw); i++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxStep * (kQuantWords + kScaleWords)
 #pragma HLS PIPELINE II = 1
-    const int e = i / (qw + sw), w = i % (qw + sw);
     const Word word = x_in.read();
-    if (w < qw) {
-      for (int k = 0; k < kWordBytes / kTileBeatValues; k++) x4[e][w * 16 + k] = WordU32(word, k);
+    if (fw < qw) {
+      for (int k = 0; k < kWordBytes / kTileBeatValues; k++) x4[fe][fw * 16 + k] = WordU32(word, k);
     } else {
       for (int k = 0; k < kWordFloats; k++) {
-        if ((w - qw) * kWordFloats + k < s.groups) xs[e][(w - qw) * kWordFloats + k] = WordF32(word, k);
+        if ((fw - qw) * kWordFloats + k < s.groups) xs[fe][(fw - qw) * kWordFloats + k] = WordF32(word, k);
       }
+    }
+    if (++fw == qw + sw) {
+      fw = 0;
+      fe++;
     }
   }
   CARD_COUNT(fill_words, (int64_t)s.n * (qw + sw));
 
-  int32_t acc[kPeBlocks][kPeEntries][kTileRows];
-#pragma HLS ARRAY_PARTITION variable = acc complete dim = 2
-#pragma HLS ARRAY_PARTITION variable = acc complete dim = 3
+  int32_t acc[kPeBlocks][kPeEntries][kTileRows];  // registers: a block is picked by a multiplexer
+#pragma HLS ARRAY_PARTITION variable = acc complete dim = 0
   Word w = ZeroWord();
   const int per_group = (s.value_words + 1) * s.blocks;
   const int iterations = s.tpp * s.groups * per_group;
@@ -217,41 +225,53 @@ scale_slots:
   CARD_COUNT(scale_iterations, iterations);
 }
 
-// The ports' dots into the activations: word (tile) p * tpp + t of each entry, in the order the scale
-// stages deliver them (tile t of every port, entry by entry). Tiles past the matrix's rows (padding of the
-// last port) are read and dropped.
-template <int W>
-void store(hls::stream<Word> dots[kMemPorts], MatmulShape s, Word y[kMaxStep][W]) {
+// The ports' dots, in the order the scale stages deliver them (tile t of every port, entry by entry): into
+// the activations, word (tile) p * tpp + t of each entry, dropping tiles past the matrix's rows (padding of
+// the last port); or, for the classifier, to `logits` in that order (card.h's CardLogitsWord), one write
+// burst. One process either way: the choice is made once, outside the two pipelined loops.
+inline void store(hls::stream<Word> dots[kMemPorts], MatmulShape s, bool to_logits, Word y[kMaxStep][kActWords],
+                  Word* logits) {
   const int tiles = TileCount(s.rows);
-store_words:
-  for (int i = 0; i < s.tpp * kMemPorts * s.n; i++) {
+  const int words = s.tpp * kMemPorts * s.n;
+  // (tile of the port, port, entry) as counters, not divisions per iteration.
+  if (to_logits) {
+    int p = 0, e = 0;
+  store_logit_words:
+    for (int i = 0; i < words; i++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxTilesPerPort * kMemPorts * kMaxStep
 #pragma HLS PIPELINE II = 1
-    const int t = i / (kMemPorts * s.n), p = (i / s.n) % kMemPorts, e = i % s.n;
-    Word word = ZeroWord();
-    for (int q = 0; q < kMemPorts; q++) {
-      if (q == p) word = dots[q].read();
+      Word word = ZeroWord();
+      for (int q = 0; q < kMemPorts; q++) {
+        if (q == p) word = dots[q].read();
+      }
+      logits[i] = word;
+      if (++e == s.n) {
+        e = 0;
+        if (++p == kMemPorts) p = 0;
+      }
     }
-    const int tile = p * s.tpp + t;
-    if (tile < tiles) y[e][tile] = word;
-  }
-  CARD_COUNT(store_words, (int64_t)s.tpp * kMemPorts * s.n);
-}
-
-// The classifier's dots straight to the logits buffer, in arrival order (card.h's CardLogitsWord).
-inline void store_logits(hls::stream<Word> dots[kMemPorts], MatmulShape s, Word* logits) {
-store_logit_words:
-  for (int i = 0; i < s.tpp * kMemPorts * s.n; i++) {
+  } else {
+    int t = 0, p = 0, e = 0;
+  store_words:
+    for (int i = 0; i < words; i++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxTilesPerPort * kMemPorts * kMaxStep
 #pragma HLS PIPELINE II = 1
-    const int p = (i / s.n) % kMemPorts;
-    Word word = ZeroWord();
-    for (int q = 0; q < kMemPorts; q++) {
-      if (q == p) word = dots[q].read();
+      Word word = ZeroWord();
+      for (int q = 0; q < kMemPorts; q++) {
+        if (q == p) word = dots[q].read();
+      }
+      const int tile = p * s.tpp + t;
+      if (tile < tiles) y[e][tile] = word;
+      if (++e == s.n) {
+        e = 0;
+        if (++p == kMemPorts) {
+          p = 0;
+          t++;
+        }
+      }
     }
-    logits[i] = word;
   }
-  CARD_COUNT(store_words, (int64_t)s.tpp * kMemPorts * s.n);
+  CARD_COUNT(store_words, words);
 }
 
 #define FPGASERVE_CARD_MATMUL_CHAIN(p)   \
@@ -268,25 +288,17 @@ store_logit_words:
   _Pragma("HLS STREAM variable = sums depth = 2")                      \
   _Pragma("HLS STREAM variable = dots depth = kMaxStep")
 
-// A layer's matmul: y = W x for the n entries of xq/xs, into on-chip activations of W words.
-template <int W>
-void matmul(FPGASERVE_FOR_PORTS(FPGASERVE_CARD_CONST_PORT_PARAM) const Word xq[kMaxStep][kQuantWords],
-            const Word xs[kMaxStep][kScaleWords], MatmulShape s, Word y[kMaxStep][W]) {
+// y = W x for the n entries of xq/xs: into on-chip activations, or with to_logits (the classifier, its
+// rows compacted by out_row) to the logits buffer. One function for every call, instantiated once
+// (ALLOCATION in the top function).
+inline void matmul(FPGASERVE_FOR_PORTS(FPGASERVE_CARD_CONST_PORT_PARAM) const Word xq[kMaxStep][kQuantWords],
+                   const Word xs[kMaxStep][kScaleWords], MatmulShape s, bool to_logits, Word y[kMaxStep][kActWords],
+                   Word* logits) {
 #pragma HLS DATAFLOW
   FPGASERVE_CARD_MATMUL_STREAMS
   feed(xq, xs, s, x);
   FPGASERVE_FOR_PORTS(FPGASERVE_CARD_MATMUL_CHAIN)
-  store<W>(dots, s, y);
-}
-
-// The classifier: logits of the n entries of xq/xs (rows compacted by out_row) to the logits buffer.
-inline void matmul_logits(FPGASERVE_FOR_PORTS(FPGASERVE_CARD_CONST_PORT_PARAM) const Word xq[kMaxStep][kQuantWords],
-                          const Word xs[kMaxStep][kScaleWords], MatmulShape s, Word* logits) {
-#pragma HLS DATAFLOW
-  FPGASERVE_CARD_MATMUL_STREAMS
-  feed(xq, xs, s, x);
-  FPGASERVE_FOR_PORTS(FPGASERVE_CARD_MATMUL_CHAIN)
-  store_logits(dots, s, logits);
+  store(dots, s, to_logits, y, logits);
 }
 
 }  // namespace kernel

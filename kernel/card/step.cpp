@@ -60,8 +60,8 @@ int64_t table_offset(const Word table[kTableWords], int id) {
 #define FPGASERVE_CARD_PRAGMA(x) _Pragma(#x)
 #define FPGASERVE_CARD_PORT_INTERFACE(p)                                                                  \
   FPGASERVE_CARD_PRAGMA(HLS INTERFACE m_axi port = m##p offset = slave bundle = gmem##p                   \
-                        max_read_burst_length = 64 max_write_burst_length = 64 num_read_outstanding = 32 \
-                        num_write_outstanding = 8 latency = 64)
+                        max_read_burst_length = 64 max_write_burst_length = 64 num_read_outstanding = 8 \
+                        num_write_outstanding = 4 latency = 64)
 #define FPGASERVE_CARD_EMBED(p) \
   if (port == p) embed_row(x[e], m##p, tile_at, token[e] % kTileRows, dim, gs);
 #define FPGASERVE_CARD_WRITE_KV(p) write_kv(m##p, p, k, v, slot, pos, as);
@@ -76,6 +76,13 @@ extern "C" void fpgaserve_step(FPGASERVE_FOR_PORTS(FPGASERVE_CARD_PORT_PARAM) co
 #pragma HLS INTERFACE s_axilite port = cache_len
 #pragma HLS INTERFACE s_axilite port = kv_base
 #pragma HLS INTERFACE s_axilite port = return
+  // One matmul for the eight call sites (seven per layer and the classifier), one attention.
+#pragma HLS ALLOCATION function instances = matmul limit = 1
+#pragma HLS ALLOCATION function instances = attention limit = 1
+#pragma HLS ALLOCATION function instances = quantize limit = 1
+#pragma HLS ALLOCATION function instances = rmsnorm limit = 1
+#pragma HLS ALLOCATION function instances = residual limit = 1
+#pragma HLS ALLOCATION function instances = load_vector limit = 1
 #ifndef __SYNTHESIS__
   g_card_counters = CardCounters();
   const unsigned saved_csr = _mm_getcsr();
@@ -134,9 +141,9 @@ unpack_entries:
   }
 
   // On-chip activations (static: one instance, as on the card; and off the C simulation's stack).
-  static Word x[kMaxStep][kDimWords], xb[kMaxStep][kDimWords];
-  static Word q[kMaxStep][kDimWords], k[kMaxStep][kDimWords], v[kMaxStep][kDimWords];
-  static Word hb[kMaxStep][kHiddenWords], hb2[kMaxStep][kHiddenWords];
+  static Word x[kMaxStep][kActWords], xb[kMaxStep][kActWords];
+  static Word q[kMaxStep][kActWords], k[kMaxStep][kActWords], v[kMaxStep][kActWords];
+  static Word hb[kMaxStep][kActWords], hb2[kMaxStep][kActWords];
   static Word xq[kMaxStep][kQuantWords], xs[kMaxStep][kScaleWords];
   static Word norm_weight[kDimWords];
 #pragma HLS BIND_STORAGE variable = x type = ram_2p impl = uram
@@ -179,33 +186,33 @@ layers:
     // Attention.
     load_vector(m0, table_offset(table, TensorId(l, kRmsAtt)) / kWordBytes, dw, norm_weight);
     rmsnorm(xb, x, norm_weight, n, dw, eps);
-    quantize<kDimWords>(xq, xs, xb, n, dim, gs, 0);
-    matmul<kDimWords>(FPGASERVE_FOR_PORTS(FPGASERVE_CARD_PORT_ARG) xq, xs,
-                      MakeMatmulShape(dim, dim, gs, n, table_offset(table, TensorId(l, kWq))), q);
-    matmul<kDimWords>(FPGASERVE_FOR_PORTS(FPGASERVE_CARD_PORT_ARG) xq, xs,
-                      MakeMatmulShape(kv_dim, dim, gs, n, table_offset(table, TensorId(l, kWk))), k);
-    matmul<kDimWords>(FPGASERVE_FOR_PORTS(FPGASERVE_CARD_PORT_ARG) xq, xs,
-                      MakeMatmulShape(kv_dim, dim, gs, n, table_offset(table, TensorId(l, kWv))), v);
+    quantize(xq, xs, xb, n, dim, gs, out_row, false);
+    matmul(FPGASERVE_FOR_PORTS(FPGASERVE_CARD_PORT_ARG) xq, xs,
+           MakeMatmulShape(dim, dim, gs, n, table_offset(table, TensorId(l, kWq))), false, q, logits);
+    matmul(FPGASERVE_FOR_PORTS(FPGASERVE_CARD_PORT_ARG) xq, xs,
+           MakeMatmulShape(kv_dim, dim, gs, n, table_offset(table, TensorId(l, kWk))), false, k, logits);
+    matmul(FPGASERVE_FOR_PORTS(FPGASERVE_CARD_PORT_ARG) xq, xs,
+           MakeMatmulShape(kv_dim, dim, gs, n, table_offset(table, TensorId(l, kWv))), false, v, logits);
     rope(q, k, rope_table, n, dim, kv_dim, hs);
     FPGASERVE_FOR_PORTS(FPGASERVE_CARD_WRITE_KV)
     attention(FPGASERVE_FOR_PORTS(FPGASERVE_CARD_PORT_ARG) q, slot, pos, as, xb);
-    quantize<kDimWords>(xq, xs, xb, n, dim, gs, 0);
-    matmul<kDimWords>(FPGASERVE_FOR_PORTS(FPGASERVE_CARD_PORT_ARG) xq, xs,
-                      MakeMatmulShape(dim, dim, gs, n, table_offset(table, TensorId(l, kWo))), xb);
+    quantize(xq, xs, xb, n, dim, gs, out_row, false);
+    matmul(FPGASERVE_FOR_PORTS(FPGASERVE_CARD_PORT_ARG) xq, xs,
+           MakeMatmulShape(dim, dim, gs, n, table_offset(table, TensorId(l, kWo))), false, xb, logits);
     residual(x, xb, n, dw);
 
     // FFN: w2(silu(w1 x) * w3 x).
     load_vector(m0, table_offset(table, TensorId(l, kRmsFfn)) / kWordBytes, dw, norm_weight);
     rmsnorm(xb, x, norm_weight, n, dw, eps);
-    quantize<kDimWords>(xq, xs, xb, n, dim, gs, 0);
-    matmul<kHiddenWords>(FPGASERVE_FOR_PORTS(FPGASERVE_CARD_PORT_ARG) xq, xs,
-                         MakeMatmulShape(hidden, dim, gs, n, table_offset(table, TensorId(l, kW1))), hb);
-    matmul<kHiddenWords>(FPGASERVE_FOR_PORTS(FPGASERVE_CARD_PORT_ARG) xq, xs,
-                         MakeMatmulShape(hidden, dim, gs, n, table_offset(table, TensorId(l, kW3))), hb2);
+    quantize(xq, xs, xb, n, dim, gs, out_row, false);
+    matmul(FPGASERVE_FOR_PORTS(FPGASERVE_CARD_PORT_ARG) xq, xs,
+           MakeMatmulShape(hidden, dim, gs, n, table_offset(table, TensorId(l, kW1))), false, hb, logits);
+    matmul(FPGASERVE_FOR_PORTS(FPGASERVE_CARD_PORT_ARG) xq, xs,
+           MakeMatmulShape(hidden, dim, gs, n, table_offset(table, TensorId(l, kW3))), false, hb2, logits);
     swiglu(hb, hb2, n, hw);
-    quantize<kHiddenWords>(xq, xs, hb, n, hidden, gs, 0);
-    matmul<kDimWords>(FPGASERVE_FOR_PORTS(FPGASERVE_CARD_PORT_ARG) xq, xs,
-                      MakeMatmulShape(dim, hidden, gs, n, table_offset(table, TensorId(l, kW2))), xb);
+    quantize(xq, xs, hb, n, hidden, gs, out_row, false);
+    matmul(FPGASERVE_FOR_PORTS(FPGASERVE_CARD_PORT_ARG) xq, xs,
+           MakeMatmulShape(dim, hidden, gs, n, table_offset(table, TensorId(l, kW2))), false, xb, logits);
     residual(x, xb, n, dw);
   }
 
@@ -213,9 +220,9 @@ layers:
   if (n_out > 0) {
     load_vector(m0, table_offset(table, kRmsFinal) / kWordBytes, dw, norm_weight);
     rmsnorm(xb, x, norm_weight, n, dw, eps);
-    quantize<kDimWords>(xq, xs, xb, n, dim, gs, out_row);
-    matmul_logits(FPGASERVE_FOR_PORTS(FPGASERVE_CARD_PORT_ARG) xq, xs,
-                  MakeMatmulShape(vocab, dim, gs, n_out, table_offset(table, kClassifier)), logits);
+    quantize(xq, xs, xb, n, dim, gs, out_row, true);
+    matmul(FPGASERVE_FOR_PORTS(FPGASERVE_CARD_PORT_ARG) xq, xs,
+           MakeMatmulShape(vocab, dim, gs, n_out, table_offset(table, kClassifier)), true, xb, logits);
   }
 #ifndef __SYNTHESIS__
   _mm_setcsr(saved_csr);

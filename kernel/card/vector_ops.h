@@ -18,6 +18,10 @@ namespace kernel {
 
 const int kDimWords = kMaxDim / kWordFloats;          // words of a dim-wide activation
 const int kHiddenWords = kMaxHiddenDim / kWordFloats;  // words of a hidden-wide activation
+// Every activation array is as wide as the widest (the FFN's), so that one matmul instance serves every
+// call: a 512-bit word array takes 8 URAMs across, so the narrower ones would save nothing.
+const int kActWords = kHiddenWords;
+static_assert(kMaxDim <= kMaxHiddenDim, "activation rows must hold dim");
 const int kQuantWords = kMaxHiddenDim / kWordBytes;     // words of int8 activations (64 a word)
 const int kScaleWords = (kMaxGroups + kWordFloats - 1) / kWordFloats;  // words of group scales
 const int kRopeWords = kMaxHeadSize / kWordFloats;      // words of one entry's RoPE table
@@ -35,7 +39,7 @@ load_vector_words:
 
 // o[e] = weight * x[e] / rms(x[e]) for n entries of `words` words: kernel_math.h's SumSquares and
 // RmsFactor, word-wide. Two passes per entry (sum of squares, then scale).
-inline void rmsnorm(Word o[kMaxStep][kDimWords], const Word x[kMaxStep][kDimWords], const Word weight[kDimWords],
+inline void rmsnorm(Word o[kMaxStep][kActWords], const Word x[kMaxStep][kActWords], const Word weight[kDimWords],
                     int n, int words, float eps) {
 norm_entries:
   for (int e = 0; e < n; e++) {
@@ -61,9 +65,9 @@ norm_entries:
     for (int l = 0; l < kWordFloats; l++) {
       float p[kPartials];
       for (int k = 0; k < kPartials; k++) p[k] = part[k][l];
-      lanes[l] = TreeSum(p, kPartials);
+      lanes[l] = TreeSum<kPartials>(p);
     }
-    const float f = RmsFactor(TreeSum(lanes, kWordFloats), words * kWordFloats, eps);
+    const float f = RmsFactor(TreeSum<kWordFloats>(lanes), words * kWordFloats, eps);
   norm_scale:
     for (int w = 0; w < words; w++) {
 #pragma HLS LOOP_TRIPCOUNT max = kDimWords
@@ -77,19 +81,18 @@ norm_entries:
 }
 
 // xq[row(e)], xs[row(e)] = the int8 form of x[e] (groups of gs, kernel_math.h's QuantScale/QuantRound), for
-// the n entries; row(e) = e, or rows[e] when rows is given (the classifier's compacted rows; -1 = skip).
+// the n entries; row(e) = e, or with `compact` rows[e] (the classifier's compacted rows; -1 = skip).
 // Two passes a row, a word a cycle: the groups' maxima (magnitudes compared as integers, MagnitudeBits,
 // so the carried compare takes one cycle), each group's scale when its last word is in; then the
 // rounding, four words of int8 values making one word of xq, written when full.
-template <int W>
-void quantize(Word xq[kMaxStep][kQuantWords], Word xs[kMaxStep][kScaleWords], const Word x[kMaxStep][W], int n,
-              int size, int gs, const int rows[kMaxStep]) {
+inline void quantize(Word xq[kMaxStep][kQuantWords], Word xs[kMaxStep][kScaleWords], const Word x[kMaxStep][kActWords],
+                     int n, int size, int gs, const int rows[kMaxStep], bool compact) {
   const int gw = gs / kWordFloats;  // words a group
   const int words = size / kWordFloats;
 quant_entries:
   for (int e = 0; e < n; e++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxStep
-    const int r = rows == 0 ? e : rows[e];
+    const int r = compact ? rows[e] : e;
     if (r < 0) continue;
     CARD_COUNT(quant_words, 2 * words);
     float inv[kMaxGroups];  // 1 / scale of each group
@@ -143,17 +146,18 @@ inline void rotate(Word& v, const Word& r) {
     SetWordF32(v, 2 * k + 1, v0 * s + v1 * c);
   }
 }
-inline void rope(Word q[kMaxStep][kDimWords], Word k[kMaxStep][kDimWords], const Word table[kMaxStep][kRopeWords],
+inline void rope(Word q[kMaxStep][kActWords], Word k[kMaxStep][kActWords], const Word table[kMaxStep][kRopeWords],
                  int n, int dim, int kv_dim, int head_size) {
   const int hw = head_size / kWordFloats;
 rope_entries:
   for (int e = 0; e < n; e++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxStep
+    int hwi = 0;  // the word within its head: a counter, not w % hw
   rope_words:
     for (int w = 0; w < dim / kWordFloats; w++) {
 #pragma HLS LOOP_TRIPCOUNT max = kDimWords
 #pragma HLS PIPELINE II = 1
-      const Word r = table[e][w % hw];
+      const Word r = table[e][hwi];
       Word qw = q[e][w];
       rotate(qw, r);
       q[e][w] = qw;
@@ -162,13 +166,14 @@ rope_entries:
         rotate(kw, r);
         k[e][w] = kw;
       }
+      if (++hwi == hw) hwi = 0;
     }
   }
   CARD_COUNT(rope_words, (int64_t)n * (dim / kWordFloats));
 }
 
 // x[e] += dx[e] over `words` words of n entries.
-inline void residual(Word x[kMaxStep][kDimWords], const Word dx[kMaxStep][kDimWords], int n, int words) {
+inline void residual(Word x[kMaxStep][kActWords], const Word dx[kMaxStep][kActWords], int n, int words) {
 residual_entries:
   for (int e = 0; e < n; e++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxStep
@@ -185,7 +190,7 @@ residual_entries:
 }
 
 // h[e] = silu(h[e]) * up[e] over `words` words of n entries (KernelExp: IEEE + and * only).
-inline void swiglu(Word h[kMaxStep][kHiddenWords], const Word up[kMaxStep][kHiddenWords], int n, int words) {
+inline void swiglu(Word h[kMaxStep][kActWords], const Word up[kMaxStep][kActWords], int n, int words) {
 swiglu_entries:
   for (int e = 0; e < n; e++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxStep
@@ -204,7 +209,7 @@ swiglu_entries:
 // x[e] = row `token` of the Q8_0 token embedding on this port (tile `local` of it), dequantized: per group
 // its gs / 4 value words and its scale word in one burst, row j's four bytes of each value word kept, then
 // the group's values scaled and written as gs / 16 words.
-inline void embed_row(Word x[kDimWords], const Word* port, int64_t tile_at, int j, int cols, int gs) {
+inline void embed_row(Word x[kActWords], const Word* port, int64_t tile_at, int j, int cols, int gs) {
   const int vw = gs / kTileBeatValues;  // value words of a group
   const int gw = vw + 1;                // and its scale word
 embed_groups:

@@ -55,12 +55,11 @@ inline MatmulShape MakeMatmulShape(int rows, int cols, int gs, int n, int64_t of
   return s;
 }
 
-// What a PE array hands the scale stage at the end of a group, for one block of entries.
-struct GroupSums {
-  int32_t sum[kPeEntries][kTileRows];  // the group's int32 dot of row j and entry (block, e)
-  float w_scale[kTileRows];            // the rows' scales of the group
-  float x_scale[kPeEntries];           // the entries' scales of the group
-};
+// What a PE array hands the scale stage at the end of a group, for one block of entries, in 512-bit words
+// (no wide structs in streams): per entry of the block one word of its 16 rows' int32 sums, each on its
+// own stream so all are written in one cycle; the group's scale word as it came from memory (the 16 rows'
+// scales); and one word of the block's entries' scales.
+static_assert(kPeEntries <= kWordFloats, "a block's entry scales fill one word");
 
 const int kMaxTilesPerPort = (kMaxVocab / kTileRows + kMemPorts - 1) / kMemPorts + 1;
 const int kMaxPortWords = kMaxTilesPerPort * (kMaxDim / 32) * 9;  // the classifier's share, 32-value groups
@@ -115,7 +114,8 @@ inline void DotPair4(const Word& w, int j, uint32_t x4, int32_t* hi, int32_t* lo
 
 // One port's PE array: the activations first (into its own copy, so no two stages share a memory), then
 // every word of its tiles against every block of entries.
-inline void pe(hls::stream<Word>& weights, hls::stream<Word>& x_in, MatmulShape s, hls::stream<GroupSums>& out) {
+inline void pe(hls::stream<Word>& weights, hls::stream<Word>& x_in, MatmulShape s, hls::stream<Word> sums[kPeEntries],
+               hls::stream<Word>& w_scales, hls::stream<Word>& x_scales) {
   // x4[e][i]: entry e's values 4i .. 4i+3; a block's kPeEntries entries are read in the same cycle.
   uint32_t x4[kMaxStep][kMaxHiddenDim / kTileBeatValues];
 #pragma HLS ARRAY_PARTITION variable = x4 cyclic factor = kPeEntries dim = 1
@@ -168,13 +168,15 @@ pe_words:
         }
       }
     } else {
-      GroupSums out_sums;
+      Word xw = ZeroWord();
       for (int e = 0; e < kPeEntries; e++) {
-        for (int j = 0; j < kTileRows; j++) out_sums.sum[e][j] = acc[b][e][j];
-        out_sums.x_scale[e] = xs[b * kPeEntries + e][g];
+        Word sum_word;
+        for (int j = 0; j < kTileRows; j++) SetWordU32(sum_word, j, (uint32_t)acc[b][e][j]);
+        sums[e].write(sum_word);
+        SetWordF32(xw, e, xs[b * kPeEntries + e][g]);
       }
-      for (int j = 0; j < kTileRows; j++) out_sums.w_scale[j] = WordF32(w, j);
-      out.write(out_sums);
+      w_scales.write(w);  // the scale word: row j's scale in lane j
+      x_scales.write(xw);
     }
     if (++b == s.blocks) {
       b = 0;
@@ -189,12 +191,13 @@ pe_words:
 
 // One port's scale stage: dot[e][j] = ScaledGroup of each group, in group order; after the last group of a
 // tile, one word per entry (its 16 rows) to `out`.
-inline void scale(hls::stream<GroupSums>& sums, MatmulShape s, hls::stream<Word>& out) {
+inline void scale(hls::stream<Word> sums_in[kPeEntries], hls::stream<Word>& w_scales_in,
+                  hls::stream<Word>& x_scales_in, MatmulShape s, hls::stream<Word>& out) {
   float dot[kMaxStep][kTileRows];
 #pragma HLS ARRAY_PARTITION variable = dot complete dim = 2
   const int slots = kPeEntries > kScaleMinCycles ? kPeEntries : kScaleMinCycles;  // iterations a block
   const int iterations = s.tpp * s.groups * s.blocks * slots;
-  GroupSums in;
+  Word w_scales = ZeroWord(), x_scales = ZeroWord();
   int g = 0, b = 0, e = 0;
 scale_slots:
   for (int it = 0; it < iterations; it++) {
@@ -202,12 +205,19 @@ scale_slots:
 #pragma HLS PIPELINE II = 1
     // distance: entry (b, e)'s dot comes back one group later, blocks * slots >= kScaleMinCycles (8) iterations.
 #pragma HLS DEPENDENCE variable = dot inter true distance = 8
-    if (e == 0) in = sums.read();
+    if (e == 0) {
+      w_scales = w_scales_in.read();
+      x_scales = x_scales_in.read();
+    }
+    Word sums = ZeroWord();
+    for (int k = 0; k < kPeEntries; k++) {
+      if (k == e) sums = sums_in[k].read();  // entry e's word, on its own stream
+    }
     const int entry = b * kPeEntries + e;
     if (e < kPeEntries && entry < s.n) {
       Word word;
       for (int j = 0; j < kTileRows; j++) {
-        const float prod = ScaledGroup(in.sum[e][j], in.w_scale[j], in.x_scale[e]);
+        const float prod = ScaledGroup((int32_t)WordU32(sums, j), WordF32(w_scales, j), WordF32(x_scales, e));
         const float d = g == 0 ? prod : dot[entry][j] + prod;
         dot[entry][j] = d;
         SetWordF32(word, j, d);
@@ -274,18 +284,22 @@ inline void store(hls::stream<Word> dots[kMemPorts], MatmulShape s, bool to_logi
   CARD_COUNT(store_words, words);
 }
 
-#define FPGASERVE_CARD_MATMUL_CHAIN(p)   \
-  load_weights(m##p, s, words[p]);       \
-  pe(words[p], x[p], s, sums[p]);        \
-  scale(sums[p], s, dots[p]);
+#define FPGASERVE_CARD_MATMUL_CHAIN(p)                              \
+  load_weights(m##p, s, words[p]);                                  \
+  pe(words[p], x[p], s, sums[p], w_scales[p], x_scales[p]);         \
+  scale(sums[p], w_scales[p], x_scales[p], s, dots[p]);
 #define FPGASERVE_CARD_MATMUL_STREAMS                                  \
   hls::stream<Word> words[kMemPorts];                                  \
   hls::stream<Word> x[kMemPorts];                                      \
-  hls::stream<GroupSums> sums[kMemPorts];                              \
+  hls::stream<Word> sums[kMemPorts][kPeEntries];                       \
+  hls::stream<Word> w_scales[kMemPorts];                               \
+  hls::stream<Word> x_scales[kMemPorts];                               \
   hls::stream<Word> dots[kMemPorts];                                   \
   _Pragma("HLS STREAM variable = words depth = 64")                    \
   _Pragma("HLS STREAM variable = x depth = 4")                         \
   _Pragma("HLS STREAM variable = sums depth = 2")                      \
+  _Pragma("HLS STREAM variable = w_scales depth = 2")                  \
+  _Pragma("HLS STREAM variable = x_scales depth = 2")                  \
   _Pragma("HLS STREAM variable = dots depth = kMaxStep")
 
 // y = W x for the n entries of xq/xs: into on-chip activations, or with to_logits (the classifier, its

@@ -15,7 +15,7 @@ enum class NodeKind {
   // Expressions.
   kLiteral,   // value
   kName,      // name
-  kList,      // kids: items (tuples are lists too)
+  kList,      // kids: items; negate: a tuple (1, 2)
   kDict,      // kids: key0, value0, key1, value1, ...
   kGetattr,   // kids[0].name
   kGetitem,   // kids[0][kids[1]]
@@ -48,7 +48,7 @@ struct Node {
   std::vector<std::string> ops;           // kCompare operators; kFor target names
   std::vector<std::unique_ptr<Node>> args;  // kFilter, kTest, kCall arguments
   std::vector<std::string> arg_names;     // parallel to args: "" positional, else the keyword
-  bool negate = false;                    // kTest: "is not"; kSet: block form
+  bool negate = false;                    // kTest: "is not"; kSet: block form; kList: a tuple
 
   Node(NodeKind k, SourcePos p) : kind(k), pos(p) {}
 };

@@ -38,7 +38,7 @@ Value KeyValue(const ValueDict& d, const std::string& key) {
 
 ValueList DictItems(const Value& v) {
   ValueList out;
-  for (const auto& [k, item] : v.dict()->items) out.push_back(Value::List({KeyValue(*v.dict(), k), item}));
+  for (const auto& [k, item] : v.dict()->items) out.push_back(Value::Tuple({KeyValue(*v.dict(), k), item}));
   return out;
 }
 

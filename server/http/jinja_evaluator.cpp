@@ -120,38 +120,38 @@ class Evaluator {
   }
 
   Flow ExecFor(const Node& node) {
-    const ValueList all = Iterate(Eval(*node.kids[0]));
-    const Node* filter = node.kids[1].get();
-    ValueList items;
-    if (filter == nullptr) {
-      items = all;
-    } else {
-      for (const Value& item : all) {
+    ValueList items = Iterate(Eval(*node.kids[0]));
+    if (const Node* filter = node.kids[1].get()) {
+      ValueList kept;
+      for (Value& item : items) {
         Step(node);
         scopes_.emplace_back();
         Bind(scopes_.back(), node.ops, item);
         const bool keep = Eval(*filter).Truthy();
         scopes_.pop_back();
-        if (keep) items.push_back(item);
+        if (keep) kept.push_back(std::move(item));
       }
+      items = std::move(kept);
     }
     const auto n = static_cast<int64_t>(items.size());
     for (int64_t i = 0; i < n; ++i) {
       Step(node);
+      // The loop object, built directly (no per-key lookups: this runs once per iteration).
       auto loop = std::make_shared<ValueDict>();
-      loop->Set("index0", Value::Int(i));
-      loop->Set("index", Value::Int(i + 1));
-      loop->Set("revindex0", Value::Int(n - i - 1));
-      loop->Set("revindex", Value::Int(n - i));
-      loop->Set("first", Value::Bool(i == 0));
-      loop->Set("last", Value::Bool(i == n - 1));
-      loop->Set("length", Value::Int(n));
-      loop->Set("depth", Value::Int(1));
-      loop->Set("depth0", Value::Int(0));
-      if (i > 0) loop->Set("previtem", items[static_cast<size_t>(i - 1)]);
-      if (i + 1 < n) loop->Set("nextitem", items[static_cast<size_t>(i + 1)]);
+      loop->items.reserve(11);
+      loop->items.emplace_back("index0", Value::Int(i));
+      loop->items.emplace_back("index", Value::Int(i + 1));
+      loop->items.emplace_back("revindex0", Value::Int(n - i - 1));
+      loop->items.emplace_back("revindex", Value::Int(n - i));
+      loop->items.emplace_back("first", Value::Bool(i == 0));
+      loop->items.emplace_back("last", Value::Bool(i == n - 1));
+      loop->items.emplace_back("length", Value::Int(n));
+      loop->items.emplace_back("depth", Value::Int(1));
+      loop->items.emplace_back("depth0", Value::Int(0));
+      if (i > 0) loop->items.emplace_back("previtem", items[static_cast<size_t>(i - 1)]);
+      if (i + 1 < n) loop->items.emplace_back("nextitem", items[static_cast<size_t>(i + 1)]);
       scopes_.emplace_back();
-      scopes_.back()["loop"] = Value::Dict(loop);
+      scopes_.back()["loop"] = Value::Dict(std::move(loop));
       Bind(scopes_.back(), node.ops, items[static_cast<size_t>(i)]);
       const Flow f = ExecBody(*node.kids[2]);
       scopes_.pop_back();
@@ -209,7 +209,7 @@ class Evaluator {
       case NodeKind::kList: {
         ValueList items;
         for (const NodePtr& k : node.kids) items.push_back(Eval(*k));
-        return Value::List(std::move(items));
+        return node.negate ? Value::Tuple(std::move(items)) : Value::List(std::move(items));
       }
       case NodeKind::kDict: {
         auto dict = std::make_shared<ValueDict>();

@@ -23,7 +23,7 @@ namespace fpgaserve::jinja {
 struct EvalBudget {
   ValueLimits values;
   size_t max_output_bytes = 1 << 20;
-  int64_t max_steps = 2000000;
+  int64_t max_steps = 1000000;
 };
 
 using Scope = std::unordered_map<std::string, Value>;

@@ -364,13 +364,18 @@ class Parser {
     if (t.type == TokenType::kInt) return Literal(Value::Int(Next().int_value), t.pos);
     if (t.type == TokenType::kFloat) return Literal(Value::Float(Next().float_value), t.pos);
     if (SkipOp("(")) {
-      if (SkipOp(")")) return Make(NodeKind::kList, t.pos);  // ()
+      if (SkipOp(")")) {
+        NodePtr empty = Make(NodeKind::kList, t.pos);  // ()
+        empty->negate = true;
+        return empty;
+      }
       NodePtr first = Expression();
       if (!IsOp(",")) {
         ExpectOp(")");
         return first;
       }
       NodePtr tuple = Make(NodeKind::kList, t.pos);
+      tuple->negate = true;
       tuple->kids.push_back(std::move(first));
       while (SkipOp(",") && !IsOp(")")) tuple->kids.push_back(Expression());
       ExpectOp(")");

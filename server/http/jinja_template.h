@@ -36,7 +36,9 @@ struct Node;
 struct JinjaOptions {
   size_t max_output_bytes = 1 << 20;  // rendered text, and any one string built on the way
   size_t max_items = 100000;          // any one list (range() included)
-  int64_t max_steps = 2000000;        // statements + expressions + loop iterations evaluated
+  // Statements + expressions + loop iterations evaluated. A chat template spends some 50 per message;
+  // a million is a few hundred milliseconds of work at worst.
+  int64_t max_steps = 1000000;
   int max_depth = 100;                // nesting of blocks and expressions in the source, and of input data
 };
 

@@ -88,6 +88,11 @@ Value Value::List(ValueList items) {
   v.list_ = std::make_shared<ValueList>(std::move(items));
   return v;
 }
+Value Value::Tuple(ValueList items) {
+  Value v = List(std::move(items));
+  v.tuple_ = true;
+  return v;
+}
 Value Value::Dict(std::shared_ptr<ValueDict> dict) {
   Value v;
   v.kind_ = Kind::kDict;
@@ -302,9 +307,10 @@ std::string Value::Repr() const {
   switch (kind_) {
     case Kind::kString: return PyStrRepr(s_.text);
     case Kind::kList: {
-      std::string out = "[";
+      std::string out = tuple_ ? "(" : "[";
       for (size_t i = 0; i < list_->size(); ++i) out += (i > 0 ? ", " : "") + (*list_)[i].Repr();
-      return out + "]";
+      if (tuple_ && list_->size() == 1) out += ",";
+      return out + (tuple_ ? ")" : "]");
     }
     case Kind::kDict: {
       if (dict_->is_namespace) return "<Namespace>";

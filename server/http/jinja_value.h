@@ -73,6 +73,7 @@ class Value {
   static Value UserStr(std::string user_text);          // caller data: all bytes are user bytes
   static Value Text(TaintedText text);
   static Value List(ValueList items);
+  static Value Tuple(ValueList items);  // a list that prints as Python prints a tuple: (1, 2), (1,)
   static Value Dict(std::shared_ptr<ValueDict> dict);
   static Value Function(std::string name, NativeFunction fn);
   // A JSON document (the render context) as values, keys in document order (ordered_json: tojson must
@@ -123,6 +124,7 @@ class Value {
   int64_t i_ = 0;
   double d_ = 0;
   TaintedText s_;
+  bool tuple_ = false;
   std::shared_ptr<ValueList> list_;
   std::shared_ptr<ValueDict> dict_;
   std::shared_ptr<NativeFunction> fn_;

@@ -1,6 +1,8 @@
 #include "server/http/jinja_chat.h"
 
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 namespace fpgaserve {
 
@@ -31,6 +33,25 @@ Result<std::vector<PromptPiece>> JinjaChatTemplate::Render(const std::vector<Cha
   Result<jinja::TaintedText> text = template_.Render(input);
   if (!text.ok()) return text.status();
   return SplitSpecialTokens(text.value(), options_.special_tokens);
+}
+
+JinjaChatOptions LlamaVocabChatOptions(int bos_id, int eos_id) {
+  JinjaChatOptions o;
+  o.bos_token = "<s>";
+  o.eos_token = "</s>";
+  o.special_tokens = {{"<s>", bos_id}, {"</s>", eos_id}};
+  return o;
+}
+
+Result<std::shared_ptr<const JinjaChatTemplate>> LoadJinjaChatTemplateFile(const std::string& path,
+                                                                           JinjaChatOptions options) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::NotFound("chat template file " + path + " cannot be opened");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  Result<std::shared_ptr<const JinjaChatTemplate>> t = JinjaChatTemplate::Create(ss.str(), std::move(options));
+  if (!t.ok()) return Status(t.status().code(), path + ": " + t.status().message());
+  return t;
 }
 
 std::vector<PromptPiece> SplitSpecialTokens(const jinja::TaintedText& text, const std::vector<SpecialToken>& specials) {

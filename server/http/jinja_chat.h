@@ -76,6 +76,15 @@ class JinjaChatTemplate {
   JinjaChatOptions options_;
 };
 
+// Options for a llama2.c vocabulary (tokenizer.h), whose only special tokens are BOS and EOS: the template
+// sees them as "<s>" and "</s>", and those spellings in template text become `bos_id` / `eos_id`.
+JinjaChatOptions LlamaVocabChatOptions(int bos_id, int eos_id);
+
+// Reads and parses a template file. NotFound when it cannot be read; Create's errors otherwise, each
+// message prefixed with the path.
+Result<std::shared_ptr<const JinjaChatTemplate>> LoadJinjaChatTemplateFile(const std::string& path,
+                                                                           JinjaChatOptions options);
+
 // Splits rendered text into pieces: a special-token spelling becomes a token piece only where none of its
 // bytes lies in a user range of `text`; everything else is text (adjacent text merged into one piece).
 std::vector<PromptPiece> SplitSpecialTokens(const jinja::TaintedText& text, const std::vector<SpecialToken>& specials);

@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
 #include <string>
 
 namespace fpgaserve {
@@ -230,6 +232,38 @@ TEST(JinjaTemplateTest, ParsedTemplateRendersRepeatedlyWithDifferentInputs) {
     Result<jinja::TaintedText> r = t.value().Render(input);
     ASSERT_TRUE(r.ok());
     EXPECT_EQ(r.value().text, std::string("012").substr(0, static_cast<size_t>(n)));
+  }
+}
+
+}  // namespace
+}  // namespace fpgaserve
+
+namespace fpgaserve {
+namespace {
+
+// Every prefix of every test chat template (most of them cut mid-tag, mid-string or mid-block) either fails
+// with an error naming a position or renders: never a crash, never a hang.
+TEST(JinjaTemplateRobustnessTest, EveryPrefixOfTheChatTemplatesFailsCleanlyOrRenders) {
+  const std::string dir = std::string(FPGASERVE_SOURCE_DIR) + "/tests/server/http/chat_templates/";
+  for (const char* name : {"llama2.jinja", "llama3_1.jinja", "zephyr.jinja", "mistral.jinja"}) {
+    std::ifstream in(dir + name, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    const std::string text = ss.str();
+    ASSERT_FALSE(text.empty()) << name;
+    for (size_t n = 0; n <= text.size(); ++n) {
+      Result<JinjaTemplate> t = JinjaTemplate::Parse(text.substr(0, n));
+      if (!t.ok()) {
+        EXPECT_EQ(t.status().message().rfind("chat template ", 0), 0u) << name << " prefix " << n;
+        continue;
+      }
+      JinjaRenderInput input;
+      input.user_variables = {{"messages", {{{"role", "user"}, {"content", "hi"}}}}, {"add_generation_prompt", true}};
+      Result<jinja::TaintedText> r = t.value().Render(input);
+      if (!r.ok()) {
+        EXPECT_FALSE(r.status().message().empty());
+      }
+    }
   }
 }
 

@@ -72,7 +72,7 @@ std::vector<PromptPiece> SplitSpecialTokens(const jinja::TaintedText& text, cons
     const size_t trusted_end = span < text.user.size() ? text.user[span].begin : s.size();
     const SpecialToken* best = nullptr;
     for (const SpecialToken& t : specials) {
-      if (t.text.size() <= trusted_end - i && s.compare(i, t.text.size(), t.text) == 0 &&
+      if (!t.text.empty() && t.text.size() <= trusted_end - i && s.compare(i, t.text.size(), t.text) == 0 &&
           (best == nullptr || t.text.size() > best->text.size())) {
         best = &t;
       }

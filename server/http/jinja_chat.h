@@ -87,6 +87,7 @@ Result<std::shared_ptr<const JinjaChatTemplate>> LoadJinjaChatTemplateFile(const
 
 // Splits rendered text into pieces: a special-token spelling becomes a token piece only where none of its
 // bytes lies in a user range of `text`; everything else is text (adjacent text merged into one piece).
+// Empty spellings are ignored. O(text size x specials).
 std::vector<PromptPiece> SplitSpecialTokens(const jinja::TaintedText& text, const std::vector<SpecialToken>& specials);
 
 // The pieces as one string (special tokens spelled out), for echo and logs.

@@ -43,6 +43,7 @@ TEST(SplitSpecialTokensTest, OnlyTemplateBytesFormSpecialTokens) {
   EXPECT_EQ(Show(SplitSpecialTokens(Text({{"<", false}, {"s>", true}}), kSpecials)), "(<s>)");
   EXPECT_EQ(Show(SplitSpecialTokens(Text({{"plain", false}}), kSpecials)), "(plain)");
   EXPECT_EQ(Show(SplitSpecialTokens(Text({}), kSpecials)), "");
+  EXPECT_EQ(Show(SplitSpecialTokens(Text({{"ab", false}}), {{"", 5}})), "(ab)");  // an empty spelling never matches
 }
 
 TEST(JinjaChatTemplateTest, Llama3TurnsBecomeSpecialTokensAndMessageTextStaysText) {

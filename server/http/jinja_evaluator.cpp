@@ -216,6 +216,8 @@ class Evaluator {
         for (size_t i = 0; i + 1 < node.kids.size(); i += 2) {
           const Value key = Eval(*node.kids[i]);
           if (!key.is_string()) throw JinjaError("only string keys are supported in dict literals", node.kids[i]->pos);
+          // Keys are stored as plain strings: one made of user text marks all keys as user text.
+          if (key.text().HasUser()) dict->user_keys = true;
           dict->Set(key.str(), Eval(*node.kids[i + 1]));
         }
         return Value::Dict(std::move(dict));

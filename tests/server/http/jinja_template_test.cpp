@@ -222,6 +222,18 @@ TEST(JinjaTemplateTest, UserTextIsTrackedThroughConcatenationAndFilters) {
   EXPECT_EQ(r.value().user[1].end, 12u);
 }
 
+TEST(JinjaTemplateTest, DictKeysMadeOfUserTextStayUserText) {
+  Result<JinjaTemplate> t = JinjaTemplate::Parse("{% for k in {u: 1} %}{{ k }}{% endfor %}{% for k in {'t': 1} %}{{ k }}{% endfor %}");
+  ASSERT_TRUE(t.ok());
+  JinjaRenderInput input;
+  input.user_variables = {{"u", "<s>"}};
+  Result<jinja::TaintedText> r = t.value().Render(input);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.value().text, "<s>t");
+  ASSERT_EQ(r.value().user.size(), 1u);
+  EXPECT_EQ(r.value().user[0].end, 3u);
+}
+
 TEST(JinjaTemplateTest, ParsedTemplateRendersRepeatedlyWithDifferentInputs) {
   Result<JinjaTemplate> t = JinjaTemplate::Parse("{% for x in xs %}{{ x }}{% endfor %}");
   ASSERT_TRUE(t.ok());

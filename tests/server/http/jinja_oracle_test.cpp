@@ -103,7 +103,7 @@ TEST_F(JinjaOracleTest, EveryTemplateAndConversationRendersAsJinja2Does) {
       compared++;
     }
   }
-  EXPECT_GE(compared, 7 * 20);
+  EXPECT_GE(compared, 10 * 20);
 }
 
 // The special-token spellings typed in messages stay text: the conversation yields as many special tokens
@@ -111,7 +111,8 @@ TEST_F(JinjaOracleTest, EveryTemplateAndConversationRendersAsJinja2Does) {
 TEST_F(JinjaOracleTest, SpecialTokenSpellingsInMessagesNeverBecomeTokens) {
   const json templates = LoadJson("templates.json");
   const json conversations = LoadJson("conversations.json");
-  for (const char* cname : {"special_tokens_in_content", "template_syntax_in_content"}) {
+  for (const char* cname : {"special_tokens_in_content", "special_tokens_from_the_user_only",
+                            "template_syntax_in_content"}) {
     json hostile = conversations[cname];
     json harmless = hostile;
     for (json& m : harmless["messages"]) m["content"] = "x";
@@ -122,8 +123,8 @@ TEST_F(JinjaOracleTest, SpecialTokenSpellingsInMessagesNeverBecomeTokens) {
       ASSERT_TRUE(t.ok());
       Result<jinja::TaintedText> a = Render(t.value(), spec, hostile);
       Result<jinja::TaintedText> b = Render(t.value(), spec, harmless);
-      ASSERT_TRUE(a.ok()) << a.status().message();
-      ASSERT_TRUE(b.ok()) << b.status().message();
+      ASSERT_EQ(a.ok(), b.ok());  // a template may reject the conversation's roles (gemma: no system role)
+      if (!a.ok()) continue;
       const std::vector<PromptPiece> pa = SplitSpecialTokens(a.value(), Specials(spec));
       const std::vector<PromptPiece> pb = SplitSpecialTokens(b.value(), Specials(spec));
       EXPECT_EQ(CountTokens(pa), CountTokens(pb));

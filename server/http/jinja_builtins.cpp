@@ -263,6 +263,14 @@ bool Less(const Value& a, const Value& b, const std::string& op) {
     }
   } else if (a.is_string() && b.is_string()) {
     cmp = a.str().compare(b.str());  // UTF-8 byte order is code point order
+  } else if (a.is_list() && b.is_list()) {
+    // Python compares sequences item by item; the first unequal pair decides, else the shorter is less.
+    const ValueList& x = a.list();
+    const ValueList& y = b.list();
+    size_t i = 0;
+    while (i < x.size() && i < y.size() && x[i].Equals(y[i])) ++i;
+    if (i < x.size() && i < y.size()) return Less(x[i], y[i], op);
+    cmp = x.size() < y.size() ? -1 : x.size() > y.size() ? 1 : 0;
   } else {
     throw JinjaError("'" + op + "' not supported between instances of '" + a.TypeName() + "' and '" +
                      b.TypeName() + "'");
@@ -305,7 +313,7 @@ Value ApplyFilter(const std::string& name, const Value& subject, CallArgs& args,
     const std::string& t = s.str();
     return Derived(name == "upper"   ? AsciiUpper(t)
                    : name == "lower" ? AsciiLower(t)
-                   : name == "title" ? AsciiTitle(t)
+                   : name == "title" ? JinjaTitle(t)
                                      : AsciiCapitalize(t),
                    {&s});
   }
@@ -343,6 +351,10 @@ Value ApplyFilter(const std::string& name, const Value& subject, CallArgs& args,
     args.Check(1, {"default"});
     const Value& fallback = args.Get(0, "default", kAbsent);
     const Value dflt = fallback.is_undefined() ? (name == "int" ? Value::Int(0) : Value::Float(0)) : fallback;
+    // jinja2 converts with int()/float(), which an undefined value refuses.
+    if (subject.is_undefined()) {
+      throw JinjaError(subject.name().empty() ? "undefined value in filter '" + name + "'" : subject.name());
+    }
     double d = 0;
     if (subject.is_number()) {
       d = subject.float_value();
@@ -368,6 +380,7 @@ Value ApplyFilter(const std::string& name, const Value& subject, CallArgs& args,
       return Value::Int(std::llabs(subject.int_value()));
     }
     if (subject.kind() == Value::Kind::kFloat) return Value::Float(std::fabs(subject.float_value()));
+    if (subject.kind() == Value::Kind::kBool) return Value::Int(subject.bool_value() ? 1 : 0);
     throw JinjaError("filter 'abs' expects a number, not " + std::string(subject.TypeName()));
   }
   if (name == "list") {
@@ -429,6 +442,20 @@ bool ApplyTest(const std::string& name, const Value& v, CallArgs& args) {
   args.callee = "test '" + name + "'";
   const Value& arg = args.Get(0, "", kAbsent);
   using K = Value::Kind;
+  // Tests that compare with something take exactly one argument; the others none (jinja2 refuses extras).
+  static const char* const kOneArgument[] = {"divisibleby", "eq", "equalto", "==", "ne", "!=", "lt", "<", "le", "<=",
+                                             "gt", ">", "ge", ">=", "in", "sameas"};
+  static const char* const kNoArgument[] = {"defined", "undefined", "none", "boolean", "true", "false", "integer",
+                                            "float", "number", "string", "mapping", "iterable", "sequence",
+                                            "callable", "lower", "upper", "odd", "even"};
+  bool one = false, known = false;
+  for (const char* t : kOneArgument) one = one || name == t;
+  for (const char* t : kNoArgument) known = known || name == t;
+  if (!one && !known) throw JinjaError("unknown test '" + name + "'");
+  if (args.positional.size() + args.keyword.size() != (one ? 1u : 0u)) {
+    throw JinjaError(args.callee + " takes " + (one ? "one argument" : "no arguments") + ", " +
+                     std::to_string(args.positional.size() + args.keyword.size()) + " given");
+  }
   if (name == "defined") return !v.is_undefined();
   if (name == "undefined") return v.is_undefined();
   if (name == "none") return v.is_none();
@@ -445,14 +472,21 @@ bool ApplyTest(const std::string& name, const Value& v, CallArgs& args) {
   if (name == "callable") return v.kind() == K::kFunction;
   if (name == "lower") return v.is_string() && AsciiLower(v.str()) == v.str();
   if (name == "upper") return v.is_string() && AsciiUpper(v.str()) == v.str();
-  if (name == "odd" || name == "even") {
-    const int64_t i = RequireInt(v, args.callee);
-    return (i % 2 != 0) == (name == "odd");
-  }
-  if (name == "divisibleby") {
-    const int64_t d = RequireInt(arg, args.callee);
-    if (d == 0) throw JinjaError("integer division or modulo by zero");
-    return RequireInt(v, args.callee) % d == 0;
+  if (name == "odd" || name == "even" || name == "divisibleby") {
+    // Python's `value % n == r` (odd: n 2, r 1; even: n 2, r 0): floats and bools take part too.
+    const Value& divisor = name == "divisibleby" ? arg : Value::Int(2);
+    const bool numbers = (v.is_number() || v.kind() == K::kBool) && (divisor.is_number() || divisor.kind() == K::kBool);
+    if (!numbers) throw JinjaError(args.callee + " expects numbers, not " + v.TypeName());
+    auto as_double = [](const Value& x) { return x.kind() == K::kBool ? (x.bool_value() ? 1.0 : 0.0) : x.float_value(); };
+    const double n = as_double(divisor);
+    if (n == 0) throw JinjaError("integer division or modulo by zero");
+    const double x = as_double(v);
+    double r = x - std::floor(x / n) * n;
+    if (v.kind() == K::kInt && divisor.kind() == K::kInt) {
+      const int64_t m = v.int_value() % divisor.int_value();
+      r = static_cast<double>(m != 0 && ((m < 0) != (divisor.int_value() < 0)) ? m + divisor.int_value() : m);
+    }
+    return name == "odd" ? r == 1 : r == 0;
   }
   if (name == "eq" || name == "equalto" || name == "==") return v.Equals(arg);
   if (name == "ne" || name == "!=") return !v.Equals(arg);
@@ -479,8 +513,13 @@ Value CallMethod(const Value& obj, const std::string& name, CallArgs& args, cons
     if (name == "rstrip") return Strip(obj, args, false, true, args.callee);
     if (name == "upper" || name == "lower" || name == "title" || name == "capitalize") {
       args.Check(0, {});
-      CallArgs none;
-      return ApplyFilter(name, obj, none, limits);
+      const std::string& t = obj.str();
+      // str.title() is Python's, unlike the title filter (JinjaTitle).
+      return Derived(name == "upper"   ? AsciiUpper(t)
+                     : name == "lower" ? AsciiLower(t)
+                     : name == "title" ? AsciiTitle(t)
+                                       : AsciiCapitalize(t),
+                     {&obj});
     }
     if (name == "startswith" || name == "endswith") {
       args.Check(1, {});

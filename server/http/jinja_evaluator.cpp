@@ -134,6 +134,9 @@ class Evaluator {
       items = std::move(kept);
     }
     const auto n = static_cast<int64_t>(items.size());
+    // jinja2 runs the else block unless some iteration ran its body to the end: an iteration left by
+    // `continue` or `break` does not count (its generated code clears the flag at the end of the body).
+    bool completed_one = false;
     for (int64_t i = 0; i < n; ++i) {
       Step(node);
       // The loop object, built directly (no per-key lookups: this runs once per iteration).
@@ -156,8 +159,9 @@ class Evaluator {
       const Flow f = ExecBody(*node.kids[2]);
       scopes_.pop_back();
       if (f == Flow::kBreak) break;
+      if (f == Flow::kNormal) completed_one = true;
     }
-    if (n == 0 && node.kids[3]) return ExecBody(*node.kids[3]);
+    if (!completed_one && node.kids[3]) return ExecBody(*node.kids[3]);
     return Flow::kNormal;
   }
 

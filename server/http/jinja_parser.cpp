@@ -520,13 +520,15 @@ class Parser {
   }
 
   // jinja2 lets a test take one argument without parentheses: `x is divisibleby 3`, `x is sameas none`.
+  // Its rule, kept exactly so the same templates fail: any name but else/or/and starts an argument (so
+  // `x is defined if y` is an error there too), and a second `is` is refused.
   bool TestArgumentFollows() const {
     const Token& t = Peek();
     if (t.type == TokenType::kString || t.type == TokenType::kInt || t.type == TokenType::kFloat) return true;
     if (t.type == TokenType::kOperator) return t.text == "[" || t.text == "{";
     if (t.type != TokenType::kName) return false;
-    return t.text != "else" && t.text != "or" && t.text != "and" && t.text != "if" && t.text != "in" &&
-           t.text != "not" && t.text != "is";
+    if (t.text == "is") throw JinjaError("tests cannot be chained with 'is'", t.pos);
+    return t.text != "else" && t.text != "or" && t.text != "and";
   }
 
   const std::vector<Token>& t_;

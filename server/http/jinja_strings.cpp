@@ -158,6 +158,18 @@ std::string AsciiTitle(std::string_view text) {
   return out;
 }
 
+std::string JinjaTitle(std::string_view text) {
+  std::string out(text);
+  bool word_start = true;
+  for (char& c : out) {
+    const auto u = static_cast<unsigned char>(c);
+    const bool separator = c == '-' || c == '(' || c == '{' || c == '[' || c == '<' || std::isspace(u);
+    c = static_cast<char>(word_start ? std::toupper(u) : std::tolower(u));
+    word_start = separator;
+  }
+  return out;
+}
+
 std::string AsciiCapitalize(std::string_view text) {
   std::string out = AsciiLower(text);
   if (!out.empty()) out[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(out[0])));

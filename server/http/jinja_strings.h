@@ -29,6 +29,9 @@ std::string AsciiUpper(std::string_view text);
 std::string AsciiLower(std::string_view text);
 // str.title(): each run of letters starts upper-case, the rest lower-case.
 std::string AsciiTitle(std::string_view text);
+// jinja2's title filter (not str.title()): words start after '-', whitespace, '(', '{', '[' or '<'; each
+// word's first character upper-case, the rest lower-case ("they're" -> "They're").
+std::string JinjaTitle(std::string_view text);
 // str.capitalize(): the first character upper-case, the rest lower-case.
 std::string AsciiCapitalize(std::string_view text);
 // Appends the UTF-8 encoding of `cp` (a code point below 0x110000).

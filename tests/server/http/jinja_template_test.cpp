@@ -113,7 +113,13 @@ const Case kCases[] = {
      "a\nb\nc"},
     {"RawTextAroundTags",
      "{ not a tag } {{ '{{ literal }}' }} %} }}",
-     "{ not a tag } {{ literal }} %} }}"},};
+     "{ not a tag } {{ literal }} %} }}"},    {"TitleFilterIsJinjasAndTitleMethodIsPythons",
+     "{{ \"they're x-ray (big) HI\" | title }}|{{ \"they're\".title() }}",
+     "They're X-Ray (Big) Hi|They'Re"},
+    {"OddEvenOnFloatsAndBoolsSequenceComparison",
+     "{{ 2.5 is odd }}|{{ 3.0 is odd }}|{{ true is even }}|{{ (1, 2) < (1, 3) }}|{{ [2] > [1, 5] }}",
+     "False|True|False|True|True"},
+};
 
 TEST(JinjaTemplateTest, RendersAsJinja2Does) {
   for (const Case& c : kCases) {
@@ -137,6 +143,8 @@ TEST(JinjaTemplateTest, ErrorsNameTheConstructAndItsLineAndColumn) {
   EXPECT_EQ(Error("{{ 'a' + 1 }}"), "chat template 1:8: unsupported operand type(s) for +: 'str' and 'int'");
   EXPECT_EQ(Error("x\n{{ m.role.nope.x }}"), "chat template 2:15: 'str object' has no attribute 'nope'");
   EXPECT_EQ(Error("{{ m.list.append(4) }}"), "chat template 1:17: 'list object' has no method 'append'");
+  EXPECT_EQ(Error("{{ 1 is odd 2 }}"), "chat template 1:6: test 'odd' takes no arguments, 1 given");
+  EXPECT_EQ(Error("{{ 1 is eq }}"), "chat template 1:6: test 'eq' takes one argument, 0 given");
 }
 
 TEST(JinjaTemplateTest, SyntaxErrorsAreReportedAtParseTime) {
@@ -157,6 +165,9 @@ TEST(JinjaTemplateTest, SyntaxErrorsAreReportedAtParseTime) {
   EXPECT_EQ(parse_error("{{ (1 }}"), "chat template 1:7: unbalanced '}'");
   EXPECT_EQ(parse_error("{{ a ; b }}"), "chat template 1:6: unexpected character ';' in tag");
   EXPECT_EQ(parse_error("{{ 99999999999999999999 }}"), "chat template 1:4: integer literal 99999999999999999999 does not fit in 64 bits");
+  // jinja2's rules for a test's bare argument: a second `is` is refused, `if` would be taken as the argument.
+  EXPECT_EQ(parse_error("{{ x is defined is string }}"), "chat template 1:17: tests cannot be chained with 'is'");
+  EXPECT_EQ(parse_error("{{ 1 if x is defined if y }}"), "chat template 1:25: expected '}}', found 'y'");
 }
 
 TEST(JinjaTemplateTest, RaiseExceptionGivesTheTemplatesMessageAlone) {

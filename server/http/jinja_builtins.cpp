@@ -263,7 +263,7 @@ bool Less(const Value& a, const Value& b, const std::string& op) {
     }
   } else if (a.is_string() && b.is_string()) {
     cmp = a.str().compare(b.str());  // UTF-8 byte order is code point order
-  } else if (a.is_list() && b.is_list()) {
+  } else if (a.is_list() && b.is_list() && a.is_tuple() == b.is_tuple()) {
     // Python compares sequences item by item; the first unequal pair decides, else the shorter is less.
     const ValueList& x = a.list();
     const ValueList& y = b.list();
@@ -292,7 +292,9 @@ bool Contains(const Value& haystack, const Value& needle) {
         if (v.Equals(needle)) return true;
       }
       return false;
-    case Value::Kind::kDict: return needle.is_string() && haystack.dict()->Find(needle.str()) != nullptr;
+    case Value::Kind::kDict:
+      if (!needle.hashable()) throw JinjaError(std::string("unhashable type: '") + needle.TypeName() + "'");
+      return needle.is_string() && haystack.dict()->Find(needle.str()) != nullptr;
     default: throw JinjaError(std::string("argument of type '") + haystack.TypeName() + "' is not iterable");
   }
 }
@@ -402,6 +404,8 @@ Value ApplyFilter(const std::string& name, const Value& subject, CallArgs& args,
     args.Check(0, {});
     ValueList out;
     for (const Value& v : Iterate(subject)) {
+      // jinja2 keeps the items it has seen in a set.
+      if (!v.hashable()) throw JinjaError(std::string("unhashable type: '") + v.TypeName() + "'");
       bool seen = false;
       for (const Value& o : out) seen = seen || o.Equals(v);
       if (!seen) out.push_back(v);
@@ -468,7 +472,8 @@ bool ApplyTest(const std::string& name, const Value& v, CallArgs& args) {
   if (name == "string") return v.is_string();
   if (name == "mapping") return v.is_dict();
   if (name == "iterable") return v.is_string() || v.is_list() || v.is_dict() || v.is_undefined();
-  if (name == "sequence") return v.is_string() || v.is_list() || v.is_dict();
+  // jinja2's Undefined has a length and an item lookup, so it passes as a sequence (and iterable).
+  if (name == "sequence") return v.is_string() || v.is_list() || v.is_dict() || v.is_undefined();
   if (name == "callable") return v.kind() == K::kFunction;
   if (name == "lower") return v.is_string() && AsciiLower(v.str()) == v.str();
   if (name == "upper") return v.is_string() && AsciiUpper(v.str()) == v.str();

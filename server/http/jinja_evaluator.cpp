@@ -161,7 +161,13 @@ class Evaluator {
       if (f == Flow::kBreak) break;
       if (f == Flow::kNormal) completed_one = true;
     }
-    if (!completed_one && node.kids[3]) return ExecBody(*node.kids[3]);
+    if (!completed_one && node.kids[3]) {
+      // The else block belongs to the loop's scope too: what it sets is gone after the loop.
+      scopes_.emplace_back();
+      const Flow f = ExecBody(*node.kids[3]);
+      scopes_.pop_back();
+      return f;
+    }
     return Flow::kNormal;
   }
 
@@ -388,10 +394,11 @@ class Evaluator {
         return Value::Text(std::move(t));
       }
       if (a.is_list() && b.is_list()) {
+        if (a.is_tuple() != b.is_tuple()) throw JinjaError(BinaryTypeError(op, a, b));  // Python: list + tuple
         CheckItemCount(budget_.values, a.list().size() + b.list().size(), "'+'");
         ValueList items = a.list();
         items.insert(items.end(), b.list().begin(), b.list().end());
-        return Value::List(std::move(items));
+        return a.is_tuple() ? Value::Tuple(std::move(items)) : Value::List(std::move(items));
       }
     }
     if (op == "*") {
@@ -409,7 +416,7 @@ class Evaluator {
         if (times > 0) CheckItemCount(budget_.values, seq->list().size() * static_cast<size_t>(std::min<int64_t>(times, 1 << 30)), "'*'");
         ValueList items;
         for (int64_t i = 0; i < times; ++i) items.insert(items.end(), seq->list().begin(), seq->list().end());
-        return Value::List(std::move(items));
+        return seq->is_tuple() ? Value::Tuple(std::move(items)) : Value::List(std::move(items));
       }
     }
     if (!nums) throw JinjaError(BinaryTypeError(op, a, b));

@@ -449,6 +449,14 @@ class Parser {
         break;
       }
     }
+    if (!slice && parts[0] && IsOp(",")) {
+      // x[a, b]: the index is a tuple (jinja2 accepts it; a dict with tuple keys is the only use).
+      NodePtr tuple = Make(NodeKind::kList, pos);
+      tuple->negate = true;
+      tuple->kids.push_back(std::move(parts[0]));
+      while (SkipOp(",") && !IsOp("]")) tuple->kids.push_back(Expression());
+      parts[0] = std::move(tuple);
+    }
     ExpectOp("]");
     NodePtr node = Make(slice ? NodeKind::kSlice : NodeKind::kGetitem, pos);
     node->kids.push_back(std::move(subject));

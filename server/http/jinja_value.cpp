@@ -413,7 +413,7 @@ const char* Value::TypeName() const {
     case Kind::kInt: return "int";
     case Kind::kFloat: return "float";
     case Kind::kString: return "str";
-    case Kind::kList: return "list";
+    case Kind::kList: return tuple_ ? "tuple" : "list";
     case Kind::kDict: return dict_->is_namespace ? "namespace" : "dict";
     case Kind::kFunction: return "function";
   }

@@ -88,6 +88,9 @@ class Value {
   bool is_list() const { return kind_ == Kind::kList; }
   bool is_dict() const { return kind_ == Kind::kDict; }
   bool is_number() const { return kind_ == Kind::kInt || kind_ == Kind::kFloat; }
+  bool is_tuple() const { return kind_ == Kind::kList && tuple_; }
+  // Python can hash it (a dict key, a set member): not a list or dict.
+  bool hashable() const { return (kind_ != Kind::kList || tuple_) && kind_ != Kind::kDict; }
 
   bool bool_value() const { return b_; }
   int64_t int_value() const { return i_; }

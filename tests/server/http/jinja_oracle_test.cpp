@@ -34,10 +34,8 @@ json LoadJson(const std::string& name) { return json::parse(ReadFile(Dir() + "/"
 // Debian's python3 has python3-jinja2 (deploy/install-deps.sh); another python3 on PATH may not.
 std::string Python() { return std::filesystem::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3"; }
 
-// The oracle's results, or a failure when Python or jinja2 is missing.
-json RunOracle() {
-  const std::string cmd = Python() + " " + FPGASERVE_SOURCE_DIR + "/tests/server/http/jinja_oracle.py " + Dir() +
-                          " " + std::to_string(kNow);
+// The JSON a command prints, or a discarded value when it fails (Python or jinja2 missing).
+json RunCommand(const std::string& cmd) {
   FILE* pipe = popen(cmd.c_str(), "r");
   if (pipe == nullptr) return json();
   std::string out;
@@ -46,6 +44,11 @@ json RunOracle() {
   while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
   if (pclose(pipe) != 0) return json();
   return json::parse(out, nullptr, false);
+}
+
+json RunOracle() {
+  return RunCommand(Python() + " " + FPGASERVE_SOURCE_DIR + "/tests/server/http/jinja_oracle.py " + Dir() + " " +
+                    std::to_string(kNow));
 }
 
 std::vector<SpecialToken> Specials(const json& spec) {
@@ -104,6 +107,35 @@ TEST_F(JinjaOracleTest, EveryTemplateAndConversationRendersAsJinja2Does) {
     }
   }
   EXPECT_GE(compared, 10 * 20);
+}
+
+// Random templates from jinja_fuzz_oracle.py (fixed seeds: the same templates every run) render as jinja2
+// renders them, or fail where jinja2 fails.
+TEST(JinjaFuzzOracleTest, RandomTemplatesRenderAsJinja2Does) {
+  for (int seed : {1, 2, 3}) {
+    const std::string cmd = Python() + " " + FPGASERVE_SOURCE_DIR + "/tests/server/http/jinja_fuzz_oracle.py " +
+                            std::to_string(seed) + " 400";
+    const json oracle = RunCommand(cmd);
+    ASSERT_TRUE(oracle.is_object()) << "jinja_fuzz_oracle.py failed: is python3-jinja2 installed?";
+    int mismatches = 0;
+    for (const json& c : oracle["cases"]) {
+      const std::string source = c["source"];
+      Result<JinjaTemplate> t = JinjaTemplate::Parse(source);
+      Result<jinja::TaintedText> got = Status::InvalidArgument("not parsed");
+      if (t.ok()) {
+        JinjaRenderInput input;
+        input.user_variables = oracle["variables"];
+        got = t.value().Render(input);
+      }
+      const bool same = c["ok"].get<bool>() ? got.ok() && got.value().text == c["text"].get<std::string>() : !got.ok();
+      if (!same && ++mismatches <= 5) {
+        ADD_FAILURE() << "seed " << seed << ": " << json(source).dump() << "\n jinja2: "
+                      << (c["ok"].get<bool>() ? json(c["text"]).dump() : "an error") << "\n ours:   "
+                      << (got.ok() ? json(got.value().text).dump() : got.status().message());
+      }
+    }
+    EXPECT_EQ(mismatches, 0) << "seed " << seed;
+  }
 }
 
 // The special-token spellings typed in messages stay text: the conversation yields as many special tokens

@@ -5,8 +5,12 @@
 // What is supported is listed in jinja_parser.h (syntax) and jinja_builtins.h (filters, tests, methods);
 // globals are range(), namespace(), raise_exception(msg) and strftime_now(format). Anything else is an
 // error naming the construct and its line:column, never undefined behaviour.
-// Differences from jinja2 that a chat template could notice: integers are 64-bit (overflow is an error);
-// case mapping is ASCII-only; dict keys are strings; no autoescaping (HF does not autoescape either).
+// Differences from jinja2 that a chat template could notice (none of the tested model templates does):
+// integers are 64-bit (overflow is an error); case mapping is ASCII-only; dict keys are strings; `%` on a
+// string (printf formatting) is refused; select/reject/map/unique/reverse/items build lists at once where
+// jinja2 returns lazy generators (which print as "<generator ...>" and fail only when iterated); range(),
+// dict views and the loop object are plain lists and dicts when printed. No autoescaping (HF has none).
+// tests/server/http/jinja_fuzz_oracle.py compares random templates with jinja2 to keep the rest equal.
 //
 // Untrusted input: the template text may come from a downloaded model file, and the variables from API
 // clients. Parsing bounds nesting depth; rendering bounds steps (so loops end), output size and the size of

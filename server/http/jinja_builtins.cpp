@@ -197,7 +197,9 @@ ValueList Iterate(const Value& v) {
     case Value::Kind::kString: {
       ValueList chars;
       const std::vector<size_t> offs = CodePointOffsets(v.str());
-      for (size_t i = 0; i + 1 < offs.size(); ++i) chars.push_back(Derived(v.str().substr(offs[i], offs[i + 1] - offs[i]), {&v}));
+      for (size_t i = 0; i + 1 < offs.size(); ++i) {
+        chars.push_back(Derived(v.str().substr(offs[i], offs[i + 1] - offs[i]), {&v}));
+      }
       return chars;
     }
     default: throw JinjaError(std::string("'") + v.TypeName() + "' object is not iterable");
@@ -215,7 +217,10 @@ int64_t Length(const Value& v) {
 }
 
 Value GetAttr(const Value& obj, const std::string& name) {
-  if (obj.is_undefined()) throw JinjaError(obj.name().empty() ? std::string("undefined value has no attribute '").append(name).append("'") : obj.name());
+  if (obj.is_undefined()) {
+    throw JinjaError(obj.name().empty() ? std::string("undefined value has no attribute '").append(name).append("'")
+                                        : obj.name());
+  }
   if (obj.is_dict()) {
     if (const Value* v = obj.dict()->Find(name)) return *v;
   }
@@ -237,7 +242,9 @@ Value GetItem(const Value& obj, const Value& key) {
     const int64_t n = Length(obj);
     int64_t i = key.int_value();
     if (i < 0) i += n;
-    if (i < 0 || i >= n) return Value::Undefined(std::string("'") + obj.TypeName() + " object' has no element " + key.Repr());
+    if (i < 0 || i >= n) {
+      return Value::Undefined(std::string("'") + obj.TypeName() + " object' has no element " + key.Repr());
+    }
     if (obj.is_list()) return obj.list()[static_cast<size_t>(i)];
     const std::vector<size_t> offs = CodePointOffsets(obj.str());
     const size_t b = offs[static_cast<size_t>(i)], e = offs[static_cast<size_t>(i) + 1];
@@ -332,13 +339,17 @@ Value ApplyFilter(const std::string& name, const Value& subject, CallArgs& args,
   if (name == "items") {
     args.Check(0, {});
     if (subject.is_undefined()) return Value::List({});
-    if (!subject.is_dict()) throw JinjaError("filter 'items' expects a mapping, not " + std::string(subject.TypeName()));
+    if (!subject.is_dict()) {
+      throw JinjaError("filter 'items' expects a mapping, not " + std::string(subject.TypeName()));
+    }
     return Value::List(DictItems(subject));
   }
   if (name == "first" || name == "last") {
     args.Check(0, {});
     const ValueList items = Iterate(subject);
-    if (items.empty()) return Value::Undefined("'" + std::string(subject.TypeName()) + " object' has no " + name + " item");
+    if (items.empty()) {
+      return Value::Undefined("'" + std::string(subject.TypeName()) + " object' has no " + name + " item");
+    }
     return name == "first" ? items.front() : items.back();
   }
   if (name == "string") {
@@ -482,7 +493,9 @@ bool ApplyTest(const std::string& name, const Value& v, CallArgs& args) {
     const Value& divisor = name == "divisibleby" ? arg : Value::Int(2);
     const bool numbers = (v.is_number() || v.kind() == K::kBool) && (divisor.is_number() || divisor.kind() == K::kBool);
     if (!numbers) throw JinjaError(args.callee + " expects numbers, not " + v.TypeName());
-    auto as_double = [](const Value& x) { return x.kind() == K::kBool ? (x.bool_value() ? 1.0 : 0.0) : x.float_value(); };
+    auto as_double = [](const Value& x) {
+      return x.kind() == K::kBool ? (x.bool_value() ? 1.0 : 0.0) : x.float_value();
+    };
     const double n = as_double(divisor);
     if (n == 0) throw JinjaError("integer division or modulo by zero");
     const double x = as_double(v);

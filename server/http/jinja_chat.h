@@ -70,7 +70,8 @@ class JinjaChatTemplate {
   const JinjaChatOptions& options() const { return options_; }
 
  private:
-  JinjaChatTemplate(JinjaTemplate t, JinjaChatOptions options) : template_(std::move(t)), options_(std::move(options)) {}
+  JinjaChatTemplate(JinjaTemplate t, JinjaChatOptions options)
+      : template_(std::move(t)), options_(std::move(options)) {}
 
   JinjaTemplate template_;
   JinjaChatOptions options_;

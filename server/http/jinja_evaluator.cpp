@@ -333,7 +333,9 @@ class Evaluator {
     const std::optional<int64_t> start = part(1), stop = part(2), step_opt = part(3);
     const int64_t step = step_opt.value_or(1);
     if (step == 0) throw JinjaError("slice step cannot be zero");
-    if (!obj.is_list() && !obj.is_string()) throw JinjaError(std::string("'") + obj.TypeName() + "' object is not subscriptable");
+    if (!obj.is_list() && !obj.is_string()) {
+      throw JinjaError(std::string("'") + obj.TypeName() + "' object is not subscriptable");
+    }
     const int64_t n = Length(obj);
     // Python's slice index adjustment.
     auto clamp = [&](std::optional<int64_t> v, int64_t dflt) {
@@ -385,7 +387,9 @@ class Evaluator {
     const bool ints = (a.kind() == K::kInt || a.kind() == K::kBool) && (b.kind() == K::kInt || b.kind() == K::kBool);
     const bool nums = (a.is_number() || a.kind() == K::kBool) && (b.is_number() || b.kind() == K::kBool);
     auto as_int = [](const Value& v) { return v.kind() == K::kBool ? (v.bool_value() ? 1 : 0) : v.int_value(); };
-    auto as_double = [](const Value& v) { return v.kind() == K::kBool ? (v.bool_value() ? 1.0 : 0.0) : v.float_value(); };
+    auto as_double = [](const Value& v) {
+      return v.kind() == K::kBool ? (v.bool_value() ? 1.0 : 0.0) : v.float_value();
+    };
     if (op == "+") {
       if (a.is_string() && b.is_string()) {
         CheckTextSize(budget_.values, a.str().size() + b.str().size(), "'+'");
@@ -407,13 +411,15 @@ class Evaluator {
       const Value* count = seq == &a ? &b : &a;
       if (seq != nullptr && (count->kind() == K::kInt || count->kind() == K::kBool)) {
         const int64_t times = std::max<int64_t>(0, as_int(*count));
+        // The size before building (capped so the product cannot overflow; anything that large fails anyway).
+        const auto capped = static_cast<size_t>(std::min<int64_t>(times, 1 << 30));
         if (seq->is_string()) {
-          if (times > 0) CheckTextSize(budget_.values, seq->str().size() * static_cast<size_t>(std::min<int64_t>(times, 1 << 30)), "'*'");
+          CheckTextSize(budget_.values, seq->str().size() * capped, "'*'");
           std::string out;
           for (int64_t i = 0; i < times; ++i) out += seq->str();
           return seq->text().HasUser() ? Value::UserStr(out) : Value::Str(out);
         }
-        if (times > 0) CheckItemCount(budget_.values, seq->list().size() * static_cast<size_t>(std::min<int64_t>(times, 1 << 30)), "'*'");
+        CheckItemCount(budget_.values, seq->list().size() * capped, "'*'");
         ValueList items;
         for (int64_t i = 0; i < times; ++i) items.insert(items.end(), seq->list().begin(), seq->list().end());
         return seq->is_tuple() ? Value::Tuple(std::move(items)) : Value::List(std::move(items));

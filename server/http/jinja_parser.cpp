@@ -78,7 +78,9 @@ class Parser {
     if (!SkipOp(op)) throw JinjaError("expected '" + std::string(op) + "', found " + Describe(Peek()), Peek().pos);
   }
   void Expect(TokenType type, const char* what) {
-    if (Peek().type != type) throw JinjaError(std::string("expected ") + what + ", found " + Describe(Peek()), Peek().pos);
+    if (Peek().type != type) {
+      throw JinjaError(std::string("expected ") + what + ", found " + Describe(Peek()), Peek().pos);
+    }
     Next();
   }
   std::string ExpectName() {

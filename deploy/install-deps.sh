@@ -17,6 +17,7 @@ build_pkgs=(
   libcli11-dev            # command line
   prometheus-cpp-dev      # /metrics in the Prometheus text format
   libgtest-dev libgmock-dev
+  python3-jinja2          # the reference renderer the chat-template tests compare our Jinja interpreter with
   libxrt-dev uuid-dev     # Xilinx XRT native API for the real card
   shellcheck              # checks deploy/ scripts in make test
   systemd                 # systemd-analyze verifies deploy/systemd in make test

@@ -29,6 +29,7 @@
 #include "server/engine/engine_metrics.h"
 #include "server/http/engine_backend.h"
 #include "server/http/http_server.h"
+#include "server/http/jinja_chat.h"
 #include "server/http/log_line.h"
 #include "server/http/server_config.h"
 #include "server/model/bundled_model.h"
@@ -139,7 +140,9 @@ void RunServe(const ServeFlags& flags) {
   SignalHandler signals(&server, config.drain_timeout_s);
   spdlog::info(LogLine("listening", {{"address", "http://" + config.host + ":" + std::to_string(port.value())},
                                      {"model", model_name}, {"api_keys", config.api_keys.size()},
-                                     {"chat_template", config.chat_template}}));
+                                     {"chat_template", config.chat_template_file.empty()
+                                                           ? config.chat_template
+                                                           : "jinja:" + config.chat_template_file}}));
 
   // Load while /health says "loading". A failure stops the server and exits 1.
   auto fail = [&](const std::string& message) {
@@ -157,6 +160,13 @@ void RunServe(const ServeFlags& flags) {
   Result<Tokenizer> tokenizer = Tokenizer::Load(tokenizer_path, mc.vocab_size);
   if (!tokenizer.ok()) fail(tokenizer.status().message());
   auto shared_tokenizer = std::make_shared<const Tokenizer>(std::move(tokenizer.value()));
+  std::shared_ptr<const JinjaChatTemplate> chat_template;
+  if (!config.chat_template_file.empty()) {
+    Result<std::shared_ptr<const JinjaChatTemplate>> t = LoadJinjaChatTemplateFile(
+        config.chat_template_file, LlamaVocabChatOptions(shared_tokenizer->bos_id(), shared_tokenizer->eos_id()));
+    if (!t.ok()) fail(t.status().message());
+    chat_template = std::move(t.value());
+  }
 
   DevicePoolOptions pool;
   pool.n_slots = config.kv_slots;
@@ -181,7 +191,7 @@ void RunServe(const ServeFlags& flags) {
       Engine::Create(engine_options, std::move(cards.value()), shared_tokenizer, &engine_metrics);
   if (!engine.ok()) fail(engine.status().message());
   EngineBackend backend(engine.value().get());
-  server.SetReady(shared_tokenizer, &backend);
+  server.SetReady(shared_tokenizer, &backend, chat_template);
   spdlog::info(LogLine("ready", {{"context", engine.value()->context_length()}, {"max_queue", config.max_queue}}));
 
   serve_thread.join();  // returns once a signal drained and stopped the server

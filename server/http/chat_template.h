@@ -12,6 +12,8 @@
 // messages must alternate user, assistant, user, ... starting with user. When the last message is the
 // assistant's, the prompt ends inside that reply so the model continues it (no "Assistant:" line added
 // and, for llama2, no EOS).
+// A model's own Jinja chat template (--chat-template-file, or the GGUF tokenizer.chat_template) is rendered
+// by JinjaChatTemplate (jinja_chat.h) instead; these two kinds need no template text.
 #pragma once
 
 #include <string>

@@ -101,9 +101,10 @@ Result<int> HttpServer::Bind() {
 
 void HttpServer::Serve() { server_.listen_after_bind(); }
 
-void HttpServer::SetReady(std::shared_ptr<const Tokenizer> tokenizer, Backend* backend) {
+void HttpServer::SetReady(std::shared_ptr<const Tokenizer> tokenizer, Backend* backend,
+                          std::shared_ptr<const JinjaChatTemplate> chat_template) {
   std::lock_guard<std::mutex> lock(mu_);
-  ready_ = {std::move(tokenizer), backend};
+  ready_ = {std::move(tokenizer), backend, std::move(chat_template)};
 }
 
 void HttpServer::StartDrain() {
@@ -287,7 +288,8 @@ void HttpServer::HandleGenerate(ApiKind kind, const Request& req, Response& res)
   ResponseMeta meta{kind, NewResponseId(kind), static_cast<int64_t>(std::time(nullptr)), model_name_};
   record.id = meta.id;
   PrepareOptions options{chat_template_, config_.default_max_tokens, config_.max_tokens_limit,
-                         std::chrono::milliseconds(static_cast<int64_t>(config_.request_timeout_s * 1000))};
+                         std::chrono::milliseconds(static_cast<int64_t>(config_.request_timeout_s * 1000)),
+                         ready.chat_template};
   Result<PreparedRequest> prepared =
       PrepareRequest(request, *ready.tokenizer, ready.backend->context_length(), options, meta.id, &param);
   if (!prepared.ok()) return SendError(res, ErrorFromStatus(prepared.status(), param));

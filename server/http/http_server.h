@@ -37,6 +37,7 @@
 #include "server/http/backend.h"
 #include "server/http/chat_template.h"
 #include "server/http/http_metrics.h"
+#include "server/http/jinja_chat.h"
 #include "server/http/openai_request.h"
 #include "server/http/server_config.h"
 
@@ -64,7 +65,10 @@ class HttpServer {
   // Serves until Stop(). REQUIRES: Bind() succeeded.
   void Serve();
 
-  void SetReady(std::shared_ptr<const Tokenizer> tokenizer, Backend* backend);
+  // `chat_template`, when given, renders chat requests instead of config.chat_template (a model's own
+  // Jinja template: --chat-template-file, or the one a GGUF file carries).
+  void SetReady(std::shared_ptr<const Tokenizer> tokenizer, Backend* backend,
+                std::shared_ptr<const JinjaChatTemplate> chat_template = nullptr);
   void StartDrain();
   void Stop();
 
@@ -76,6 +80,7 @@ class HttpServer {
   struct Ready {
     std::shared_ptr<const Tokenizer> tokenizer;
     Backend* backend = nullptr;
+    std::shared_ptr<const JinjaChatTemplate> chat_template;  // null: the built-in chat_template_
   };
 
   void InstallRoutes();

@@ -21,6 +21,24 @@ std::string TokensText(const Tokenizer& tokenizer, const std::vector<int32_t>& t
 
 Status TokenizePrompts(const OpenAiRequest& r, const Tokenizer& tok, const PrepareOptions& options,
                        std::vector<PreparedPrompt>* out, std::string* param) {
+  if (r.kind == ApiKind::kChat && options.jinja_template) {
+    // Special tokens are ids only where the template wrote them; message text is encoded as text.
+    const auto now = std::chrono::system_clock::now().time_since_epoch();
+    Result<std::vector<PromptPiece>> pieces =
+        options.jinja_template->Render(r.messages, std::chrono::duration_cast<std::chrono::seconds>(now).count());
+    if (!pieces.ok()) return Bad(param, "messages", pieces.status());
+    PreparedPrompt p;
+    for (const PromptPiece& piece : pieces.value()) {
+      if (piece.token >= 0) {
+        p.tokens.push_back(piece.token);
+      } else {
+        for (int t : tok.Encode(piece.text, /*bos=*/false, /*eos=*/false)) p.tokens.push_back(t);
+      }
+    }
+    p.text = PromptPiecesText(pieces.value());
+    out->push_back(std::move(p));
+    return Status::Ok();
+  }
   if (r.kind == ApiKind::kChat) {
     Result<std::vector<ChatSegment>> segments = RenderChat(options.chat_template, r.messages);
     if (!segments.ok()) return Bad(param, "messages", segments.status());

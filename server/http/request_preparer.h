@@ -1,7 +1,7 @@
 // PrepareRequest: a parsed OpenAI request + the model -> the engine's SequenceRequests.
 //
 // Tokenizes the prompts (completions: each text with BOS; token-id prompts as given; chat: the chat
-// template), checks them against the model (token ids in the vocabulary, prompt + max_tokens within the
+// template, built-in or Jinja), checks them against the model (token ids in the vocabulary, prompt + max_tokens within the
 // context), and makes one SequenceRequest per choice. Choices are numbered as OpenAI numbers them:
 // index k = prompt_index * n + i. Seeds: with a request seed s, choice k uses s + k (so n > 1 gives n
 // different samples, and the same request gives the same n samples again); without one, a random s is
@@ -12,12 +12,14 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "server/engine/engine.h"
 #include "server/http/chat_template.h"
+#include "server/http/jinja_chat.h"
 #include "server/http/openai_request.h"
 #include "server/model/tokenizer.h"
 
@@ -28,6 +30,8 @@ struct PrepareOptions {
   int default_max_tokens = 256;
   int max_tokens_limit = 0;  // 0 = the context length
   std::chrono::milliseconds request_timeout{0};  // 0 = no deadline
+  // When set, chat requests are rendered with this template (jinja_chat.h) and chat_template is unused.
+  std::shared_ptr<const JinjaChatTemplate> jinja_template;
 };
 
 struct PreparedPrompt {

@@ -45,6 +45,7 @@ struct ServerConfig {
   double request_timeout_s = 600;  // a sequence running longer is ended; 0 = no limit
   // OpenAI API behaviour.
   std::string chat_template = "llama2";  // llama2 | plain (base models such as the bundled demo: plain)
+  std::string chat_template_file;  // a Jinja chat template (HF format); when set, chat_template is unused
   int default_max_tokens = 256;   // when a request gives none: min(this, context - prompt)
   int max_tokens_limit = 0;       // the largest max_tokens accepted; 0 = the context length
   int max_n = 16;                 // the largest n (choices per request)

@@ -105,6 +105,45 @@ TEST_F(RequestPreparerTest, ChatUsesTheTemplate) {
   EXPECT_EQ(param, "messages");
 }
 
+// The Llama 2 chat template as Hugging Face ships it, rendered by our Jinja interpreter, gives the very
+// tokens of the built-in llama2 format; "<s>" typed in a message stays text.
+TEST_F(RequestPreparerTest, ChatWithTheLlama2JinjaTemplateGivesTheBuiltInTokens) {
+  auto t = LoadJinjaChatTemplateFile(testing::SourceDir() + "/tests/server/http/chat_templates/llama2.jinja",
+                                     LlamaVocabChatOptions(Tokenizer::kBosId, Tokenizer::kEosId));
+  ASSERT_TRUE(t.ok()) << t.status().message();
+  const std::string body = R"({"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"a"},
+      {"role":"assistant","content":"b"},{"role":"user","content":"c <s> </s>"}]})";
+  std::string param;
+  PrepareOptions builtin;
+  builtin.chat_template = ChatTemplateKind::kLlama2;
+  PrepareOptions jinja;
+  jinja.jinja_template = t.value();
+  auto want = Prepare(ApiKind::kChat, body, &param, 256, builtin);
+  auto got = Prepare(ApiKind::kChat, body, &param, 256, jinja);
+  ASSERT_TRUE(want.ok()) << want.status().message();
+  ASSERT_TRUE(got.ok()) << got.status().message();
+  EXPECT_EQ(got->sequences[0].prompt, want->sequences[0].prompt);
+  EXPECT_EQ(got->prompts[0].text, want->prompts[0].text);
+  const auto& tokens = got->sequences[0].prompt;
+  EXPECT_EQ(std::count(tokens.begin(), tokens.end(), Tokenizer::kBosId), 2);
+  EXPECT_EQ(std::count(tokens.begin(), tokens.end(), Tokenizer::kEosId), 1);
+}
+
+TEST_F(RequestPreparerTest, AJinjaTemplateRejectingTheConversationIsA400OnMessages) {
+  auto t = LoadJinjaChatTemplateFile(testing::SourceDir() + "/tests/server/http/chat_templates/mistral.jinja",
+                                     LlamaVocabChatOptions(Tokenizer::kBosId, Tokenizer::kEosId));
+  ASSERT_TRUE(t.ok()) << t.status().message();
+  PrepareOptions options;
+  options.jinja_template = t.value();
+  std::string param;
+  auto p = Prepare(ApiKind::kChat, R"({"messages":[{"role":"user","content":"a"},{"role":"user","content":"b"}]})",
+                   &param, 128, options);
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(p.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(param, "messages");
+  EXPECT_NE(p.status().message().find("roles must alternate"), std::string::npos);
+}
+
 TEST_F(RequestPreparerTest, MissingSeedDrawsOneBaseSeed) {
   std::string param;
   auto p = Prepare(ApiKind::kCompletion, R"({"prompt":"a","n":2})", &param);

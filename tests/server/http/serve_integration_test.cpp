@@ -311,3 +311,46 @@ TEST(ServeLimitsTest, SigtermDrainsThenExitsZero) {
 
 }  // namespace
 }  // namespace fpgaserve
+
+namespace fpgaserve {
+namespace {
+
+std::string TemplateFile(const std::string& name) {
+  return testing::SourceDir() + "/tests/server/http/chat_templates/" + name;
+}
+
+// --chat-template-file: chat requests go through the Jinja template; one it rejects is a 400 on messages.
+TEST(ServeChatTemplateTest, AJinjaTemplateFileRendersChatRequests) {
+  testing::ServeProcess server({"--device", "sim:1", "--chat-template-file", TemplateFile("mistral.jinja")});
+  ASSERT_TRUE(server.ok()) << server.log();
+  EXPECT_NE(server.log().find("chat_template=jinja:"), std::string::npos) << server.log();
+  auto c = server.Client();
+  auto ok = c.Post("/v1/chat/completions",
+                   R"({"messages":[{"role":"system","content":"S"},{"role":"user","content":"hi </s>"}],"max_tokens":2})",
+                   "application/json");
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200) << ok->body;
+  auto bad = c.Post("/v1/chat/completions",
+                    R"({"messages":[{"role":"user","content":"a"},{"role":"user","content":"b"}],"max_tokens":2})",
+                    "application/json");
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400) << bad->body;
+  EXPECT_EQ(Body(bad)["error"]["param"], "messages");
+  EXPECT_NE(Body(bad)["error"]["message"].get<std::string>().find("roles must alternate"), std::string::npos);
+  server.Signal(SIGTERM);
+  EXPECT_EQ(server.WaitExit(std::chrono::milliseconds(10000)), 0);
+}
+
+// A template the interpreter cannot handle stops the start-up with the place of the problem.
+TEST(ServeChatTemplateTest, AnUnsupportedTemplateStopsTheStartUp) {
+  testing::TempDir dir;
+  const std::string path = dir.file("bad.jinja");
+  testing::WriteFile(path, "{% for m in messages %}\n{% macro x() %}{% endmacro %}{% endfor %}");
+  testing::ServeProcess server({"--device", "sim:1", "--chat-template-file", path});
+  EXPECT_FALSE(server.ok());  // it exited (ServeProcess reaped it) before /health said ready
+  EXPECT_NE(server.log().find("bad.jinja: chat template 2:4: the 'macro' tag is not supported"), std::string::npos)
+      << server.log();
+}
+
+}  // namespace
+}  // namespace fpgaserve

@@ -329,14 +329,22 @@ std::string GgufValue::Summary() const {
     case GgufValueType::kFloat32:
     case GgufValueType::kFloat64: s << f; break;
     case GgufValueType::kBool: s << (b ? "true" : "false"); break;
-    case GgufValueType::kString:
-      // Chat templates run to kilobytes: show the start.
-      if (str.size() > 60) {
-        s << '"' << str.substr(0, 57) << "...\" (" << str.size() << " bytes)";
-      } else {
-        s << '"' << str << '"';
+    case GgufValueType::kString: {
+      // Chat templates run to kilobytes over many lines: show the start, on one line.
+      const bool cut = str.size() > 60;
+      s << '"';
+      for (char ch : std::string_view(str).substr(0, cut ? 57 : str.size())) {
+        if (ch == '\n') {
+          s << "\\n";
+        } else if (static_cast<unsigned char>(ch) < 0x20) {
+          s << '?';
+        } else {
+          s << ch;
+        }
       }
+      s << (cut ? "...\" (" + std::to_string(str.size()) + " bytes)" : std::string("\""));
       break;
+    }
     case GgufValueType::kArray: s << "[" << GgufValueTypeName(element_type) << " x " << array.size() << "]"; break;
   }
   return s.str();

@@ -326,4 +326,12 @@ std::string GgufModel::Describe() const {
   return s.str();
 }
 
+std::string GgufModel::DescribeMetadata() const {
+  std::string s = "  metadata\n";
+  for (const auto& [key, value] : file_->metadata()) {
+    s += "    " + key + " (" + GgufValueTypeName(value.type) + ") = " + value.Summary() + "\n";
+  }
+  return s;
+}
+
 }  // namespace fpgaserve

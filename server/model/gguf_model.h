@@ -70,6 +70,9 @@ class GgufModel {
   // A few lines for `fpgaserve model info`: path, GGUF version, name, architecture, shape, tensor types,
   // hyperparameters, tokenizer, parameter and byte counts.
   std::string Describe() const;
+  // Every metadata key with its type and a short rendering of its value (arrays as their element type and
+  // length, long strings cut), one per line, in file order.
+  std::string DescribeMetadata() const;
 
   // Thread-safety: immutable after Open.
 

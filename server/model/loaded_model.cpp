@@ -1,5 +1,7 @@
 #include "server/model/loaded_model.h"
 
+#include "server/model/gguf_tokenizer.h"
+
 namespace fpgaserve {
 
 Status LoadedModel::PackImage() {
@@ -62,6 +64,14 @@ Result<std::shared_ptr<const LoadedModel>> LoadedModel::Random(const std::string
   m->view_ = &m->random_.view;
   if (Status st = m->PackImage(); !st.ok()) return st;
   return std::shared_ptr<const LoadedModel>(std::move(m));
+}
+
+Result<Tokenizer> LoadTokenizerFor(const LoadedModel& model, const std::string& path, const std::string& fallback_path) {
+  const int vocab = model.config().vocab_size;
+  if (!path.empty()) return Tokenizer::Load(path, vocab);
+  if (model.gguf() != nullptr) return TokenizerFromGguf(*model.gguf(), vocab);
+  if (!fallback_path.empty()) return Tokenizer::Load(fallback_path, vocab);
+  return Status::InvalidArgument(model.name() + " carries no tokenizer: give a llama2.c tokenizer file");
 }
 
 }  // namespace fpgaserve

@@ -11,6 +11,7 @@
 #include "server/model/checkpoint.h"
 #include "server/model/gguf_model.h"
 #include "server/model/random_model.h"
+#include "server/model/tokenizer.h"
 
 namespace fpgaserve {
 
@@ -30,6 +31,8 @@ class LoadedModel {
   const std::shared_ptr<const WeightsImage>& image() const { return image_; }
   // The file it came from, or "random:<shape>".
   const std::string& name() const { return name_; }
+  // The GGUF file when the model came from one (its metadata and tokenizer), else nullptr.
+  const GgufFile* gguf() const { return gguf_ ? &gguf_->file() : nullptr; }
 
  private:
   LoadedModel() = default;
@@ -42,5 +45,11 @@ class LoadedModel {
   const ModelView* view_ = nullptr;
   std::shared_ptr<const WeightsImage> image_;
 };
+
+// The tokenizer to run `model` with: the llama2.c tokenizer file `path` when it is not empty; otherwise the
+// GGUF's own vocabulary when the model came from a GGUF file (TokenizerFromGguf); otherwise the file
+// `fallback_path` (e.g. the bundled tokenizer), or InvalidArgument asking for a tokenizer file when that is
+// empty too. Errors from Tokenizer::Load and TokenizerFromGguf.
+Result<Tokenizer> LoadTokenizerFor(const LoadedModel& model, const std::string& path, const std::string& fallback_path);
 
 }  // namespace fpgaserve

@@ -17,6 +17,7 @@
 #include "fpga/q8_0.h"
 #include "fpga/sim_card.h"
 #include "kernel/kernel.h"
+#include "server/model/bundled_model.h"
 #include "server/model/checkpoint_writer.h"
 #include "server/model/gguf_model.h"
 #include "server/model/gguf_writer.h"
@@ -655,6 +656,118 @@ TEST(GgufTest, LoadedModelPicksTheFormatByItsMagic) {
   EXPECT_FALSE(GgufFile::HasMagic(dir.file("missing")));
   auto missing = LoadedModel::FromFile(dir.file("missing.gguf"));
   EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
+}
+
+// ---- The tokenizer a GGUF carries ----
+
+// The bundled demo model (fp32) and its tokenizer as one GGUF file, in `dir`.
+std::string BundledAsGguf(const ::fpgaserve::testing::TempDir& dir, Tokenizer* tokenizer_out = nullptr) {
+  auto ckpt = Checkpoint::Open(BundledModelsDir() + "/austen-1m.bin");
+  EXPECT_TRUE(ckpt.ok()) << ckpt.status().ToString();
+  if (!ckpt.ok()) return "";
+  auto tok = Tokenizer::Load(BundledTokenizerPath(), ckpt.value()->config().vocab_size);
+  EXPECT_TRUE(tok.ok()) << tok.status().ToString();
+  if (!tok.ok()) return "";
+  GgufModelOptions o;
+  o.vocabulary = &tok.value();
+  const std::string path = Write(dir, "austen.gguf", ModelToGguf(ckpt.value()->view(), o).Build());
+  if (tokenizer_out != nullptr) *tokenizer_out = tok.value();
+  return path;
+}
+
+TEST(GgufTest, ALlamaVocabularyBecomesTheSameTokenizer) {
+  ::fpgaserve::testing::TempDir dir;
+  Tokenizer want = Tokenizer::FromPieces({"<unk>", "<s>", "</s>"}, {0, 0, 0}, "unused").value();
+  const std::string path = BundledAsGguf(dir, &want);
+  ASSERT_FALSE(path.empty());
+  auto model = LoadedModel::FromFile(path);
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  auto got = LoadTokenizerFor(*model.value(), "", "");
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  ASSERT_EQ(got.value().vocab_size(), want.vocab_size());
+  for (int id = 0; id < want.vocab_size(); id++) {
+    ASSERT_EQ(got.value().Piece(id), want.Piece(id)) << id;
+    ASSERT_EQ(got.value().Score(id), want.Score(id)) << id;
+  }
+  EXPECT_EQ(got.value().max_token_length(), want.max_token_length());
+  for (const char* text : {"It is a truth universally acknowledged", "Mr. Darcy, \u00e9t\u00e9 \xf0\x9f\x98\x80!", ""}) {
+    EXPECT_EQ(got.value().Encode(text, true, false), want.Encode(text, true, false)) << text;
+  }
+  // An explicit tokenizer file wins over the GGUF's own.
+  auto file = LoadTokenizerFor(*model.value(), BundledTokenizerPath(), "");
+  ASSERT_TRUE(file.ok());
+  // A llama2.c model without a tokenizer file and no fallback is refused.
+  auto bin = LoadedModel::FromFile(BundledModelsDir() + "/austen-1m.bin");
+  ASSERT_TRUE(bin.ok());
+  EXPECT_THAT(LoadTokenizerFor(*bin.value(), "", "").status().message(), HasSubstr("carries no tokenizer"));
+}
+
+TEST(GgufTest, OtherVocabulariesAreRefusedWithAReason) {
+  RandomModel src = MakeRandomModel(Tiny(), 1);
+  struct Case {
+    const char* message;
+    void (*edit)(GgufBuilder&);
+  } cases[] = {
+      {"is of kind \"gpt2\"",
+       [](GgufBuilder& b) { b.Erase("tokenizer.ggml.model"); b.String("tokenizer.ggml.model", "gpt2"); }},
+      {"no tokenizer.ggml.model", [](GgufBuilder& b) { b.Erase("tokenizer.ggml.model"); }},
+      {"tokenizer.ggml.bos_token_id 5",
+       [](GgufBuilder& b) { b.Erase("tokenizer.ggml.bos_token_id"); b.Uint32("tokenizer.ggml.bos_token_id", 5); }},
+      {"tokenizer.ggml.scores must be an array of 512 float32s",
+       [](GgufBuilder& b) { b.Erase("tokenizer.ggml.scores"); b.Float32Array("tokenizer.ggml.scores", {1, 2}); }},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.message);
+    GgufBuilder b = ModelToGguf(src.view, {});
+    c.edit(b);
+    ::fpgaserve::testing::TempDir dir;
+    const std::string path = Write(dir, "m.gguf", b.Build());
+    auto model = LoadedModel::FromFile(path);
+    ASSERT_TRUE(model.ok()) << model.status().ToString();
+    auto tok = LoadTokenizerFor(*model.value(), "", "");
+    ASSERT_FALSE(tok.ok());
+    EXPECT_THAT(tok.status().message(), AllOf(HasSubstr(path), HasSubstr(c.message)));
+  }
+}
+
+// ---- The command line ----
+
+std::string RunFpgaserve(const std::string& args) {
+  // stderr has timings, which differ from run to run.
+  FILE* pipe = popen((::fpgaserve::testing::FpgaserveBinary() + " " + args + " 2>/dev/null").c_str(), "r");
+  if (pipe == nullptr) return "popen failed";
+  std::string out;
+  char buf[256];
+  while (size_t n = fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
+  const int status = pclose(pipe);
+  return status == 0 ? out : "exit status " + std::to_string(status) + ": " + out;
+}
+
+TEST(GgufTest, GenerateWithAGgufAndItsOwnTokenizerWritesWhatTheCheckpointWrites) {
+  ::fpgaserve::testing::TempDir dir;
+  const std::string gguf = BundledAsGguf(dir);
+  ASSERT_FALSE(gguf.empty());
+  const std::string args = " -p 'It is a truth universally acknowledged' -n 24 -t 0";
+  const std::string want = RunFpgaserve("generate --model " + BundledModelsDir() + "/austen-1m.bin" + args);
+  EXPECT_THAT(want, HasSubstr("It is a truth universally acknowledged"));
+  EXPECT_EQ(RunFpgaserve("generate --model " + gguf + args), want);
+}
+
+TEST(GgufTest, ModelInfoPrintsTheConfigAndMetadata) {
+  ::fpgaserve::testing::TempDir dir;
+  RandomModel src = MakeRandomModel(Tiny(false), 1);
+  const std::string path = Write(dir, "m.gguf", ModelToGguf(src.view, {}).Build());
+  const std::string out = RunFpgaserve("model info " + path);
+  EXPECT_THAT(out, HasSubstr("format      GGUF v3, alignment 32"));
+  EXPECT_THAT(out, HasSubstr("dim 64, hidden_dim 192, n_layers 2, n_heads 4, n_kv_heads 2, vocab_size 512"));
+  EXPECT_THAT(out, HasSubstr("rope_theta 10000, rms_eps 1e-05, rope scaling none"));
+  EXPECT_THAT(out, HasSubstr("classifier  its own weights"));
+  EXPECT_THAT(out, HasSubstr("tokenizer.ggml.tokens (array) = [string x 512]"));
+  EXPECT_THAT(out, HasSubstr("general.name (string) = \"test model\""));
+  std::string bytes = ModelToGguf(src.view, {}).Build();
+  bytes[0] = 'X';
+  const std::string bad = Write(dir, "bad.gguf", bytes);
+  EXPECT_THAT(RunFpgaserve("model info " + bad), HasSubstr("exit status"));
 }
 
 }  // namespace

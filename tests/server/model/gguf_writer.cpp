@@ -313,8 +313,15 @@ GgufBuilder ModelToGguf(const ModelView& model, const GgufModelOptions& options)
     std::vector<float> scores;
     std::vector<int32_t> types;
     for (int i = 0; i < c.vocab_size; i++) {
-      tokens.push_back(i == 0 ? "<unk>" : i == 1 ? "<s>" : i == 2 ? "</s>" : "tok" + std::to_string(i));
-      scores.push_back(-static_cast<float>(i));
+      if (options.vocabulary != nullptr) {
+        std::string piece;
+        for (char ch : options.vocabulary->Piece(i)) piece += ch == ' ' ? std::string("\xe2\x96\x81") : std::string(1, ch);
+        tokens.push_back(piece);
+        scores.push_back(options.vocabulary->Score(i));
+      } else {
+        tokens.push_back(i == 0 ? "<unk>" : i == 1 ? "<s>" : i == 2 ? "</s>" : "tok" + std::to_string(i));
+        scores.push_back(-static_cast<float>(i));
+      }
       types.push_back(i < 3 ? 3 : 1);
     }
     b.String("tokenizer.ggml.model", "llama");

@@ -9,6 +9,7 @@
 
 #include "fpga/model_view.h"
 #include "server/model/gguf_types.h"
+#include "server/model/tokenizer.h"
 
 namespace fpgaserve::testing {
 
@@ -76,7 +77,8 @@ std::string EncodeQ8_0(const int8_t* q, const float* s, size_t n);
 struct GgufModelOptions {
   GgmlType matrix_type = GgmlType::kF32;  // used for fp32 matrices; Q8_0 matrices are written as Q8_0
   GgmlType norm_type = GgmlType::kF32;
-  bool tokenizer = true;                  // tokenizer.ggml.* metadata with a made-up vocabulary
+  bool tokenizer = true;                  // tokenizer.ggml.* metadata with a made-up vocabulary, or
+  const Tokenizer* vocabulary = nullptr;  // this one's pieces (' ' written as U+2581) and scores
 };
 
 // A builder holding `model` as a llama GGUF: metadata from its config, its tensors under llama.cpp's

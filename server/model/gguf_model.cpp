@@ -312,7 +312,7 @@ std::string GgufModel::Describe() const {
   for (const GgufTensorInfo& t : f.tensors()) types[GgmlTypeName(t.type)]++;
   s << "  types      ";
   for (const auto& [name, count] : types) s << " " << name << " x" << count;
-  s << " (Q8_0 kept; fp32 matrices quantized with group size " << c.group_size << ")\n";
+  s << " (Q8_0 kept as it is; the card gets other matrices as Q8_0 with group size " << c.group_size << ")\n";
   s << "  classifier  " << (c.shared_classifier ? "shared with the token embedding" : "its own weights") << "\n";
   s << "  tokenizer   " << text("tokenizer.ggml.model");
   if (const GgufValue* bos = f.Find("tokenizer.ggml.bos_token_id")) s << ", bos " << bos->Summary();

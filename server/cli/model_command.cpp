@@ -27,7 +27,7 @@ void PrintWritten(const std::string& path) { std::printf("wrote %s", OpenOrFail(
 }  // namespace
 
 void AddModelCommand(CLI::App& app) {
-  CLI::App* model = app.add_subcommand("model", "Inspect, quantize and generate llama2.c checkpoint files");
+  CLI::App* model = app.add_subcommand("model", "Inspect model files (llama2.c, GGUF); quantize and generate llama2.c checkpoints");
   model->require_subcommand(1);
 
   // model info FILE

@@ -1,4 +1,5 @@
-// Tokenizer: the llama2.c `tokenizer.bin` vocabulary, SentencePiece-style BPE encoding, piece decoding.
+// Tokenizer: the llama2.c `tokenizer.bin` vocabulary (or a GGUF file's SentencePiece vocabulary, see
+// gguf_tokenizer.h), SentencePiece-style BPE encoding, piece decoding.
 //
 // File format (little-endian, as llama2.c's export writes it):
 //   uint32 max_token_length

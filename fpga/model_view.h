@@ -11,6 +11,19 @@
 
 namespace fpgaserve {
 
+// RoPE frequency scaling for long contexts (Llama 3.1's "llama3" rule: wavelengths longer than
+// original_context / low_freq_factor are divided by `factor`, shorter than original_context /
+// high_freq_factor kept, the band between blended). factor == 1 means no scaling, today's behaviour; the
+// other fields then mean nothing.
+struct RopeScaling {
+  float factor = 1.0f;
+  float low_freq_factor = 1.0f;
+  float high_freq_factor = 1.0f;
+  int original_context = 0;  // context length the model was trained with before scaling
+  bool active() const { return factor != 1.0f; }
+  bool operator==(const RopeScaling&) const = default;
+};
+
 struct ModelConfig {
   int dim = 0;          // transformer width
   int hidden_dim = 0;   // FFN width
@@ -21,8 +34,11 @@ struct ModelConfig {
   int seq_len = 0;      // longest context the model was trained for
   int group_size = 64;  // Q8_0 group size
   bool shared_classifier = true;  // classifier weights are the token embedding
-  float rms_eps = 1e-5f;          // RMSNorm's epsilon (the image header carries it to the kernel)
-  float rope_theta = 10000.0f;    // RoPE base (the host makes the rotation table from it: fpga/step_input.h)
+  // Hyperparameters of the math; the defaults are llama2.c's. The host turns the RoPE base and scaling
+  // into each step's rotation table (fpga/step_input.h); the image header carries rms_eps to the kernel.
+  float rope_theta = 10000.0f;  // RoPE base: pair i of a head turns by pos * rope_theta^(-2i / head_size)
+  float rms_eps = 1e-5f;        // added to the mean square in RMSNorm
+  RopeScaling rope_scaling;
 
   int head_size() const { return dim / n_heads; }
   int kv_dim() const { return dim / n_heads * n_kv_heads; }

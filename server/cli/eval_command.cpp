@@ -28,7 +28,7 @@ void RunPerplexity(const EvalOptions& o) {
   auto loaded = LoadedModel::FromFile(o.model);
   if (!loaded.ok()) Fail(loaded.status().message());
   const ModelConfig& c = loaded.value()->config();
-  auto tokenizer = Tokenizer::Load(o.tokenizer, c.vocab_size);
+  auto tokenizer = LoadTokenizerFor(*loaded.value(), o.tokenizer, "");
   if (!tokenizer.ok()) Fail(tokenizer.status().message());
   std::ifstream in(o.text, std::ios::binary);
   if (!in) Fail(o.text + ": cannot read the text file");
@@ -71,7 +71,7 @@ void AddEvalCommand(CLI::App& app) {
   auto o = std::make_shared<EvalOptions>();
   CLI::App* ppl = eval->add_subcommand("perplexity", "Perplexity over a text file, with the kernel (and --float)");
   ppl->add_option("--model", o->model, "llama2.c checkpoint")->required();
-  ppl->add_option("--tokenizer", o->tokenizer, "llama2.c tokenizer.bin")->required();
+  ppl->add_option("--tokenizer", o->tokenizer, "llama2.c tokenizer.bin (required unless the model is a GGUF file)");
   ppl->add_option("--text", o->text, "plain text file")->required();
   ppl->add_flag("--float", o->with_float, "also measure the float reference");
   ppl->add_option("--window", o->window, "tokens per window (default: the model's context)");

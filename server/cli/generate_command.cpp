@@ -37,7 +37,7 @@ void RunGenerate(GenerateOptions o) {
   auto loaded = LoadedModel::FromFile(o.model);
   if (!loaded.ok()) Fail(loaded.status().message());
   const ModelConfig& c = loaded.value()->config();
-  auto tokenizer = Tokenizer::Load(o.tokenizer, c.vocab_size);
+  auto tokenizer = LoadTokenizerFor(*loaded.value(), o.tokenizer, BundledTokenizerPath());
   if (!tokenizer.ok()) Fail(tokenizer.status().message());
   const Tokenizer& tok = tokenizer.value();
 
@@ -108,9 +108,9 @@ void AddGenerateCommand(CLI::App& app) {
   auto o = std::make_shared<GenerateOptions>();
   CLI::App* cmd = app.add_subcommand("generate", "Generate text from a prompt on a simulated card, in-process");
   o->model = BundledModelPath();
-  o->tokenizer = BundledTokenizerPath();
-  cmd->add_option("--model", o->model, "llama2.c checkpoint (default: the bundled demo model)");
-  cmd->add_option("--tokenizer", o->tokenizer, "llama2.c tokenizer.bin (default: the bundled demo tokenizer)");
+  cmd->add_option("--model", o->model, "llama2.c checkpoint or GGUF file (default: the bundled demo model)");
+  cmd->add_option("--tokenizer", o->tokenizer,
+                  "llama2.c tokenizer.bin (default: a GGUF model's own, else the bundled demo tokenizer)");
   cmd->add_option("--prompt,-p", o->prompt, "prompt text");
   cmd->add_option("-n,--max-tokens", o->max_tokens, "tokens to generate")->check(CLI::Range(1, 1 << 20));
   cmd->add_option("--temperature,-t", o->sampling.temperature, "0 = greedy")->check(CLI::Range(0.0, 2.0));

@@ -1,4 +1,5 @@
-// fpgaserve model info | quantize | random: look at, convert and make llama2.c checkpoint files.
+// fpgaserve model info | quantize | random: look at (llama2.c checkpoints and GGUF files), convert and make
+// llama2.c checkpoint files.
 #include <cstdint>
 #include <cstdio>
 #include <memory>
@@ -8,6 +9,7 @@
 #include "server/cli/commands.h"
 #include "server/model/checkpoint.h"
 #include "server/model/checkpoint_writer.h"
+#include "server/model/gguf_model.h"
 #include "server/model/random_model.h"
 
 namespace fpgaserve::cli {
@@ -25,15 +27,25 @@ void PrintWritten(const std::string& path) { std::printf("wrote %s", OpenOrFail(
 }  // namespace
 
 void AddModelCommand(CLI::App& app) {
-  CLI::App* model = app.add_subcommand("model", "Inspect, quantize and generate llama2.c checkpoint files");
+  CLI::App* model = app.add_subcommand("model", "Inspect model files (llama2.c, GGUF); quantize and generate llama2.c checkpoints");
   model->require_subcommand(1);
 
   // model info FILE
   {
-    CLI::App* info = model->add_subcommand("info", "Print a checkpoint's format, shape, parameters and size");
+    CLI::App* info = model->add_subcommand(
+        "info", "Print a model file's format, shape, parameters and size (and a GGUF's metadata)");
     auto file = std::make_shared<std::string>();
-    info->add_option("FILE", *file, "llama2.c checkpoint (v0, v1 or v2)")->required();
-    info->callback([file] { std::printf("%s", OpenOrFail(*file)->Describe().c_str()); });
+    info->add_option("FILE", *file, "llama2.c checkpoint (v0, v1 or v2) or GGUF file (architecture llama)")
+        ->required();
+    info->callback([file] {
+      if (GgufFile::HasMagic(*file)) {
+        Result<std::unique_ptr<GgufModel>> gguf = GgufModel::Open(*file);
+        if (!gguf.ok()) Fail(gguf.status().message());
+        std::printf("%s%s", gguf.value()->Describe().c_str(), gguf.value()->DescribeMetadata().c_str());
+        return;
+      }
+      std::printf("%s", OpenOrFail(*file)->Describe().c_str());
+    });
   }
 
   // model quantize IN OUT

@@ -127,7 +127,6 @@ void RunServe(const ServeFlags& flags) {
   ConfigureLogging(config.log_format == "json" ? LogFormat::kJson : LogFormat::kText, config.log_level);
 
   const std::string model_path = config.model.empty() ? BundledModelPath() : config.model;
-  const std::string tokenizer_path = config.tokenizer.empty() ? BundledTokenizerPath() : config.tokenizer;
   const std::string model_name = config.served_model_name.empty()
                                      ? std::filesystem::path(model_path).stem().string()
                                      : config.served_model_name;
@@ -157,7 +156,8 @@ void RunServe(const ServeFlags& flags) {
   spdlog::info(LogLine("model", {{"file", model_path}, {"dim", mc.dim}, {"hidden_dim", mc.hidden_dim},
                                  {"layers", mc.n_layers}, {"heads", mc.n_heads}, {"kv_heads", mc.n_kv_heads},
                                  {"vocab", mc.vocab_size}, {"seq_len", mc.seq_len}, {"group_size", mc.group_size}}));
-  Result<Tokenizer> tokenizer = Tokenizer::Load(tokenizer_path, mc.vocab_size);
+  // No tokenizer configured: a GGUF model's own, else the bundled one.
+  Result<Tokenizer> tokenizer = LoadTokenizerFor(*model.value(), config.tokenizer, BundledTokenizerPath());
   if (!tokenizer.ok()) fail(tokenizer.status().message());
   auto shared_tokenizer = std::make_shared<const Tokenizer>(std::move(tokenizer.value()));
   std::shared_ptr<const JinjaChatTemplate> chat_template;

@@ -136,8 +136,9 @@ const std::vector<ConfigOption>& ConfigOptions() {
   static const std::vector<ConfigOption> options = {
       {"host", "address to listen on (0.0.0.0 for every interface)", &C::host},
       {"port", "TCP port to listen on", &C::port},
-      {"model", "llama2.c checkpoint (empty: the bundled demo model)", &C::model},
-      {"tokenizer", "llama2.c tokenizer.bin (empty: the bundled demo tokenizer)", &C::tokenizer},
+      {"model", "llama2.c checkpoint or GGUF file (empty: the bundled demo model)", &C::model},
+      {"tokenizer", "llama2.c tokenizer.bin (empty: a GGUF model's own, else the bundled demo tokenizer)",
+       &C::tokenizer},
       {"served_model_name", "the model id clients send and /v1/models lists (empty: the model file's stem)",
        &C::served_model_name},
       {"device", "cards: sim:N (simulated) or xrt:I[,xrt:J] (needs xclbin)", &C::device},

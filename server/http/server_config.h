@@ -31,7 +31,7 @@ struct ServerConfig {
   int port = 8080;
   // Model and cards.
   std::string model;              // "" = the bundled demo model
-  std::string tokenizer;          // "" = the bundled demo tokenizer
+  std::string tokenizer;          // "" = a GGUF model's own, else the bundled demo tokenizer
   std::string served_model_name;  // "" = the model file's name without its extension
   std::string device = "sim:1";
   std::string xclbin;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <bit>
 #include <cerrno>
+#include <climits>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -131,18 +132,47 @@ Result<Tokenizer> Tokenizer::Load(const std::string& path, int vocab_size) {
     t.scores_.push_back(score);
   }
 
-  std::fill(std::begin(t.byte_token_), std::end(t.byte_token_), -1);
-  t.byte_of_.assign(t.pieces_.size(), -1);
-  t.piece_ids_.reserve(t.pieces_.size());
-  for (int id = 0; id < vocab_size; ++id) {
-    t.piece_ids_.emplace(t.pieces_[id], id);  // keeps the lowest id when a text repeats
-    const int byte = ByteOfPiece(t.pieces_[id]);
+  t.BuildIndex();
+  return t;
+}
+
+Result<Tokenizer> Tokenizer::FromPieces(std::vector<std::string> pieces, std::vector<float> scores,
+                                        const std::string& source) {
+  if (pieces.size() < 3 || pieces.size() != scores.size() || pieces.size() > static_cast<size_t>(INT32_MAX)) {
+    return Status::InvalidArgument(source + ": a vocabulary needs at least 3 pieces (<unk>, BOS, EOS) and one "
+                                   "score per piece; got " + std::to_string(pieces.size()) + " pieces and " +
+                                   std::to_string(scores.size()) + " scores");
+  }
+  Tokenizer t;
+  for (size_t id = 0; id < pieces.size(); ++id) {
+    if (pieces[id].size() > kMaxPieceBytes) {
+      return Status::InvalidArgument(source + ": token " + std::to_string(id) + " is " +
+                                     std::to_string(pieces[id].size()) + " bytes long (limit " +
+                                     std::to_string(kMaxPieceBytes) + ")");
+    }
+    if (!std::isfinite(scores[id])) {
+      return Status::InvalidArgument(source + ": the score of token " + std::to_string(id) + " is not finite");
+    }
+    t.max_token_length_ = std::max(t.max_token_length_, static_cast<uint32_t>(pieces[id].size()));
+  }
+  t.pieces_ = std::move(pieces);
+  t.scores_ = std::move(scores);
+  t.BuildIndex();
+  return t;
+}
+
+void Tokenizer::BuildIndex() {
+  std::fill(std::begin(byte_token_), std::end(byte_token_), -1);
+  byte_of_.assign(pieces_.size(), -1);
+  piece_ids_.reserve(pieces_.size());
+  for (int id = 0; id < vocab_size(); ++id) {
+    piece_ids_.emplace(pieces_[id], id);  // keeps the lowest id when a text repeats
+    const int byte = ByteOfPiece(pieces_[id]);
     if (byte >= 0) {
-      t.byte_of_[id] = static_cast<int16_t>(byte);
-      if (t.byte_token_[byte] < 0) t.byte_token_[byte] = id;
+      byte_of_[id] = static_cast<int16_t>(byte);
+      if (byte_token_[byte] < 0) byte_token_[byte] = id;
     }
   }
-  return t;
 }
 
 void Tokenizer::AppendUnits(std::string_view text, std::vector<int>& out) const {

@@ -1,4 +1,5 @@
-// Tokenizer: the llama2.c `tokenizer.bin` vocabulary, SentencePiece-style BPE encoding, piece decoding.
+// Tokenizer: the llama2.c `tokenizer.bin` vocabulary (or a GGUF file's SentencePiece vocabulary, see
+// gguf_tokenizer.h), SentencePiece-style BPE encoding, piece decoding.
 //
 // File format (little-endian, as llama2.c's export writes it):
 //   uint32 max_token_length
@@ -43,6 +44,14 @@ class Tokenizer {
   // the file ends before vocab_size tokens (anywhere: header, score, length, bytes), when a piece is longer
   // than max_token_length or kMaxPieceBytes, or when a score is not finite. Never reads past the end.
   static Result<Tokenizer> Load(const std::string& path, int vocab_size);
+
+  // A vocabulary given as its pieces and their scores (one per piece), as a GGUF file carries it (see
+  // gguf_tokenizer.h). The conventions above hold: id 0 <unk>, 1 BOS, 2 EOS, spaces as ' '.
+  // max_token_length() is the longest piece. InvalidArgument, the message starting with `source`, when
+  // there are fewer than 3 pieces, the counts differ, a piece is longer than kMaxPieceBytes or a score is
+  // not finite.
+  static Result<Tokenizer> FromPieces(std::vector<std::string> pieces, std::vector<float> scores,
+                                      const std::string& source);
 
   // Text -> token ids: BOS if `bos`; then, when `text` is non-empty, the BPE of " " + text (the dummy prefix
   // SentencePiece adds so that the first word is spelled like the others); then EOS if `eos`.
@@ -99,6 +108,8 @@ class Tokenizer {
   };
 
   Tokenizer() = default;
+  // Fills byte_of_, byte_token_ and piece_ids_ from pieces_.
+  void BuildIndex();
   bool ValidId(int id) const { return id >= 0 && id < vocab_size(); }
   // Whether `id` is an ordinary piece, one that BPE may start from or produce.
   bool Mergeable(int id) const { return ValidId(id) && id > kEosId && byte_of_[id] < 0; }
@@ -109,7 +120,7 @@ class Tokenizer {
   // Merges `tokens` in place, highest score first, leftmost among equals.
   void MergePairs(std::vector<int>& tokens) const;
 
-  // All constant after Load.
+  // All constant after Load or FromPieces.
   uint32_t max_token_length_ = 0;
   std::vector<std::string> pieces_;
   std::vector<float> scores_;

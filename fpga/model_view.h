@@ -11,16 +11,20 @@
 
 namespace fpgaserve {
 
-// RoPE frequency scaling for long contexts (Llama 3.1's "llama3" rule: wavelengths longer than
-// original_context / low_freq_factor are divided by `factor`, shorter than original_context /
-// high_freq_factor kept, the band between blended). factor == 1 means no scaling, today's behaviour; the
-// other fields then mean nothing.
+// RoPE frequency scaling for long contexts. Pair f of a head turns by pos * freq_f, freq_f =
+// rope_theta^(-2f / head_size), divided by
+//   kLinear         `factor` for every pair (linear position interpolation);
+//   kPerFrequency   divisors[f] (Llama 3.1's "llama3" rule, which GGUF files carry already evaluated, one
+//                   divisor per pair, as the tensor rope_freqs.weight).
+// The host makes each step's rotation table from it (fpga/step_input.h: RopeFrequency).
 struct RopeScaling {
-  float factor = 1.0f;
-  float low_freq_factor = 1.0f;
-  float high_freq_factor = 1.0f;
-  int original_context = 0;  // context length the model was trained with before scaling
-  bool active() const { return factor != 1.0f; }
+  enum Kind { kNone, kLinear, kPerFrequency };
+  static constexpr int kMaxPairs = 64;  // head_size / 2 for the largest head the kernel takes (128)
+  Kind kind = kNone;
+  float factor = 1.0f;                  // kLinear: the divisor; kPerFrequency: the largest divisor
+  float divisors[kMaxPairs] = {};       // kPerFrequency
+  int original_context = 0;             // context length the model was trained with before scaling
+  bool active() const { return kind != kNone; }
   bool operator==(const RopeScaling&) const = default;
 };
 

@@ -7,12 +7,21 @@
 
 namespace fpgaserve {
 
+float RopeFrequency(const ModelConfig& c, int f) {
+  // float arithmetic throughout, as the kernel computed it before the table moved to the host.
+  const float freq = 1.0f / powf(c.rope_theta, static_cast<float>(2 * f) / static_cast<float>(c.head_size()));
+  switch (c.rope_scaling.kind) {
+    case RopeScaling::kLinear: return freq / c.rope_scaling.factor;
+    case RopeScaling::kPerFrequency: return freq / c.rope_scaling.divisors[f];
+    case RopeScaling::kNone: break;
+  }
+  return freq;
+}
+
 void FillRope(const ModelConfig& c, int pos, float* pairs) {
   const int hs = c.head_size();
   for (int f = 0; f < hs / 2; f++) {
-    // float arithmetic throughout, as the kernel computed it before the table moved to the host.
-    const float freq = 1.0f / powf(c.rope_theta, static_cast<float>(2 * f) / static_cast<float>(hs));
-    const float angle = static_cast<float>(pos) * freq;
+    const float angle = static_cast<float>(pos) * RopeFrequency(c, f);
     pairs[2 * f] = cosf(angle);
     pairs[2 * f + 1] = sinf(angle);
   }

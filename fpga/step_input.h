@@ -13,7 +13,12 @@
 
 namespace fpgaserve {
 
-// pairs[2f], pairs[2f + 1] = cos, sin of pos * freq_f for f < head_size / 2, freq_f = theta^(-2f / head_size).
+// The turning rate of pair f of a head (dimensions 2f, 2f + 1): theta^(-2f / head_size), divided as the
+// model's RoPE scaling says (model_view.h). In float, as llama2.c's run.c computes it; the float reference
+// (server/model/float_reference.cpp) uses the same function.
+float RopeFrequency(const ModelConfig& config, int f);
+
+// pairs[2f], pairs[2f + 1] = cos, sin of pos * RopeFrequency(f) for f < head_size / 2.
 // REQUIRES: pairs holds head_size floats.
 void FillRope(const ModelConfig& config, int pos, float* pairs);
 

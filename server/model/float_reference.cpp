@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "fpga/q8_0.h"
+#include "fpga/step_input.h"
 
 namespace fpgaserve {
 namespace {
@@ -15,10 +16,10 @@ std::vector<float> ToFloat(const MatrixView& m, int gs) {
   return out;
 }
 
-void rmsnorm(float* o, const float* x, const float* weight, int size) {
+void rmsnorm(float* o, const float* x, const float* weight, int size, float eps) {
   float ss = 0.0f;
   for (int j = 0; j < size; j++) ss += x[j] * x[j];
-  ss = 1.0f / std::sqrt(ss / size + 1e-5f);
+  ss = 1.0f / std::sqrt(ss / size + eps);
   for (int j = 0; j < size; j++) o[j] = weight[j] * (ss * x[j]);
 }
 
@@ -76,15 +77,16 @@ const float* FloatReference::Forward(int token, int pos) {
   for (int l = 0; l < c_.n_layers; l++) {
     const Layer& w = layers_[l];
     // Attention: q, k, v of this token.
-    rmsnorm(xb_.data(), x, w.rms_att.data(), dim);
+    rmsnorm(xb_.data(), x, w.rms_att.data(), dim, c_.rms_eps);
     matmul(q_.data(), xb_.data(), w.wq.data(), dim, dim);
     matmul(k_.data(), xb_.data(), w.wk.data(), dim, kv_dim);
     matmul(v_.data(), xb_.data(), w.wv.data(), dim, kv_dim);
 
-    // RoPE: rotate each pair (2i, 2i+1) of every head by pos * 10000^(-2i/head_size).
+    // RoPE: rotate each pair (2i, 2i+1) of every head by pos * theta^(-2i/head_size), scaled as the model
+    // says (the host's RopeFrequency, the one definition of the model's RoPE).
     for (int i = 0; i < dim; i += 2) {
       const int head_dim = i % head_size;
-      const float freq = 1.0f / std::pow(10000.0f, static_cast<float>(head_dim) / head_size);
+      const float freq = RopeFrequency(c_, head_dim / 2);
       const float val = pos * freq, fcr = std::cos(val), fci = std::sin(val);
       const int rotn = i < kv_dim ? 2 : 1;  // q always, k while within kv_dim
       for (int r = 0; r < rotn; r++) {
@@ -125,7 +127,7 @@ const float* FloatReference::Forward(int token, int pos) {
     for (int i = 0; i < dim; i++) x[i] += xb2_[i];
 
     // FFN: w2(silu(w1(x)) * w3(x)) and residual.
-    rmsnorm(xb_.data(), x, w.rms_ffn.data(), dim);
+    rmsnorm(xb_.data(), x, w.rms_ffn.data(), dim, c_.rms_eps);
     matmul(hb_.data(), xb_.data(), w.w1.data(), dim, hidden_dim);
     matmul(hb2_.data(), xb_.data(), w.w3.data(), dim, hidden_dim);
     for (int i = 0; i < hidden_dim; i++) {
@@ -137,7 +139,7 @@ const float* FloatReference::Forward(int token, int pos) {
   }
 
   // Final norm and classifier.
-  rmsnorm(x, x, rms_final_.data(), dim);
+  rmsnorm(x, x, rms_final_.data(), dim, c_.rms_eps);
   matmul(logits_.data(), x, classifier_.data(), dim, c_.vocab_size);
   return logits_.data();
 }

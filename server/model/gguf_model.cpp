@@ -144,26 +144,51 @@ Status GgufModel::LoadConfig() {
     }
   }
 
-  // RoPE scaling: the metadata of linear/YaRN scaling, or Llama 3.1's per-frequency divisors.
+  // RoPE scaling: linear scaling from the metadata, or Llama 3.1's per-frequency divisors (the converter
+  // evaluates the "llama3" rule into rope_freqs.weight); other kinds (YaRN, LongRoPE) are refused.
   RopeScaling& rs = c.rope_scaling;
   const GgufValue* type = f.Find("llama.rope.scaling.type");
-  const bool typed = type != nullptr && type->type == GgufValueType::kString && type->str != "none";
-  if (typed || f.Find("llama.rope.scaling.factor") != nullptr) {
+  const std::string kind = type != nullptr && type->type == GgufValueType::kString ? type->str : "";
+  if (kind != "" && kind != "none" && kind != "linear") {
+    return Status::InvalidArgument(what_ + " uses RoPE scaling of type '" + kind +
+                                   "'; fpgaserve computes none, linear and Llama 3.1's per-frequency scaling");
+  }
+  if (kind == "linear" || (kind == "" && f.Find("llama.rope.scaling.factor") != nullptr)) {
     if (Status s = real("llama.rope.scaling.factor", 1.0f, &rs.factor); !s.ok()) return s;
+    if (!(rs.factor >= 1.0f) || rs.factor > 1e6f) {
+      return Status::InvalidArgument(what_ + " has llama.rope.scaling.factor " + Str(rs.factor) +
+                                     ", not between 1 and 1e6");
+    }
+    if (rs.factor != 1.0f) rs.kind = RopeScaling::kLinear;
   }
   if (const GgufTensorInfo* freqs = f.FindTensor("rope_freqs.weight")) {
     const uint64_t pairs = static_cast<uint64_t>(head_size / 2);
-    if (freqs->type != GgmlType::kF32 || freqs->dims.size() != 1 || freqs->dims[0] != pairs) {
+    if (freqs->type != GgmlType::kF32 || freqs->dims.size() != 1 || freqs->dims[0] != pairs ||
+        pairs > static_cast<uint64_t>(RopeScaling::kMaxPairs)) {
       return Status::InvalidArgument(what_ + " has rope_freqs.weight of type " + GgmlTypeName(freqs->type) +
                                      " and shape " + Dims(freqs->dims) + "; F32 {head_size / 2} expected");
     }
+    if (rs.kind == RopeScaling::kLinear) {
+      return Status::InvalidArgument(what_ + " has both linear RoPE scaling and rope_freqs.weight");
+    }
     std::vector<float> divisors(freqs->dims[0]);
     std::memcpy(divisors.data(), freqs->data, divisors.size() * sizeof(float));
-    if (FirstNonFinite(divisors.data(), divisors.size()) >= 0) {
-      return Status::InvalidArgument(what_ + " has a non-finite value in rope_freqs.weight");
+    for (float d : divisors) {
+      if (!(d >= 1e-6f && d <= 1e6f)) {
+        return Status::InvalidArgument(what_ + " has rope_freqs.weight value " + Str(d) +
+                                       ", not a finite divisor between 1e-6 and 1e6");
+      }
     }
     const float largest = *std::max_element(divisors.begin(), divisors.end());
-    if (largest != 1.0f) rs.factor = largest;
+    bool all_one = true;
+    for (size_t i = 0; i < divisors.size(); i++) {
+      rs.divisors[i] = divisors[i];
+      all_one = all_one && divisors[i] == 1.0f;
+    }
+    if (!all_one) {
+      rs.kind = RopeScaling::kPerFrequency;
+      rs.factor = largest;
+    }
   }
   if (rs.active()) {
     if (Status s = integer("llama.rope.scaling.original_context_length", 0, &rs.original_context); !s.ok()) return s;
@@ -304,7 +329,8 @@ std::string GgufModel::Describe() const {
     << (c.n_kv_heads < c.n_heads ? " (grouped-query attention)" : "") << "\n";
   s << "  math        rope_theta " << c.rope_theta << ", rms_eps " << c.rms_eps << ", rope scaling ";
   if (c.rope_scaling.active()) {
-    s << "factor " << c.rope_scaling.factor << " (original context " << c.rope_scaling.original_context << ")\n";
+    s << (c.rope_scaling.kind == RopeScaling::kLinear ? "linear, factor " : "per frequency (rope_freqs), largest divisor ")
+      << c.rope_scaling.factor << " (original context " << c.rope_scaling.original_context << ")\n";
   } else {
     s << "none\n";
   }

@@ -5,10 +5,10 @@
 //   n_heads llama.attention.head_count, n_kv_heads llama.attention.head_count_kv (default n_heads),
 //   seq_len llama.context_length, vocab_size the token embedding's row count (tokenizer.ggml.tokens and
 //   llama.vocab_size must agree when present), rope_theta llama.rope.freq_base (default 10000), rms_eps
-//   llama.attention.layer_norm_rms_epsilon (default 1e-5), rope_scaling from llama.rope.scaling.type /
-//   .factor / .original_context_length, or from a `rope_freqs.weight` tensor (Llama 3.1's converter bakes
-//   its "llama3" scaling into per-frequency divisors, whose largest is the factor; the low/high frequency
-//   factors are not stored, so they stay at their defaults). llama.rope.dimension_count and
+//   llama.attention.layer_norm_rms_epsilon (default 1e-5), rope_scaling: linear from llama.rope.scaling.type
+//   "linear" / .factor, or per frequency from a `rope_freqs.weight` tensor (Llama 3.1's converter bakes its
+//   "llama3" rule into one divisor per pair, which the host applies as they are); other types (YaRN) are
+//   refused. llama.rope.dimension_count and
 //   llama.attention.key_length/value_length, when present, must equal head_size (no partial rotary).
 //
 // Tensors (GGUF dims are {cols, rows}): token_embd.weight (vocab, dim); per layer N blk.N.attn_norm.weight

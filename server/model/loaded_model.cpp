@@ -11,33 +11,11 @@ Status LoadedModel::PackImage() {
   return Status::Ok();
 }
 
-namespace {
-
-// The kernel computes RoPE with base 10000, RMSNorm with epsilon 1e-5 and no RoPE scaling (llama2.c's
-// constants); a model trained with others would run without error and produce wrong logits.
-Status CheckKernelMath(const std::string& path, const ModelConfig& c) {
-  const ModelConfig defaults;
-  std::string problems;
-  auto add = [&](const std::string& p) { problems += (problems.empty() ? "" : ", ") + p; };
-  if (c.rope_theta != defaults.rope_theta) add("rope_theta " + std::to_string(c.rope_theta) + " (not 10000)");
-  if (c.rms_eps != defaults.rms_eps) add("rms_eps " + std::to_string(c.rms_eps) + " (not 1e-05)");
-  if (c.rope_scaling.active()) {
-    add("RoPE scaling with factor " + std::to_string(c.rope_scaling.factor) + " (original context " +
-        std::to_string(c.rope_scaling.original_context) + ")");
-  }
-  if (problems.empty()) return Status::Ok();
-  return Status::InvalidArgument("model file " + path + " needs " + problems +
-                                 "; this fpgaserve's kernel does not support them yet (it computes RoPE with "
-                                 "base 10000, RMSNorm with epsilon 1e-5 and no RoPE scaling)");
-}
-
-}  // namespace
 
 Result<std::shared_ptr<const LoadedModel>> LoadedModel::FromFile(const std::string& path) {
   if (GgufFile::HasMagic(path)) {
     auto gguf = GgufModel::Open(path);
     if (!gguf.ok()) return gguf.status();
-    if (Status s = CheckKernelMath(path, gguf.value()->config()); !s.ok()) return s;
     std::shared_ptr<LoadedModel> m(new LoadedModel());
     m->name_ = path;
     m->gguf_ = std::move(gguf.value());

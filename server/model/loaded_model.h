@@ -18,10 +18,8 @@ namespace fpgaserve {
 class LoadedModel {
  public:
   // Opens and packs a model file: GGUF when it starts with the magic "GGUF" (GgufModel::Open), a llama2.c
-  // checkpoint otherwise (Checkpoint::Open). Errors from those and from WeightsImage::Pack; and
-  // InvalidArgument for a GGUF whose math this build's kernel does not do yet: rope_theta other than
-  // 10000, rms_eps other than 1e-5 or RoPE scaling (the kernel has those constants built in until it takes
-  // them from the host), the message giving the model's values.
+  // checkpoint otherwise (Checkpoint::Open). Errors from those and from WeightsImage::Pack. A GGUF's
+  // rope_theta, rms_eps and RoPE scaling are the model's config; the card takes them from the host.
   static Result<std::shared_ptr<const LoadedModel>> FromFile(const std::string& path);
   // Random weights of a named shape (see NamedShape), for benchmarks and tests.
   static Result<std::shared_ptr<const LoadedModel>> Random(const std::string& shape, uint64_t seed);

@@ -2,6 +2,7 @@
 // rounding for F16/BF16, within the quantization step for Q4_0/Q4_K/Q5_K/Q6_K), give the kernel the same
 // logits as the same weights in a llama2.c checkpoint, and every malformed file is refused with a message
 // that names it and its defect, never a crash or a read past the end.
+#include "server/model/float_reference.h"
 #include "server/model/gguf.h"
 
 #include <gmock/gmock.h>
@@ -380,47 +381,79 @@ TEST(GgufTest, KernelLogitsEqualThoseOfTheSameWeightsAsACheckpoint) {
   }
 }
 
-TEST(GgufTest, LoadedModelRefusesHyperparametersTheKernelDoesNotHaveYet) {
+// A GGUF's RoPE base, RMS epsilon and RoPE scaling reach the card (the image header, the host's rotation
+// table): its logits follow the float reference computing with the same values, within the int8 tolerance,
+// and differ from those of the same weights with llama2.c's constants.
+TEST(GgufTest, ItsRopeBaseEpsilonAndScalingReachTheCard) {
   RandomModel src = MakeRandomModel(Tiny(), 1);
   struct Case {
     const char* name;
     void (*edit)(GgufBuilder&);
-    const char* message;
+    void (*expect)(const ModelConfig&);
   } cases[] = {
-      {"theta", [](GgufBuilder& b) { b.Erase("llama.rope.freq_base"); b.Float32("llama.rope.freq_base", 500000.0f); },
-       "rope_theta 500000"},
+      {"theta", [](GgufBuilder& b) { b.Erase("llama.rope.freq_base"); b.Float32("llama.rope.freq_base", 500.0f); },
+       [](const ModelConfig& c) { EXPECT_EQ(c.rope_theta, 500.0f); }},
       {"eps", [](GgufBuilder& b) {
          b.Erase("llama.attention.layer_norm_rms_epsilon");
-         b.Float32("llama.attention.layer_norm_rms_epsilon", 1e-6f);
-       }, "rms_eps 0.000001"},
+         b.Float32("llama.attention.layer_norm_rms_epsilon", 0.5f);
+       }, [](const ModelConfig& c) { EXPECT_EQ(c.rms_eps, 0.5f); }},
       {"linear", [](GgufBuilder& b) {
          b.String("llama.rope.scaling.type", "linear");
          b.Float32("llama.rope.scaling.factor", 4.0f);
-       }, "RoPE scaling with factor 4"},
+       }, [](const ModelConfig& c) {
+         EXPECT_EQ(c.rope_scaling.kind, RopeScaling::kLinear);
+         EXPECT_EQ(c.rope_scaling.factor, 4.0f);
+       }},
       {"llama3", [](GgufBuilder& b) {
-         std::vector<float> divisors(8, 1.0f);
-         divisors[7] = 8.0f;
+         std::vector<float> divisors = {1, 1, 1, 1, 2.5f, 8, 8, 8};  // head size 16: 8 pairs
          b.AddTensor("rope_freqs.weight", {8}, GgmlType::kF32,
                      std::string(reinterpret_cast<const char*>(divisors.data()), 32));
          b.Uint32("llama.rope.scaling.original_context_length", 8192);
-       }, "RoPE scaling with factor 8.000000 (original context 8192)"},
+       }, [](const ModelConfig& c) {
+         EXPECT_EQ(c.rope_scaling.kind, RopeScaling::kPerFrequency);
+         EXPECT_EQ(c.rope_scaling.divisors[4], 2.5f);
+         EXPECT_EQ(c.rope_scaling.factor, 8.0f);
+         EXPECT_EQ(c.rope_scaling.original_context, 8192);
+       }},
   };
+  ::fpgaserve::testing::TempDir dir;
+  const std::vector<float> plain = Logits(Write(dir, "plain.gguf", ModelToGguf(src.view, {}).Build()));
+  const int vocab = Tiny().vocab_size;
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
     GgufBuilder b = ModelToGguf(src.view, {});
     c.edit(b);
-    ::fpgaserve::testing::TempDir dir;
-    const std::string path = Write(dir, "m.gguf", b.Build());
-    ASSERT_TRUE(GgufModel::Open(path).ok()) << "the reader itself takes any value";
-    auto m = LoadedModel::FromFile(path);
-    ASSERT_FALSE(m.ok());
-    EXPECT_THAT(m.status().message(),
-                AllOf(HasSubstr(path), HasSubstr(c.message), HasSubstr("kernel does not support them yet")));
+    const std::string path = Write(dir, std::string(c.name) + ".gguf", b.Build());
+    auto model = LoadedModel::FromFile(path);
+    ASSERT_TRUE(model.ok()) << model.status().ToString();
+    c.expect(model.value()->config());
+    const std::vector<float> card = Logits(path);
+    ASSERT_EQ(card.size(), plain.size());
+    EXPECT_NE(card, plain) << "the hyperparameter changed nothing";
+    FloatReference ref(model.value()->view());
+    float worst = 0, lo = 0, hi = 0;
+    for (int pos = 0; pos < 6; pos++) {
+      const float* want = ref.Forward((pos * 37 + 5) % vocab, pos);  // Logits()'s tokens
+      for (int i = 0; i < vocab; i++) {
+        lo = std::min(lo, want[i]);
+        hi = std::max(hi, want[i]);
+        worst = std::max(worst, std::fabs(card[static_cast<size_t>(pos) * vocab + i] - want[i]));
+      }
+    }
+    EXPECT_LT(worst / (hi - lo), 0.06f) << "against the float reference with the same hyperparameters";
   }
+}
+
+TEST(GgufTest, RopeScalingItCannotComputeIsRefused) {
+  RandomModel src = MakeRandomModel(Tiny(), 1);
+  GgufBuilder b = ModelToGguf(src.view, {});
+  b.String("llama.rope.scaling.type", "yarn");
+  b.Float32("llama.rope.scaling.factor", 4.0f);
   ::fpgaserve::testing::TempDir dir;
-  auto ok = LoadedModel::FromFile(Write(dir, "m.gguf", ModelToGguf(src.view, {}).Build()));
-  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
-  EXPECT_EQ(ok.value()->config().rope_theta, 10000.0f);
+  const std::string path = Write(dir, "yarn.gguf", b.Build());
+  auto m = LoadedModel::FromFile(path);
+  ASSERT_FALSE(m.ok());
+  EXPECT_THAT(m.status().message(), AllOf(HasSubstr(path), HasSubstr("RoPE scaling of type 'yarn'")));
 }
 
 // ---- Malformed files ----

@@ -377,11 +377,7 @@ merge_words:
 #pragma HLS LOOP_TRIPCOUNT max = kMaxStep * kDimWords
 #pragma HLS PIPELINE II = 1
     if (i_job == 0) port = order.read();
-    Word word = ZeroWord();
-    for (int p = 0; p < kMemPorts; p++) {
-      if (p == port) word = outs[p].read();
-    }
-    y[e][hk * per_job + i_job] = word;  // query heads hk * kv_mul .. are contiguous in y
+    y[e][hk * per_job + i_job] = ReadFromPort(outs, port);  // query heads hk * kv_mul .. are contiguous in y
     if (++i_job == per_job) {
       i_job = 0;
       if (++hk == s.n_kv_heads) {

@@ -44,6 +44,16 @@ const int kPeBlocks = (kMaxStep + kPeEntries - 1) / kPeEntries;
 // no sooner, so the adder's latency is hidden (kernel_math.h's kPartials).
 const int kScaleMinCycles = 8;  // kernel_math.h's kPartials
 
+// The next word of stream p of an array of per-port streams, p chosen at run time: a constant-index read
+// under a compare per port (a P:1 multiplexer on the card), as Vitis wants arrays of streams read.
+inline Word ReadFromPort(hls::stream<Word> streams[kMemPorts], int p) {
+  Word word = ZeroWord();
+  for (int q = 0; q < kMemPorts; q++) {
+    if (q == p) word = streams[q].read();
+  }
+  return word;
+}
+
 inline int64_t KvLine(int layer, int slot, int kv_head, int n_slots, int n_kv_heads) {
   return ((int64_t)layer * n_slots + slot) * n_kv_heads + kv_head;
 }

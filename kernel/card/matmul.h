@@ -250,10 +250,7 @@ inline void store(hls::stream<Word> dots[kMemPorts], MatmulShape s, bool to_logi
     for (int i = 0; i < words; i++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxTilesPerPort * kMemPorts * kMaxStep
 #pragma HLS PIPELINE II = 1
-      Word word = ZeroWord();
-      for (int q = 0; q < kMemPorts; q++) {
-        if (q == p) word = dots[q].read();
-      }
+      const Word word = ReadFromPort(dots, p);
       logits[i] = word;
       if (++e == s.n) {
         e = 0;
@@ -266,10 +263,7 @@ inline void store(hls::stream<Word> dots[kMemPorts], MatmulShape s, bool to_logi
     for (int i = 0; i < words; i++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxTilesPerPort * kMemPorts * kMaxStep
 #pragma HLS PIPELINE II = 1
-      Word word = ZeroWord();
-      for (int q = 0; q < kMemPorts; q++) {
-        if (q == p) word = dots[q].read();
-      }
+      const Word word = ReadFromPort(dots, p);
       const int tile = p * s.tpp + t;
       if (tile < tiles) y[e][tile] = word;
       if (++e == s.n) {

@@ -1,10 +1,5 @@
 #include "server/model/checkpoint.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <bit>
 #include <cerrno>
 #include <climits>
@@ -13,6 +8,7 @@
 #include <sstream>
 
 #include "fpga/q8_0.h"
+#include "server/model/mapped_file.h"
 
 namespace fpgaserve {
 
@@ -310,33 +306,14 @@ uint64_t ParameterCount(const ModelConfig& c) {
 
 Result<std::unique_ptr<Checkpoint>> Checkpoint::Open(const std::string& path) {
   const std::string what = "model file " + path;
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    const int err = errno;
-    if (err == ENOENT) return Status::NotFound(what + " does not exist");
-    return Status::InvalidArgument("cannot open " + what + ": " + std::strerror(err));
-  }
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return Status::InvalidArgument(what + " is not a regular file");
-  }
-  if (st.st_size == 0) {
-    ::close(fd);
-    return Status::InvalidArgument(what + " is empty");
-  }
+  Result<std::unique_ptr<MappedFile>> mapped = MappedFile::Open(path);
+  if (!mapped.ok()) return mapped.status();
   std::unique_ptr<Checkpoint> ckpt(new Checkpoint());
   ckpt->path_ = path;
-  ckpt->file_bytes_ = static_cast<uint64_t>(st.st_size);
-  // Read-only and private: the weights are never written, and the page cache shares them between
-  // processes that open the same file.
-  void* map = ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
-  const int map_err = errno;
-  ::close(fd);  // the mapping keeps the file
-  if (map == MAP_FAILED) return Status::InvalidArgument("cannot map " + what + ": " + std::strerror(map_err));
-  ckpt->map_ = map;
+  ckpt->file_ = std::move(mapped.value());
+  ckpt->file_bytes_ = ckpt->file_->size();
 
-  const uint8_t* base = static_cast<const uint8_t*>(map);
+  const uint8_t* base = ckpt->file_->data();
   const uint64_t size = ckpt->file_bytes_;
   Result<ModelConfig> config = ParseHeader(base, size, &ckpt->format_);
   if (!config.ok()) return Status::InvalidArgument(what + " " + config.status().message());
@@ -393,9 +370,7 @@ Result<std::unique_ptr<Checkpoint>> Checkpoint::Open(const std::string& path) {
   return ckpt;
 }
 
-Checkpoint::~Checkpoint() {
-  if (map_ != nullptr) ::munmap(map_, static_cast<size_t>(file_bytes_));
-}
+Checkpoint::~Checkpoint() = default;
 
 const float* Checkpoint::AlignedFloats(const uint8_t* p, uint64_t count) {
   if (reinterpret_cast<uintptr_t>(p) % alignof(float) == 0) return reinterpret_cast<const float*>(p);

@@ -47,6 +47,8 @@
 
 namespace fpgaserve {
 
+class MappedFile;  // mapped_file.h
+
 enum class CheckpointFormat {
   kV0Legacy,  // fp32, 28-byte header
   kV1Float,   // fp32, 256-byte header
@@ -106,7 +108,7 @@ class Checkpoint {
 
   std::string path_;
   CheckpointFormat format_ = CheckpointFormat::kV0Legacy;
-  void* map_ = nullptr;
+  std::unique_ptr<MappedFile> file_;
   uint64_t file_bytes_ = 0;
   ModelView view_;
   std::vector<std::vector<float>> realigned_;  // see AlignedFloats

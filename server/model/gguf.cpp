@@ -1,8 +1,6 @@
 #include "server/model/gguf.h"
 
 #include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,6 +8,8 @@
 #include <cerrno>
 #include <cstring>
 #include <sstream>
+
+#include "server/model/mapped_file.h"
 
 namespace fpgaserve {
 
@@ -361,40 +361,20 @@ bool GgufFile::HasMagic(const std::string& path) {
 
 Result<std::unique_ptr<GgufFile>> GgufFile::Open(const std::string& path) {
   const std::string what = "model file " + path;
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    const int err = errno;
-    if (err == ENOENT) return Status::NotFound(what + " does not exist");
-    return Status::InvalidArgument("cannot open " + what + ": " + std::strerror(err));
-  }
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return Status::InvalidArgument(what + " is not a regular file");
-  }
-  if (st.st_size == 0) {
-    ::close(fd);
-    return Status::InvalidArgument(what + " is empty");
-  }
+  Result<std::unique_ptr<MappedFile>> mapped = MappedFile::Open(path);
+  if (!mapped.ok()) return mapped.status();
   std::unique_ptr<GgufFile> file(new GgufFile());
   file->path_ = path;
-  file->file_bytes_ = static_cast<uint64_t>(st.st_size);
-  // Read-only and private, as Checkpoint::Open maps: the page cache shares the weights between processes.
-  void* map = ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
-  const int map_err = errno;
-  ::close(fd);
-  if (map == MAP_FAILED) return Status::InvalidArgument("cannot map " + what + ": " + std::strerror(map_err));
-  file->map_ = map;
+  file->file_ = std::move(mapped.value());
+  file->file_bytes_ = file->file_->size();
   if (Status s = file->Parse(); !s.ok()) return Status::InvalidArgument(what + " (GGUF) " + s.message());
   return file;
 }
 
-GgufFile::~GgufFile() {
-  if (map_ != nullptr) ::munmap(map_, static_cast<size_t>(file_bytes_));
-}
+GgufFile::~GgufFile() = default;
 
 Status GgufFile::Parse() {
-  const uint8_t* base = static_cast<const uint8_t*>(map_);
+  const uint8_t* base = file_->data();
   Parser p(base, file_bytes_);
   uint64_t tensor_count = 0;
   uint64_t kv_count = 0;

@@ -40,6 +40,8 @@
 
 namespace fpgaserve {
 
+class MappedFile;  // mapped_file.h
+
 enum class GgufValueType : uint32_t {
   kUint8 = 0,
   kInt8 = 1,
@@ -138,7 +140,7 @@ class GgufFile {
   Status Parse();
 
   std::string path_;
-  void* map_ = nullptr;
+  std::unique_ptr<MappedFile> file_;
   uint64_t file_bytes_ = 0;
   uint32_t version_ = 0;
   uint64_t alignment_ = kDefaultAlignment;

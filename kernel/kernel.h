@@ -17,13 +17,15 @@
 #include <string.h>
 
 // Compile-time maxima. They size the kernel's on-chip buffers; a build (the simulated card here, an
-// xclbin with v++) may override each with -D. The values are recorded in the image check and in the
-// xclbin's build info so the host can refuse a model that does not fit.
+// xclbin with v++) may override each with -D. The host build's defaults admit the 1B-class GGUF models
+// (Llama 3.2 1B: FFN 8,192, vocabulary 128,256; TinyLlama 1.1B; SmolLM2); a card's build sets its own.
+// The values are recorded in the image check and in the xclbin's build info so the host can refuse a model
+// that does not fit.
 #ifndef FPGASERVE_MAX_DIM
 #define FPGASERVE_MAX_DIM 2048
 #endif
 #ifndef FPGASERVE_MAX_HIDDEN_DIM
-#define FPGASERVE_MAX_HIDDEN_DIM 5632
+#define FPGASERVE_MAX_HIDDEN_DIM 8192
 #endif
 #ifndef FPGASERVE_MAX_LAYERS
 #define FPGASERVE_MAX_LAYERS 32
@@ -35,7 +37,7 @@
 #define FPGASERVE_MAX_SEQ_LEN 4096
 #endif
 #ifndef FPGASERVE_MAX_VOCAB
-#define FPGASERVE_MAX_VOCAB 65536
+#define FPGASERVE_MAX_VOCAB 131072
 #endif
 #ifndef FPGASERVE_MAX_STEP
 #define FPGASERVE_MAX_STEP 64

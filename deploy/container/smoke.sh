@@ -172,7 +172,9 @@ make_local_base() {
       timeout "$(left 900)" "$ROOT/deploy/install-deps.sh" container || fail "could not install debootstrap"
     local mirror security
     mirror="$(apt_mirror | head -n 1 || true)"
-    mirror="${mirror:-http://deb.debian.org/debian}"
+    # The mirror comes from this machine's apt configuration only: the repository names no package host.
+    [ -n "$mirror" ] || fail "no Debian bookworm mirror is configured in /etc/apt/sources.list or" \
+      "/etc/apt/sources.list.d: the container's base image is made with debootstrap from the mirror apt uses"
     security="$(security_mirror || true)"
     log "making the base image with debootstrap from $mirror (once; cached in $CACHE)"
     mkdir -p "$CACHE"

@@ -2,8 +2,8 @@
 // split over the memory ports (kernel.h), read once per step whatever the batch.
 //
 //            ┌ load_weights(port p) ─ words ─ pe(p) ─ group sums ─ scale(p) ─ dots ┐
-//   feed ────┤        ... one chain per memory port, side by side ...              ├── store (on chip)
-//  (x, scale)└ load_weights(port q) ─ words ─ pe(q) ─ group sums ─ scale(q) ─ dots ┘   or store_logits
+//   feed ────┤        ... one chain per memory port, side by side ...              ├── store (on chip,
+//  (x, scale)└ load_weights(port q) ─ words ─ pe(q) ─ group sums ─ scale(q) ─ dots ┘   or the logits)
 //
 // One DATAFLOW region; every stage a pipelined loop at II=1, joined by streams:
 //   load_weights  one unconditional, address-increasing burst of the port's share of the matrix (its
@@ -11,9 +11,8 @@
 //   feed          the int8 activations and their scales, read once and written to every PE array.
 //   pe            per weight word, kPeEntries entries at once: 16 rows x 4 values x kPeEntries int8
 //                 multiply-adds (two rows a DSP: DotPair4) into int32 sums (exact, an int add carried a
-//                 cycle: II=1); a step of n
-//                 entries holds each word for ceil(n / kPeEntries) cycles. At the group's scale word
-//                 the block's int32 sums go to the scale stage.
+//                 cycle: II=1); a step of n entries holds each word for ceil(n / kPeEntries) cycles. At
+//                 the group's scale word the block's int32 sums go to the scale stage, a word an entry.
 //   scale         kernel_math.h's ScaledGroup, one entry (16 rows) a cycle: a shared float multiplier
 //                 and adder per port instead of 16 x kPeEntries of them. An entry's running dot comes
 //                 back after at least kScaleMinCycles iterations (padded to that many), past the adder's

@@ -338,7 +338,8 @@ extern "C" void FPGASERVE_STEP_NAME(const uint8_t* const* ports, KvValue* k_cach
 #pragma omp for collapse(2) schedule(dynamic)
     for (int e = 0; e < n; e++) {
       for (int h = 0; h < p.n_heads; h++) {
-        float att[kMaxSeqLen];  // (pos + 1) attention weights
+        float att[kMaxSeqLen];  // (pos + 1) attention weights, all written by scores()
+        att[0] = 0.0f;          // g++ without -march=native cannot see that and warns Softmax reads att[0]
         float qh[kMaxHeadSize];  // the head's query, padded with zeros as the cached keys are
         for (int i = 0; i < p.kv_stride; i++) qh[i] = i < p.head_size ? q[e][h * p.head_size + i] : 0.0f;
         const int64_t base = l * layer_stride + (int64_t)slot[e] * slot_stride + (h / p.kv_mul) * head_stride;

@@ -96,14 +96,13 @@ const Platform* FindPlatform(const std::string& name) {
   return nullptr;
 }
 
-CardCounters TripCounts(const ModelConfig& c, const std::vector<ModelEntry>& entries, int n_slots, const Platform& pf) {
+CardCounters TripCounts(const ModelConfig& c, const std::vector<ModelEntry>& entries, const Platform& pf) {
   CardCounters t{};
   const int n = static_cast<int>(entries.size()), L = c.n_layers, gs = c.group_size, hs = c.head_size();
   const int dw = c.dim / kernel::kWordFloats, hw16 = c.hidden_dim / kernel::kWordFloats;
   const int kv_words = kernel::KvHeadWords(hs), kv_mul = c.n_heads / c.n_kv_heads;
   int n_out = 0;
   for (const ModelEntry& e : entries) n_out += e.wants_logits ? 1 : 0;
-  (void)n_slots;
 
   t.header_words = 1 + CeilDiv(kernel::TensorCount(L), 8);
   t.input_words = kernel::kInputEntryBytes / kernel::kWordBytes +
@@ -129,12 +128,6 @@ CardCounters TripCounts(const ModelConfig& c, const std::vector<ModelEntry>& ent
   t.residual_words = static_cast<int64_t>(L) * 2 * n * dw;
   t.swiglu_words = static_cast<int64_t>(L) * n * hw16;
   return t;
-}
-
-CardCounters TripCounts(const ModelConfig& c, int batch, int pos, const Platform& pf) {
-  std::vector<ModelEntry> entries;
-  for (int e = 0; e < batch; e++) entries.push_back({pos, e, true});
-  return TripCounts(c, entries, batch, pf);
 }
 
 StepEstimate EstimateStep(const ModelConfig& c, int batch, int pos, const Platform& pf) {

@@ -40,15 +40,13 @@ struct Platform {
 const std::vector<Platform>& Platforms();
 const Platform* FindPlatform(const std::string& name);
 
-// The card kernel's loop trip counts for a decode step of `batch` entries, entry e in slot e at position
-// `pos`, every entry wanting logits, on a build with the platform's ports, PE width and max step.
-kernel::CardCounters TripCounts(const ModelConfig& config, int batch, int pos, const Platform& platform);
-// The same for any step: entries (token, pos, slot, out_row) on a cache of n_slots slots.
+// The card kernel's loop trip counts for a step of `entries`, on a build with the platform's ports and PE
+// width (the counts depend on each entry's position and whether it wants logits, not on its slot).
 struct ModelEntry {
-  int pos, slot;
+  int pos;
   bool wants_logits;
 };
-kernel::CardCounters TripCounts(const ModelConfig& config, const std::vector<ModelEntry>& entries, int n_slots,
+kernel::CardCounters TripCounts(const ModelConfig& config, const std::vector<ModelEntry>& entries,
                                 const Platform& platform);
 
 // One stage (or a group of them) of the step and what bounds it.

@@ -122,17 +122,8 @@ def statement_end(c, i):
             if e:
                 end = statement_end(c, e.end())
         return end
-    depth = 0
-    for j in range(i, len(c)):
-        if c[j] in "([{":
-            depth += 1
-        elif c[j] in ")]}":
-            depth -= 1
-            if depth < 0:
-                return j
-        elif c[j] == ";" and depth == 0:
-            return j + 1
-    return len(c)
+    j = expression_end(c, i, ";")
+    return j + 1 if j < len(c) and c[j] == ";" else j
 
 
 def expression_end(c, i, stop=";,"):

@@ -52,7 +52,6 @@ struct AttentionShape {
 struct Job {
   int64_t line_at;  // the line's first word on its port
   int count;        // positions 0..pos
-  int entry, kv_head;
 };
 
 // Word w (32 fp16 values) of head `head` of activation row a (16 floats a word): two activation words read,
@@ -112,7 +111,7 @@ jobs_count:
     const int port = KvLinePort(KvLine(s.layer, slot[e], hk, s.n_slots, s.n_kv_heads));
     for (int p = 0; p < kMemPorts; p++) count[p] += p == port ? 1 : 0;
   }
-  Job header = {0, 0, 0, 0};
+  Job header = {0, 0};
   for (int p = 0; p < kMemPorts; p++) {
     header.count = count[p];
     load_jobs[p].write(header);
@@ -128,8 +127,6 @@ jobs_out:
     Job job;
     job.line_at = s.kv_base + KvLineIndex(line) * KvLineWords(s.cache_len, s.head_size);
     job.count = pos[e] + 1;
-    job.entry = e;
-    job.kv_head = hk;
     order.write(port);
     for (int p = 0; p < kMemPorts; p++) {
       if (p == port) {

@@ -105,9 +105,7 @@ read_table:
   const int dim = (int)WordU32(table[0], kFieldDim), hidden = (int)WordU32(table[0], kFieldHiddenDim);
   const int n_heads = (int)WordU32(table[0], kFieldHeads), n_kv = (int)WordU32(table[0], kFieldKvHeads);
   const int vocab = (int)WordU32(table[0], kFieldVocab), gs = (int)WordU32(table[0], kFieldGroupSize);
-  FloatBits eps_bits;
-  eps_bits.u = WordU32(table[0], kFieldRmsEps);
-  const float eps = eps_bits.f;
+  const float eps = WordF32(table[0], kFieldRmsEps);
   const int hs = dim / n_heads, kv_dim = hs * n_kv;
 
   Word entries[kEntryWords];

@@ -41,4 +41,15 @@ std::string ReadFile(const std::string& path) {
   return ss.str();
 }
 
+size_t Numel(const MatrixView& m) { return static_cast<size_t>(m.rows) * static_cast<size_t>(m.cols); }
+
+std::vector<const MatrixView*> Matrices(const ModelView& v) {
+  std::vector<const MatrixView*> out = {&v.token_embedding};
+  for (const LayerView& l : v.layers) {
+    for (const MatrixView* m : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w1, &l.w2, &l.w3}) out.push_back(m);
+  }
+  out.push_back(&v.classifier);
+  return out;
+}
+
 }  // namespace fpgaserve::testing

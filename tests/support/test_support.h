@@ -1,7 +1,11 @@
 // Helpers every test binary shares: temporary folders and the paths of shared test data.
 #pragma once
 
+#include <cstddef>
 #include <string>
+#include <vector>
+
+#include "fpga/model_view.h"
 
 namespace fpgaserve::testing {
 
@@ -29,5 +33,10 @@ std::string SourceDir();
 // Writes bytes to a file; returns false on failure.
 bool WriteFile(const std::string& path, const std::string& bytes);
 std::string ReadFile(const std::string& path);
+
+// The values of a matrix, and the matrices of a model view in one list, the classifier last (the model
+// readers' tests compare views matrix by matrix).
+size_t Numel(const MatrixView& m);
+std::vector<const MatrixView*> Matrices(const ModelView& v);
 
 }  // namespace fpgaserve::testing

@@ -27,17 +27,8 @@ ModelConfig Tiny(bool shared_classifier = true) {
   return c;
 }
 
-size_t Numel(const MatrixView& m) { return static_cast<size_t>(m.rows) * static_cast<size_t>(m.cols); }
-
-// The matrices of a view in one list, the classifier last.
-std::vector<const MatrixView*> Matrices(const ModelView& v) {
-  std::vector<const MatrixView*> out = {&v.token_embedding};
-  for (const LayerView& l : v.layers) {
-    for (const MatrixView* m : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w1, &l.w2, &l.w3}) out.push_back(m);
-  }
-  out.push_back(&v.classifier);
-  return out;
-}
+using testing::Matrices;
+using testing::Numel;
 
 bool SameFloats(const float* a, const float* b, size_t n) {
   return a != nullptr && b != nullptr && std::memcmp(a, b, n * sizeof(float)) == 0;

@@ -72,16 +72,8 @@ ModelConfig Wide() {
   return c;
 }
 
-size_t Numel(const MatrixView& m) { return static_cast<size_t>(m.rows) * static_cast<size_t>(m.cols); }
-
-std::vector<const MatrixView*> Matrices(const ModelView& v) {
-  std::vector<const MatrixView*> out = {&v.token_embedding};
-  for (const LayerView& l : v.layers) {
-    for (const MatrixView* m : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w1, &l.w2, &l.w3}) out.push_back(m);
-  }
-  out.push_back(&v.classifier);
-  return out;
-}
+using testing::Matrices;
+using testing::Numel;
 
 std::vector<const float*> Norms(const ModelView& v) {
   std::vector<const float*> out;

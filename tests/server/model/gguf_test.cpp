@@ -32,9 +32,6 @@ namespace {
 
 using ::testing::AllOf;
 using ::testing::HasSubstr;
-using testing::GgufBuilder;
-using testing::GgufModelOptions;
-using testing::ModelToGguf;
 
 ModelConfig Tiny(bool shared_classifier = true) {
   ModelConfig c = NamedShape("tiny").value();

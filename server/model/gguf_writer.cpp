@@ -8,7 +8,7 @@
 
 #include "kernel/kernel.h"
 
-namespace fpgaserve::testing {
+namespace fpgaserve {
 namespace {
 
 template <typename T>
@@ -364,4 +364,4 @@ GgufBuilder ModelToGguf(const ModelView& model, const GgufModelOptions& options)
   return b;
 }
 
-}  // namespace fpgaserve::testing
+}  // namespace fpgaserve

@@ -1,5 +1,5 @@
-// A small GGUF writer for tests: builds files byte by byte, valid ones from a ModelView and malformed ones
-// by editing the builder or patching the bytes at the positions it reports.
+// GgufBuilder: writes GGUF files (version 2 or 3) byte by byte: a model as llama.cpp lays it out
+// (ModelToGguf), and, for the malformed-file tests, any edit of it with the byte positions of its fields.
 #pragma once
 
 #include <cstdint>
@@ -11,7 +11,7 @@
 #include "server/model/gguf_types.h"
 #include "server/model/tokenizer.h"
 
-namespace fpgaserve::testing {
+namespace fpgaserve {
 
 class GgufBuilder {
  public:
@@ -85,4 +85,4 @@ struct GgufModelOptions {
 // names (output.weight only when the classifier is not shared).
 GgufBuilder ModelToGguf(const ModelView& model, const GgufModelOptions& options);
 
-}  // namespace fpgaserve::testing
+}  // namespace fpgaserve

@@ -15,6 +15,7 @@ build_pkgs=(
   libssl-dev zlib1g-dev libbrotli-dev  # headers httplib.h includes (Debian builds it with TLS and compression)
   curl                    # the API tests' shell drivers
   libcli11-dev            # command line
+  libpcre2-dev            # Unicode regexes (with lookahead) of the byte-level BPE pre-tokenizers (Llama 3, SmolLM2)
   prometheus-cpp-dev      # /metrics in the Prometheus text format
   libgtest-dev libgmock-dev
   python3-jinja2          # the reference renderer the chat-template tests compare our Jinja interpreter with

@@ -15,6 +15,7 @@ void AddServeCommand(CLI::App& app);     // serve: the daemon
 void AddEvalCommand(CLI::App& app);      // eval perplexity
 void AddEstimateCommand(CLI::App& app);  // estimate: the F1 card's performance model
 void AddXclbinCommand(CLI::App& app);    // xclbin info | make-test
+void AddTokenizeCommand(CLI::App& app);  // tokenize: text to token ids with a model's vocabulary
 
 // Prints "fpgaserve: <message>" to stderr and throws CLI::RuntimeError(1).
 [[noreturn]] void Fail(const std::string& message);

@@ -34,7 +34,7 @@ void RunPerplexity(const EvalOptions& o) {
   if (!in) Fail(o.text + ": cannot read the text file");
   std::stringstream ss;
   ss << in.rdbuf();
-  std::vector<int> tokens = tokenizer.value().Encode(ss.str(), /*bos=*/true, /*eos=*/false);
+  std::vector<int> tokens = tokenizer.value().Encode(ss.str(), tokenizer.value().add_bos(), /*eos=*/false);
   if (o.max_tokens > 0 && static_cast<int>(tokens.size()) > o.max_tokens) tokens.resize(o.max_tokens);
   if (tokens.size() < 2) Fail(o.text + ": the text has no tokens to score");
   const int window = o.window > 0 ? std::min(o.window, c.seq_len) : c.seq_len;

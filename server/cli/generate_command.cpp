@@ -45,7 +45,8 @@ void RunGenerate(GenerateOptions o) {
   std::string param;
   if (Status st = ValidateSamplingParams(o.sampling, c.vocab_size, &param); !st.ok()) Fail(st.message());
 
-  const std::vector<int> prompt = tok.Encode(o.prompt, /*bos=*/true, /*eos=*/false);
+  const std::vector<int> prompt = tok.EncodeWithSpecials(o.prompt, tok.add_bos(), /*eos=*/false);
+  if (prompt.empty()) Fail("the prompt is empty (and this vocabulary adds no BOS): give a prompt");
   if (static_cast<int>(prompt.size()) >= c.seq_len) {
     Fail("the prompt is " + std::to_string(prompt.size()) + " tokens; the model's context is " + std::to_string(c.seq_len));
   }
@@ -83,7 +84,7 @@ void RunGenerate(GenerateOptions o) {
   while (generated < o.max_tokens && pos < c.seq_len) {
     const int next = sampler.Sample(logits.data(), rng).token;
     generated++;
-    if (next == tok.eos_id() || next == tok.bos_id()) break;
+    if (tok.IsEndOfGeneration(next) || next == tok.bos_id()) break;
     const std::string text = decoder.Push(next);
     std::fwrite(text.data(), 1, text.size(), stdout);
     std::fflush(stdout);

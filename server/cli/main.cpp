@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   fpgaserve::cli::AddEvalCommand(app);
   fpgaserve::cli::AddEstimateCommand(app);
   fpgaserve::cli::AddXclbinCommand(app);
+  fpgaserve::cli::AddTokenizeCommand(app);
   CLI11_PARSE(app, argc, argv);
   return 0;
 }

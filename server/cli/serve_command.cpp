@@ -163,7 +163,7 @@ void RunServe(const ServeFlags& flags) {
   std::shared_ptr<const JinjaChatTemplate> chat_template;
   if (!config.chat_template_file.empty()) {
     Result<std::shared_ptr<const JinjaChatTemplate>> t = LoadJinjaChatTemplateFile(
-        config.chat_template_file, LlamaVocabChatOptions(shared_tokenizer->bos_id(), shared_tokenizer->eos_id()));
+        config.chat_template_file, VocabularyChatOptions(*shared_tokenizer));
     if (!t.ok()) fail(t.status().message());
     chat_template = std::move(t.value());
   }

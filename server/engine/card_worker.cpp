@@ -228,8 +228,9 @@ void CardWorker::EmitToken(Sequence& seq, float* logits_row) {
   }
   seq.last_token_time = now;
 
-  // EOS ends the sequence and is never text. Only EOS: a sampled BOS is an ordinary (empty) token.
-  if (r.token == Tokenizer::kEosId && !seq.request.ignore_eos) {
+  // An end-of-generation token (EOS, end of turn) ends the sequence and is never text. Only those: a sampled
+  // BOS is an ordinary (empty) token.
+  if (engine_->tokenizer_->IsEndOfGeneration(r.token) && !seq.request.ignore_eos) {
     Finish(seq, FinishReason::kStop, "");
     return;
   }

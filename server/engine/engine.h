@@ -30,9 +30,10 @@
 //  - kToken per sampled token, `text` the text it makes visible: the StreamDecoder holds back an
 //    unfinished UTF-8 character and the StopMatcher the longest tail that may start a stop string, so
 //    `text` may be empty; the concatenated texts never contain a stop string.
-//  - EOS (Tokenizer::kEosId) ends with kFinished "stop" and no kToken event; its text is never emitted.
-//    Only EOS ends a sequence: a sampled BOS is an ordinary token with empty text. With ignore_eos, EOS is
-//    an ordinary token (empty text).
+//  - An end-of-generation token (Tokenizer::IsEndOfGeneration: EOS, and Llama 3's <|eot_id|> / <|eom_id|>
+//    when the vocabulary has them) ends with kFinished "stop" and no kToken event; its text is never emitted.
+//    Only those end a sequence: a sampled BOS is an ordinary token with empty text. With ignore_eos, they
+//    are ordinary tokens (empty text).
 //  - A stop string ends with kFinished "stop"; the token that completes it gets no kToken event, the
 //    text before the stop string is in kFinished.text, and nothing from the stop string on is emitted.
 //  - max_tokens (or a full KV slot) ends with kFinished "length" after the last token's kToken event.

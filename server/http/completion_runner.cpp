@@ -21,7 +21,7 @@ CompletionRunner::CompletionRunner(ResponseMeta meta, OpenAiRequest request, Pre
   choices_.resize(prepared_.sequences.size());
   for (size_t k = 0; k < choices_.size(); ++k) {
     const auto& prompt = prepared_.sequences[k].prompt;
-    choices_[k].prev_token = prompt.empty() ? Tokenizer::kBosId : prompt.back();
+    choices_[k].prev_token = prompt.empty() ? tokenizer_->bos_id() : prompt.back();
     if (request_.echo) {
       choices_[k].text = prepared_.prompts[k / request_.n].text;
       choices_[k].text_bytes = choices_[k].text.size();

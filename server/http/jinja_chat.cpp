@@ -43,6 +43,17 @@ JinjaChatOptions LlamaVocabChatOptions(int bos_id, int eos_id) {
   return o;
 }
 
+JinjaChatOptions VocabularyChatOptions(const Tokenizer& tokenizer) {
+  if (tokenizer.kind() == Tokenizer::Kind::kSentencePiece) {
+    return LlamaVocabChatOptions(tokenizer.bos_id(), tokenizer.eos_id());
+  }
+  JinjaChatOptions o;
+  o.bos_token = tokenizer.bos_id() >= 0 ? tokenizer.Piece(tokenizer.bos_id()) : std::string();
+  o.eos_token = tokenizer.Piece(tokenizer.eos_id());
+  for (const SpecialTokenSpelling& s : tokenizer.special_tokens()) o.special_tokens.push_back({s.text, s.id});
+  return o;
+}
+
 Result<std::shared_ptr<const JinjaChatTemplate>> LoadJinjaChatTemplateFile(const std::string& path,
                                                                            JinjaChatOptions options) {
   std::ifstream in(path, std::ios::binary);

@@ -31,6 +31,7 @@
 #include "fpga/status.h"
 #include "server/http/chat_template.h"
 #include "server/http/jinja_template.h"
+#include "server/model/tokenizer.h"
 
 namespace fpgaserve {
 
@@ -80,6 +81,12 @@ class JinjaChatTemplate {
 // Options for a llama2.c vocabulary (tokenizer.h), whose only special tokens are BOS and EOS: the template
 // sees them as "<s>" and "</s>", and those spellings in template text become `bos_id` / `eos_id`.
 JinjaChatOptions LlamaVocabChatOptions(int bos_id, int eos_id);
+
+// Options for any vocabulary: LlamaVocabChatOptions for SentencePiece; for byte-level BPE, bos_token and
+// eos_token are the spellings of the vocabulary's BOS and EOS ("" when it has none), and every control and
+// user-defined token's spelling (Tokenizer::special_tokens) becomes its token in template text — so Llama 3's
+// <|start_header_id|>, <|eot_id|> and SmolLM2's <|im_start|> are single ids where the template wrote them.
+JinjaChatOptions VocabularyChatOptions(const Tokenizer& tokenizer);
 
 // Reads and parses a template file. NotFound when it cannot be read; Create's errors otherwise, each
 // message prefixed with the path.

@@ -64,7 +64,9 @@ Status TokenizePrompts(const OpenAiRequest& r, const Tokenizer& tok, const Prepa
       }
       p.text = TokensText(tok, p.tokens);
     } else {
-      for (int t : tok.Encode(in.text, /*bos=*/true, /*eos=*/false)) p.tokens.push_back(t);
+      // The client owns the whole prompt (it could send token ids too), so special-token spellings in it are
+      // those tokens, as vLLM and llama.cpp's server do: a raw Llama 3 chat prompt works as a completion.
+      for (int t : tok.EncodeWithSpecials(in.text, tok.add_bos(), /*eos=*/false)) p.tokens.push_back(t);
       p.text = in.text;
     }
     out->push_back(std::move(p));

@@ -38,7 +38,9 @@ Result<json> TokenizeBody(const std::string& body, const Tokenizer& tokenizer, i
     if (!d[special_key].is_boolean()) return Bad(param, special_key, "must be a boolean");
     add_special = d[special_key].get<bool>();
   }
-  const std::vector<int> tokens = tokenizer.Encode(d[text_key].get<std::string>(), add_special, false);
+  // As for completions prompts, special-token spellings in the text are those tokens (the client owns it).
+  const std::vector<int> tokens =
+      tokenizer.EncodeWithSpecials(d[text_key].get<std::string>(), add_special && tokenizer.add_bos(), false);
   return json{{"tokens", tokens}, {"count", tokens.size()}, {"max_model_len", context_length}};
 }
 

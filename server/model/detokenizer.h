@@ -24,9 +24,10 @@ class StreamDecoder {
  public:
   // `tokenizer` is borrowed and must outlive the decoder. `prev_token` is the token before the first one to
   // be pushed (normally the last prompt token); it decides whether the first piece keeps its leading space
-  // (Tokenizer::Decode). The default, BOS, makes the first pushed token the start of the text.
-  explicit StreamDecoder(const Tokenizer& tokenizer, int prev_token = Tokenizer::kBosId)
+  // (Tokenizer::Decode, SentencePiece only). Without it, BOS: the first pushed token starts the text.
+  explicit StreamDecoder(const Tokenizer& tokenizer, int prev_token)
       : tokenizer_(&tokenizer), prev_token_(prev_token) {}
+  explicit StreamDecoder(const Tokenizer& tokenizer) : StreamDecoder(tokenizer, tokenizer.bos_id()) {}
 
   // The text that `token` completes, possibly "" (a byte held back, BOS, EOS, an invalid id).
   std::string Push(int token);

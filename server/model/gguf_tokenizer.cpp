@@ -22,6 +22,103 @@ std::string SpacesFromMarkers(const std::string& piece) {
   return out;
 }
 
+// An optional token id key: -1 when absent; false (with `error` set) when present but not an integer id.
+bool OptionalId(const GgufFile& file, const char* key, const std::string& what, int* id, Status* error) {
+  *id = -1;
+  const GgufValue* v = file.Find(key);
+  if (v == nullptr) return true;
+  int64_t value = 0;
+  if (!v->ToInt(0, INT32_MAX, &value)) {
+    *error = Status::InvalidArgument(what + ": " + key + " must be a non-negative integer token id, it is " +
+                                     v->Summary());
+    return false;
+  }
+  *id = static_cast<int>(value);
+  return true;
+}
+
+bool OptionalBool(const GgufFile& file, const char* key, const std::string& what, bool* out, Status* error) {
+  const GgufValue* v = file.Find(key);
+  if (v == nullptr) return true;
+  if (v->type != GgufValueType::kBool) {
+    *error = Status::InvalidArgument(what + ": " + key + " must be a bool, it is " + v->Summary());
+    return false;
+  }
+  *out = v->b;
+  return true;
+}
+
+const GgufValue* StringArray(const GgufFile& file, const char* key) {
+  const GgufValue* v = file.Find(key);
+  return v != nullptr && v->type == GgufValueType::kArray && v->element_type == GgufValueType::kString ? v : nullptr;
+}
+
+Result<Tokenizer> ByteLevelFromGguf(const GgufFile& file, int vocab_size, const std::string& what) {
+  const GgufValue* pre = file.Find("tokenizer.ggml.pre");
+  if (pre == nullptr || pre->type != GgufValueType::kString) {
+    return Status::InvalidArgument(what + " is a byte-level BPE (\"gpt2\") vocabulary without a tokenizer.ggml.pre "
+                                   "string; fpgaserve needs it to know the pre-tokenizer");
+  }
+  Result<std::shared_ptr<const Pretokenizer>> pretokenizer = Pretokenizer::Create(pre->str);
+  if (!pretokenizer.ok()) {
+    return Status::InvalidArgument(what + ": tokenizer.ggml.pre: " + pretokenizer.status().message());
+  }
+  const GgufValue* tokens = StringArray(file, "tokenizer.ggml.tokens");
+  if (tokens == nullptr || tokens->array.size() != static_cast<size_t>(vocab_size)) {
+    const GgufValue* t = file.Find("tokenizer.ggml.tokens");
+    return Status::InvalidArgument(what + ": tokenizer.ggml.tokens must be an array of " + std::to_string(vocab_size) +
+                                   " strings" + (t != nullptr ? ", it is " + t->Summary() : std::string()));
+  }
+  std::vector<TokenType> types(tokens->array.size(), TokenType::kNormal);
+  if (const GgufValue* t = file.Find("tokenizer.ggml.token_type")) {
+    if (t->type != GgufValueType::kArray || !(t->element_type == GgufValueType::kInt32 ||
+                                              t->element_type == GgufValueType::kUint32) ||
+        t->array.size() != types.size()) {
+      return Status::InvalidArgument(what + ": tokenizer.ggml.token_type must be an array of " +
+                                     std::to_string(vocab_size) + " int32s, it is " + t->Summary());
+    }
+    for (size_t i = 0; i < types.size(); ++i) {
+      int64_t type = 0;
+      if (!t->array[i].ToInt(0, INT32_MAX, &type)) type = 0;  // refused below with the token named
+      types[i] = static_cast<TokenType>(type);
+    }
+  }
+  const GgufValue* merges = StringArray(file, "tokenizer.ggml.merges");
+  if (merges == nullptr) {
+    const GgufValue* m = file.Find("tokenizer.ggml.merges");
+    return Status::InvalidArgument(what + ": tokenizer.ggml.merges must be an array of strings (\"left right\"), " +
+                                   (m != nullptr ? "it is " + m->Summary() : std::string("it is absent")));
+  }
+  std::vector<std::string> merge_texts;
+  merge_texts.reserve(merges->array.size());
+  for (const GgufValue& m : merges->array) merge_texts.push_back(m.str);
+  std::vector<std::string> token_texts;
+  token_texts.reserve(tokens->array.size());
+  for (const GgufValue& t : tokens->array) token_texts.push_back(t.str);
+  Result<std::shared_ptr<const ByteLevelBpe>> vocab = ByteLevelBpe::Create(
+      std::move(token_texts), std::move(types), merge_texts, std::move(pretokenizer.value()), what);
+  if (!vocab.ok()) return vocab.status();
+
+  ByteLevelBpeIds ids;
+  Status error;
+  if (!OptionalId(file, "tokenizer.ggml.bos_token_id", what, &ids.bos, &error) ||
+      !OptionalId(file, "tokenizer.ggml.eos_token_id", what, &ids.eos, &error) ||
+      !OptionalId(file, "tokenizer.ggml.eot_token_id", what, &ids.eot, &error) ||
+      !OptionalId(file, "tokenizer.ggml.eom_token_id", what, &ids.eom, &error) ||
+      !OptionalId(file, "tokenizer.ggml.unknown_token_id", what, &ids.unk, &error) ||
+      !OptionalId(file, "tokenizer.ggml.padding_token_id", what, &ids.pad, &error)) {
+    return error;
+  }
+  // Without the key, a prompt starts with BOS for Llama 3 (its tokenizer adds <|begin_of_text|>) and not for
+  // SmolLM2 (GPT-2-style tokenizers add nothing), as llama.cpp decides by the pre-tokenizer.
+  ids.add_bos = pre->str == "llama-bpe";
+  if (!OptionalBool(file, "tokenizer.ggml.add_bos_token", what, &ids.add_bos, &error) ||
+      !OptionalBool(file, "tokenizer.ggml.add_eos_token", what, &ids.add_eos, &error)) {
+    return error;
+  }
+  return Tokenizer::FromByteLevelBpe(std::move(vocab.value()), ids, what);
+}
+
 }  // namespace
 
 Result<Tokenizer> TokenizerFromGguf(const GgufFile& file, int vocab_size) {
@@ -30,10 +127,11 @@ Result<Tokenizer> TokenizerFromGguf(const GgufFile& file, int vocab_size) {
   if (model == nullptr || model->type != GgufValueType::kString) {
     return Status::InvalidArgument(what + " is missing (no tokenizer.ggml.model string)");
   }
+  if (model->str == "gpt2") return ByteLevelFromGguf(file, vocab_size, what);
   if (model->str != "llama") {
     return Status::InvalidArgument(what + " is of kind \"" + model->str +
-                                   "\"; fpgaserve builds only SentencePiece (\"llama\") vocabularies from GGUF "
-                                   "files so far: give a llama2.c tokenizer file instead");
+                                   "\"; fpgaserve builds SentencePiece (\"llama\") and byte-level BPE (\"gpt2\") "
+                                   "vocabularies from GGUF files: give a llama2.c tokenizer file instead");
   }
   const GgufValue* tokens = file.Find("tokenizer.ggml.tokens");
   if (tokens == nullptr || tokens->type != GgufValueType::kArray || tokens->element_type != GgufValueType::kString ||

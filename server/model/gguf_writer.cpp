@@ -2,8 +2,12 @@
 
 #include <algorithm>
 #include <bit>
+#include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
+#include <string>
+#include <unistd.h>
 #include <vector>
 
 #include "kernel/kernel.h"
@@ -305,10 +309,19 @@ GgufBuilder ModelToGguf(const ModelView& model, const GgufModelOptions& options)
   b.Uint32("llama.rope.dimension_count", static_cast<uint32_t>(c.head_size()));
   b.Uint32("llama.attention.head_count", static_cast<uint32_t>(c.n_heads));
   b.Uint32("llama.attention.head_count_kv", static_cast<uint32_t>(c.n_kv_heads));
-  b.Float32("llama.attention.layer_norm_rms_epsilon", 1e-5f);
-  b.Float32("llama.rope.freq_base", 10000.0f);
+  b.Float32("llama.attention.layer_norm_rms_epsilon", c.rms_eps);
+  b.Float32("llama.rope.freq_base", c.rope_theta);
+  if (c.rope_scaling.kind == RopeScaling::kLinear) {
+    b.String("llama.rope.scaling.type", "linear");
+    b.Float32("llama.rope.scaling.factor", c.rope_scaling.factor);
+  }
+  if (c.rope_scaling.kind != RopeScaling::kNone && c.rope_scaling.original_context > 0) {
+    b.Uint32("llama.rope.scaling.original_context_length", static_cast<uint32_t>(c.rope_scaling.original_context));
+  }
   b.Uint32("general.quantization_version", 2);
-  if (options.tokenizer) {
+  if (options.tokenizer && options.gguf_vocabulary != nullptr) {
+    AddVocabulary(b, *options.gguf_vocabulary);
+  } else if (options.tokenizer) {
     std::vector<std::string> tokens;
     std::vector<float> scores;
     std::vector<int32_t> types;
@@ -345,6 +358,11 @@ GgufBuilder ModelToGguf(const ModelView& model, const GgufModelOptions& options)
     b.AddTensor(name, {static_cast<uint64_t>(c.dim)}, options.norm_type,
                 EncodeTensor(options.norm_type, v, static_cast<size_t>(c.dim)));
   };
+  if (c.rope_scaling.kind == RopeScaling::kPerFrequency) {
+    const int pairs = c.head_size() / 2;
+    b.AddTensor("rope_freqs.weight", {static_cast<uint64_t>(pairs)}, GgmlType::kF32,
+                EncodeTensor(GgmlType::kF32, c.rope_scaling.divisors, static_cast<size_t>(pairs)));
+  }
   matrix("token_embd.weight", model.token_embedding);
   for (int l = 0; l < c.n_layers; l++) {
     const LayerView& layer = model.layers[static_cast<size_t>(l)];
@@ -362,6 +380,47 @@ GgufBuilder ModelToGguf(const ModelView& model, const GgufModelOptions& options)
   norm("output_norm.weight", model.rms_final);
   if (!c.shared_classifier) matrix("output.weight", model.classifier);
   return b;
+}
+
+}  // namespace fpgaserve
+
+namespace fpgaserve {
+
+void AddVocabulary(GgufBuilder& b, const GgufVocabulary& v) {
+  b.String("tokenizer.ggml.model", v.model);
+  if (!v.pre.empty()) b.String("tokenizer.ggml.pre", v.pre);
+  b.StringArray("tokenizer.ggml.tokens", v.tokens);
+  b.Int32Array("tokenizer.ggml.token_type", v.token_types);
+  b.StringArray("tokenizer.ggml.merges", v.merges);
+  const std::pair<const char*, int> ids[] = {{"tokenizer.ggml.bos_token_id", v.bos},
+                                             {"tokenizer.ggml.eos_token_id", v.eos},
+                                             {"tokenizer.ggml.eot_token_id", v.eot},
+                                             {"tokenizer.ggml.eom_token_id", v.eom},
+                                             {"tokenizer.ggml.unknown_token_id", v.unk},
+                                             {"tokenizer.ggml.padding_token_id", v.pad}};
+  for (const auto& [key, id] : ids) {
+    if (id >= 0) b.Uint32(key, static_cast<uint32_t>(id));
+  }
+  b.Bool("tokenizer.ggml.add_bos_token", v.add_bos);
+  b.Bool("tokenizer.ggml.add_eos_token", v.add_eos);
+  if (!v.chat_template.empty()) b.String("tokenizer.chat_template", v.chat_template);
+}
+
+Status WriteGgufFile(GgufBuilder& b, const std::string& path) {
+  const std::string bytes = b.Build();
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (f == nullptr) return Status::Internal("cannot create " + tmp + ": " + std::strerror(errno));
+  const bool written = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size() && std::fflush(f) == 0 &&
+                       ::fsync(::fileno(f)) == 0;
+  const int write_errno = errno;
+  const bool closed = std::fclose(f) == 0;
+  if (!written || !closed || std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int e = !written ? write_errno : errno;
+    std::remove(tmp.c_str());
+    return Status::Internal("cannot write GGUF file " + path + ": " + std::strerror(e));
+  }
+  return Status::Ok();
 }
 
 }  // namespace fpgaserve

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "fpga/model_view.h"
+#include "fpga/status.h"
 #include "server/model/gguf_types.h"
 #include "server/model/tokenizer.h"
 
@@ -74,15 +75,44 @@ std::string EncodeTensor(GgmlType type, const float* values, size_t n);
 // Q8_0 from int8 values and scales with group size 32 (scales must be fp16-representable to round-trip).
 std::string EncodeQ8_0(const int8_t* q, const float* s, size_t n);
 
+// A vocabulary as GGUF tokenizer.ggml.* metadata, written as it is (hf_tokenizer.h makes one from a Hugging
+// Face tokenizer.json). Ids of -1 are not written.
+struct GgufVocabulary {
+  std::string model = "gpt2";  // tokenizer.ggml.model
+  std::string pre;             // tokenizer.ggml.pre
+  std::vector<std::string> tokens;
+  std::vector<int32_t> token_types;  // 1 normal, 2 unknown, 3 control, 4 user-defined, 5 unused, 6 byte
+  std::vector<std::string> merges;   // "left right", in rank order
+  int bos = -1;
+  int eos = -1;
+  int eot = -1;
+  int eom = -1;
+  int unk = -1;
+  int pad = -1;
+  bool add_bos = false;
+  bool add_eos = false;
+  std::string chat_template;  // tokenizer.chat_template when non-empty
+};
+
+// Adds `v`'s tokenizer.ggml.* keys (and tokenizer.chat_template) to `b`.
+void AddVocabulary(GgufBuilder& b, const GgufVocabulary& v);
+
 struct GgufModelOptions {
   GgmlType matrix_type = GgmlType::kF32;  // used for fp32 matrices; Q8_0 matrices are written as Q8_0
   GgmlType norm_type = GgmlType::kF32;
   bool tokenizer = true;                  // tokenizer.ggml.* metadata with a made-up vocabulary, or
-  const Tokenizer* vocabulary = nullptr;  // this one's pieces (' ' written as U+2581) and scores
+  const Tokenizer* vocabulary = nullptr;  // this one's pieces (' ' written as U+2581) and scores, or
+  const GgufVocabulary* gguf_vocabulary = nullptr;  // this one as it is (takes precedence over `vocabulary`)
 };
 
-// A builder holding `model` as a llama GGUF: metadata from its config, its tensors under llama.cpp's
-// names (output.weight only when the classifier is not shared).
+// A builder holding `model` as a llama GGUF: metadata from its config (RoPE base, RMSNorm epsilon; a
+// per-frequency RoPE scaling as the rope_freqs.weight tensor with its factor and original context, as
+// llama.cpp's converter writes Llama 3.1+), its tensors under llama.cpp's names (output.weight only when the
+// classifier is not shared).
 GgufBuilder ModelToGguf(const ModelView& model, const GgufModelOptions& options);
+
+// Builds `b` and writes it to `path` atomically (a temporary beside it, flushed, renamed over it).
+// Internal naming the path and the OS error when writing fails; the temporary is removed then.
+Status WriteGgufFile(GgufBuilder& b, const std::string& path);
 
 }  // namespace fpgaserve

@@ -126,6 +126,39 @@ struct Named {
   ModelConfig config;
 };
 
+ModelConfig WithTheta(ModelConfig c, float theta) {
+  c.rope_theta = theta;
+  return c;
+}
+
+// Llama 3.2's RoPE: base 500000 and the "llama3" per-frequency rule (factor 32, low_freq_factor 1,
+// high_freq_factor 4, original context 8192), evaluated into one divisor per pair as llama.cpp's converter
+// writes rope_freqs.weight: wavelengths shorter than original/high keep their frequency, longer than
+// original/low are divided by the factor, and those between are interpolated smoothly.
+ModelConfig Llama32(ModelConfig c) {
+  c = WithTheta(c, 500000.0f);
+  constexpr double kFactor = 32, kLow = 1, kHigh = 4, kOriginal = 8192;
+  constexpr double kPi = 3.14159265358979323846;
+  RopeScaling& rs = c.rope_scaling;
+  rs.kind = RopeScaling::kPerFrequency;
+  rs.original_context = static_cast<int>(kOriginal);
+  rs.factor = static_cast<float>(kFactor);
+  const int pairs = c.head_size() / 2;
+  for (int f = 0; f < pairs; ++f) {
+    const double freq = 1.0 / std::pow(double{c.rope_theta}, 2.0 * f / c.head_size());
+    const double wavelen = 2 * kPi / freq;
+    double divisor = 1;
+    if (wavelen > kOriginal / kLow) {
+      divisor = kFactor;
+    } else if (wavelen >= kOriginal / kHigh) {
+      const double smooth = (kOriginal / wavelen - kLow) / (kHigh - kLow);
+      divisor = 1 / ((1 - smooth) / kFactor + smooth);
+    }
+    rs.divisors[f] = static_cast<float>(divisor);
+  }
+  return c;
+}
+
 std::vector<Named> Shapes() {
   auto shape = [](int dim, int hidden, int layers, int heads, int kv_heads, int vocab, int seq_len) {
     ModelConfig c;
@@ -145,7 +178,9 @@ std::vector<Named> Shapes() {
           {"stories110M", shape(768, 2048, 12, 12, 12, 32000, 1024)},
           {"tiny", shape(64, 192, 2, 4, 2, 512, 128)},
           // The 1B class the card aims at (TinyLlama-1.1B's shape: grouped-query attention, 4 kv heads).
-          {"tinyllama-1.1B", shape(2048, 5632, 22, 32, 4, 32000, 2048)}};
+          {"tinyllama-1.1B", shape(2048, 5632, 22, 32, 4, 32000, 2048)},
+          {"llama-3.2-1b", Llama32(shape(2048, 8192, 16, 32, 8, 128256, 131072))},
+          {"smollm2-135m", WithTheta(shape(576, 1536, 30, 9, 3, 49152, 8192), 100000.0f)}};
 }
 
 }  // namespace

@@ -50,6 +50,12 @@ RandomModel MakeRandomModel(const ModelConfig& config, uint64_t seed);
 //   stories110M  dim 768, hidden 2048, 12 layers, 12 heads, 12 kv heads, vocab 32000, seq_len 1024
 //   tiny         dim 64,  hidden 192,  2 layers,  4 heads,  2 kv heads (grouped-query), vocab 512,
 //                seq_len 128
+//   tinyllama-1.1B  dim 2048, hidden 5632, 22 layers, 32 heads, 4 kv heads, vocab 32000, seq_len 2048
+//   llama-3.2-1b    dim 2048, hidden 8192, 16 layers, 32 heads, 8 kv heads, vocab 128256, seq_len 131072,
+//                   rope_theta 500000 with Llama 3's per-frequency scaling (factor 32, low 1, high 4,
+//                   original context 8192)
+//   smollm2-135m    dim 576,  hidden 1536, 30 layers, 9 heads,  3 kv heads, vocab 49152, seq_len 8192,
+//                   rope_theta 100000
 // with a shared classifier and group_size = DefaultGroupSizeFor(dim, hidden_dim) (32 for stories15M and
 // stories42M, 64 for the others). InvalidArgument naming the known shapes for any other name.
 Result<ModelConfig> NamedShape(std::string_view name);

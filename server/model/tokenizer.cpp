@@ -161,6 +161,33 @@ Result<Tokenizer> Tokenizer::FromPieces(std::vector<std::string> pieces, std::ve
   return t;
 }
 
+Result<Tokenizer> Tokenizer::FromByteLevelBpe(std::shared_ptr<const ByteLevelBpe> vocab, const ByteLevelBpeIds& ids,
+                                              const std::string& source) {
+  const int n = vocab->size();
+  const std::pair<const char*, int> named[] = {{"BOS", ids.bos}, {"EOS", ids.eos}, {"end-of-turn", ids.eot},
+                                               {"end-of-message", ids.eom}, {"unknown", ids.unk},
+                                               {"padding", ids.pad}};
+  for (const auto& [name, id] : named) {
+    if (id < -1 || id >= n) {
+      return Status::InvalidArgument(source + ": the " + std::string(name) + " token id " + std::to_string(id) +
+                                     " is outside the vocabulary [0, " + std::to_string(n - 1) + "]");
+    }
+  }
+  if (ids.eos < 0) return Status::InvalidArgument(source + " has no EOS token id: generation could never stop");
+  Tokenizer t;
+  std::fill(std::begin(t.byte_token_), std::end(t.byte_token_), -1);
+  t.bpe_ = std::move(vocab);
+  t.bos_id_ = ids.bos;
+  t.eos_id_ = ids.eos;
+  t.unk_id_ = ids.unk;
+  t.add_bos_ = ids.add_bos && ids.bos >= 0;
+  t.eog_ids_ = {ids.eos};
+  for (int id : {ids.eot, ids.eom}) {
+    if (id >= 0 && !t.IsEndOfGeneration(id)) t.eog_ids_.push_back(id);
+  }
+  return t;
+}
+
 void Tokenizer::BuildIndex() {
   std::fill(std::begin(byte_token_), std::end(byte_token_), -1);
   byte_of_.assign(pieces_.size(), -1);
@@ -254,7 +281,32 @@ void Tokenizer::MergePairs(std::vector<int>& tokens) const {
   tokens.resize(kept);
 }
 
+bool Tokenizer::IsEndOfGeneration(int id) const {
+  return std::find(eog_ids_.begin(), eog_ids_.end(), id) != eog_ids_.end();
+}
+
+const std::vector<SpecialTokenSpelling>& Tokenizer::special_tokens() const {
+  static const std::vector<SpecialTokenSpelling> kNone;
+  return bpe_ ? bpe_->specials() : kNone;
+}
+
+std::vector<int> Tokenizer::EncodeWithSpecials(std::string_view text, bool bos, bool eos) const {
+  if (!bpe_) return Encode(text, bos, eos);
+  std::vector<int> tokens;
+  if (bos && bos_id_ >= 0) tokens.push_back(bos_id_);
+  bpe_->Encode(text, /*parse_control=*/true, &tokens);
+  if (eos) tokens.push_back(eos_id_);
+  return tokens;
+}
+
 std::vector<int> Tokenizer::Encode(std::string_view text, bool bos, bool eos) const {
+  if (bpe_) {
+    std::vector<int> tokens;
+    if (bos && bos_id_ >= 0) tokens.push_back(bos_id_);
+    bpe_->Encode(text, /*parse_control=*/false, &tokens);
+    if (eos) tokens.push_back(eos_id_);
+    return tokens;
+  }
   std::vector<int> tokens;
   tokens.reserve(text.size() + 3);
   if (bos) tokens.push_back(kBosId);
@@ -271,6 +323,7 @@ std::vector<int> Tokenizer::Encode(std::string_view text, bool bos, bool eos) co
 }
 
 std::string Tokenizer::Decode(int prev_token, int token) const {
+  if (bpe_) return bpe_->Bytes(token);
   if (!ValidId(token) || token == kBosId || token == kEosId) return std::string();
   if (token == kUnkId) return std::string(kReplacementChar);
   if (byte_of_[token] >= 0) return std::string(1, static_cast<char>(byte_of_[token]));
@@ -281,7 +334,7 @@ std::string Tokenizer::Decode(int prev_token, int token) const {
 
 std::string Tokenizer::Decode(std::span<const int> tokens) const {
   std::string text;
-  int prev = kBosId;
+  int prev = bos_id_;
   for (int token : tokens) {
     text += Decode(prev, token);
     prev = token;
@@ -290,17 +343,19 @@ std::string Tokenizer::Decode(std::span<const int> tokens) const {
 }
 
 int Tokenizer::PieceToId(std::string_view piece) const {
+  if (bpe_) return bpe_->Find(piece);
   const auto it = piece_ids_.find(piece);
   return it == piece_ids_.end() ? -1 : it->second;
 }
 
 const std::string& Tokenizer::Piece(int id) const {
   static const std::string kNone;
+  if (bpe_) return ValidId(id) ? bpe_->Token(id) : kNone;
   return ValidId(id) ? pieces_[id] : kNone;
 }
 
-float Tokenizer::Score(int id) const { return ValidId(id) ? scores_[id] : 0.0f; }
+float Tokenizer::Score(int id) const { return ValidId(id) && !bpe_ ? scores_[id] : 0.0f; }
 
-bool Tokenizer::IsByteToken(int id) const { return ValidId(id) && byte_of_[id] >= 0; }
+bool Tokenizer::IsByteToken(int id) const { return ValidId(id) && !bpe_ && byte_of_[id] >= 0; }
 
 }  // namespace fpgaserve

@@ -27,6 +27,7 @@
 #include "server/engine/fake_device.h"
 #include "server/model/random_model.h"
 #include "server/model/tokenizer.h"
+#include "support/byte_level_vocabulary.h"
 #include "support/test_support.h"
 
 namespace fpgaserve {
@@ -517,6 +518,39 @@ TEST(EngineText, EosMidStreamEndsWithStop) {
   EXPECT_EQ(o.tokens.size(), 2u);
   EXPECT_EQ(o.final.completion_tokens, 3);
   EXPECT_EQ(o.final.prompt_tokens, 1);
+}
+
+// A Llama 3-style vocabulary: EOS is <|end_of_text|>, and <|eot_id|> (end of turn) ends a sequence too.
+TEST(EngineText, EndOfTurnEndsWithStopLikeEos) {
+  const GgufVocabulary v = testing::SmallByteLevelVocabulary(kVocab);
+  std::vector<TokenType> types;
+  for (int32_t t : v.token_types) types.push_back(static_cast<TokenType>(t));
+  auto bpe = ByteLevelBpe::Create(v.tokens, types, v.merges, Pretokenizer::Create(v.pre).value(), "test vocabulary");
+  ASSERT_TRUE(bpe.ok()) << bpe.status().ToString();
+  ByteLevelBpeIds ids;
+  ids.bos = v.bos;
+  ids.eos = v.eos;
+  ids.eot = v.eot;
+  auto tokenizer = Tokenizer::FromByteLevelBpe(bpe.value(), ids, "test vocabulary");
+  ASSERT_TRUE(tokenizer.ok()) << tokenizer.status().ToString();
+  auto shared = std::make_shared<const Tokenizer>(std::move(tokenizer.value()));
+  for (bool ignore_eos : {false, true}) {
+    SCOPED_TRACE(ignore_eos ? "ignore_eos" : "stops");
+    const std::vector<int32_t> the = {static_cast<int32_t>(shared->PieceToId("the"))};
+    std::vector<int32_t> script = {the[0], v.eot, the[0], v.eos};
+    FakeDeviceOptions fo;
+    fo.next_token = Script(script);
+    std::vector<std::unique_ptr<Device>> cards;
+    cards.push_back(Fake(std::make_shared<FakeControl>(), fo));
+    auto engine = Engine::Create({}, std::move(cards), shared, nullptr);
+    ASSERT_TRUE(engine.ok()) << engine.status().ToString();
+    SequenceRequest r = Request({v.bos}, 3);
+    r.ignore_eos = ignore_eos;
+    const Outcome o = Collect(*MustSubmit(*engine.value(), r));
+    EXPECT_EQ(o.text, ignore_eos ? "thethe" : "the");  // the end-of-turn token is never text
+    EXPECT_EQ(o.final.finish_reason, ignore_eos ? FinishReason::kLength : FinishReason::kStop);
+    EXPECT_EQ(o.final.completion_tokens, ignore_eos ? 3 : 2);
+  }
 }
 
 // ---- Validation and admission ----

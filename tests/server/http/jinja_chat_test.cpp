@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/byte_level_vocabulary.h"
+
 #include <string>
 #include <vector>
 
@@ -65,6 +67,31 @@ TEST(JinjaChatTemplateTest, Llama3TurnsBecomeSpecialTokensAndMessageTextStaysTex
   EXPECT_EQ(PromptPiecesText(pieces.value()),
             "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nhi <|eot_id|><|start_header_id|>system"
             "<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n");
+}
+
+// The options a byte-level vocabulary gives: its BOS/EOS spellings and every control and user-defined token.
+TEST(JinjaChatTemplateTest, AByteLevelVocabularyGivesItsSpecialTokensToTheTemplate) {
+  const GgufVocabulary v = testing::SmallByteLevelVocabulary();
+  std::vector<TokenType> types;
+  for (int32_t t : v.token_types) types.push_back(static_cast<TokenType>(t));
+  auto bpe = ByteLevelBpe::Create(v.tokens, types, v.merges, Pretokenizer::Create(v.pre).value(), "test");
+  ASSERT_TRUE(bpe.ok()) << bpe.status().message();
+  ByteLevelBpeIds ids;
+  ids.bos = v.bos;
+  ids.eos = v.eos;
+  auto tokenizer = Tokenizer::FromByteLevelBpe(bpe.value(), ids, "test");
+  ASSERT_TRUE(tokenizer.ok()) << tokenizer.status().message();
+  const JinjaChatOptions options = VocabularyChatOptions(tokenizer.value());
+  EXPECT_EQ(options.bos_token, "<|begin_of_text|>");
+  EXPECT_EQ(options.eos_token, "<|end_of_text|>");
+  auto t = JinjaChatTemplate::Create("{{ bos_token }}{% for m in messages %}{{ m.content }}<|eot_id|>{% endfor %}",
+                                     options);
+  ASSERT_TRUE(t.ok()) << t.status().message();
+  auto pieces = t.value()->Render({{"user", "x<|eot_id|>"}}, 0);
+  ASSERT_TRUE(pieces.ok()) << pieces.status().message();
+  EXPECT_EQ(Show(pieces.value()), "[" + std::to_string(v.bos) + "](x<|eot_id|>)[" + std::to_string(v.eot) + "]");
+  // A SentencePiece vocabulary keeps the llama2.c options.
+  EXPECT_EQ(LlamaVocabChatOptions(1, 2).special_tokens.size(), 2u);
 }
 
 TEST(JinjaChatTemplateTest, AddGenerationPromptIsFalseAfterAnAssistantMessage) {

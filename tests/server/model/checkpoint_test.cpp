@@ -455,7 +455,9 @@ TEST(NamedShapeTest, KnowsThePublicShapesAndTiny) {
   const Want wants[] = {{"stories15M", {288, 768, 6, 6, 6, 32000, 256, 32}},
                         {"stories42M", {512, 1376, 8, 8, 8, 32000, 1024, 32}},
                         {"stories110M", {768, 2048, 12, 12, 12, 32000, 1024, 64}},
-                        {"tiny", {64, 192, 2, 4, 2, 512, 128, 64}}};
+                        {"tiny", {64, 192, 2, 4, 2, 512, 128, 64}},
+                        {"llama-3.2-1b", {2048, 8192, 16, 32, 8, 128256, 131072, DefaultGroupSizeFor(2048, 8192)}},
+                        {"smollm2-135m", {576, 1536, 30, 9, 3, 49152, 8192, DefaultGroupSizeFor(576, 1536)}}};
   for (const Want& w : wants) {
     Result<ModelConfig> c = NamedShape(w.name);
     ASSERT_TRUE(c.ok()) << w.name;
@@ -466,11 +468,20 @@ TEST(NamedShapeTest, KnowsThePublicShapesAndTiny) {
     EXPECT_TRUE(ValidateModelConfig(c.value()).ok()) << w.name;
   }
   EXPECT_EQ(NamedShapeNames(),
-            (std::vector<std::string>{"stories15M", "stories42M", "stories110M", "tiny", "tinyllama-1.1B"}));
+            (std::vector<std::string>{"stories15M", "stories42M", "stories110M", "tiny", "tinyllama-1.1B",
+                                      "llama-3.2-1b", "smollm2-135m"}));
+  // Llama 3.2's RoPE: base 500000; the fastest pairs keep their frequency, the slowest are divided by 32.
+  const ModelConfig llama = NamedShape("llama-3.2-1b").value();
+  EXPECT_EQ(llama.rope_theta, 500000.0f);
+  ASSERT_EQ(llama.rope_scaling.kind, RopeScaling::kPerFrequency);
+  EXPECT_EQ(llama.rope_scaling.original_context, 8192);
+  EXPECT_EQ(llama.rope_scaling.divisors[0], 1.0f);
+  EXPECT_EQ(llama.rope_scaling.divisors[31], 32.0f);
+  EXPECT_EQ(NamedShape("smollm2-135m").value().rope_theta, 100000.0f);
   const Result<ModelConfig> bad = NamedShape("stories7B");
   ASSERT_FALSE(bad.ok());
   EXPECT_THAT(bad.status().message(), HasSubstr("stories7B"));
-  EXPECT_THAT(bad.status().message(), HasSubstr("stories15M, stories42M, stories110M, tiny, tinyllama-1.1B"));
+  EXPECT_THAT(bad.status().message(), HasSubstr("stories15M, stories42M, stories110M, tiny, tinyllama-1.1B, llama-3.2-1b, smollm2-135m"));
 }
 
 TEST(RandomModelTest, SameSeedSameWeightsOtherSeedOtherWeights) {

@@ -25,6 +25,7 @@
 #include "server/model/gguf_writer.h"
 #include "server/model/loaded_model.h"
 #include "server/model/random_model.h"
+#include "support/byte_level_vocabulary.h"
 #include "support/test_support.h"
 
 namespace fpgaserve {
@@ -765,7 +766,9 @@ TEST(GgufTest, OtherVocabulariesAreRefusedWithAReason) {
     const char* message;
     void (*edit)(GgufBuilder&);
   } cases[] = {
-      {"is of kind \"gpt2\"",
+      {"is of kind \"bert\"",
+       [](GgufBuilder& b) { b.Erase("tokenizer.ggml.model"); b.String("tokenizer.ggml.model", "bert"); }},
+      {"without a tokenizer.ggml.pre",
        [](GgufBuilder& b) { b.Erase("tokenizer.ggml.model"); b.String("tokenizer.ggml.model", "gpt2"); }},
       {"no tokenizer.ggml.model", [](GgufBuilder& b) { b.Erase("tokenizer.ggml.model"); }},
       {"tokenizer.ggml.bos_token_id 5",
@@ -783,6 +786,128 @@ TEST(GgufTest, OtherVocabulariesAreRefusedWithAReason) {
     ASSERT_TRUE(model.ok()) << model.status().ToString();
     auto tok = LoadTokenizerFor(*model.value(), "", "");
     ASSERT_FALSE(tok.ok());
+    EXPECT_THAT(tok.status().message(), AllOf(HasSubstr(path), HasSubstr(c.message)));
+  }
+}
+
+// ---- Byte-level BPE ("gpt2") vocabularies ----
+
+// The tiny model (vocab 512) carrying `vocabulary`, opened, and its tokenizer.
+Result<Tokenizer> ByteLevelTokenizer(const ::fpgaserve::testing::TempDir& dir, const GgufVocabulary& vocabulary,
+                                     void (*edit)(GgufBuilder&) = nullptr, std::string* path_out = nullptr) {
+  RandomModel src = MakeRandomModel(Tiny(), 1);
+  GgufModelOptions options;
+  options.gguf_vocabulary = &vocabulary;
+  GgufBuilder b = ModelToGguf(src.view, options);
+  if (edit != nullptr) edit(b);
+  const std::string path = Write(dir, "bpe.gguf", b.Build());
+  if (path_out != nullptr) *path_out = path;
+  auto model = LoadedModel::FromFile(path);
+  if (!model.ok()) return model.status();
+  return LoadTokenizerFor(*model.value(), "", "");
+}
+
+TEST(GgufTest, AByteLevelVocabularyMergesByRankAndKeepsItsIds) {
+  ::fpgaserve::testing::TempDir dir;
+  const GgufVocabulary v = ::fpgaserve::testing::SmallByteLevelVocabulary();
+  auto tok = ByteLevelTokenizer(dir, v);
+  ASSERT_TRUE(tok.ok()) << tok.status().ToString();
+  const Tokenizer& t = tok.value();
+  EXPECT_EQ(t.kind(), Tokenizer::Kind::kByteLevelBpe);
+  EXPECT_EQ(t.vocab_size(), 512);
+  EXPECT_EQ(t.bos_id(), v.bos);
+  EXPECT_EQ(t.eos_id(), v.eos);
+  EXPECT_TRUE(t.add_bos());
+  EXPECT_EQ(t.end_of_generation_ids(), (std::vector<int>{v.eos, v.eot}));
+  const std::string sp = ByteLevelBpe::ByteToUnicode(' ');
+  // "the then" -> "the" + " then": both words are single tokens after the merges.
+  EXPECT_EQ(t.Encode("the then", false, false), (std::vector<int>{t.PieceToId("the"), t.PieceToId(sp + "then")}));
+  EXPECT_EQ(t.Encode("in", true, false), (std::vector<int>{v.bos, t.PieceToId("in")}));
+  // Bytes without merges stay one token each; decoding gives the bytes back, a control token gives "".
+  const std::string text = "x\xF0\x9F\x98\x80 \r\n\tthe 42";
+  const std::vector<int> ids = t.Encode(text, true, true);
+  EXPECT_EQ(t.Decode(ids), text);
+  EXPECT_EQ(t.Decode(-1, v.eot), "");
+  // A control spelling is text for Encode and the token for EncodeWithSpecials; a user-defined one is the
+  // token for both.
+  const std::vector<int> as_text = t.Encode("a<|eot_id|>", false, false);
+  EXPECT_GT(as_text.size(), 2u);
+  EXPECT_EQ(t.Decode(as_text), "a<|eot_id|>");
+  EXPECT_EQ(t.EncodeWithSpecials("a<|eot_id|>", false, false), (std::vector<int>{t.PieceToId("a"), v.eot}));
+  EXPECT_EQ(t.Encode("<tool>", false, false), (std::vector<int>{t.PieceToId("<tool>")}));
+  EXPECT_EQ(t.Decode(t.Encode("<tool>", false, false)), "<tool>");
+}
+
+TEST(GgufTest, ByteLevelVocabularyDefectsAreRefusedWithAReason) {
+  struct Case {
+    const char* message;
+    void (*edit)(GgufBuilder&);
+  } cases[] = {
+      {"tokenizer.ggml.pre: pre-tokenizer \"gpt-4o\" is not supported",
+       [](GgufBuilder& b) { b.Erase("tokenizer.ggml.pre"); b.String("tokenizer.ggml.pre", "gpt-4o"); }},
+      {"merge 0 (\"t zz\") names a token that is not in the vocabulary: \"zz\"",
+       [](GgufBuilder& b) {
+         auto v = ::fpgaserve::testing::SmallByteLevelVocabulary();
+         v.merges[0] = "t zz";
+         b.Erase("tokenizer.ggml.merges");
+         b.StringArray("tokenizer.ggml.merges", v.merges);
+       }},
+      {"merge 1 (\"th\") is not two tokens separated by a space",
+       [](GgufBuilder& b) {
+         auto v = ::fpgaserve::testing::SmallByteLevelVocabulary();
+         v.merges[1] = "th";
+         b.Erase("tokenizer.ggml.merges");
+         b.StringArray("tokenizer.ggml.merges", v.merges);
+       }},
+      {"yields \"xq\", which is not in the vocabulary",
+       [](GgufBuilder& b) {
+         auto v = ::fpgaserve::testing::SmallByteLevelVocabulary();
+         v.merges.push_back("x q");
+         b.Erase("tokenizer.ggml.merges");
+         b.StringArray("tokenizer.ggml.merges", v.merges);
+       }},
+      {"tokenizer.ggml.merges must be an array of strings",
+       [](GgufBuilder& b) { b.Erase("tokenizer.ggml.merges"); b.Int32Array("tokenizer.ggml.merges", {1}); }},
+      {"tokenizer.ggml.merges must be an array of strings (\"left right\"), it is absent",
+       [](GgufBuilder& b) { b.Erase("tokenizer.ggml.merges"); }},
+      {"has token type 9",
+       [](GgufBuilder& b) {
+         auto v = ::fpgaserve::testing::SmallByteLevelVocabulary();
+         v.token_types[300] = 9;
+         b.Erase("tokenizer.ggml.token_type");
+         b.Int32Array("tokenizer.ggml.token_type", v.token_types);
+       }},
+      {"tokenizer.ggml.token_type must be an array of 512 int32s",
+       [](GgufBuilder& b) { b.Erase("tokenizer.ggml.token_type"); b.Int32Array("tokenizer.ggml.token_type", {1, 1}); }},
+      {"the BOS token id 9999 is outside the vocabulary [0, 511]",
+       [](GgufBuilder& b) { b.Erase("tokenizer.ggml.bos_token_id"); b.Uint32("tokenizer.ggml.bos_token_id", 9999); }},
+      {"tokenizer.ggml.eot_token_id must be a non-negative integer token id",
+       [](GgufBuilder& b) { b.Erase("tokenizer.ggml.eot_token_id"); b.String("tokenizer.ggml.eot_token_id", "x"); }},
+      {"has no EOS token id", [](GgufBuilder& b) { b.Erase("tokenizer.ggml.eos_token_id"); }},
+      {"tokenizer.ggml.add_bos_token must be a bool",
+       [](GgufBuilder& b) { b.Erase("tokenizer.ggml.add_bos_token"); b.Uint32("tokenizer.ggml.add_bos_token", 1); }},
+      {"no normal token stands for byte 65",
+       [](GgufBuilder& b) {
+         auto v = ::fpgaserve::testing::SmallByteLevelVocabulary();
+         v.token_types[65] = 3;  // "A" becomes a control token
+         b.Erase("tokenizer.ggml.token_type");
+         b.Int32Array("tokenizer.ggml.token_type", v.token_types);
+       }},
+      {"is a normal token but not spelled in byte-level characters",
+       [](GgufBuilder& b) {
+         auto v = ::fpgaserve::testing::SmallByteLevelVocabulary();
+         v.tokens[300] = "\xe4\xb8\xad";  // U+4E2D is no byte character
+         b.Erase("tokenizer.ggml.tokens");
+         b.StringArray("tokenizer.ggml.tokens", v.tokens);
+       }},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.message);
+    ::fpgaserve::testing::TempDir dir;
+    std::string path;
+    auto tok = ByteLevelTokenizer(dir, ::fpgaserve::testing::SmallByteLevelVocabulary(), c.edit, &path);
+    ASSERT_FALSE(tok.ok());
+    EXPECT_EQ(tok.status().code(), StatusCode::kInvalidArgument);
     EXPECT_THAT(tok.status().message(), AllOf(HasSubstr(path), HasSubstr(c.message)));
   }
 }

@@ -1,5 +1,5 @@
-// fpgaserve model info | quantize | random: look at (llama2.c checkpoints and GGUF files), convert and make
-// llama2.c checkpoint files.
+// fpgaserve model info | quantize | convert | random: look at llama2.c checkpoints and GGUF files,
+// convert between them, and make models of known shapes with random weights.
 #include <cstdint>
 #include <cstdio>
 #include <memory>
@@ -13,6 +13,7 @@
 #include "server/model/gguf_writer.h"
 #include "server/model/hf_tokenizer.h"
 #include "server/model/random_model.h"
+#include "server/model/tokenizer.h"
 
 namespace fpgaserve::cli {
 namespace {
@@ -26,10 +27,29 @@ std::unique_ptr<Checkpoint> OpenOrFail(const std::string& path) {
 // Re-opens what was just written, so the command reports what a reader will see.
 void PrintWritten(const std::string& path) { std::printf("wrote %s", OpenOrFail(path)->Describe().c_str()); }
 
+void PrintWrittenGguf(const std::string& path) {
+  Result<std::unique_ptr<GgufModel>> written = GgufModel::Open(path);
+  if (!written.ok()) Fail(written.status().message());
+  std::printf("wrote %s", written.value()->Describe().c_str());
+}
+
+// The output format: `format` when given, else gguf when `out` ends with .gguf, else v2.
+std::string OutputFormat(const std::string& format, const std::string& out) {
+  if (!format.empty()) return format;
+  return out.ends_with(".gguf") ? "gguf" : "v2";
+}
+
+// A llama2.c checkpoint records neither a RoPE base nor a RoPE scaling: refuses `config` when it has either.
+void RequireLlama2cRope(const ModelConfig& config, const std::string& what) {
+  if (config.rope_theta != 10000.0f || config.rope_scaling.active()) {
+    Fail(what + " has a RoPE base or scaling a llama2.c checkpoint cannot record: write GGUF (OUT.gguf)");
+  }
+}
+
 }  // namespace
 
 void AddModelCommand(CLI::App& app) {
-  CLI::App* model = app.add_subcommand("model", "Inspect model files (llama2.c, GGUF); quantize and generate llama2.c checkpoints");
+  CLI::App* model = app.add_subcommand("model", "Inspect, quantize and convert model files (llama2.c, GGUF); make random ones of known shapes");
   model->require_subcommand(1);
 
   // model info FILE
@@ -66,6 +86,59 @@ void AddModelCommand(CLI::App& app) {
     });
   }
 
+  // model convert IN OUT [--tokenizer FILE] [--format v1|v2|gguf]
+  {
+    CLI::App* convert = model->add_subcommand(
+        "convert", "Convert between llama2.c checkpoints and GGUF files (architecture llama)");
+    struct Options {
+      std::string in;
+      std::string out;
+      std::string tokenizer;
+      std::string format;
+    };
+    auto o = std::make_shared<Options>();
+    convert->add_option("IN", o->in, "llama2.c checkpoint (v0, v1 or v2) or GGUF file")->required();
+    convert->add_option("OUT", o->out, "output file (replaced atomically)")->required();
+    convert->add_option("--tokenizer", o->tokenizer,
+                        "llama2.c tokenizer.bin whose vocabulary a GGUF written from a llama2.c checkpoint carries "
+                        "(required then: a GGUF serves with its own vocabulary)");
+    convert->add_option("--format", o->format,
+                        "v1 (llama2.c fp32), v2 (llama2.c Q8_0) or gguf (fp32 matrices stay fp32, Q8_0 ones Q8_0); "
+                        "default gguf when OUT ends with .gguf, else v2")
+        ->check(CLI::IsMember({"v1", "v2", "gguf"}));
+    convert->callback([o] {
+      const std::string format = OutputFormat(o->format, o->out);
+      if (GgufFile::HasMagic(o->in)) {
+        if (format == "gguf") Fail("IN is a GGUF file already: choose --format v1 or v2 (llama2.c)");
+        if (!o->tokenizer.empty()) Fail("--tokenizer is for GGUF output from a llama2.c checkpoint");
+        Result<std::unique_ptr<GgufModel>> gguf = GgufModel::Open(o->in);
+        if (!gguf.ok()) Fail(gguf.status().message());
+        RequireLlama2cRope(gguf.value()->config(), o->in);
+        const CheckpointFormat f = format == "v1" ? CheckpointFormat::kV1Float : CheckpointFormat::kV2Q8;
+        if (Status s = WriteCheckpoint(gguf.value()->view(), o->out, f); !s.ok()) Fail(s.message());
+        PrintWritten(o->out);
+        std::printf("the vocabulary stays in %s (llama2.c keeps its tokenizer in a file of its own)\n", o->in.c_str());
+        return;
+      }
+      std::unique_ptr<Checkpoint> ckpt = OpenOrFail(o->in);
+      if (format != "gguf") {
+        if (!o->tokenizer.empty()) Fail("--tokenizer is for GGUF output");
+        const CheckpointFormat f = format == "v1" ? CheckpointFormat::kV1Float : CheckpointFormat::kV2Q8;
+        if (Status s = WriteCheckpoint(ckpt->view(), o->out, f); !s.ok()) Fail(s.message());
+        PrintWritten(o->out);
+        return;
+      }
+      if (o->tokenizer.empty()) Fail("GGUF output needs the checkpoint's vocabulary: --tokenizer tokenizer.bin");
+      Result<Tokenizer> tokenizer = Tokenizer::Load(o->tokenizer, ckpt->view().config.vocab_size);
+      if (!tokenizer.ok()) Fail(tokenizer.status().message());
+      GgufModelOptions options;
+      options.vocabulary = &tokenizer.value();
+      GgufBuilder b = ModelToGguf(ckpt->view(), options);
+      if (Status s = WriteGgufFile(b, o->out); !s.ok()) Fail(s.message());
+      PrintWrittenGguf(o->out);
+    });
+  }
+
   // model random --shape NAME [--seed N] [--format v1|v2|gguf] [--tokenizer-json F [--tokenizer-config F]] OUT
   {
     CLI::App* random = model->add_subcommand("random", "Write a model of a known shape with random weights");
@@ -95,13 +168,9 @@ void AddModelCommand(CLI::App& app) {
     random->callback([o] {
       Result<ModelConfig> config = NamedShape(o->shape);
       if (!config.ok()) Fail(config.status().message());
-      std::string format = o->format;
-      if (format.empty()) format = o->out.ends_with(".gguf") ? "gguf" : "v2";
+      const std::string format = OutputFormat(o->format, o->out);
       if (format != "gguf" && !o->tokenizer_json.empty()) Fail("--tokenizer-json needs GGUF output (OUT.gguf)");
-      if (format != "gguf" && (config.value().rope_theta != 10000.0f || config.value().rope_scaling.active())) {
-        Fail("shape " + o->shape + " has a RoPE base or scaling a llama2.c checkpoint cannot record: write GGUF "
-             "(OUT.gguf)");
-      }
+      if (format != "gguf") RequireLlama2cRope(config.value(), "shape " + o->shape);
       GgufVocabulary vocabulary;
       if (!o->tokenizer_json.empty()) {
         Result<GgufVocabulary> v = ReadHfTokenizer(o->tokenizer_json, o->tokenizer_config);
@@ -120,11 +189,8 @@ void AddModelCommand(CLI::App& app) {
         options.matrix_type = GgmlType::kQ8_0;
         options.gguf_vocabulary = o->tokenizer_json.empty() ? nullptr : &vocabulary;
         GgufBuilder b = ModelToGguf(m.view, options);
-        b.Erase("test.nested");  // the made-up vocabulary's test-only key
         if (Status s = WriteGgufFile(b, o->out); !s.ok()) Fail(s.message());
-        Result<std::unique_ptr<GgufModel>> written = GgufModel::Open(o->out);
-        if (!written.ok()) Fail(written.status().message());
-        std::printf("wrote %s", written.value()->Describe().c_str());
+        PrintWrittenGguf(o->out);
         return;
       }
       const CheckpointFormat checkpoint_format = format == "v1" ? CheckpointFormat::kV1Float : CheckpointFormat::kV2Q8;

@@ -33,6 +33,7 @@
 #include "server/http/log_line.h"
 #include "server/http/server_config.h"
 #include "server/model/bundled_model.h"
+#include "server/model/gguf.h"
 #include "server/model/loaded_model.h"
 #include "server/model/tokenizer.h"
 
@@ -115,6 +116,48 @@ class SignalHandler {
   std::thread thread_;
 };
 
+// The id clients send and /v1/models lists: --served-model-name; else a GGUF's general.name (read from the
+// file's header now, before the server answers /health, so the name is known while the model loads); else
+// the file's stem. A GGUF that cannot be opened falls back to the stem: loading it reports the defect.
+std::string ServedModelName(const ServerConfig& config, const std::string& model_path) {
+  if (!config.served_model_name.empty()) return config.served_model_name;
+  if (GgufFile::HasMagic(model_path)) {
+    Result<std::unique_ptr<GgufFile>> file = GgufFile::Open(model_path);
+    if (file.ok()) {
+      const GgufValue* name = file.value()->Find("general.name");
+      if (name != nullptr && name->type == GgufValueType::kString && !name->str.empty()) return name->str;
+    }
+  }
+  return std::filesystem::path(model_path).stem().string();
+}
+
+// The Jinja template chat requests are rendered with, or nullptr for the built-in config.chat_template:
+// --chat-template-file when given; else, when chat_template is auto, the GGUF's tokenizer.chat_template.
+// `source` says which, for the log. Errors name the file and the construct the interpreter refused, and
+// say how to choose another template.
+Result<std::shared_ptr<const JinjaChatTemplate>> ChatTemplateFor(const ServerConfig& config, const LoadedModel& model,
+                                                                 const Tokenizer& tokenizer, std::string* source) {
+  *source = config.chat_template;
+  if (!config.chat_template_file.empty()) {
+    *source = "jinja:" + config.chat_template_file;
+    return LoadJinjaChatTemplateFile(config.chat_template_file, VocabularyChatOptions(tokenizer));
+  }
+  if (config.chat_template != "auto") return std::shared_ptr<const JinjaChatTemplate>();
+  const GgufValue* text = model.gguf() != nullptr ? model.gguf()->Find("tokenizer.chat_template") : nullptr;
+  if (text == nullptr || text->type != GgufValueType::kString || text->str.empty()) {
+    *source = "llama2 (auto: the model carries no chat template)";
+    return std::shared_ptr<const JinjaChatTemplate>();
+  }
+  *source = "gguf:tokenizer.chat_template";
+  Result<std::shared_ptr<const JinjaChatTemplate>> t = JinjaChatTemplate::Create(text->str, VocabularyChatOptions(tokenizer));
+  if (!t.ok()) {
+    return Status::InvalidArgument(model.gguf()->path() + ": its tokenizer.chat_template cannot be used: " +
+                                   t.status().message() +
+                                   " (choose another with --chat-template llama2|plain or --chat-template-file)");
+  }
+  return t;
+}
+
 void RunServe(const ServeFlags& flags) {
   std::map<std::string, std::string> given;
   for (const auto& [key, option] : flags.options) {
@@ -127,9 +170,7 @@ void RunServe(const ServeFlags& flags) {
   ConfigureLogging(config.log_format == "json" ? LogFormat::kJson : LogFormat::kText, config.log_level);
 
   const std::string model_path = config.model.empty() ? BundledModelPath() : config.model;
-  const std::string model_name = config.served_model_name.empty()
-                                     ? std::filesystem::path(model_path).stem().string()
-                                     : config.served_model_name;
+  const std::string model_name = ServedModelName(config, model_path);
 
   auto registry = std::make_shared<prometheus::Registry>();
   HttpServer server(config, model_name, registry);
@@ -138,10 +179,7 @@ void RunServe(const ServeFlags& flags) {
   std::thread serve_thread([&server] { server.Serve(); });
   SignalHandler signals(&server, config.drain_timeout_s);
   spdlog::info(LogLine("listening", {{"address", "http://" + config.host + ":" + std::to_string(port.value())},
-                                     {"model", model_name}, {"api_keys", config.api_keys.size()},
-                                     {"chat_template", config.chat_template_file.empty()
-                                                           ? config.chat_template
-                                                           : "jinja:" + config.chat_template_file}}));
+                                     {"model", model_name}, {"api_keys", config.api_keys.size()}}));
 
   // Load while /health says "loading". A failure stops the server and exits 1.
   auto fail = [&](const std::string& message) {
@@ -160,13 +198,11 @@ void RunServe(const ServeFlags& flags) {
   Result<Tokenizer> tokenizer = LoadTokenizerFor(*model.value(), config.tokenizer, BundledTokenizerPath());
   if (!tokenizer.ok()) fail(tokenizer.status().message());
   auto shared_tokenizer = std::make_shared<const Tokenizer>(std::move(tokenizer.value()));
-  std::shared_ptr<const JinjaChatTemplate> chat_template;
-  if (!config.chat_template_file.empty()) {
-    Result<std::shared_ptr<const JinjaChatTemplate>> t = LoadJinjaChatTemplateFile(
-        config.chat_template_file, VocabularyChatOptions(*shared_tokenizer));
-    if (!t.ok()) fail(t.status().message());
-    chat_template = std::move(t.value());
-  }
+  std::string chat_template_source;
+  Result<std::shared_ptr<const JinjaChatTemplate>> chat_template =
+      ChatTemplateFor(config, *model.value(), *shared_tokenizer, &chat_template_source);
+  if (!chat_template.ok()) fail(chat_template.status().message());
+  spdlog::info(LogLine("chat template", {{"chat_template", chat_template_source}}));
 
   DevicePoolOptions pool;
   pool.n_slots = config.kv_slots;
@@ -191,7 +227,7 @@ void RunServe(const ServeFlags& flags) {
       Engine::Create(engine_options, std::move(cards.value()), shared_tokenizer, &engine_metrics);
   if (!engine.ok()) fail(engine.status().message());
   EngineBackend backend(engine.value().get());
-  server.SetReady(shared_tokenizer, &backend, chat_template);
+  server.SetReady(shared_tokenizer, &backend, chat_template.value());
   spdlog::info(LogLine("ready", {{"context", engine.value()->context_length()}, {"max_queue", config.max_queue}}));
 
   serve_thread.join();  // returns once a signal drained and stopped the server

@@ -72,7 +72,8 @@ HttpServer::HttpServer(const ServerConfig& config, std::string model_name,
                        std::shared_ptr<prometheus::Registry> registry)
     : config_(config),
       model_name_(std::move(model_name)),
-      chat_template_(config.chat_template == "llama2" ? ChatTemplateKind::kLlama2 : ChatTemplateKind::kPlain),
+      // auto is llama2 unless SetReady brings the model's own template.
+      chat_template_(config.chat_template == "plain" ? ChatTemplateKind::kPlain : ChatTemplateKind::kLlama2),
       created_(static_cast<int64_t>(std::time(nullptr))),
       registry_(std::move(registry)),
       api_keys_(config.api_keys),

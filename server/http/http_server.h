@@ -66,7 +66,7 @@ class HttpServer {
   void Serve();
 
   // `chat_template`, when given, renders chat requests instead of config.chat_template (a model's own
-  // Jinja template: --chat-template-file, or the one a GGUF file carries).
+  // Jinja template: --chat-template-file, or the one a GGUF file carries when chat_template is auto).
   void SetReady(std::shared_ptr<const Tokenizer> tokenizer, Backend* backend,
                 std::shared_ptr<const JinjaChatTemplate> chat_template = nullptr);
   void StartDrain();

@@ -139,7 +139,8 @@ const std::vector<ConfigOption>& ConfigOptions() {
       {"model", "llama2.c checkpoint or GGUF file (empty: the bundled demo model)", &C::model},
       {"tokenizer", "llama2.c tokenizer.bin (empty: a GGUF model's own, else the bundled demo tokenizer)",
        &C::tokenizer},
-      {"served_model_name", "the model id clients send and /v1/models lists (empty: the model file's stem)",
+      {"served_model_name",
+       "the model id clients send and /v1/models lists (empty: a GGUF's general.name, else the model file's stem)",
        &C::served_model_name},
       {"device", "cards: sim:N (simulated) or xrt:I[,xrt:J] (needs xclbin)", &C::device},
       {"xclbin", "the .xclbin / .awsxclbin for XRT cards", &C::xclbin},
@@ -152,7 +153,9 @@ const std::vector<ConfigOption>& ConfigOptions() {
       {"step_timeout_ms", "a card step slower than this marks the card unhealthy", &C::step_timeout_ms},
       {"request_timeout_s", "a sequence running longer than this is ended; 0 = no limit",
        &C::request_timeout_s},
-      {"chat_template", "plain (System:/User:/Assistant: lines) or llama2 ([INST] ... [/INST])",
+      {"chat_template",
+       "auto (the model's own: a GGUF's tokenizer.chat_template, else llama2), plain (System:/User:/Assistant: "
+       "lines) or llama2 ([INST] ... [/INST])",
        &C::chat_template},
       {"chat_template_file",
        "Jinja chat template file (Hugging Face tokenizer_config.json chat_template format); overrides chat_template",
@@ -252,8 +255,8 @@ Status ValidateServerConfig(const ServerConfig& c) {
   if (c.step_token_budget < 0) return bad("step_token_budget", "must be >= 0");
   if (c.step_timeout_ms < 1) return bad("step_timeout_ms", "must be >= 1");
   if (c.request_timeout_s < 0) return bad("request_timeout_s", "must be >= 0");
-  if (c.chat_template != "plain" && c.chat_template != "llama2") {
-    return bad("chat_template", "must be plain or llama2, not '" + c.chat_template + "'");
+  if (c.chat_template != "auto" && c.chat_template != "plain" && c.chat_template != "llama2") {
+    return bad("chat_template", "must be auto, plain or llama2, not '" + c.chat_template + "'");
   }
   if (c.default_max_tokens < 1) return bad("default_max_tokens", "must be >= 1");
   if (c.max_tokens_limit < 0) return bad("max_tokens_limit", "must be >= 0");

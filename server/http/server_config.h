@@ -32,7 +32,7 @@ struct ServerConfig {
   // Model and cards.
   std::string model;              // "" = the bundled demo model
   std::string tokenizer;          // "" = a GGUF model's own, else the bundled demo tokenizer
-  std::string served_model_name;  // "" = the model file's name without its extension
+  std::string served_model_name;  // "" = a GGUF's general.name, else the model file's name without extension
   std::string device = "sim:1";
   std::string xclbin;
   int kv_slots = 8;               // per card
@@ -44,7 +44,9 @@ struct ServerConfig {
   int step_timeout_ms = 30000;
   double request_timeout_s = 600;  // a sequence running longer is ended; 0 = no limit
   // OpenAI API behaviour.
-  std::string chat_template = "llama2";  // llama2 | plain (base models such as the bundled demo: plain)
+  // auto | llama2 | plain. auto: the model's own template (a GGUF's tokenizer.chat_template) when it has
+  // one, else llama2. plain is for base models such as the bundled demo.
+  std::string chat_template = "auto";
   std::string chat_template_file;  // a Jinja chat template (HF format); when set, chat_template is unused
   int default_max_tokens = 256;   // when a request gives none: min(this, context - prompt)
   int max_tokens_limit = 0;       // the largest max_tokens accepted; 0 = the context length

@@ -326,16 +326,20 @@ GgufBuilder ModelToGguf(const ModelView& model, const GgufModelOptions& options)
     std::vector<float> scores;
     std::vector<int32_t> types;
     for (int i = 0; i < c.vocab_size; i++) {
-      if (options.vocabulary != nullptr) {
+      // Ids 0-2 are spelled as SentencePiece files spell them (llama2.c's export writes BOS and EOS as
+      // "\n<s>\n" and "\n</s>\n"); types as llama.cpp reads them: 2 unknown, 3 control, 6 byte, 1 normal.
+      if (i < 3) {
+        tokens.push_back(i == 0 ? "<unk>" : i == 1 ? "<s>" : "</s>");
+      } else if (options.vocabulary != nullptr) {
         std::string piece;
         for (char ch : options.vocabulary->Piece(i)) piece += ch == ' ' ? std::string("\xe2\x96\x81") : std::string(1, ch);
         tokens.push_back(piece);
-        scores.push_back(options.vocabulary->Score(i));
       } else {
-        tokens.push_back(i == 0 ? "<unk>" : i == 1 ? "<s>" : i == 2 ? "</s>" : "tok" + std::to_string(i));
-        scores.push_back(-static_cast<float>(i));
+        tokens.push_back("tok" + std::to_string(i));
       }
-      types.push_back(i < 3 ? 3 : 1);
+      scores.push_back(options.vocabulary != nullptr ? options.vocabulary->Score(i) : -static_cast<float>(i));
+      const bool byte = options.vocabulary != nullptr && options.vocabulary->IsByteToken(i);
+      types.push_back(i == 0 ? 2 : i < 3 ? 3 : byte ? 6 : 1);
     }
     b.String("tokenizer.ggml.model", "llama");
     b.StringArray("tokenizer.ggml.tokens", tokens);
@@ -343,7 +347,6 @@ GgufBuilder ModelToGguf(const ModelView& model, const GgufModelOptions& options)
     b.Int32Array("tokenizer.ggml.token_type", types);
     b.Uint32("tokenizer.ggml.bos_token_id", 1);
     b.Uint32("tokenizer.ggml.eos_token_id", 2);
-    b.NestedStringArray("test.nested", {{"a", "bc"}, {}, {"def"}});
   }
   auto matrix = [&](const std::string& name, const MatrixView& m) {
     const size_t n = static_cast<size_t>(m.rows) * static_cast<size_t>(m.cols);

@@ -5,9 +5,12 @@
 
 #include <set>
 #include <string>
+#include <vector>
 
 #include "server/model/byte_level_bpe.h"
+#include "server/model/pretokenizer.h"
 #include "server/model/gguf_writer.h"
+#include "server/model/tokenizer.h"
 
 namespace fpgaserve::testing {
 
@@ -51,6 +54,21 @@ inline GgufVocabulary SmallByteLevelVocabulary(int size = 512, const std::string
   add("<tool>", 4);
   v.add_bos = true;
   return v;
+}
+
+// The Tokenizer of SmallByteLevelVocabulary(size): its BOS, EOS and end-of-turn ids. REQUIRES: size >= 300.
+inline Tokenizer SmallByteLevelTokenizer(int size = 512) {
+  const GgufVocabulary v = SmallByteLevelVocabulary(size);
+  std::vector<TokenType> types;
+  for (int32_t t : v.token_types) types.push_back(static_cast<TokenType>(t));
+  ByteLevelBpeIds ids;
+  ids.bos = v.bos;
+  ids.eos = v.eos;
+  ids.eot = v.eot;
+  return Tokenizer::FromByteLevelBpe(
+             ByteLevelBpe::Create(v.tokens, types, v.merges, Pretokenizer::Create(v.pre).value(), "test").value(),
+             ids, "test")
+      .value();
 }
 
 }  // namespace fpgaserve::testing

@@ -71,17 +71,8 @@ TEST(JinjaChatTemplateTest, Llama3TurnsBecomeSpecialTokensAndMessageTextStaysTex
 
 // The options a byte-level vocabulary gives: its BOS/EOS spellings and every control and user-defined token.
 TEST(JinjaChatTemplateTest, AByteLevelVocabularyGivesItsSpecialTokensToTheTemplate) {
-  const GgufVocabulary v = testing::SmallByteLevelVocabulary();
-  std::vector<TokenType> types;
-  for (int32_t t : v.token_types) types.push_back(static_cast<TokenType>(t));
-  auto bpe = ByteLevelBpe::Create(v.tokens, types, v.merges, Pretokenizer::Create(v.pre).value(), "test");
-  ASSERT_TRUE(bpe.ok()) << bpe.status().message();
-  ByteLevelBpeIds ids;
-  ids.bos = v.bos;
-  ids.eos = v.eos;
-  auto tokenizer = Tokenizer::FromByteLevelBpe(bpe.value(), ids, "test");
-  ASSERT_TRUE(tokenizer.ok()) << tokenizer.status().message();
-  const JinjaChatOptions options = VocabularyChatOptions(tokenizer.value());
+  const GgufVocabulary v = testing::SmallByteLevelVocabulary();  // for its ids
+  const JinjaChatOptions options = VocabularyChatOptions(testing::SmallByteLevelTokenizer());
   EXPECT_EQ(options.bos_token, "<|begin_of_text|>");
   EXPECT_EQ(options.eos_token, "<|end_of_text|>");
   auto t = JinjaChatTemplate::Create("{{ bos_token }}{% for m in messages %}{{ m.content }}<|eot_id|>{% endfor %}",

@@ -8,6 +8,8 @@
 #include <thread>
 
 #include "serve_process.h"
+#include "server/model/gguf_writer.h"
+#include "server/model/random_model.h"
 
 namespace fpgaserve {
 namespace {
@@ -339,6 +341,46 @@ TEST(ServeChatTemplateTest, AJinjaTemplateFileRendersChatRequests) {
   EXPECT_NE(Body(bad)["error"]["message"].get<std::string>().find("roles must alternate"), std::string::npos);
   server.Signal(SIGTERM);
   EXPECT_EQ(server.WaitExit(std::chrono::milliseconds(10000)), 0);
+}
+
+// A GGUF is served with --model alone: its own vocabulary, its general.name as the model id and, as
+// chat_template is auto, its own tokenizer.chat_template (here one that refuses every conversation, so a
+// chat request shows which template rendered it); --chat-template llama2 overrides it.
+TEST(ServeChatTemplateTest, AGgufServesWithItsOwnNameVocabularyAndChatTemplate) {
+  testing::TempDir dir;
+  const std::string path = dir.file("model.gguf");
+  Result<ModelConfig> shape = NamedShape("tiny");
+  ASSERT_TRUE(shape.ok());
+  const RandomModel m = MakeRandomModel(shape.value(), 7);
+  GgufModelOptions options;
+  options.matrix_type = GgmlType::kQ8_0;
+  GgufBuilder b = ModelToGguf(m.view, options);  // general.name "test model", a made-up vocabulary
+  b.String("tokenizer.chat_template", "{{ raise_exception('the GGUF template rendered this') }}");
+  ASSERT_TRUE(WriteGgufFile(b, path).ok());
+  const std::string chat = R"({"messages":[{"role":"user","content":"hi"}],"max_tokens":2})";
+
+  testing::ServeProcess own({"--model", path}, {"--device", "sim:1"});
+  ASSERT_TRUE(own.ok()) << own.log();
+  EXPECT_NE(own.log().find("chat_template=gguf:tokenizer.chat_template"), std::string::npos) << own.log();
+  auto c = own.Client();
+  auto models = c.Get("/v1/models");
+  ASSERT_TRUE(models);
+  EXPECT_EQ(Body(models)["data"][0]["id"], "test model") << models->body;
+  EXPECT_EQ(Body(models)["data"][0]["max_model_len"], shape.value().seq_len) << models->body;
+  auto refused = c.Post("/v1/chat/completions", chat, "application/json");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 400) << refused->body;
+  EXPECT_NE(refused->body.find("the GGUF template rendered this"), std::string::npos) << refused->body;
+  auto completion = c.Post("/v1/completions", R"({"model":"test model","prompt":"ab","max_tokens":2})",
+                           "application/json");
+  ASSERT_TRUE(completion);
+  EXPECT_EQ(completion->status, 200) << completion->body;
+
+  testing::ServeProcess overridden({"--model", path}, {"--device", "sim:1", "--chat-template", "llama2"});
+  ASSERT_TRUE(overridden.ok()) << overridden.log();
+  auto answered = overridden.Client().Post("/v1/chat/completions", chat, "application/json");
+  ASSERT_TRUE(answered);
+  EXPECT_EQ(answered->status, 200) << answered->body;
 }
 
 // A template the interpreter cannot handle stops the start-up with the place of the problem.

@@ -22,45 +22,18 @@ namespace fpgaserve::testing {
 
 class ServeProcess {
  public:
-  // Starts the server with `extra` flags after the model, tokenizer and port flags. Check ok() afterwards.
+  // Starts the server on a random `tiny` model with the test tokenizer, served as "tiny", with `extra`
+  // flags after the model, tokenizer and port flags. Check ok() afterwards.
   explicit ServeProcess(const std::vector<std::string>& extra) {
     model_ = dir_.file("tiny.bin");
     const std::string make_model = FpgaserveBinary() + " model random --shape tiny " + model_ + " >/dev/null 2>&1";
     if (std::system(make_model.c_str()) != 0) return;
     WriteFile(dir_.file("tokenizer.bin"), TestTokenizerBytes());
-    log_ = dir_.file("serve.log");
-    std::vector<std::string> args = {FpgaserveBinary(), "serve", "--host", "127.0.0.1", "--port", "0",
-                                     "--model", model_, "--tokenizer", dir_.file("tokenizer.bin"),
-                                     "--served-model-name", "tiny", "--http-keep-alive-timeout-s", "1"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    pid_ = fork();
-    if (pid_ == 0) {
-      FILE* out = std::freopen(log_.c_str(), "w", stdout);
-      if (out == nullptr || dup2(fileno(stdout), 2) < 0) _exit(127);
-      std::vector<char*> argv;
-      for (std::string& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    // The log's "listening" line names the port; then wait for /health 200 (model loaded).
-    // (Plain string search: std::regex trips GCC 12's -Wmaybe-uninitialized under the sanitizers.)
-    const std::string listening = "listening address=http://127.0.0.1:";
-    for (int i = 0; i < 600 && port_ == 0 && alive(); ++i) {
-      const std::string text = ReadFile(log_);
-      const size_t at = text.find(listening);
-      if (at != std::string::npos) port_ = std::atoi(text.c_str() + at + listening.size());
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    if (port_ == 0) return;
-    for (int i = 0; i < 600 && alive(); ++i) {
-      auto res = Client().Get("/health");
-      if (res && res->status == 200) {
-        ready_ = true;
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
+    Start({"--model", model_, "--tokenizer", dir_.file("tokenizer.bin"), "--served-model-name", "tiny"}, extra);
+  }
+  // Starts the server with `model_flags` (the model and whatever else names it) instead of the tiny model's.
+  ServeProcess(const std::vector<std::string>& model_flags, const std::vector<std::string>& extra) {
+    Start(model_flags, extra);
   }
   ~ServeProcess() {
     if (pid_ > 0 && !exited_) {
@@ -94,6 +67,42 @@ class ServeProcess {
   }
 
  private:
+  void Start(const std::vector<std::string>& model_flags, const std::vector<std::string>& extra) {
+    log_ = dir_.file("serve.log");
+    std::vector<std::string> args = {FpgaserveBinary(), "serve", "--host", "127.0.0.1", "--port", "0",
+                                     "--http-keep-alive-timeout-s", "1"};
+    args.insert(args.end(), model_flags.begin(), model_flags.end());
+    args.insert(args.end(), extra.begin(), extra.end());
+    pid_ = fork();
+    if (pid_ == 0) {
+      FILE* out = std::freopen(log_.c_str(), "w", stdout);
+      if (out == nullptr || dup2(fileno(stdout), 2) < 0) _exit(127);
+      std::vector<char*> argv;
+      for (std::string& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(argv[0], argv.data());
+      _exit(127);
+    }
+    // The log's "listening" line names the port; then wait for /health 200 (model loaded).
+    // (Plain string search: std::regex trips GCC 12's -Wmaybe-uninitialized under the sanitizers.)
+    const std::string listening = "listening address=http://127.0.0.1:";
+    for (int i = 0; i < 600 && port_ == 0 && alive(); ++i) {
+      const std::string text = ReadFile(log_);
+      const size_t at = text.find(listening);
+      if (at != std::string::npos) port_ = std::atoi(text.c_str() + at + listening.size());
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    if (port_ == 0) return;
+    for (int i = 0; i < 600 && alive(); ++i) {
+      auto res = Client().Get("/health");
+      if (res && res->status == 200) {
+        ready_ = true;
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+
   bool alive() {
     int status = 0;
     if (waitpid(pid_, &status, WNOHANG) == pid_) exited_ = true;

@@ -23,7 +23,7 @@ TEST(ServerConfigTest, DefaultsWithoutAnyLayer) {
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_EQ(c->port, 8080);
   EXPECT_EQ(c->host, "127.0.0.1");
-  EXPECT_EQ(c->chat_template, "llama2");
+  EXPECT_EQ(c->chat_template, "auto");
   EXPECT_TRUE(c->api_keys.empty());
 }
 

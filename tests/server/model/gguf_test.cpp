@@ -166,6 +166,7 @@ TEST(GgufTest, MetadataOfEveryKindIsParsed) {
   GgufBuilder b = ModelToGguf(src.view, {});
   b.Bool("test.flag", true);
   b.Int32("test.negative", -5);
+  b.NestedStringArray("test.nested", {{"a", "bc"}, {}, {"def"}});
   ::fpgaserve::testing::TempDir dir;
   auto f = GgufFile::Open(Write(dir, "m.gguf", b.Build()));
   ASSERT_TRUE(f.ok()) << f.status().ToString();

@@ -13,6 +13,7 @@
 #include <xrt/xrt_kernel.h>
 
 #include "fpga/step_input.h"
+#include "fpga/sensor_report.h"
 #include "kernel/card/card.h"
 #include "kernel/kernel.h"
 
@@ -25,6 +26,34 @@ struct XrtCard::Impl {
   xrt::run run;
   uint8_t* in = nullptr;             // host mapping of bos[kArgIn]
   const uint8_t* logits = nullptr;   // host mapping of bos[kArgLogits]
+};
+
+// Reads the card's reports through its xrt::device. XRT answers get_info from the driver's sysfs and the
+// card's management firmware; a query XRT cannot answer throws, which becomes "unavailable".
+class XrtCard::Sensor final : public DeviceSensor {
+ public:
+  explicit Sensor(xrt::device device) : device_(std::move(device)) {}
+  SensorReading Read() override {
+    SensorReading r;
+    try {
+      const XrtReportValue w = ParseXrtElectrical(device_.get_info<xrt::info::device::electrical>());
+      r.watts = w.value;
+      r.note = w.note;
+    } catch (const std::exception& e) {
+      r.note = std::string("no electrical report: ") + e.what();
+    }
+    try {
+      const XrtReportValue c = ParseXrtThermal(device_.get_info<xrt::info::device::thermal>());
+      r.celsius = c.value;
+      if (!c.note.empty()) r.note += (r.note.empty() ? "" : "; ") + c.note;
+    } catch (const std::exception& e) {
+      r.note += (r.note.empty() ? "" : "; ") + std::string("no thermal report: ") + e.what();
+    }
+    return r;
+  }
+
+ private:
+  xrt::device device_;
 };
 
 namespace {
@@ -195,6 +224,7 @@ Result<std::unique_ptr<XrtCard>> XrtCard::Open(std::shared_ptr<const WeightsImag
     bdf = "no PCIe address (emulation)";  // the noop and emulation shims answer no BDF query
   }
   card->info_.name = "xrt" + (AllDigits(options.device) ? options.device : std::string()) + " (" + bdf + ")";
+  card->sensor_ = std::make_unique<Sensor>(x.device);
   const std::string card_name = card->info_.name;
 
   // 3. The kernel's signature, from the xclbin's own metadata as XRT reads it.
@@ -299,9 +329,12 @@ Result<std::unique_ptr<XrtCard>> XrtCard::Open(std::shared_ptr<const WeightsImag
   return card;
 }
 
+DeviceSensor* XrtCard::sensor() { return sensor_.get(); }
+
 XrtCard::~XrtCard() {
   // Release in reverse order of creation; a card that failed may throw on the way out, which must not
   // escape a destructor.
+  sensor_.reset();
   if (!impl_) return;
   try {
     impl_->run = xrt::run();

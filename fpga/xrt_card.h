@@ -69,6 +69,10 @@ class XrtCard final : public Device {
   // DeviceFailure (XRT error or a run that ended in error), Unavailable (the card failed earlier).
   Status Run(const Step& step, float* logits) override;
   bool Healthy() const override { return healthy_.load(); }
+  // XRT's electrical and thermal reports (xrt::device::get_info, fpga/sensor_report.h): the board's
+  // power and the FPGA's temperature, each unavailable when the card does not report it (XRT's noop
+  // shim and emulation report neither).
+  DeviceSensor* sensor() override;
 
   // Diagnostics, constant after Open(): the memory bank (index in the xclbin's MEM_TOPOLOGY) XRT
   // reported for each global argument (kernel.group_id), -1 for scalars; the xclbin's build metadata.
@@ -85,6 +89,7 @@ class XrtCard final : public Device {
 
  private:
   struct Impl;  // the XRT objects
+  class Sensor;
   XrtCard() = default;
   Status Fail(Status status);  // marks the card unhealthy and returns status
 
@@ -103,6 +108,7 @@ class XrtCard final : public Device {
   std::function<XrtWait(int)> wait_for_test_;
   std::shared_ptr<const WeightsImage> image_;
   std::unique_ptr<Impl> impl_;
+  std::unique_ptr<Sensor> sensor_;
 
   std::atomic<bool> healthy_{true};
 };

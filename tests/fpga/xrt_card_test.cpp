@@ -456,6 +456,22 @@ TEST_F(XrtCardTest, RefusesAnImageSplitForAnotherPortCountSayingHowToBuild) {
   EXPECT_NE(m.find("-DFPGASERVE_MEM_PORTS=" + std::to_string(o.build.mem_ports)), std::string::npos) << m;
 }
 
+// The card's sensors go through XRT's device information (electrical and thermal reports). The noop
+// shim has no management firmware behind it: the card must say "unavailable", not a number.
+TEST_F(XrtCardTest, ReportsPowerAndTemperatureUnavailableUnderTheNoopShim) {
+  Result<std::unique_ptr<XrtCard>> card = OpenWith(TinyXclbin());
+  ASSERT_TRUE(card.ok()) << card.status().ToString();
+  DeviceSensor* sensor = card.value()->sensor();
+  ASSERT_NE(sensor, nullptr);
+  const SensorReading r = sensor->Read();
+  EXPECT_FALSE(r.watts.has_value()) << *r.watts;
+  EXPECT_FALSE(r.celsius.has_value()) << *r.celsius;
+  EXPECT_FALSE(r.energy_joules.has_value());
+  EXPECT_FALSE(r.note.empty()) << "why it is unavailable";
+  std::vector<float> logits(16 * 1024);
+  EXPECT_TRUE(card.value()->Run(Decode(1, 0), logits.data()).ok()) << "reading the sensors leaves the card usable";
+}
+
 #endif  // FPGASERVE_HAVE_XRT
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "fpga/model_view.h"
+#include "fpga/sensor.h"
 #include "fpga/status.h"
 
 namespace fpgaserve {
@@ -52,6 +53,11 @@ class Device {
 
   // False once the card has failed; a failed card is not used again.
   virtual bool Healthy() const = 0;
+
+  // The card's power and temperature sensor, or nullptr when it has none (the simulated card: its power
+  // is the host's, fpga/powercap_sensor.h). Owned by the device and valid as long as it; its Read() may run
+  // on another thread while Run() does.
+  virtual DeviceSensor* sensor() { return nullptr; }
 };
 
 // Checks a step against a card's shape: sizes, token/pos/slot ranges, out_row uniqueness, per-slot

@@ -17,8 +17,6 @@ constexpr size_t kMemDataBytes = 40;       // struct mem_data
 constexpr size_t kIpDataBytes = 80;        // struct ip_data
 constexpr size_t kConnectionBytes = 12;    // struct connection
 constexpr size_t kClockFreqBytes = 136;    // struct clock_freq
-constexpr uint8_t kMemDdr4 = 1;            // MEM_DDR4
-constexpr uint8_t kMemHbm = 6;             // MEM_HBM
 constexpr uint32_t kIpKernel = 1;          // IP_KERNEL
 // F1: four DDR4 banks of 16 GiB, at consecutive 16 GiB boundaries: the memories of a 4-port build.
 constexpr int kF1Banks = 4;
@@ -57,21 +55,44 @@ std::string Hex(uint64_t v) {
   return s;
 }
 
-// The memories StepArgs() wires the ports to: memory p for port p (the other buffers share memory 0).
-std::vector<uint8_t> MemTopology() {
+template <typename T>
+T Get(std::string_view b, size_t at) {
+  T v{};
+  std::memcpy(&v, b.data() + at, sizeof v);
+  return v;
+}
+
+// Without a card: the memories StepArgs() wires the ports to, memory p for port p (the other buffers share
+// memory 0): F1's banks (tagged "bank<i>" as F1's shell does) or one HBM pseudo-channel per port.
+std::vector<MemoryResource> DefaultMemories() {
   const bool ddr = kernel::kMemPorts <= kF1Banks;
   const int count = ddr ? kF1Banks : kernel::kMemPorts;
-  const uint64_t kb = ddr ? kF1BankKb : kHbmChannelKb;
+  std::vector<MemoryResource> m;
+  for (int i = 0; i < count; i++) {
+    if (ddr) {
+      m.push_back({"bank" + std::to_string(i), XclbinMemoryType::kDdr4, kF1BankKb * 1024});
+    } else {
+      m.push_back({"HBM[" + std::to_string(i) + "]", XclbinMemoryType::kHbm, kHbmChannelKb * 1024});
+    }
+  }
+  return m;
+}
+
+std::vector<uint8_t> MemTopology(const std::vector<MemoryResource>& memories) {
+  const int count = static_cast<int>(memories.size());
   std::vector<uint8_t> b(8 + count * kMemDataBytes, 0);  // int32 count, padded to mem_data's 8-alignment
   Put<int32_t>(b, 0, count);
+  uint64_t base = 0;
   for (int i = 0; i < count; i++) {
     const size_t at = 8 + i * kMemDataBytes;
-    Put<uint8_t>(b, at + 0, ddr ? kMemDdr4 : kMemHbm);
+    const uint64_t kb = memories[i].bytes / 1024;
+    Put<uint8_t>(b, at + 0, static_cast<uint8_t>(memories[i].type));
     Put<uint8_t>(b, at + 1, 1);  // m_used: a kernel port connects to it
     Put<uint64_t>(b, at + 8, kb);
-    Put<uint64_t>(b, at + 16, static_cast<uint64_t>(i) * kb * 1024);
-    const std::string tag = ddr ? "bank" + std::to_string(i) : "HBM[" + std::to_string(i) + "]";
-    std::memcpy(b.data() + at + 24, tag.data(), tag.size());
+    Put<uint64_t>(b, at + 16, base);
+    base += kb * 1024;
+    const std::string& tag = memories[i].name;
+    std::memcpy(b.data() + at + 24, tag.data(), std::min<size_t>(15, tag.size()));
   }
   return b;
 }
@@ -101,13 +122,16 @@ std::vector<uint8_t> Connectivity(const std::array<int, kStepArgCount>& banks, i
   return b;
 }
 
+// DATA_CLK (an HLS kernel's ap_clk) at `mhz`, KERNEL_CLK (an RTL kernel's second clock) at 500 as on the
+// Alveo and F1 shells.
 std::vector<uint8_t> ClockFreqTopology(int mhz) {
   const char* names[2] = {"DATA_CLK", "KERNEL_CLK"};
+  const int freqs[2] = {mhz, 500};
   std::vector<uint8_t> b(8 + 2 * kClockFreqBytes, 0);
   Put<int16_t>(b, 0, 2);
   for (int i = 0; i < 2; i++) {
     const size_t at = 2 + i * kClockFreqBytes;
-    Put<uint16_t>(b, at, static_cast<uint16_t>(mhz));
+    Put<uint16_t>(b, at, static_cast<uint16_t>(freqs[i]));
     Put<uint8_t>(b, at + 2, static_cast<uint8_t>(i == 0 ? 1 : 2));  // CT_DATA, CT_KERNEL
     std::memcpy(b.data() + at + 8, names[i], std::strlen(names[i]));
   }
@@ -124,7 +148,7 @@ std::string EmbeddedMetadata(const MetadataXclbinOptions& o, int n_args) {
   x += "    <device name=\"fpga0\" fpgaDevice=\"virtexuplus:xcvu9p:flgb2104:-2:i\" addrWidth=\"0\">\n";
   x += "      <core name=\"OCL_REGION_0\" target=\"bitstream\" type=\"clc_region\" clockFreq=\"0MHz\" numComputeUnits=\"60\">\n";
   x += "        <kernelClocks>\n";
-  x += "          <clock port=\"KERNEL_CLK\" frequency=\"" + std::to_string(o.build.kernel_mhz) + ".000000MHz\"/>\n";
+  x += "          <clock port=\"KERNEL_CLK\" frequency=\"500.000000MHz\"/>\n";
   x += "          <clock port=\"DATA_CLK\" frequency=\"" + std::to_string(o.build.kernel_mhz) + ".000000MHz\"/>\n";
   x += "        </kernelClocks>\n";
   x += "        <kernel name=\"" + o.kernel_name + "\" language=\"c\" vlnv=\"xilinx.com:hls:" + o.kernel_name +
@@ -163,9 +187,9 @@ std::string EmbeddedMetadata(const MetadataXclbinOptions& o, int n_args) {
 
 const std::array<StepArgSpec, kStepArgCount>& StepArgs() {
   // Register offsets as Vitis HLS lays out an ap_ctrl_hs control block: 0x00-0x0f control/interrupt
-  // registers, then 12 bytes per 64-bit pointer and 8 per 32-bit scalar. Memories as kernel/link.cfg:
-  // port p's buffer in memory p, so the ports stream side by side; `in` and `logits` in memory 0 (why:
-  // kernel/link.cfg). Bundles as kernel/card/step.cpp's INTERFACE pragmas: gmem<p>, gmem_in, gmem_out.
+  // registers, then 12 bytes per 64-bit pointer and 8 per 32-bit scalar. Memories as the DDR cards' link
+  // configs (kernel/platforms/aws-f1.cfg): port p's buffer in memory p, so the ports stream side by side;
+  // `in` and `logits` in memory 0 (why: aws-f1.cfg). Bundles as kernel/card/step.cpp's INTERFACE pragmas: gmem<p>, gmem_in, gmem_out.
   static const std::array<StepArgSpec, kStepArgCount> args = [] {
     std::array<StepArgSpec, kStepArgCount> a;
     uint32_t offset = 0x10;
@@ -207,6 +231,7 @@ XclbinBuildInfo BuildInfoFor(const KernelLimits& limits, const std::string& targ
   b.kv_value_bytes = sizeof(kernel::KvValue);
   b.kernel_mhz = 250;
   b.target = target;
+  b.card = "aws-f1";
   b.platform = kF1Platform;
   return b;
 }
@@ -216,8 +241,10 @@ std::string BuildInfoToJson(const XclbinBuildInfo& b) {
   j["schema"] = kBuildInfoSchema;
   j["kernel"] = b.kernel;
   j["target"] = b.target;
+  j["card"] = b.card;
   j["platform"] = b.platform;
   j["kernel_mhz"] = b.kernel_mhz;
+  if (b.kernel_mhz_achieved > 0) j["kernel_mhz_achieved"] = b.kernel_mhz_achieved;
   j["max_dim"] = b.limits.max_dim;
   j["max_hidden_dim"] = b.limits.max_hidden_dim;
   j["max_layers"] = b.limits.max_layers;
@@ -282,6 +309,13 @@ Result<XclbinBuildInfo> ParseBuildInfo(std::string_view text, const std::string&
   b.kernel = j.value("kernel", "");
   b.target = j.value("target", "");
   b.platform = j.value("platform", "");
+  b.card = j.value("card", "");  // absent before kernel/platforms/
+  if (auto it = j.find("kernel_mhz_achieved"); it != j.end()) {
+    if (!it->is_number_integer() || it->get<int>() <= 0) {
+      return Status::InvalidArgument(what + ": its build metadata's \"kernel_mhz_achieved\" is not a positive integer");
+    }
+    b.kernel_mhz_achieved = it->get<int>();
+  }
   if (b.limits.max_step < 1 || b.limits.max_dim < 1 || b.limits.max_vocab < 1 || b.limits.min_group_size < 1) {
     return Status::InvalidArgument(what + ": its build metadata has non-positive maxima");
   }
@@ -297,17 +331,62 @@ Result<XclbinBuildInfo> ReadBuildInfo(const Xclbin& xclbin, const std::string& w
   return ParseBuildInfo(*s, what);
 }
 
+Result<std::vector<XclbinMemory>> ReadMemTopology(const Xclbin& xclbin, const std::string& what) {
+  std::optional<std::string_view> s = xclbin.Section(XclbinSectionKind::kMemTopology);
+  if (!s) return Status::NotFound(what + " has no MEM_TOPOLOGY section: XRT cannot place the kernel's buffers");
+  const std::string_view b = *s;
+  if (b.size() < 8) return Status::InvalidArgument(what + ": its MEM_TOPOLOGY section is " + std::to_string(b.size()) + " bytes");
+  const int32_t count = Get<int32_t>(b, 0);
+  if (count < 0 || 8 + static_cast<uint64_t>(count) * kMemDataBytes > b.size()) {
+    return Status::InvalidArgument(what + ": its MEM_TOPOLOGY says " + std::to_string(count) + " memories but holds " +
+                                   std::to_string(b.size()) + " bytes");
+  }
+  std::vector<XclbinMemory> out;
+  for (int32_t i = 0; i < count; i++) {
+    const size_t at = 8 + static_cast<size_t>(i) * kMemDataBytes;
+    XclbinMemory m;
+    m.type = Get<uint8_t>(b, at);
+    m.used = Get<uint8_t>(b, at + 1) != 0;
+    m.bytes = Get<uint64_t>(b, at + 8) * 1024;
+    m.base = Get<uint64_t>(b, at + 16);
+    const std::string_view tag = b.substr(at + 24, 16);
+    m.tag = std::string(tag.substr(0, std::min(tag.find('\0'), tag.size())));
+    out.push_back(m);
+  }
+  return out;
+}
+
+std::optional<int> ReadDataClockMhz(const Xclbin& xclbin) {
+  std::optional<std::string_view> s = xclbin.Section(XclbinSectionKind::kClockFreqTopology);
+  if (!s || s->size() < 2) return std::nullopt;
+  const int16_t count = Get<int16_t>(*s, 0);
+  if (count < 0 || 2 + static_cast<uint64_t>(count) * kClockFreqBytes > s->size()) return std::nullopt;
+  for (int i = 0; i < count; i++) {
+    const size_t at = 2 + static_cast<size_t>(i) * kClockFreqBytes;
+    if (Get<uint8_t>(*s, at + 2) == 1) return Get<uint16_t>(*s, at);  // CT_DATA
+  }
+  return std::nullopt;
+}
+
 std::vector<uint8_t> MakeMetadataXclbin(const MetadataXclbinOptions& o) {
+  const PlatformMemories* card = o.card.empty() ? nullptr : FindPlatformMemories(o.card);
+  const std::vector<MemoryResource> memories = card ? card->resources : DefaultMemories();
   std::array<int, kStepArgCount> banks = o.banks;
   bool all_zero = true;
   for (int b : banks) all_zero = all_zero && b == 0;
   if (all_zero) {
     for (int i = 0; i < kStepArgCount; i++) banks[i] = StepArgs()[i].bank;
+    if (card) {
+      for (int p = 0; p < kernel::kMemPorts; p++) {
+        banks[kArgPort0 + p] = MemoryIndex(*card, card->port_prefix + "[" + std::to_string(p) + "]");
+      }
+      banks[kArgIn] = banks[kArgLogits] = MemoryIndex(*card, card->io_memory);
+    }
   }
   const int n_args = kStepArgCount - std::min(o.drop_last_args, static_cast<int>(kStepArgCount));
 
   XclbinWriter w;
-  w.set_platform_vbnv("xilinx_aws-vu9p-f1_shell-v04261818_201920_3");
+  w.set_platform_vbnv(card ? card->vitis_platform : std::string(kF1Platform));
   w.set_timestamp(1700000000);
   std::array<uint8_t, 16> uuid = o.uuid;
   bool zero_uuid = true;
@@ -328,11 +407,11 @@ std::vector<uint8_t> MakeMetadataXclbin(const MetadataXclbinOptions& o) {
   w.set_uuid(uuid);
   // No bitstream: the noop shim does not program anything. An .awsxclbin's BITSTREAM is the AFI id.
   if (!o.afi_id.empty()) w.AddSection(XclbinSectionKind::kBitstream, "", std::string_view(o.afi_id));
-  w.AddSection(XclbinSectionKind::kMemTopology, "", MemTopology());
+  w.AddSection(XclbinSectionKind::kMemTopology, "", MemTopology(memories));
   w.AddSection(XclbinSectionKind::kIpLayout, "", IpLayout(o.kernel_name));
   w.AddSection(XclbinSectionKind::kConnectivity, "", Connectivity(banks, n_args));
   w.AddSection(XclbinSectionKind::kEmbeddedMetadata, "", xml);
-  w.AddSection(XclbinSectionKind::kClockFreqTopology, "", ClockFreqTopology(o.build.kernel_mhz));
+  w.AddSection(XclbinSectionKind::kClockFreqTopology, "", ClockFreqTopology(o.achieved_mhz > 0 ? o.achieved_mhz : o.build.kernel_mhz));
   if (o.with_build_info) w.AddSection(XclbinSectionKind::kUserMetadata, "fpgaserve_build", build);
   return w.Serialize();
 }

@@ -1,5 +1,5 @@
 // What the host knows about the kernel's xclbin: the argument list of fpgaserve_step (kernel/card/card.h),
-// the memory wiring of kernel/link.cfg, and the build metadata that records the compile-time maxima and
+// the memory wiring of kernel/platforms/<card>.cfg, and the build metadata that records the compile-time maxima and
 // the memory port count.
 //
 // Build metadata: kernel/Makefile writes a small JSON (see BuildInfoToJson) and adds it to the xclbin
@@ -12,19 +12,21 @@
 //
 // MakeMetadataXclbin writes the xclbin a `v++ -l` + xclbinutil build of kernel/ would have, minus the
 // bitstream: EMBEDDED_METADATA (the kernel XML with argument offsets, sizes and ports), IP_LAYOUT (one
-// compute unit), CONNECTIVITY (argument -> memory), MEM_TOPOLOGY (F1's four DDR4 banks for a 4-port
-// build; one HBM pseudo-channel per port for a larger one),
-// CLOCK_FREQ_TOPOLOGY and our USER_METADATA. XRT's noop shim loads it, which is how the XRT card is
+// compute unit), CONNECTIVITY (argument -> memory), MEM_TOPOLOGY (a card's memories from
+// fpga/platform_memory.h when one is named; else F1's four DDR4 banks for a 4-port build, one HBM
+// pseudo-channel per port for a larger one), CLOCK_FREQ_TOPOLOGY and our USER_METADATA. XRT's noop shim loads it, which is how the XRT card is
 // tested without a card; options make it wrong on purpose for the tests of what the card refuses.
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "fpga/kernel_limits.h"
+#include "fpga/platform_memory.h"
 #include "fpga/status.h"
 #include "fpga/xclbin.h"
 #include "kernel/kernel.h"
@@ -55,7 +57,7 @@ struct StepArgSpec {
   uint32_t offset = 0;     // register offset in the control interface (Vitis HLS: 0x10 on, 12 bytes a pointer)
   uint32_t size = 0;       // bytes of the argument's value: 8 for a pointer, 4 for an int
   const char* type = "";   // the C type, as v++ records it
-  int bank = -1;           // memory (MEM_TOPOLOGY index) of kernel/link.cfg (sp=...:DDR[bank]); -1 for scalars
+  int bank = -1;           // memory (MEM_TOPOLOGY index) of the DDR link configs (sp=...:DDR[bank]); -1 for scalars
 };
 
 // The table above for every argument, indexed by argument number.
@@ -70,8 +72,11 @@ struct XclbinBuildInfo {
   int entry_fields = 0;       // kernel::kEntryFields of the build
   int image_version = 0;      // kernel::kImageVersion: the weights image layout it reads
   int kv_value_bytes = 0;     // sizeof(kernel::KvValue): bytes of one cached key or value
-  int kernel_mhz = 0;         // the clock asked of v++ (the achieved one is in CLOCK_FREQ_TOPOLOGY)
+  int kernel_mhz = 0;         // the clock asked of v++
+  int kernel_mhz_achieved = 0;  // the data clock the link achieved (kernel/Makefile reads it from
+                                // CLOCK_FREQ_TOPOLOGY after v++ -l); 0 when not recorded (build-info only)
   std::string target;         // hw, hw_emu, sw_emu, or "test" for MakeMetadataXclbin
+  std::string card;           // kernel/platforms/<card>: aws-f1, u200, u250, u55c, u280; "" in older metadata
   std::string platform;       // the Vitis platform
 };
 
@@ -86,13 +91,35 @@ Result<XclbinBuildInfo> ParseBuildInfo(std::string_view json, const std::string&
 // kernel/Makefile), InvalidArgument when the section is not ours or is malformed.
 Result<XclbinBuildInfo> ReadBuildInfo(const Xclbin& xclbin, const std::string& what);
 
+// One memory of an xclbin's MEM_TOPOLOGY (XRT's struct mem_data); a kernel argument's group_id indexes them.
+struct XclbinMemory {
+  uint8_t type = 0;     // XclbinMemoryType
+  bool used = false;    // a kernel port connects to it
+  uint64_t bytes = 0;   // m_size is in KiB in the file
+  uint64_t base = 0;
+  std::string tag;      // "bank0", "DDR[1]", "HBM[7]", "PLRAM[0]"...
+};
+
+// The xclbin's memories in MEM_TOPOLOGY order. NotFound without the section, InvalidArgument when it is
+// malformed (a count that does not fit the section), each naming `what`.
+Result<std::vector<XclbinMemory>> ReadMemTopology(const Xclbin& xclbin, const std::string& what);
+
+// The data clock (CT_DATA entry of CLOCK_FREQ_TOPOLOGY: an HLS kernel's ap_clk) in MHz, or nullopt when
+// the section is missing, malformed or has no data clock.
+std::optional<int> ReadDataClockMhz(const Xclbin& xclbin);
+
 struct MetadataXclbinOptions {
   XclbinBuildInfo build = BuildInfoFor(KernelLimits::Compiled(), "test");
   bool with_build_info = true;
   std::string kernel_name = kStepKernelName;
   int drop_last_args = 0;         // leave out the last N arguments (a kernel of another version)
   std::string afi_id;             // non-empty: an .awsxclbin whose BITSTREAM holds this AFI id
-  std::array<int, kStepArgCount> banks{};  // per argument; filled from StepArgs() when all zero
+  // A card of fpga/platform_memory.h: its memories become MEM_TOPOLOGY, its Vitis platform the header's,
+  // and (when `banks` is all zero) port p is wired to <port_prefix>[p], in and logits to its io_memory, as
+  // kernel/platforms/<card>.cfg does. Empty: F1's banks for a 4-port build, HBM channels for more.
+  std::string card;
+  int achieved_mhz = 0;           // the data clock in CLOCK_FREQ_TOPOLOGY; 0: build.kernel_mhz
+  std::array<int, kStepArgCount> banks{};  // per argument; filled from StepArgs() (or the card) when all zero
   std::array<uint8_t, 16> uuid{};          // all zero: derived from the contents
 };
 

@@ -13,6 +13,7 @@
 #include <xrt/xrt_kernel.h>
 
 #include "fpga/step_input.h"
+#include "fpga/sensor_report.h"
 #include "kernel/card/card.h"
 #include "kernel/kernel.h"
 
@@ -25,6 +26,34 @@ struct XrtCard::Impl {
   xrt::run run;
   uint8_t* in = nullptr;             // host mapping of bos[kArgIn]
   const uint8_t* logits = nullptr;   // host mapping of bos[kArgLogits]
+};
+
+// Reads the card's reports through its xrt::device. XRT answers get_info from the driver's sysfs and the
+// card's management firmware; a query XRT cannot answer throws, which becomes "unavailable".
+class XrtCard::Sensor final : public DeviceSensor {
+ public:
+  explicit Sensor(xrt::device device) : device_(std::move(device)) {}
+  SensorReading Read() override {
+    SensorReading r;
+    try {
+      const XrtReportValue w = ParseXrtElectrical(device_.get_info<xrt::info::device::electrical>());
+      r.watts = w.value;
+      r.note = w.note;
+    } catch (const std::exception& e) {
+      r.note = std::string("no electrical report: ") + e.what();
+    }
+    try {
+      const XrtReportValue c = ParseXrtThermal(device_.get_info<xrt::info::device::thermal>());
+      r.celsius = c.value;
+      if (!c.note.empty()) r.note += (r.note.empty() ? "" : "; ") + c.note;
+    } catch (const std::exception& e) {
+      r.note += (r.note.empty() ? "" : "; ") + std::string("no thermal report: ") + e.what();
+    }
+    return r;
+  }
+
+ private:
+  xrt::device device_;
 };
 
 namespace {
@@ -66,9 +95,32 @@ Status OpenFailure(const std::string& label, const std::exception& e) {
   }
   if (cards == 0) {
     return Status::NotFound("cannot open " + label + ": XRT finds no card on this host (" + what +
-                            "); is the xocl driver loaded and is this an F1 instance?");
+                            "); is the xocl driver loaded (xbutil examine lists the cards; deploy/alveo/README.md)?");
   }
   return Status::Unavailable("cannot open " + label + " (" + std::to_string(cards) + " card(s) on this host): " + what);
+}
+
+// A global argument's memory: one MEM_TOPOLOGY has, of a kind a buffer can live in, large enough. XRT would
+// fail later with less to say (or, for a streaming memory, allocate nothing useful).
+Status CheckMemory(const std::vector<XclbinMemory>& memories, int group, const std::string& arg, uint64_t bytes,
+                   const std::string& what) {
+  if (group < 0 || group >= static_cast<int>(memories.size())) {
+    return Status::InvalidArgument(what + ": argument " + arg + " is connected to memory " + std::to_string(group) +
+                                   " but its MEM_TOPOLOGY has " + std::to_string(memories.size()) + " memories");
+  }
+  const XclbinMemory& m = memories[group];
+  const auto type = static_cast<XclbinMemoryType>(m.type);
+  if (type != XclbinMemoryType::kDdr3 && type != XclbinMemoryType::kDdr4 && type != XclbinMemoryType::kDram &&
+      type != XclbinMemoryType::kHbm && type != XclbinMemoryType::kHost) {
+    return Status::InvalidArgument(what + ": argument " + arg + " is connected to " + m.tag + ", a " +
+                                   XclbinMemoryTypeName(m.type) + " memory that holds no buffer");
+  }
+  if (m.bytes > 0 && bytes > m.bytes) {
+    return Status::OutOfRange(what + ": argument " + arg + " needs " + std::to_string(bytes >> 20) + " MiB but " +
+                              m.tag + " holds " + std::to_string(m.bytes >> 20) +
+                              " MiB; fewer KV slots or a shorter cache would fit");
+  }
+  return Status::Ok();
 }
 
 }  // namespace
@@ -108,6 +160,17 @@ Result<std::unique_ptr<XrtCard>> XrtCard::Open(std::shared_ptr<const WeightsImag
   if (!build.ok()) return build.status();
   const XclbinBuildInfo& b = build.value();
   const int kv_value_bytes = sizeof(kernel::KvValue);
+  if (b.mem_ports != kernel::kMemPorts && b.mem_ports > 0) {
+    // The weights image and the KV cache are split over one buffer per port, and the kernel takes one
+    // argument per port: an xclbin of another count cannot run this host's image.
+    const std::string card = b.card.empty() ? b.platform : b.card + " (" + b.platform + ")";
+    return Status::InvalidArgument(
+        what + " was built for " + card + " with " + std::to_string(b.mem_ports) +
+        " memory ports, but this fpgaserve splits the weights image over " + std::to_string(kernel::kMemPorts) +
+        ": rebuild fpgaserve with cmake -DFPGASERVE_MEM_PORTS=" + std::to_string(b.mem_ports) +
+        ", or use an xclbin built with MEM_PORTS=" + std::to_string(kernel::kMemPorts) +
+        " (kernel/platforms/: the DDR cards aws-f1, u200 and u250 have 4 ports, the HBM cards u55c and u280 32)");
+  }
   if (b.kernel != kStepKernelName || b.mem_ports != kernel::kMemPorts || b.entry_fields != kernel::kEntryFields ||
       b.image_version != kernel::kImageVersion || b.kv_value_bytes != kv_value_bytes) {
     return Status::InvalidArgument(
@@ -120,6 +183,9 @@ Result<std::unique_ptr<XrtCard>> XrtCard::Open(std::shared_ptr<const WeightsImag
         "; the memory port count is FPGASERVE_MEM_PORTS of both builds)");
   }
   if (Status st = b.limits.Check(c, cache_len, what); !st.ok()) return st;
+  // The memories the link config wired the ports to: kernel.group_id(i) indexes this list.
+  Result<std::vector<XclbinMemory>> memories = ReadMemTopology(file.value(), what);
+  if (!memories.ok()) return memories.status();
   // The step input's layout is the same for every build (kernel.h: the RoPE table after kInputMaxEntries
   // entries), so the host's BuildStepInput serves any xclbin.
   const size_t input_entry_bytes = kernel::kInputEntryBytes;
@@ -135,6 +201,7 @@ Result<std::unique_ptr<XrtCard>> XrtCard::Open(std::shared_ptr<const WeightsImag
 
   std::unique_ptr<XrtCard> card(new XrtCard());
   card->build_ = b;
+  card->kernel_mhz_ = ReadDataClockMhz(file.value()).value_or(0);
   card->kv_base_ = kv_base;
   card->input_entry_bytes_ = input_entry_bytes;
   card->image_ = std::move(image);
@@ -157,6 +224,7 @@ Result<std::unique_ptr<XrtCard>> XrtCard::Open(std::shared_ptr<const WeightsImag
     bdf = "no PCIe address (emulation)";  // the noop and emulation shims answer no BDF query
   }
   card->info_.name = "xrt" + (AllDigits(options.device) ? options.device : std::string()) + " (" + bdf + ")";
+  card->sensor_ = std::make_unique<Sensor>(x.device);
   const std::string card_name = card->info_.name;
 
   // 3. The kernel's signature, from the xclbin's own metadata as XRT reads it.
@@ -212,11 +280,14 @@ Result<std::unique_ptr<XrtCard>> XrtCard::Open(std::shared_ptr<const WeightsImag
     x.kernel = xrt::kernel(x.device, uuid, kStepKernelName);
     x.bos.resize(kStepArgCount);
     card->arg_banks_.assign(kStepArgCount, -1);
+    card->arg_memories_.assign(kStepArgCount, "");
     for (int i = 0; i < kStepArgCount; i++) {
       if (!StepArgs()[i].global) continue;
       const uint64_t bytes = Pages(i == kArgIn ? in_bytes : i == kArgLogits ? logits_bytes : port_bytes);
       const int group = x.kernel.group_id(i);
+      if (Status st = CheckMemory(memories.value(), group, StepArgs()[i].name, bytes, what); !st.ok()) return st;
       card->arg_banks_[i] = group;
+      card->arg_memories_[i] = memories.value()[group].tag;
       x.bos[i] = xrt::bo(x.device, bytes, xrt::bo::flags::normal, group);
       card->device_bytes_ += bytes;
     }
@@ -258,9 +329,12 @@ Result<std::unique_ptr<XrtCard>> XrtCard::Open(std::shared_ptr<const WeightsImag
   return card;
 }
 
+DeviceSensor* XrtCard::sensor() { return sensor_.get(); }
+
 XrtCard::~XrtCard() {
   // Release in reverse order of creation; a card that failed may throw on the way out, which must not
   // escape a destructor.
+  sensor_.reset();
   if (!impl_) return;
   try {
     impl_->run = xrt::run();

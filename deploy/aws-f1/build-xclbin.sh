@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Step 1, on the build instance (FPGA Developer AMI, e.g. z1d.2xlarge or c5.4xlarge; 32+ GiB RAM):
-# builds kernel/ into build/hw/fpgaserve.xclbin for the AWS F1 platform (several hours).
+# builds kernel/ into build/aws-f1/hw/fpgaserve.xclbin for the AWS F1 platform (several hours).
 #   deploy/aws-f1/build-xclbin.sh [make variables, e.g. MAX_STEP=32]
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -18,5 +18,5 @@ if ! command -v v++ >/dev/null 2>&1; then
   source "$aws_fpga/vitis_setup.sh"
   set -eu
 fi
-make -C "$repo/kernel" TARGET=hw "$@"
-echo "next: deploy/aws-f1/create-afi.sh $repo/kernel/build/hw/fpgaserve.xclbin s3://YOUR-BUCKET/fpgaserve"
+make -C "$repo/kernel" PLATFORM=aws-f1 TARGET=hw "$@"
+echo "next: deploy/aws-f1/create-afi.sh $repo/kernel/build/aws-f1/hw/fpgaserve.xclbin s3://YOUR-BUCKET/fpgaserve"

@@ -1,5 +1,7 @@
 #include "server/bench/bench_report.h"
 
+#include "server/bench/energy_report.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -68,6 +70,7 @@ std::string FormatRunTable(const BenchStats& r) {
   if (r.goodput) s += Line("Request goodput (req/s):", Num(*r.goodput));
   s += Line("Output token throughput (tok/s):", Num(r.output_throughput));
   s += Line("Total token throughput (tok/s):", Num(r.total_token_throughput));
+  s += Line("Energy per output token:", FormatEnergyPerToken({r.energy_joules, r.energy_source}, r.total_output_tokens));
   s += DistributionLines("Time to First Token", "TTFT", r.ttft_ms);
   s += DistributionLines("Time per Output Token (excl. 1st token)", "TPOT", r.tpot_ms);
   s += DistributionLines("Inter-token Latency", "ITL", r.itl_ms);
@@ -112,6 +115,13 @@ json RunToJson(const BenchStats& r) {
   j["max_concurrency"] = r.config.max_concurrency > 0 ? json(r.config.max_concurrency) : json(nullptr);
   j["request_rate"] = std::isinf(r.config.request_rate) || r.config.request_rate <= 0 ? json("inf") : json(r.config.request_rate);
   j["burstiness"] = r.config.burstiness;
+  // Energy: null when nothing measured it (no sensor), never a guess.
+  const bool energy = r.energy_joules.has_value() && r.total_output_tokens > 0;
+  j["energy_joules"] = r.energy_joules ? json(*r.energy_joules) : json(nullptr);
+  j["energy_source"] = r.energy_joules ? json(r.energy_source) : json(nullptr);
+  j["joules_per_output_token"] = energy ? json(*r.energy_joules / r.total_output_tokens) : json(nullptr);
+  j["mwh_per_output_token"] =
+      energy ? json(JoulesToMilliwattHours(*r.energy_joules / r.total_output_tokens)) : json(nullptr);
   AddDistribution(j, "ttft", r.ttft_ms);
   AddDistribution(j, "tpot", r.tpot_ms);
   AddDistribution(j, "itl", r.itl_ms);

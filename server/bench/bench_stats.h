@@ -54,6 +54,10 @@ struct BenchStats {
   std::optional<double> goodput;  // good requests per second, when an SLO was given
   int good_requests = 0;
   Distribution ttft_ms, tpot_ms, itl_ms, e2el_ms;
+  // The server's energy over the run (fpgaserve_energy_joules_total before and after; bench serve sets
+  // it): nullopt when nothing measured it. energy_source: "cards" or "host".
+  std::optional<double> energy_joules;
+  std::string energy_source;
   // Samples kept for plots, in ms.
   std::vector<double> ttft_samples, itl_samples, e2el_samples;
 };

@@ -2,12 +2,16 @@
 // A benchmark, not a test: it prints figures and never fails on them.
 #include <algorithm>
 #include <chrono>
+#include <memory>
+#include <optional>
 #include <cstdio>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "fpga/powercap_sensor.h"
 #include "fpga/sim_card.h"
+#include "server/bench/energy_report.h"
 #include "server/cli/commands.h"
 #include "server/model/loaded_model.h"
 
@@ -21,6 +25,7 @@ struct KernelBenchOptions {
   int steps = 64;            // decode steps per batch size
   int prefill_tokens = 256;  // prompt length for the prefill figure
   int threads = 0;
+  std::string powercap = "/sys/class/powercap";  // the host's RAPL energy, for J per token
 };
 
 double Seconds(std::chrono::steady_clock::time_point since) {
@@ -49,7 +54,18 @@ void RunKernelBench(const KernelBenchOptions& o) {
   std::printf("model %s: dim %d, hidden %d, layers %d, heads %d/%d, vocab %d, group %d\n", model.name().c_str(), c.dim,
               c.hidden_dim, c.n_layers, c.n_heads, c.n_kv_heads, c.vocab_size, c.group_size);
   std::printf("simulated card, %d threads, %d decode steps from position 0 per batch size (after an untimed pass)\n\n", threads, o.steps);
-  std::printf("%8s %12s %14s %10s\n", "batch", "step ms", "decode tok/s", "vs batch 1");
+  // The host's energy (the simulated card is the host's CPU): RAPL when readable, else "n/a".
+  std::unique_ptr<PowercapSensor> rapl;
+  if (!o.powercap.empty()) {
+    Result<std::unique_ptr<PowercapSensor>> opened = PowercapSensor::Open(o.powercap);
+    if (opened.ok()) rapl = std::move(opened.value());
+  }
+  auto energy_now = [&]() -> std::optional<double> { return rapl ? rapl->Read().energy_joules : std::nullopt; };
+  if (!rapl || !energy_now()) {
+    std::printf("host energy: n/a (%s)\n\n",
+                rapl ? rapl->Read().note.c_str() : ("no RAPL counters under " + o.powercap).c_str());
+  }
+  std::printf("%8s %12s %14s %10s  %s\n", "batch", "step ms", "decode tok/s", "vs batch 1", "host energy per token");
 
   std::vector<float> logits(static_cast<size_t>(max_batch) * c.vocab_size);
   double base = 0.0;
@@ -64,12 +80,17 @@ void RunKernelBench(const KernelBenchOptions& o) {
     // Warm-up: one untimed pass, so the timed one finds the cache pages resident and the thread team
     // up, as on a server whose slots have been used before (a first touch costs a page fault per 4 KB).
     for (int pos = 0; pos < o.steps; pos++) run_at(pos);
+    const std::optional<double> before = energy_now();
     const auto start = std::chrono::steady_clock::now();
     for (int pos = 0; pos < o.steps; pos++) run_at(pos);
     const double secs = Seconds(start);
+    const std::optional<double> after = energy_now();
+    EnergyUse energy{std::nullopt, "host"};
+    if (before && after) energy.joules = *after - *before;
     const double tps = batch * o.steps / secs;
     if (base == 0.0) base = tps / batch;
-    std::printf("%8d %12.2f %14.1f %9.1fx\n", batch, secs * 1e3 / o.steps, tps, tps / base);
+    std::printf("%8d %12.2f %14.1f %9.1fx  %s\n", batch, secs * 1e3 / o.steps, tps, tps / base,
+                FormatEnergyPerToken(energy, static_cast<long long>(batch) * o.steps).c_str());
   }
 
   // Prefill: one prompt in chunks of the kernel's step size, logits only for the last token.
@@ -101,6 +122,8 @@ void AddBenchCommand(CLI::App& app) {
   kernel->add_option("--steps", o->steps, "decode steps per batch size")->check(CLI::Range(1, 100000));
   kernel->add_option("--prefill-tokens", o->prefill_tokens, "prompt length for the prefill figure")->check(CLI::Range(1, 1 << 20));
   kernel->add_option("--threads", o->threads, "kernel threads (default: one per core)");
+  kernel->add_option("--powercap", o->powercap, "powercap folder for the host's RAPL energy per token (\"\": none)")
+      ->capture_default_str();
   kernel->callback([o] { RunKernelBench(*o); });
   AddBenchServeCommand(*bench);
 }

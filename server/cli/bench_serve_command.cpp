@@ -9,6 +9,7 @@
 #include <ctime>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -16,6 +17,7 @@
 
 #include "server/bench/bench_report.h"
 #include "server/bench/bench_stats.h"
+#include "server/bench/energy_report.h"
 #include "server/bench/http_target.h"
 #include "server/bench/load_client.h"
 #include "server/bench/open_file_limit.h"
@@ -140,6 +142,14 @@ void ReportFailures(const LoadResult& result) {
   }
 }
 
+// The server's energy counters (fpgaserve_energy_joules_total{device}); empty when it has none or its
+// /metrics does not answer (a server other than fpgaserve): the report then says "n/a".
+std::map<std::string, double> ScrapeEnergy(const HttpTarget& target, const std::string& api_key) {
+  auto reply = HttpFetch(target, "GET", "/metrics", "", api_key, 10);
+  if (!reply.ok() || reply->status != 200) return {};
+  return ParseEnergyCounters(reply->body);
+}
+
 void WriteText(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary);
   out << text;
@@ -211,12 +221,18 @@ void RunServeBench(const ServeBenchOptions& o) {
       lo.threads = o.client_threads;
       const std::string label = "c=" + ConcurrencyLabel(c) + " rate=" + RateLabel(rate);
       if (show_progress) lo.on_progress = [label](const LoadProgress& p) { DrawProgress(p, label); };
+      const std::map<std::string, double> energy_before = ScrapeEnergy(*target, api_key);
       auto result = RunLoad(*target, specs.value(), lo);
+      const std::map<std::string, double> energy_after = ScrapeEnergy(*target, api_key);
       if (show_progress) std::fprintf(stderr, "\n");
       if (!result.ok()) Fail(result.status().message());
       ReportFailures(*result);
       if (result->hard_stopped) std::fprintf(stderr, "fpgaserve: requests still running %.0f s after --max-seconds were cancelled\n", o.grace);
       report.runs.push_back(ComputeStats(*result, {c, rate, o.burstiness}, slo.value()));
+      // Energy per token: the server's counters over the run (which also count any other traffic it had).
+      const EnergyUse energy = EnergyBetween(energy_before, energy_after);
+      report.runs.back().energy_joules = energy.joules;
+      report.runs.back().energy_source = energy.source;
       std::printf("%s", FormatRunTable(report.runs.back()).c_str());
       std::fflush(stdout);
     }

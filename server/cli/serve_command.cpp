@@ -11,6 +11,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #pragma GCC diagnostic pop
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
@@ -24,7 +25,10 @@
 #include <vector>
 
 #include "fpga/device_pool.h"
+#include "fpga/energy_sampler.h"
+#include "fpga/powercap_sensor.h"
 #include "server/cli/commands.h"
+#include "server/engine/energy_metrics.h"
 #include "server/engine/engine.h"
 #include "server/engine/engine_metrics.h"
 #include "server/http/engine_backend.h"
@@ -223,14 +227,63 @@ void RunServe(const ServeFlags& flags) {
   engine_options.max_queue = config.max_queue;
   engine_options.step_token_budget = config.step_token_budget;
   engine_options.step_timeout = std::chrono::milliseconds(config.step_timeout_ms);
+  // Power and temperature: each card's own sensor (an XRT card's board reports), and the host's RAPL
+  // energy. The sensors belong to the cards, which the engine owns from here on: the sampler is declared
+  // after the engine, so it stops before the cards go.
+  std::vector<std::pair<std::string, DeviceSensor*>> sensors;
+  for (const auto& card : cards.value()) {
+    if (DeviceSensor* s = card->sensor()) sensors.emplace_back(card->info().name, s);
+  }
+  std::unique_ptr<PowercapSensor> host_power;
+  if (!config.powercap_dir.empty() && config.energy_sample_ms > 0) {
+    Result<std::unique_ptr<PowercapSensor>> rapl = PowercapSensor::Open(config.powercap_dir);
+    if (rapl.ok()) {
+      host_power = std::move(rapl.value());
+      sensors.emplace_back("host", host_power.get());
+    } else {
+      spdlog::info(LogLine("host energy unavailable", {{"reason", rapl.status().message()}}));
+    }
+  }
+
   Result<std::unique_ptr<Engine>> engine =
       Engine::Create(engine_options, std::move(cards.value()), shared_tokenizer, &engine_metrics);
   if (!engine.ok()) fail(engine.status().message());
+
+  EnergyMetrics energy_metrics(*registry, model_name);
+  EnergySamplerOptions sampling;
+  sampling.period = std::chrono::milliseconds(std::max(config.energy_sample_ms, 1));
+  sampling.max_gap = std::max(std::chrono::milliseconds(10000), 5 * sampling.period);
+  if (config.card_warn_celsius > 0) sampling.warn_celsius = config.card_warn_celsius;
+  if (config.card_fail_celsius > 0) sampling.fail_celsius = config.card_fail_celsius;
+  EnergySampler sampler(sampling, RealSteadyClock());
+  for (const auto& [name, sensor] : sensors) sampler.AddDevice(name, sensor);
+  Engine* running_engine = engine.value().get();
+  sampler.SetListener([&energy_metrics, running_engine](const std::vector<DeviceEnergy>& devices) {
+    energy_metrics.Update(devices);
+    for (const DeviceEnergy& d : devices) {
+      if (d.device == "host") continue;
+      running_engine->ReportCardSensors(d.device, {d.watts, d.celsius, ThermalStateName(d.thermal)});
+      if (d.thermal == ThermalState::kTooHot) {
+        running_engine->FailCard(d.device, "too hot: " + FormatReading(d.celsius, "C") +
+                                               ", at or past card_fail_celsius");
+      }
+    }
+  });
+  if (config.energy_sample_ms > 0 && !sensors.empty()) {
+    sampler.Start();
+    std::string names;
+    for (const auto& s : sensors) names += (names.empty() ? "" : ",") + s.first;
+    spdlog::info(LogLine("energy sampling", {{"devices", names}, {"period_ms", config.energy_sample_ms}}));
+  } else {
+    spdlog::info(LogLine("energy sampling off", {{"reason", sensors.empty() ? "no card or host sensor"
+                                                                             : "energy_sample_ms is 0"}}));
+  }
   EngineBackend backend(engine.value().get());
   server.SetReady(shared_tokenizer, &backend, chat_template.value());
   spdlog::info(LogLine("ready", {{"context", engine.value()->context_length()}, {"max_queue", config.max_queue}}));
 
   serve_thread.join();  // returns once a signal drained and stopped the server
+  sampler.Stop();
   spdlog::info(LogLine("stopped", json::object()));
 }
 

@@ -42,6 +42,10 @@ void CardWorker::Loop() {
   std::unique_lock<std::mutex> lock(engine_->mu_);
   for (;;) {
     if (!healthy_ || abandoned_) break;
+    if (!fail_request_.empty()) {
+      engine_->FailCardLocked(*this, fail_request_);
+      break;
+    }
     if (engine_->stopping_) {
       EndAllLocked(Status::Cancelled("the server is shutting down"));
       break;
@@ -67,8 +71,8 @@ void CardWorker::Loop() {
     if (metrics_ != nullptr) metrics_->ObserveStep(static_cast<int>(step_.entries.size()), seconds);
     // Taken out of service while in Run (watchdog, shutdown): its sequences are no longer ours.
     if (abandoned_) break;
-    if (!status.ok()) {
-      engine_->FailCardLocked(*this, status.message());
+    if (!status.ok() || !fail_request_.empty()) {
+      engine_->FailCardLocked(*this, status.ok() ? fail_request_ : status.message());
       break;
     }
     lock.unlock();

@@ -97,6 +97,8 @@ class CardWorker {
   bool in_run_ = false;          // the worker is inside Device::Run (only then may others take its sequences)
   Clock::time_point run_started_;
   bool abandoned_ = false;       // its sequences were taken while in Run: the worker exits when Run returns
+  std::string fail_request_;     // Engine::FailCard's reason: the worker fails its card at its next boundary
+  CardSensors sensors_;          // the last sensor news (Engine::ReportCardSensors)
   std::vector<std::shared_ptr<Sequence>> running_;  // admission order
   std::vector<int> free_slots_;  // a stack; the lowest slot on top
   double busy_seconds_ = 0;      // time inside completed Run calls

@@ -178,10 +178,32 @@ EngineState Engine::State() const {
     c.healthy = card->healthy_;
     c.slots_total = card->info().n_slots;
     c.slots_used = static_cast<int>(card->running_.size());
+    c.sensors = card->sensors_;
     state.running += c.slots_used;
     state.cards.push_back(std::move(c));
   }
   return state;
+}
+
+Status Engine::FailCard(const std::string& name, const std::string& reason) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& card : cards_) {
+    if (card->info().name != name) continue;
+    if (!card->healthy_) return Status::Ok();
+    // The worker acts on it with mu_ held at a boundary where it owns its sequences (not between Run and
+    // the end of ProcessResults, where failing the card here would pull them from under it).
+    if (card->fail_request_.empty()) card->fail_request_ = reason;
+    work_cv_.notify_all();
+    return Status::Ok();
+  }
+  return Status::NotFound("no card named " + name);
+}
+
+void Engine::ReportCardSensors(const std::string& name, const CardSensors& sensors) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& card : cards_) {
+    if (card->info().name == name) card->sensors_ = sensors;
+  }
 }
 
 void Engine::HousekeepingLoop() {

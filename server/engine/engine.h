@@ -63,6 +63,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -140,12 +141,20 @@ struct EngineOptions {
   std::chrono::milliseconds step_timeout{30000};  // a card step taking longer marks the card unhealthy
 };
 
+// What the energy sampler last said of a card (fpga/energy_sampler.h), for /health.
+struct CardSensors {
+  std::optional<double> watts;    // nullopt: unavailable
+  std::optional<double> celsius;  // nullopt: unavailable
+  std::string thermal = "ok";     // "ok", "hot" (past the warning limit), "too hot" (past the failure limit)
+};
+
 // A snapshot for /health and /metrics.
 struct CardState {
   std::string name;
   bool healthy = true;
   int slots_total = 0;
   int slots_used = 0;
+  CardSensors sensors;
 };
 struct EngineState {
   int waiting = 0;   // sequences queued, not yet on a card
@@ -185,6 +194,15 @@ class Engine {
   bool Drained() const;
 
   EngineState State() const;
+
+  // Takes the card named `name` (DeviceInfo::name) out of service as a failed step does (its sequences move
+  // or end with kDeviceFailure "card <name> failed: <reason>"), at its worker's next step boundary: at
+  // once when idle, after the step in flight otherwise (that step's results are dropped). The server calls
+  // it when a card runs past its temperature limit. Returns NotFound for an unknown name; OK when the card
+  // has already failed.
+  Status FailCard(const std::string& name, const std::string& reason);
+  // Records a card's sensor news for State(); unknown names are ignored.
+  void ReportCardSensors(const std::string& name, const CardSensors& sensors);
   // The context every card offers (min cache_len over cards): prompt + max_tokens must fit in it.
   int context_length() const { return context_length_; }
 

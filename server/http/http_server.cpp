@@ -349,10 +349,22 @@ void HttpServer::HandleHealth(Response& res) {
     const EngineState state = ready.backend->State();
     int healthy = 0;
     nlohmann::json cards = nlohmann::json::array();
+    std::vector<std::string> hot;
     for (const CardState& c : state.cards) {
       healthy += c.healthy ? 1 : 0;
-      cards.push_back({{"name", c.name}, {"healthy", c.healthy}, {"slots_total", c.slots_total},
-                       {"slots_used", c.slots_used}});
+      nlohmann::json card = {{"name", c.name}, {"healthy", c.healthy}, {"slots_total", c.slots_total},
+                             {"slots_used", c.slots_used}, {"thermal", c.sensors.thermal}};
+      // Sensors: a value, or "unavailable" (never a made-up number).
+      card["power_watts"] = c.sensors.watts ? nlohmann::json(*c.sensors.watts) : nlohmann::json("unavailable");
+      card["temperature_celsius"] =
+          c.sensors.celsius ? nlohmann::json(*c.sensors.celsius) : nlohmann::json("unavailable");
+      if (c.sensors.thermal != "ok") hot.push_back(c.name + " is " + c.sensors.thermal);
+      cards.push_back(std::move(card));
+    }
+    if (!hot.empty()) {
+      std::string warning;
+      for (const std::string& h : hot) warning += (warning.empty() ? "" : "; ") + h;
+      body["warning"] = warning + " (card_warn_celsius / card_fail_celsius)";
     }
     body["cards"] = cards;
     body["waiting"] = state.waiting;

@@ -151,6 +151,14 @@ const std::vector<ConfigOption>& ConfigOptions() {
       {"step_token_budget", "tokens per card step (decode + prefill); 0 = the card's maximum",
        &C::step_token_budget},
       {"step_timeout_ms", "a card step slower than this marks the card unhealthy", &C::step_timeout_ms},
+      {"energy_sample_ms", "ms between power/temperature readings of the cards and the host; 0 = none",
+       &C::energy_sample_ms},
+      {"card_warn_celsius", "a card at or past this temperature is reported hot (/health, log); 0 = no limit",
+       &C::card_warn_celsius},
+      {"card_fail_celsius", "a card at or past this temperature is taken out of service; 0 = no limit",
+       &C::card_fail_celsius},
+      {"powercap_dir", "Linux powercap folder for the host's RAPL energy; empty = do not read it",
+       &C::powercap_dir},
       {"request_timeout_s", "a sequence running longer than this is ended; 0 = no limit",
        &C::request_timeout_s},
       {"chat_template",
@@ -254,6 +262,12 @@ Status ValidateServerConfig(const ServerConfig& c) {
   if (c.max_queue < 1) return bad("max_queue", "must be >= 1");
   if (c.step_token_budget < 0) return bad("step_token_budget", "must be >= 0");
   if (c.step_timeout_ms < 1) return bad("step_timeout_ms", "must be >= 1");
+  if (c.energy_sample_ms < 0) return bad("energy_sample_ms", "must be >= 0");
+  if (c.card_warn_celsius < 0) return bad("card_warn_celsius", "must be >= 0");
+  if (c.card_fail_celsius < 0) return bad("card_fail_celsius", "must be >= 0");
+  if (c.card_warn_celsius > 0 && c.card_fail_celsius > 0 && c.card_warn_celsius >= c.card_fail_celsius) {
+    return bad("card_warn_celsius", "must be below card_fail_celsius");
+  }
   if (c.request_timeout_s < 0) return bad("request_timeout_s", "must be >= 0");
   if (c.chat_template != "auto" && c.chat_template != "plain" && c.chat_template != "llama2") {
     return bad("chat_template", "must be auto, plain or llama2, not '" + c.chat_template + "'");

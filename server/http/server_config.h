@@ -42,6 +42,11 @@ struct ServerConfig {
   int max_queue = 256;
   int step_token_budget = 0;
   int step_timeout_ms = 30000;
+  // Power and temperature (fpga/energy_sampler.h).
+  int energy_sample_ms = 1000;                    // between sensor readings; 0 = no sampling
+  double card_warn_celsius = 90;                  // a card at or past this is "hot" (/health, log); 0 = off
+  double card_fail_celsius = 100;                 // ... and past this taken out of service; 0 = off
+  std::string powercap_dir = "/sys/class/powercap";  // the host's RAPL counters; "" = do not read them
   double request_timeout_s = 600;  // a sequence running longer is ended; 0 = no limit
   // OpenAI API behaviour.
   // auto | llama2 | plain. auto: the model's own template (a GGUF's tokenizer.chat_template) when it has

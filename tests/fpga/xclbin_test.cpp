@@ -1,5 +1,5 @@
 // The xclbin container (reader and writer), the build metadata, and the agreement of the host's view of
-// the kernel with kernel/link.cfg and kernel/Makefile.
+// the kernel with kernel/platforms/aws-f1.cfg and kernel/Makefile.
 #include <gtest/gtest.h>
 
 #include <cstddef>
@@ -188,14 +188,15 @@ TEST(XclbinMetadata, StepArgsFollowTheMemoryPorts) {
   }
 }
 
-// kernel/link.cfg is what v++ wires; StepArgs() is what the test xclbin and the host expect.
+// The DDR cards' link configs (kernel/platforms/aws-f1.cfg, u200, u250) are what v++ wires; StepArgs() is
+// what the test xclbin and the host expect. (tests/fpga/platform_configs_test.cpp checks every card's.)
 TEST(XclbinMetadata, LinkConfigMatchesTheArgumentTable) {
   if (kernel::kMemPorts != 4) {
-    GTEST_SKIP() << "kernel/link.cfg wires the 4-port DDR build; this build has " << kernel::kMemPorts
-                 << " memory ports (an HBM card's link config comes with its build: kernel/Makefile LINK_CFG=)";
+    GTEST_SKIP() << "kernel/platforms/aws-f1.cfg wires the 4-port DDR build; this build has " << kernel::kMemPorts
+                 << " memory ports";
   }
-  std::ifstream in(testing::SourceDir() + "/kernel/link.cfg");
-  ASSERT_TRUE(in) << "kernel/link.cfg";
+  std::ifstream in(testing::SourceDir() + "/kernel/platforms/aws-f1.cfg");
+  ASSERT_TRUE(in) << "kernel/platforms/aws-f1.cfg";
   std::map<std::string, int> sp;
   std::string line;
   bool nk = false;
@@ -240,6 +241,7 @@ TEST(XclbinMetadata, KernelMakefileWritesMetadataTheHostReads) {
   EXPECT_EQ(b.value().image_version, kernel::kImageVersion);
   EXPECT_EQ(b.value().kv_value_bytes, static_cast<int>(sizeof(kernel::KvValue)));
   EXPECT_EQ(b.value().platform, kF1Platform);
+  EXPECT_EQ(b.value().card, "aws-f1");
 
   // An HBM build: the port count and PE width it is given.
   const std::string hbm = "make -s -C " + testing::SourceDir() + "/kernel build-info BUILD_DIR=" + dir.path() +

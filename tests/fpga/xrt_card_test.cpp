@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "fpga/device_pool.h"
+#include "fpga/platform_memory.h"
 #include "fpga/weights_image.h"
 #include "fpga/xclbin_metadata.h"
 #include "kernel/card/card.h"
@@ -169,7 +170,7 @@ TEST(CardLogitsToRows, PutsTheCardsTilesInRowOrder) {
 }
 
 TEST_F(XrtCardTest, PlacesEveryBufferInTheBankTheConnectivityNames) {
-  // The link config's wiring (kernel/link.cfg, mirrored by StepArgs()): port p in memory p.
+  // The link config's wiring (kernel/platforms/aws-f1.cfg, mirrored by StepArgs()): port p in memory p.
   Result<std::unique_ptr<XrtCard>> card = OpenWith(TinyXclbin());
   ASSERT_TRUE(card.ok()) << card.status().ToString();
   for (int i = 0; i < kStepArgCount; i++) {
@@ -395,6 +396,80 @@ TEST_F(XrtCardTest, OpenDevicesBuildsXrtCardsFromTheDeviceSpec) {
   Result<std::vector<std::unique_ptr<Device>>> none = OpenDevices("xrt:0", TinyImage(), o);
   ASSERT_FALSE(none.ok());
   EXPECT_NE(none.status().message().find("--xclbin"), std::string::npos) << none.status().message();
+}
+
+// The xclbins of the Alveo cards, with this host's port count: each port's buffer lands in the bank or
+// pseudo-channel the card's link config names (kernel/platforms/<card>.cfg, mirrored by
+// fpga/platform_memory.h), found through group_id and the xclbin's MEM_TOPOLOGY.
+TEST_F(XrtCardTest, PlacesPortsInTheDdrBanksOfADdrCard) {
+  MetadataXclbinOptions o = TinyXclbin();
+  o.card = "u250";
+  Result<std::unique_ptr<XrtCard>> card = OpenWith(o, "u250.xclbin");
+  ASSERT_TRUE(card.ok()) << card.status().ToString();
+  for (int p = 0; p < kernel::kMemPorts; p++) {
+    EXPECT_EQ(card.value()->arg_memories()[kArgPort0 + p], "DDR[" + std::to_string(p) + "]");
+  }
+  EXPECT_EQ(card.value()->arg_memories()[kArgIn], "DDR[0]");
+  EXPECT_EQ(card.value()->arg_memories()[kArgLogits], "DDR[0]");
+  EXPECT_EQ(card.value()->arg_memories()[kArgNEntries], "");
+  std::vector<float> logits(16 * 1024);
+  EXPECT_TRUE(card.value()->Run(Decode(2, 0), logits.data()).ok());
+}
+
+TEST_F(XrtCardTest, PlacesPortsInTheHbmPseudoChannelsOfAnHbmCard) {
+  for (const std::string name : {"u55c", "u280"}) {
+    SCOPED_TRACE(name);
+    MetadataXclbinOptions o = TinyXclbin();
+    o.card = name;
+    o.build.card = name;
+    o.build.platform = FindPlatformMemories(name)->vitis_platform;
+    o.achieved_mhz = 280;
+    Result<std::unique_ptr<XrtCard>> card = OpenWith(o, name + ".xclbin");
+    ASSERT_TRUE(card.ok()) << card.status().ToString();
+    const PlatformMemories& mem = *FindPlatformMemories(name);
+    for (int p = 0; p < kernel::kMemPorts; p++) {
+      const std::string channel = "HBM[" + std::to_string(p) + "]";
+      EXPECT_EQ(card.value()->arg_memories()[kArgPort0 + p], channel);
+      EXPECT_EQ(card.value()->arg_banks()[kArgPort0 + p], MemoryIndex(mem, channel));
+    }
+    // The U280's step buffers sit in its DDR bank (index 32, after the 32 channels), the U55C's in HBM[0].
+    EXPECT_EQ(card.value()->arg_memories()[kArgIn], mem.io_memory);
+    EXPECT_EQ(card.value()->arg_banks()[kArgLogits], MemoryIndex(mem, mem.io_memory));
+    EXPECT_EQ(card.value()->kernel_mhz(), 280) << "the clock the link achieved, from CLOCK_FREQ_TOPOLOGY";
+    std::vector<float> logits(16 * 1024);
+    EXPECT_TRUE(card.value()->Run(Decode(3, 0), logits.data()).ok());
+  }
+}
+
+TEST_F(XrtCardTest, RefusesAnImageSplitForAnotherPortCountSayingHowToBuild) {
+  // An HBM card's 32-port build on this host (4 ports), or a 4-port build on a 32-port host.
+  MetadataXclbinOptions o = TinyXclbin();
+  o.card = "u55c";
+  o.build.card = "u55c";
+  o.build.mem_ports = kernel::kMemPorts == 32 ? 4 : 32;
+  Result<std::unique_ptr<XrtCard>> card = OpenWith(o, "u55c-32.xclbin");
+  ASSERT_FALSE(card.ok());
+  EXPECT_EQ(card.status().code(), StatusCode::kInvalidArgument) << card.status().ToString();
+  const std::string& m = card.status().message();
+  EXPECT_NE(m.find("u55c-32.xclbin"), std::string::npos) << m;
+  EXPECT_NE(m.find("u55c"), std::string::npos) << m;
+  EXPECT_NE(m.find("-DFPGASERVE_MEM_PORTS=" + std::to_string(o.build.mem_ports)), std::string::npos) << m;
+}
+
+// The card's sensors go through XRT's device information (electrical and thermal reports). The noop
+// shim has no management firmware behind it: the card must say "unavailable", not a number.
+TEST_F(XrtCardTest, ReportsPowerAndTemperatureUnavailableUnderTheNoopShim) {
+  Result<std::unique_ptr<XrtCard>> card = OpenWith(TinyXclbin());
+  ASSERT_TRUE(card.ok()) << card.status().ToString();
+  DeviceSensor* sensor = card.value()->sensor();
+  ASSERT_NE(sensor, nullptr);
+  const SensorReading r = sensor->Read();
+  EXPECT_FALSE(r.watts.has_value()) << *r.watts;
+  EXPECT_FALSE(r.celsius.has_value()) << *r.celsius;
+  EXPECT_FALSE(r.energy_joules.has_value());
+  EXPECT_FALSE(r.note.empty()) << "why it is unavailable";
+  std::vector<float> logits(16 * 1024);
+  EXPECT_TRUE(card.value()->Run(Decode(1, 0), logits.data()).ok()) << "reading the sensors leaves the card usable";
 }
 
 #endif  // FPGASERVE_HAVE_XRT

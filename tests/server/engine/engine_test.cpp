@@ -711,6 +711,40 @@ TEST(EngineFailure, CardFailingBeforeAnyTokenRequeuesToAnotherCard) {
   EXPECT_EQ(state.cards[0].slots_used, 0);
 }
 
+// What the server does with a card past card_fail_celsius: FailCard takes it out as a failed step would.
+TEST(EngineFailure, FailCardTakesACardOutOfServiceAtItsNextBoundary) {
+  auto control0 = std::make_shared<FakeControl>();
+  auto control1 = std::make_shared<FakeControl>();
+  auto engine = MakeEngine(FaultyAndGoodCards(control0, control1, FakeDeviceOptions{}));
+  EXPECT_EQ(engine->FailCard("nope", "too hot").code(), StatusCode::kNotFound);
+  ASSERT_TRUE(engine->FailCard("fake0", "too hot: 101.0 C, at or past card_fail_celsius").ok());
+  // The idle worker acts when woken; wait for it without a fixed sleep.
+  const auto until = std::chrono::steady_clock::now() + kLongWait;
+  while (engine->State().cards[0].healthy && std::chrono::steady_clock::now() < until) std::this_thread::yield();
+  EXPECT_FALSE(engine->State().cards[0].healthy);
+  EXPECT_TRUE(engine->State().cards[1].healthy);
+  EXPECT_TRUE(engine->FailCard("fake0", "again").ok()) << "failing a failed card is no error";
+  // New work goes to the other card.
+  const Outcome o = Collect(*MustSubmit(*engine, Request({1}, 3)));
+  EXPECT_EQ(o.final.kind, Kind::kFinished) << o.final.error.ToString();
+  EXPECT_EQ(control0->step_count(), 0);
+}
+
+TEST(EngineState, ReportsTheSensorNewsOfEachCard) {
+  auto engine = MakeEngine(FaultyAndGoodCards(std::make_shared<FakeControl>(), std::make_shared<FakeControl>(),
+                                              FakeDeviceOptions{}));
+  EXPECT_EQ(engine->State().cards[1].sensors.thermal, "ok");
+  EXPECT_FALSE(engine->State().cards[1].sensors.watts.has_value()) << "unavailable until a sensor says";
+  engine->ReportCardSensors("fake1", {31.5, 91.0, "hot"});
+  engine->ReportCardSensors("absent", {1.0, 1.0, "ok"});
+  const EngineState s = engine->State();
+  EXPECT_EQ(s.cards[1].sensors.watts, 31.5);
+  EXPECT_EQ(s.cards[1].sensors.celsius, 91.0);
+  EXPECT_EQ(s.cards[1].sensors.thermal, "hot");
+  EXPECT_TRUE(s.cards[1].healthy) << "hot is a warning, not a failure";
+  EXPECT_FALSE(s.cards[0].sensors.celsius.has_value());
+}
+
 TEST(EngineFailure, CardFailingMidStreamGivesDeviceFailure) {
   auto control0 = std::make_shared<FakeControl>();
   FakeDeviceOptions broken;

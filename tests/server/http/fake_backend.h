@@ -42,7 +42,7 @@ class FakeBackend final : public Backend {
   }
   EngineState State() const override {
     EngineState state;
-    for (int i = 0; i < script_.healthy_cards; ++i) state.cards.push_back({"fake" + std::to_string(i), true, 4, 0});
+    for (int i = 0; i < script_.healthy_cards; ++i) state.cards.push_back({"fake" + std::to_string(i), true, 4, 0, {}});
     return state;
   }
   int context_length() const override { return 128; }

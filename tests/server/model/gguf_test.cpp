@@ -745,7 +745,10 @@ TEST(GgufTest, ALlamaVocabularyBecomesTheSameTokenizer) {
   ASSERT_TRUE(got.ok()) << got.status().ToString();
   ASSERT_EQ(got.value().vocab_size(), want.vocab_size());
   for (int id = 0; id < want.vocab_size(); id++) {
-    ASSERT_EQ(got.value().Piece(id), want.Piece(id)) << id;
+    // Ids 0-2 are spelled as GGUF files spell them ("<s>", not llama2.c's "\n<s>\n"); they decode to ""
+    // either way.
+    const char* special[] = {"<unk>", "<s>", "</s>"};
+    ASSERT_EQ(got.value().Piece(id), id < 3 ? std::string(special[id]) : want.Piece(id)) << id;
     ASSERT_EQ(got.value().Score(id), want.Score(id)) << id;
   }
   EXPECT_EQ(got.value().max_token_length(), want.max_token_length());

@@ -95,6 +95,7 @@ void AddModelCommand(CLI::App& app) {
       std::string out;
       std::string tokenizer;
       std::string format;
+      std::string type = "F32";
     };
     auto o = std::make_shared<Options>();
     convert->add_option("IN", o->in, "llama2.c checkpoint (v0, v1 or v2) or GGUF file")->required();
@@ -106,6 +107,12 @@ void AddModelCommand(CLI::App& app) {
                         "v1 (llama2.c fp32), v2 (llama2.c Q8_0) or gguf (fp32 matrices stay fp32, Q8_0 ones Q8_0); "
                         "default gguf when OUT ends with .gguf, else v2")
         ->check(CLI::IsMember({"v1", "v2", "gguf"}));
+    // The types ModelToGguf can encode; K-quants need rows of a multiple of 256 values.
+    convert->add_option("--type", o->type,
+                        "GGUF output: the type fp32 matrices are written as (Q8_0 matrices stay Q8_0): F32, F16, "
+                        "BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K; fpgaserve requantizes 4-6-bit types to Q8_0 at load")
+        ->check(CLI::IsMember({"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_K", "Q5_K", "Q6_K"}))
+        ->capture_default_str();
     convert->callback([o] {
       const std::string format = OutputFormat(o->format, o->out);
       if (GgufFile::HasMagic(o->in)) {
@@ -133,6 +140,14 @@ void AddModelCommand(CLI::App& app) {
       if (!tokenizer.ok()) Fail(tokenizer.status().message());
       GgufModelOptions options;
       options.vocabulary = &tokenizer.value();
+      options.matrix_type = GgmlTypeFromName(o->type);
+      const uint32_t block = GgmlTypeLayout(static_cast<uint32_t>(options.matrix_type)).block_elements;
+      for (const int cols : {ckpt->view().config.dim, ckpt->view().config.hidden_dim}) {
+        if (cols % static_cast<int>(block) != 0) {
+          Fail(o->type + " needs rows of a multiple of " + std::to_string(block) + " values; this model has rows of " +
+               std::to_string(cols));
+        }
+      }
       GgufBuilder b = ModelToGguf(ckpt->view(), options);
       if (Status s = WriteGgufFile(b, o->out); !s.ok()) Fail(s.message());
       PrintWrittenGguf(o->out);

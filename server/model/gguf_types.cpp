@@ -1,6 +1,7 @@
 #include "server/model/gguf_types.h"
 
 #include <bit>
+#include <cstdlib>
 #include <cstring>
 
 #include "kernel/kernel.h"
@@ -171,6 +172,15 @@ const char* GgmlTypeName(GgmlType type) {
     case GgmlType::kMXFP4: return "MXFP4";
   }
   return "unknown";
+}
+
+GgmlType GgmlTypeFromName(std::string_view name) {
+  for (uint32_t t = 0; t < 64; t++) {
+    if (GgmlTypeLayout(t).block_elements != 0 && name == GgmlTypeName(static_cast<GgmlType>(t))) {
+      return static_cast<GgmlType>(t);
+    }
+  }
+  std::abort();  // REQUIRES violated: not a name GgmlTypeName gives
 }
 
 bool CanDequantize(GgmlType type) {

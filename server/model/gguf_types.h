@@ -19,6 +19,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 
 namespace fpgaserve {
 
@@ -68,6 +69,9 @@ GgmlLayout GgmlTypeLayout(uint32_t type);
 
 // "F32", "Q4_K"...; "unknown" for numbers GgmlTypeLayout does not know.
 const char* GgmlTypeName(GgmlType type);
+
+// The type GgmlTypeName calls `name` ("F32", "Q4_K"...). REQUIRES: `name` is one of GgmlTypeName's.
+GgmlType GgmlTypeFromName(std::string_view name);
 
 // Whether DequantizeRow handles `type`: F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K.
 bool CanDequantize(GgmlType type);

@@ -289,11 +289,14 @@ TEST(ServeLimitsTest, SigtermDrainsThenExitsZero) {
     auto r = c.Post("/v1/completions", body, "application/json");
     return r ? r->body : std::string();
   });
-  // Wait until it runs, then signal.
-  for (int i = 0; i < 200; ++i) {
-    if (Body(server.Client().Get("/health"))["running"] == 1) break;
-    std::this_thread::sleep_for(milliseconds(10));
+  // Wait until it runs, then signal. (Up to 30 s: on a loaded machine the request can take seconds to
+  // arrive, and a signal before it would make it a 503 rather than a stream that drains.)
+  bool running = false;
+  for (int i = 0; i < 3000 && !running; ++i) {
+    running = Body(server.Client().Get("/health"))["running"] == 1;
+    if (!running) std::this_thread::sleep_for(milliseconds(10));
   }
+  ASSERT_TRUE(running) << "the stream never started";
   server.Signal(SIGTERM);
   std::this_thread::sleep_for(milliseconds(100));
   auto health = server.Client().Get("/health");

@@ -204,6 +204,8 @@ void AddModelCommand(CLI::App& app) {
         options.matrix_type = GgmlType::kQ8_0;
         options.gguf_vocabulary = o->tokenizer_json.empty() ? nullptr : &vocabulary;
         GgufBuilder b = ModelToGguf(m.view, options);
+        b.Erase("general.name");
+        b.String("general.name", "random-" + o->shape);  // the id `serve` gives it
         if (Status s = WriteGgufFile(b, o->out); !s.ok()) Fail(s.message());
         PrintWrittenGguf(o->out);
         return;

@@ -8,6 +8,7 @@
 namespace fpgaserve::cli {
 
 void AddModelCommand(CLI::App& app);     // model info | quantize | random
+void AddModelLogitsCommand(CLI::App& model);  // model logits: log-probabilities and greedy tokens as JSON
 void AddGenerateCommand(CLI::App& app);  // generate: text from a prompt, in-process
 void AddBenchCommand(CLI::App& app);     // bench kernel | serve
 void AddBenchServeCommand(CLI::App& bench);  // bench serve: load generator for any OpenAI-compatible server

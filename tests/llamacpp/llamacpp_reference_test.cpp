@@ -26,6 +26,7 @@
 #include "server/model/float_reference.h"
 #include "server/model/gguf_writer.h"
 #include "server/model/loaded_model.h"
+#include "server/model/made_up_vocabulary.h"
 #include "server/model/random_model.h"
 #include "server/model/tokenizer.h"
 #include "support/test_support.h"
@@ -199,37 +200,6 @@ void EraseVocabulary(GgufBuilder& b) {
   }
 }
 
-// A made-up SentencePiece vocabulary of `vocab` pieces as llama.cpp requires one: <unk>, <s>, </s>, the
-// 256 byte tokens <0x00>..<0xFF> (llama.cpp looks up <0x0A> for its newline token, and stops the process
-// when a vocabulary has neither it nor "\n"), then "\u2581a".."\u2581z", letter pairs and numbered words, with
-// falling scores.
-void WriteSentencePieceVocabulary(GgufBuilder& b, int vocab) {
-  std::vector<std::string> tokens = {"<unk>", "<s>", "</s>"};
-  std::vector<int32_t> types = {2, 3, 3};  // unknown, control, control
-  for (int i = 0; i < 256; i++) {
-    char piece[8];
-    std::snprintf(piece, sizeof piece, "<0x%02X>", i);
-    tokens.push_back(piece);
-    types.push_back(6);  // byte
-  }
-  for (char x = 'a'; x <= 'z'; x++) tokens.push_back("\xe2\x96\x81" + std::string(1, x));
-  for (char x = 'a'; x <= 'z'; x++) {
-    for (char y = 'a'; y <= 'z'; y++) tokens.push_back({x, y});
-  }
-  for (int i = 0; static_cast<int>(tokens.size()) < vocab; i++) tokens.push_back("\xe2\x96\x81w" + std::to_string(i));
-  tokens.resize(static_cast<size_t>(vocab));
-  types.resize(tokens.size(), 1);  // normal
-  std::vector<float> scores;
-  for (size_t i = 0; i < tokens.size(); i++) scores.push_back(i < 259 ? 0.0f : -static_cast<float>(i));
-  EraseVocabulary(b);
-  b.String("tokenizer.ggml.model", "llama");
-  b.StringArray("tokenizer.ggml.tokens", tokens);
-  b.Float32Array("tokenizer.ggml.scores", scores);
-  b.Int32Array("tokenizer.ggml.token_type", types);
-  b.Uint32("tokenizer.ggml.bos_token_id", 1);
-  b.Uint32("tokenizer.ggml.eos_token_id", 2);
-}
-
 // A minimal byte-level BPE vocabulary as Llama 3 and SmolLM2 files carry it: the 256 byte tokens, merges
 // that build a few words, then two control tokens (BOS, EOS); `vocab` tokens in all.
 void WriteBpeVocabulary(GgufBuilder& b, int vocab) {
@@ -287,7 +257,7 @@ void CompareWithLlamaCpp(const std::string& name, const ModelConfig& config, Voc
     options.vocabulary = llama2.get();
     GgufBuilder b = ModelToGguf(model.view, options);
     b.Erase("test.nested");  // a test key of the writer's; llama.cpp takes no arrays of arrays
-    if (vocabulary == Vocabulary::kMadeUpSentencePiece) WriteSentencePieceVocabulary(b, config.vocab_size);
+    if (vocabulary == Vocabulary::kMadeUpSentencePiece) WriteMadeUpSentencePieceVocabulary(b, config.vocab_size);
     if (vocabulary == Vocabulary::kBpe) WriteBpeVocabulary(b, config.vocab_size);
     const std::string path = dir.file(f32 ? "f32.gguf" : "q8_0.gguf");
     ASSERT_TRUE(testing::WriteFile(path, b.Build()));

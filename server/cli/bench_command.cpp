@@ -9,6 +9,7 @@
 
 #include "fpga/sim_card.h"
 #include "server/cli/commands.h"
+#include "server/cli/decode_timing.h"
 #include "server/model/loaded_model.h"
 
 namespace fpgaserve::cli {
@@ -51,28 +52,16 @@ void RunKernelBench(const KernelBenchOptions& o) {
   std::printf("simulated card, %d threads, %d decode steps from position 0 per batch size (after an untimed pass)\n\n", threads, o.steps);
   std::printf("%8s %12s %14s %10s\n", "batch", "step ms", "decode tok/s", "vs batch 1");
 
-  std::vector<float> logits(static_cast<size_t>(max_batch) * c.vocab_size);
   double base = 0.0;
   for (int batch : o.batches) {
-    Step step;
-    step.n_out_rows = batch;
-    step.entries.resize(batch);
-    auto run_at = [&](int pos) {
-      for (int b = 0; b < batch; b++) step.entries[b] = {(b * 131 + pos * 17) % c.vocab_size, pos, b, b};
-      if (Status st = dev.Run(step, logits.data()); !st.ok()) Fail(st.ToString());
-    };
-    // Warm-up: one untimed pass, so the timed one finds the cache pages resident and the thread team
-    // up, as on a server whose slots have been used before (a first touch costs a page fault per 4 KB).
-    for (int pos = 0; pos < o.steps; pos++) run_at(pos);
-    const auto start = std::chrono::steady_clock::now();
-    for (int pos = 0; pos < o.steps; pos++) run_at(pos);
-    const double secs = Seconds(start);
-    const double tps = batch * o.steps / secs;
-    if (base == 0.0) base = tps / batch;
-    std::printf("%8d %12.2f %14.1f %9.1fx\n", batch, secs * 1e3 / o.steps, tps, tps / base);
+    const Result<double> tps = DecodeTokensPerSecond(dev, batch, o.steps);
+    if (!tps.ok()) Fail(tps.status().ToString());
+    if (base == 0.0) base = tps.value() / batch;
+    std::printf("%8d %12.2f %14.1f %9.1fx\n", batch, batch * 1e3 / tps.value(), tps.value(), tps.value() / base);
   }
 
   // Prefill: one prompt in chunks of the kernel's step size, logits only for the last token.
+  std::vector<float> logits(c.vocab_size);
   const int prompt = std::min(o.prefill_tokens, cache_len);
   const auto start = std::chrono::steady_clock::now();
   for (int pos = 0; pos < prompt;) {
@@ -103,6 +92,7 @@ void AddBenchCommand(CLI::App& app) {
   kernel->add_option("--threads", o->threads, "kernel threads (default: one per core)");
   kernel->callback([o] { RunKernelBench(*o); });
   AddBenchServeCommand(*bench);
+  AddBenchLlamaCppCommand(*bench);
 }
 
 }  // namespace fpgaserve::cli

@@ -1,7 +1,7 @@
 // A made-up SentencePiece vocabulary for random-weight GGUF files that llama.cpp must load too (the
 // llama.cpp comparison test and `bench llamacpp`): ModelToGguf's own made-up pieces have no byte tokens,
-// and llama.cpp stops the whole process (an uncaught std::out_of_range) when a SentencePiece vocabulary has
-// neither <0x0A> nor "\n", looking for its newline token.
+// and the process running llama.cpp (node-llama-cpp 3.21.1) aborts with an uncaught std::out_of_range while
+// loading such a SentencePiece vocabulary; llama.cpp looks up <0x0A> (or "\n") for its newline token.
 #pragma once
 
 #include "server/model/gguf_writer.h"

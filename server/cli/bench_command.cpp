@@ -13,6 +13,7 @@
 #include "fpga/sim_card.h"
 #include "server/bench/energy_report.h"
 #include "server/cli/commands.h"
+#include "server/cli/decode_timing.h"
 #include "server/model/loaded_model.h"
 
 namespace fpgaserve::cli {
@@ -67,33 +68,23 @@ void RunKernelBench(const KernelBenchOptions& o) {
   }
   std::printf("%8s %12s %14s %10s  %s\n", "batch", "step ms", "decode tok/s", "vs batch 1", "host energy per token");
 
-  std::vector<float> logits(static_cast<size_t>(max_batch) * c.vocab_size);
   double base = 0.0;
   for (int batch : o.batches) {
-    Step step;
-    step.n_out_rows = batch;
-    step.entries.resize(batch);
-    auto run_at = [&](int pos) {
-      for (int b = 0; b < batch; b++) step.entries[b] = {(b * 131 + pos * 17) % c.vocab_size, pos, b, b};
-      if (Status st = dev.Run(step, logits.data()); !st.ok()) Fail(st.ToString());
-    };
-    // Warm-up: one untimed pass, so the timed one finds the cache pages resident and the thread team
-    // up, as on a server whose slots have been used before (a first touch costs a page fault per 4 KB).
-    for (int pos = 0; pos < o.steps; pos++) run_at(pos);
+    // The energy is read around both passes (the untimed one does the same work), so it covers
+    // 2 x batch x steps tokens.
     const std::optional<double> before = energy_now();
-    const auto start = std::chrono::steady_clock::now();
-    for (int pos = 0; pos < o.steps; pos++) run_at(pos);
-    const double secs = Seconds(start);
+    const Result<double> tps = DecodeTokensPerSecond(dev, batch, o.steps);
+    if (!tps.ok()) Fail(tps.status().ToString());
     const std::optional<double> after = energy_now();
     EnergyUse energy{std::nullopt, "host"};
     if (before && after) energy.joules = *after - *before;
-    const double tps = batch * o.steps / secs;
-    if (base == 0.0) base = tps / batch;
-    std::printf("%8d %12.2f %14.1f %9.1fx  %s\n", batch, secs * 1e3 / o.steps, tps, tps / base,
-                FormatEnergyPerToken(energy, static_cast<long long>(batch) * o.steps).c_str());
+    if (base == 0.0) base = tps.value() / batch;
+    std::printf("%8d %12.2f %14.1f %9.1fx  %s\n", batch, batch * 1e3 / tps.value(), tps.value(), tps.value() / base,
+                FormatEnergyPerToken(energy, 2LL * batch * o.steps).c_str());
   }
 
   // Prefill: one prompt in chunks of the kernel's step size, logits only for the last token.
+  std::vector<float> logits(c.vocab_size);
   const int prompt = std::min(o.prefill_tokens, cache_len);
   const auto start = std::chrono::steady_clock::now();
   for (int pos = 0; pos < prompt;) {
@@ -126,6 +117,7 @@ void AddBenchCommand(CLI::App& app) {
       ->capture_default_str();
   kernel->callback([o] { RunKernelBench(*o); });
   AddBenchServeCommand(*bench);
+  AddBenchLlamaCppCommand(*bench);
 }
 
 }  // namespace fpgaserve::cli

@@ -8,9 +8,11 @@
 namespace fpgaserve::cli {
 
 void AddModelCommand(CLI::App& app);     // model info | quantize | random
+void AddModelLogitsCommand(CLI::App& model);  // model logits: log-probabilities and greedy tokens as JSON
 void AddGenerateCommand(CLI::App& app);  // generate: text from a prompt, in-process
-void AddBenchCommand(CLI::App& app);     // bench kernel | serve
+void AddBenchCommand(CLI::App& app);     // bench kernel | serve | llamacpp
 void AddBenchServeCommand(CLI::App& bench);  // bench serve: load generator for any OpenAI-compatible server
+void AddBenchLlamaCppCommand(CLI::App& bench);  // bench llamacpp: llama.cpp's decode tok/s against the simulated card's
 void AddServeCommand(CLI::App& app);     // serve: the daemon
 void AddEvalCommand(CLI::App& app);      // eval perplexity
 void AddEstimateCommand(CLI::App& app);  // estimate: the F1 card's performance model

@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "fpgaserve 0.1.0");
   // One line per subcommand; each lives in its own *_command.cpp.
   fpgaserve::cli::AddModelCommand(app);
+  fpgaserve::cli::AddModelLogitsCommand(*app.get_subcommand("model"));
   fpgaserve::cli::AddGenerateCommand(app);
   fpgaserve::cli::AddBenchCommand(app);
   fpgaserve::cli::AddServeCommand(app);

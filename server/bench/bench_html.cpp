@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <map>
 
 #include "server/bench/bench_report.h"
 
@@ -109,6 +110,22 @@ std::string RunName(const BenchStats& r) {
   return "c=" + ConcurrencyLabel(r.config.max_concurrency) + " rate=" + RateLabel(r.config.request_rate);
 }
 
+// One run's power over time, a line per device; a line of text when nothing was sampled.
+std::string PowerPlot(const BenchStats& r) {
+  if (r.power_samples.empty()) return "<p>" + Escape(RunName(r)) + ": no power data</p>\n";
+  std::map<std::string, Series> by_device;
+  for (const PowerSample& p : r.power_samples) {
+    for (const auto& [device, watts] : p.watts) {
+      Series& s = by_device[device];
+      s.name = device;
+      s.points.emplace_back(p.t_s, watts);
+    }
+  }
+  std::vector<Series> series;
+  for (auto& [device, s] : by_device) series.push_back(std::move(s));
+  return Plot("Power, " + RunName(r), "seconds since the run's start", "W", series);
+}
+
 std::string FiguresTable(const std::vector<BenchStats>& runs) {
   std::string t = "<table><tr><th>concurrency</th><th>rate</th><th>ok</th><th>failed</th><th>errors</th><th>req/s</th>"
                   "<th>goodput</th><th>out tok/s</th><th>total tok/s</th><th>TTFT p50/p99</th><th>TPOT p50/p99</th>"
@@ -172,6 +189,8 @@ std::string ReportToHtml(const BenchReport& report) {
   html += Plot("TTFT", "ms", "fraction of requests", ttft);
   html += Plot("Inter-token latency", "ms", "fraction of gaps", itl);
   html += Plot("End-to-end latency", "ms", "fraction of requests", e2el);
+  html += "</div>\n<h2>Power over the run</h2>\n<div>";
+  for (const BenchStats& r : report.runs) html += PowerPlot(r);
   html += "</div>\n</body></html>\n";
   return html;
 }

@@ -122,6 +122,9 @@ json RunToJson(const BenchStats& r) {
   j["joules_per_output_token"] = energy ? json(*r.energy_joules / r.total_output_tokens) : json(nullptr);
   j["mwh_per_output_token"] =
       energy ? json(JoulesToMilliwattHours(*r.energy_joules / r.total_output_tokens)) : json(nullptr);
+  // Power during the run: [{"t_s": 0.5, "watts": {"xrt0": 23.4}}, ...]; [] when none was sampled.
+  j["power_samples"] = json::array();
+  for (const PowerSample& p : r.power_samples) j["power_samples"].push_back({{"t_s", p.t_s}, {"watts", p.watts}});
   AddDistribution(j, "ttft", r.ttft_ms);
   AddDistribution(j, "tpot", r.tpot_ms);
   AddDistribution(j, "itl", r.itl_ms);

@@ -41,6 +41,13 @@ struct RunConfig {
   double burstiness = 1.0;
 };
 
+// The server's power at one moment of a run (power_sampler.h): fpgaserve_device_power_watts per device,
+// the cards' when any card reports one, else the host's (the preference of EnergyBetween).
+struct PowerSample {
+  double t_s = 0;                       // seconds since the run's start
+  std::map<std::string, double> watts;  // device -> W; never empty
+};
+
 struct BenchStats {
   RunConfig config;
   int num_prompts = 0;  // requests in the run, sent or not
@@ -58,6 +65,9 @@ struct BenchStats {
   // it): nullopt when nothing measured it. energy_source: "cards" or "host".
   std::optional<double> energy_joules;
   std::string energy_source;
+  // The server's power sampled during the run, in time order (bench serve sets it); empty when the server
+  // reports no power or sampling was off.
+  std::vector<PowerSample> power_samples;
   // Samples kept for plots, in ms.
   std::vector<double> ttft_samples, itl_samples, e2el_samples;
 };

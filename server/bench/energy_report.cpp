@@ -7,9 +7,9 @@
 
 namespace fpgaserve {
 
-std::map<std::string, double> ParseEnergyCounters(std::string_view text) {
+std::map<std::string, double> ParseDeviceSeries(std::string_view text, std::string_view metric) {
   std::map<std::string, double> out;
-  const std::string_view name = "fpgaserve_energy_joules_total{";
+  const std::string name = std::string(metric) + "{";
   size_t at = 0;
   while (at < text.size()) {
     size_t end = text.find('\n', at);
@@ -37,23 +37,32 @@ std::map<std::string, double> ParseEnergyCounters(std::string_view text) {
   return out;
 }
 
+std::map<std::string, double> PreferCards(const std::map<std::string, double>& by_device, std::string* source) {
+  std::map<std::string, double> cards = by_device;
+  const auto host = cards.find("host");
+  if (host != cards.end()) cards.erase(host);
+  std::string chosen = "cards";
+  if (cards.empty()) {
+    chosen = by_device.empty() ? "" : "host";
+    cards = by_device;  // "host" alone, or nothing
+  }
+  if (source != nullptr) *source = chosen;
+  return cards;
+}
+
 EnergyUse EnergyBetween(const std::map<std::string, double>& before, const std::map<std::string, double>& after) {
-  double cards = 0, host = 0;
-  bool any_card = false, any_host = false;
+  // The devices measured over the whole interval: a counter in both scrapes that did not go down.
+  std::map<std::string, double> spent;
   for (const auto& [device, joules] : after) {
     auto it = before.find(device);
-    if (it == before.end() || joules < it->second) continue;
-    if (device == "host") {
-      host = joules - it->second;
-      any_host = true;
-    } else {
-      cards += joules - it->second;
-      any_card = true;
-    }
+    if (it != before.end() && joules >= it->second) spent[device] = joules - it->second;
   }
-  if (any_card) return {cards, "cards"};
-  if (any_host) return {host, "host"};
-  return {std::nullopt, ""};
+  std::string source;
+  const std::map<std::string, double> chosen = PreferCards(spent, &source);
+  if (chosen.empty()) return {std::nullopt, ""};
+  double joules = 0;
+  for (const auto& [device, j] : chosen) joules += j;
+  return {joules, source};
 }
 
 std::string FormatEnergyPerToken(const EnergyUse& energy, long long output_tokens) {

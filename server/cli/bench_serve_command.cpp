@@ -3,6 +3,7 @@
 // on stdout, optionally a JSON file and an HTML report. A benchmark: it fails only when nothing completed.
 #include <unistd.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -11,6 +12,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -21,6 +23,7 @@
 #include "server/bench/http_target.h"
 #include "server/bench/load_client.h"
 #include "server/bench/open_file_limit.h"
+#include "server/bench/power_sampler.h"
 #include "server/bench/workload.h"
 #include "server/cli/commands.h"
 
@@ -49,6 +52,7 @@ struct ServeBenchOptions {
   std::string html_path;
   std::string api_key;
   int client_threads = 1;
+  int power_interval_ms = 500;  // 0: no power sampling
   bool quiet = false;
 };
 
@@ -222,7 +226,17 @@ void RunServeBench(const ServeBenchOptions& o) {
       const std::string label = "c=" + ConcurrencyLabel(c) + " rate=" + RateLabel(rate);
       if (show_progress) lo.on_progress = [label](const LoadProgress& p) { DrawProgress(p, label); };
       const std::map<std::string, double> energy_before = ScrapeEnergy(*target, api_key);
+      // The server's power over the run, scraped beside the load on the sampler's own connections.
+      std::optional<PowerSampler> power;
+      if (o.power_interval_ms > 0) {
+        PowerSamplerOptions po;
+        po.interval = std::chrono::milliseconds(o.power_interval_ms);
+        po.api_key = api_key;
+        power.emplace(*target, po, RealSteadyClock());
+        power->Start();
+      }
       auto result = RunLoad(*target, specs.value(), lo);
+      std::vector<PowerSample> power_samples = power ? power->Stop() : std::vector<PowerSample>{};
       const std::map<std::string, double> energy_after = ScrapeEnergy(*target, api_key);
       if (show_progress) std::fprintf(stderr, "\n");
       if (!result.ok()) Fail(result.status().message());
@@ -233,6 +247,7 @@ void RunServeBench(const ServeBenchOptions& o) {
       const EnergyUse energy = EnergyBetween(energy_before, energy_after);
       report.runs.back().energy_joules = energy.joules;
       report.runs.back().energy_source = energy.source;
+      report.runs.back().power_samples = std::move(power_samples);
       std::printf("%s", FormatRunTable(report.runs.back()).c_str());
       std::fflush(stdout);
     }
@@ -271,6 +286,9 @@ void AddBenchServeCommand(CLI::App& bench) {
   serve->add_option("--html", o->html_path, "write a self-contained HTML report with plots");
   serve->add_option("--api-key", o->api_key, "sent as a Bearer token (default: $OPENAI_API_KEY)");
   serve->add_option("--client-threads", o->client_threads, "threads running the client's event loop")->check(CLI::Range(1, 16))->capture_default_str();
+  serve->add_option("--power-interval-ms", o->power_interval_ms,
+                    "scrape the server's power (/metrics) this often during each run, for the HTML report's power plot (0: off)")
+      ->check(CLI::Range(0, 3600000))->capture_default_str();
   serve->add_flag("--quiet", o->quiet, "no progress bar or notes on stderr");
   serve->callback([o] { RunServeBench(*o); });
 }

@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "fpga/energy_sampler.h"
+#include "support/test_support.h"
 
 namespace fpgaserve {
 namespace {
@@ -15,14 +16,7 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-class FakeClock final : public SteadyClock {
- public:
-  std::chrono::steady_clock::time_point Now() override { return now_; }
-  void Advance(std::chrono::steady_clock::duration d) { now_ += d; }
-
- private:
-  std::chrono::steady_clock::time_point now_{std::chrono::hours(1000)};
-};
+using FakeClock = testing::FakeSteadyClock;
 
 // Gives the queued readings in turn, then repeats the last one.
 class FakeSensor final : public DeviceSensor {

@@ -83,6 +83,64 @@ TEST(BenchReportTest, HtmlIsSelfContainedWithPlots) {
   EXPECT_NE(html.find("&lt;m&amp;m&gt;"), std::string::npos);
 }
 
+// Run 0 sampled two cards three times; run 1 has no power data.
+BenchReport ReportWithPower() {
+  BenchReport report = SampleReport(2);
+  report.runs[0].power_samples = {{0.5, {{"xrt0", 20}, {"xrt1", 30}}}, {1.0, {{"xrt0", 22}, {"xrt1", 31}}}, {1.5, {{"xrt0", 21}, {"xrt1", 33}}}};
+  return report;
+}
+
+// The part of `html` from the first `from` to the next `to` after it; "" when `from` is absent.
+std::string Between(const std::string& html, const std::string& from, const std::string& to) {
+  const size_t begin = html.find(from);
+  if (begin == std::string::npos) return "";
+  return html.substr(begin, html.find(to, begin) - begin);
+}
+
+size_t Count(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) n++;
+  return n;
+}
+
+TEST(BenchReportTest, HtmlPlotsPowerOverTheRunAsALinePerDevice) {
+  const std::string html = ReportToHtml(ReportWithPower());
+  const std::string section = Between(html, "<h2>Power over the run</h2>", "</body>");
+  ASSERT_NE(section, "");
+  const std::string plot = Between(section, "<svg", "</svg>");
+  EXPECT_NE(plot.find(">Power, c=1 rate=inf</text>"), std::string::npos) << plot;
+  EXPECT_NE(plot.find(">seconds since the run's start</text>"), std::string::npos);
+  EXPECT_EQ(Count(plot, "<polyline"), 2u) << "one line per device";
+  EXPECT_NE(plot.find(">xrt0</text>"), std::string::npos);
+  EXPECT_NE(plot.find(">xrt1</text>"), std::string::npos);
+  // Each line has its three samples: x at 0.5, 1 and 1.5 s of 1.5 s across the plot area (64 to 544).
+  const std::string line = Between(plot, "<polyline", "/>");
+  EXPECT_EQ(Count(Between(line, "points=\"", "\"/>"), ","), 3u) << line;
+  EXPECT_NE(line.find("points=\"224.0,"), std::string::npos) << line;
+  EXPECT_NE(line.find(" 544.0,"), std::string::npos) << line;
+  EXPECT_NE(section.find("<p>c=8 rate=inf: no power data</p>"), std::string::npos) << "the run without samples says so";
+  EXPECT_EQ(Count(section, "<svg"), 1u);
+}
+
+TEST(BenchReportTest, HtmlSaysNoPowerDataWhenNothingWasSampled) {
+  const std::string html = ReportToHtml(SampleReport(1));
+  const std::string section = Between(html, "<h2>Power over the run</h2>", "</body>");
+  EXPECT_NE(section.find("c=1 rate=inf: no power data"), std::string::npos) << section;
+  EXPECT_EQ(section.find("<svg"), std::string::npos);
+  EXPECT_EQ(section.find("<polyline"), std::string::npos);
+}
+
+TEST(BenchReportTest, JsonKeepsThePowerSamplesOfEachRun) {
+  const nlohmann::json j = ReportToJson(ReportWithPower());
+  const nlohmann::json& p = j["runs"][0]["power_samples"];
+  ASSERT_EQ(p.size(), 3u);
+  EXPECT_EQ(p[1]["t_s"], 1.0);
+  EXPECT_EQ(p[1]["watts"]["xrt0"], 22.0);
+  EXPECT_EQ(p[2]["watts"]["xrt1"], 33.0);
+  EXPECT_TRUE(j["runs"][1]["power_samples"].is_array());
+  EXPECT_TRUE(j["runs"][1]["power_samples"].empty());
+}
+
 TEST(BenchReportTest, TableNamesFailuresByStatus) {
   const std::string table = FormatRunTable(SampleRun(4));
   EXPECT_NE(table.find("Successful requests:"), std::string::npos);

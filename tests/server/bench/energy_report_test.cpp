@@ -13,6 +13,7 @@
 #include "server/bench/bench_report.h"
 #include "server/bench/energy_report.h"
 #include "server/engine/energy_metrics.h"
+#include "support/test_support.h"
 
 namespace fpgaserve {
 namespace {
@@ -35,6 +36,29 @@ TEST(EnergyReport, ParsesTheEnergyCountersOfAMetricsPage) {
   EXPECT_TRUE(ParseEnergyCounters("fpgaserve_energy_joules_total{device=\"x\"").empty());
 }
 
+TEST(EnergyReport, ParsesThePowerGaugesOfAMetricsPageWithTheSameParser) {
+  const std::map<std::string, double> w = ParsePowerGauges(std::string(kMetrics) +
+                                                           "fpgaserve_device_power_watts{model=\"m\",device=\"host\"} 61.5\n"
+                                                           "fpgaserve_device_power_watts_other{device=\"x\"} 7\n"
+                                                           "fpgaserve_device_power_watts{model=\"m\"} 3\n");
+  ASSERT_EQ(w.size(), 2u) << "only the power gauges with a device label";
+  EXPECT_DOUBLE_EQ(w.at("xrt0 (0000:3b:00.1)"), 23.4);
+  EXPECT_DOUBLE_EQ(w.at("host"), 61.5);
+  EXPECT_EQ(ParseEnergyCounters(kMetrics).count("host"), 1u) << "the energy counters are not power";
+  EXPECT_EQ(ParseDeviceSeries(kMetrics, "fpgaserve_generation_tokens_total").size(), 0u) << "no device label";
+}
+
+TEST(EnergyReport, PreferCardsKeepsTheCardsElseTheHost) {
+  std::string source;
+  EXPECT_EQ(PreferCards({{"xrt0", 20}, {"xrt1", 21}, {"host", 60}}, &source),
+            (std::map<std::string, double>{{"xrt0", 20}, {"xrt1", 21}}));
+  EXPECT_EQ(source, "cards");
+  EXPECT_EQ(PreferCards({{"host", 60}}, &source), (std::map<std::string, double>{{"host", 60}}));
+  EXPECT_EQ(source, "host");
+  EXPECT_TRUE(PreferCards({}, &source).empty());
+  EXPECT_EQ(source, "");
+}
+
 TEST(EnergyReport, PrefersTheCardsAndSaysNaWhenNothingMeasured) {
   const std::map<std::string, double> before = {{"xrt0", 100}, {"xrt1", 50}, {"host", 10}};
   const std::map<std::string, double> after = {{"xrt0", 130}, {"xrt1", 60}, {"host", 40}};
@@ -51,15 +75,6 @@ TEST(EnergyReport, PrefersTheCardsAndSaysNaWhenNothingMeasured) {
   EXPECT_EQ(FormatEnergyPerToken({36.0, "host"}, 0), "n/a");
   EXPECT_EQ(FormatEnergyPerToken({36.0, "host"}, 100), "0.36 J, 0.1 mWh per output token (host)");
 }
-
-class FakeClock final : public SteadyClock {
- public:
-  std::chrono::steady_clock::time_point Now() override { return now_; }
-  void Advance(std::chrono::seconds s) { now_ += s; }
-
- private:
-  std::chrono::steady_clock::time_point now_{};
-};
 
 class ConstantSensor final : public DeviceSensor {
  public:
@@ -79,7 +94,7 @@ TEST(EnergyReport, ABenchReportShowsMwhPerTokenFromAnInjectedSensor) {
   // A card drawing 9 W (HLSTransform's F1 figure) serves 57 tokens a second for 10 s.
   prometheus::Registry registry;
   EnergyMetrics metrics(registry, "stories110M");
-  FakeClock clock;
+  testing::FakeSteadyClock clock;
   ConstantSensor card(9);
   EnergySampler sampler({}, &clock);
   sampler.AddDevice("xrt0", &card);

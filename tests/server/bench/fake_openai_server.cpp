@@ -63,6 +63,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
  private:
   void OnRequest(beast::error_code ec) {
     if (ec) return Done();
+    if (request_.target() == "/metrics") return ServeMetrics();
     const int n = ++server_.requests_;
     if (server_.options_.reject_every > 0 && n % server_.options_.reject_every == 0) {
       server_.rejected_++;
@@ -83,6 +84,25 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
     streaming_ = true;
     Write("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n", [this] { NextToken(); });
+  }
+
+  void ServeMetrics() {
+    const int k = server_.metrics_scrapes_++;
+    if (!server_.options_.serve_metrics) {
+      return Write("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", [this] { Done(); });
+    }
+    std::string body = "# TYPE fpgaserve_device_power_watts gauge\n";
+    auto gauge = [&](const char* device, int watts) {
+      body += "fpgaserve_device_power_watts{device=\"" + std::string(device) + "\",model=\"fake\"} " + std::to_string(watts) + "\n";
+    };
+    if (!server_.options_.metrics_host_only) {
+      gauge("fake0", 10 + k);
+      gauge("fake1", 20 + k);
+    }
+    gauge("host", 50 + k);
+    Write("HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nConnection: close\r\nContent-Length: " +
+              std::to_string(body.size()) + "\r\n\r\n" + body,
+          [this] { Done(); });
   }
 
   void NextToken() {

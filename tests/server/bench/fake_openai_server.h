@@ -4,6 +4,7 @@
 // concurrent streams would need a thousand threads; here they are a thousand sockets on one thread.
 // For every POST it streams max_tokens content chunks (one SSE event per HTTP chunk), then a usage chunk
 // and [DONE]; it counts what it served so tests can compare the client's figures with the truth.
+// GET /metrics is apart: it is not a request in those counts, and answers as FakeServerOptions says.
 #pragma once
 
 #include <atomic>
@@ -20,6 +21,11 @@ struct FakeServerOptions {
   // n > 0: each stream pauses after its first chunk until n streams are open at once (or 20 s pass),
   // which proves the client held n streams open concurrently.
   int hold_until_open = 0;
+  // GET /metrics. false: 404, as a server other than fpgaserve. true: a Prometheus page whose power gauges
+  // change with every scrape: the k-th (k = 0, 1, ...) reports "host" at 50 + k W and, unless
+  // metrics_host_only, the cards "fake0" at 10 + k W and "fake1" at 20 + k W.
+  bool serve_metrics = false;
+  bool metrics_host_only = false;
 };
 
 class FakeOpenAiServer {
@@ -40,11 +46,12 @@ class FakeOpenAiServer {
   long tokens_served() const { return tokens_served_; }  // completion tokens of completed streams
   long prompt_tokens_served() const { return prompt_tokens_served_; }
   int max_open_streams() const { return max_open_streams_; }
+  int metrics_scrapes() const { return metrics_scrapes_; }  // GET /metrics answered, 404s included
 
   // Below: state shared with the connections in the .cpp (public so they can reach it, not for tests).
   struct Impl;
   const FakeServerOptions options_;
-  std::atomic<int> requests_{0}, rejected_{0}, streams_completed_{0}, open_streams_{0}, max_open_streams_{0};
+  std::atomic<int> requests_{0}, rejected_{0}, streams_completed_{0}, open_streams_{0}, max_open_streams_{0}, metrics_scrapes_{0};
   std::atomic<long> tokens_served_{0}, prompt_tokens_served_{0};
 
  private:

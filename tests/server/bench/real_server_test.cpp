@@ -52,11 +52,15 @@ TEST(BenchServeAgainstRealServer, CountsEqualTheServersMetrics) {
   ASSERT_TRUE(server.ok()) << server.log();
   TempDir dir;
   const BenchRun run = RunBench(server.port(),
-                                "--input-tokens 8 --output-tokens 16 --num-prompts 24 --concurrency 4 --max-seconds 60",
+                                "--input-tokens 8 --output-tokens 16 --num-prompts 24 --concurrency 4 --max-seconds 60"
+                                " --power-interval-ms 100 --html " + dir.file("run.html"),
                                 dir.file("run.json"));
   ASSERT_EQ(run.exit_code, 0) << run.output;
   ASSERT_TRUE(run.json.is_object()) << run.output;
   EXPECT_EQ(run.json.value("completed", -1), 24);
+  // Simulated cards have no power sensor and this host no powercap: sampled, nothing to keep, and said so.
+  EXPECT_TRUE(run.json["power_samples"].is_array()) << run.json.dump();
+  EXPECT_EQ(run.json["power_samples"].empty(), ReadFile(dir.file("run.html")).find("no power data") != std::string::npos);
   EXPECT_EQ(run.json.value("failed", -1), 0);
   EXPECT_EQ(run.json.value("total_output_tokens", -1), 24 * 16);
 

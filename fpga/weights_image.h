@@ -11,8 +11,8 @@
 #include <memory>
 #include <vector>
 
+#include "base/status.h"
 #include "fpga/model_view.h"
-#include "fpga/status.h"
 #include "kernel/kernel.h"
 
 namespace fpgaserve {

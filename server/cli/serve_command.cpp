@@ -264,8 +264,13 @@ void RunServe(const ServeFlags& flags) {
       if (d.device == "host") continue;
       running_engine->ReportCardSensors(d.device, {d.watts, d.celsius, ThermalStateName(d.thermal)});
       if (d.thermal == ThermalState::kTooHot) {
-        running_engine->FailCard(d.device, "too hot: " + FormatReading(d.celsius, "C") +
-                                               ", at or past card_fail_celsius");
+        // The sampler's device names are the engine's card names, so NotFound would be a bug: say so.
+        if (Status st = running_engine->FailCard(d.device, "too hot: " + FormatReading(d.celsius, "C") +
+                                                               ", at or past card_fail_celsius");
+            !st.ok()) {
+          spdlog::error(LogLine("could not take a too hot card out of service",
+                                {{"card", d.device}, {"error", st.ToString()}}));
+        }
       }
     }
   });

@@ -68,8 +68,8 @@
 #include <thread>
 #include <vector>
 
+#include "base/status.h"
 #include "fpga/device.h"
-#include "fpga/status.h"
 #include "server/engine/sampler.h"
 #include "server/model/tokenizer.h"
 

@@ -24,6 +24,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/log_line.h"
 #include "fpga/device_pool.h"
 #include "fpga/energy_sampler.h"
 #include "fpga/powercap_sensor.h"
@@ -34,7 +35,6 @@
 #include "server/http/engine_backend.h"
 #include "server/http/http_server.h"
 #include "server/http/jinja_chat.h"
-#include "server/http/log_line.h"
 #include "server/http/server_config.h"
 #include "server/model/bundled_model.h"
 #include "server/model/gguf.h"
@@ -190,6 +190,8 @@ void RunServe(const ServeFlags& flags) {
     spdlog::error(LogLine("start-up failed", {{"error", message}}));
     server.Stop();
     serve_thread.join();
+    // The log line said it all; a JSON log stays JSON (Fail's plain "fpgaserve: ..." line goes only to text).
+    if (config.log_format == "json") throw CLI::RuntimeError(1);
     Fail(message);
   };
   Result<std::shared_ptr<const LoadedModel>> model = LoadedModel::FromFile(model_path);

@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "base/log_line.h"
 #include "server/engine/card_worker.h"
 #include "server/engine/engine_metrics.h"
 #include "server/engine/sequence.h"
@@ -258,8 +259,10 @@ void Engine::FailCardLocked(CardWorker& card, const std::string& reason) {
   if (card.in_run_) card.abandoned_ = true;
   if (card.metrics_ != nullptr) card.metrics_->SetHealthy(false);
   const bool can_requeue = AnyHealthyCardLocked() && !stopping_;
-  spdlog::error("card {} failed: {}; it is no longer used ({} sequences on it{})", card.info().name, reason,
-                card.running_.size(), can_requeue ? ", those that have not streamed yet move to another card" : "");
+  spdlog::error(LogLine("card failed: out of service", {{"card", card.info().name},
+                                                       {"reason", reason},
+                                                       {"sequences", card.running_.size()},
+                                                       {"requeue_unstreamed", can_requeue}}));
   const Status failure = Status::DeviceFailure("card " + card.info().name + " failed: " + reason);
   // Backwards, so that pushing each to the front keeps their admission order ahead of the queue.
   for (auto it = card.running_.rbegin(); it != card.running_.rend(); ++it) {

@@ -7,8 +7,8 @@
 #include <ctime>
 #include <thread>
 
+#include "base/log_line.h"
 #include "server/http/completion_runner.h"
-#include "server/http/log_line.h"
 #include "server/http/openai_response.h"
 #include "server/http/request_preparer.h"
 #include "server/http/tokenize_api.h"
@@ -96,7 +96,9 @@ Result<int> HttpServer::Bind() {
     return Status::Unavailable("cannot listen on " + config_.host + ":" + std::to_string(config_.port) +
                                " (address in use, or not an address of this host)");
   }
-  if (!server_.WidenBacklog(SOMAXCONN)) spdlog::warn("could not widen the listen backlog; bursts may be refused");
+  if (!server_.WidenBacklog(SOMAXCONN)) {
+    spdlog::warn(LogLine("could not widen the listen backlog; bursts may be refused", {{"backlog", SOMAXCONN}}));
+  }
   return port;
 }
 

@@ -12,17 +12,7 @@ namespace {
 // A temperature to one decimal, for the log.
 double Tenths(double celsius) { return std::round(celsius * 10) / 10; }
 
-class RealClock final : public SteadyClock {
- public:
-  std::chrono::steady_clock::time_point Now() override { return std::chrono::steady_clock::now(); }
-};
-
 }  // namespace
-
-SteadyClock* RealSteadyClock() {
-  static RealClock* clock = new RealClock();  // never destroyed: threads may read it during exit
-  return clock;
-}
 
 const char* ThermalStateName(ThermalState s) {
   switch (s) {
@@ -33,7 +23,7 @@ const char* ThermalStateName(ThermalState s) {
   return "?";
 }
 
-EnergySampler::EnergySampler(const EnergySamplerOptions& options, SteadyClock* clock)
+EnergySampler::EnergySampler(const EnergySamplerOptions& options, Clock* clock)
     : options_(options), clock_(clock) {}
 
 EnergySampler::~EnergySampler() { Stop(); }
@@ -151,7 +141,7 @@ void EnergySampler::Start() {
       l.unlock();
       SampleOnce();
       l.lock();
-      thread_cv_.wait_for(l, options_.period, [this] { return stop_; });
+      clock_->WaitFor(l, thread_cv_, options_.period, [this] { return stop_; });
     }
   });
 }

@@ -257,7 +257,7 @@ void RunServe(const ServeFlags& flags) {
   sampling.max_gap = std::max(std::chrono::milliseconds(10000), 5 * sampling.period);
   if (config.card_warn_celsius > 0) sampling.warn_celsius = config.card_warn_celsius;
   if (config.card_fail_celsius > 0) sampling.fail_celsius = config.card_fail_celsius;
-  EnergySampler sampler(sampling, RealSteadyClock());
+  EnergySampler sampler(sampling, RealClock());
   for (const auto& [name, sensor] : sensors) sampler.AddDevice(name, sensor);
   Engine* running_engine = engine.value().get();
   sampler.SetListener([&energy_metrics, running_engine](const std::vector<DeviceEnergy>& devices) {

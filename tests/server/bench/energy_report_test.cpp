@@ -52,15 +52,6 @@ TEST(EnergyReport, PrefersTheCardsAndSaysNaWhenNothingMeasured) {
   EXPECT_EQ(FormatEnergyPerToken({36.0, "host"}, 100), "0.36 J, 0.1 mWh per output token (host)");
 }
 
-class FakeClock final : public SteadyClock {
- public:
-  std::chrono::steady_clock::time_point Now() override { return now_; }
-  void Advance(std::chrono::seconds s) { now_ += s; }
-
- private:
-  std::chrono::steady_clock::time_point now_{};
-};
-
 class ConstantSensor final : public DeviceSensor {
  public:
   explicit ConstantSensor(double watts) : watts_(watts) {}

@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "base/status.h"
 #include "fpga/model_view.h"
 #include "fpga/sensor.h"
-#include "fpga/status.h"
 
 namespace fpgaserve {
 

@@ -5,6 +5,7 @@
 #include <string_view>
 #include <thread>
 
+#include "base/memory_check.h"
 #include "fpga/sim_card.h"
 #ifdef FPGASERVE_HAVE_XRT
 #include "fpga/xrt_card.h"
@@ -45,6 +46,15 @@ Result<std::vector<std::unique_ptr<Device>>> OpenDevices(const std::string& spec
       return Status::InvalidArgument("'" + spec + "': " + usage + ", with 1 <= N <= 64");
     }
     const int cores = std::max(1u, std::thread::hardware_concurrency());
+    // Every card's whole cache, before the first is allocated (each alone may fit where all do not).
+    SimCardOptions shape;
+    shape.n_slots = options.n_slots;
+    shape.cache_len = options.cache_len;
+    if (options.n_slots > 0 && options.cache_len >= 0) {
+      if (Status st = SimCard::CheckKvCacheFits(image->config(), shape, n, AvailableMemoryBytes()); !st.ok()) {
+        return st;
+      }
+    }
     for (int i = 0; i < n; i++) {
       SimCardOptions o;
       o.name = "sim" + std::to_string(i);

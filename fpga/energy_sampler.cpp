@@ -2,20 +2,17 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cmath>
+
+#include "base/log_line.h"
+
 namespace fpgaserve {
 namespace {
 
-class RealClock final : public SteadyClock {
- public:
-  std::chrono::steady_clock::time_point Now() override { return std::chrono::steady_clock::now(); }
-};
+// A temperature to one decimal, for the log.
+double Tenths(double celsius) { return std::round(celsius * 10) / 10; }
 
 }  // namespace
-
-SteadyClock* RealSteadyClock() {
-  static RealClock* clock = new RealClock();  // never destroyed: threads may read it during exit
-  return clock;
-}
 
 const char* ThermalStateName(ThermalState s) {
   switch (s) {
@@ -26,7 +23,7 @@ const char* ThermalStateName(ThermalState s) {
   return "?";
 }
 
-EnergySampler::EnergySampler(const EnergySamplerOptions& options, SteadyClock* clock)
+EnergySampler::EnergySampler(const EnergySamplerOptions& options, Clock* clock)
     : options_(options), clock_(clock) {}
 
 EnergySampler::~EnergySampler() { Stop(); }
@@ -90,13 +87,16 @@ void EnergySampler::UpdateThermal(Tracked& t) {
   }
   if (next == s.thermal) return;
   if (next == ThermalState::kTooHot) {
-    spdlog::error("card {} is too hot: {:.1f} C, at or past the limit of {:.1f} C; taking it out of service",
-                  s.device, *s.celsius, *options_.fail_celsius);
+    spdlog::error(LogLine("card too hot: taking it out of service", {{"card", s.device},
+                                                                     {"celsius", Tenths(*s.celsius)},
+                                                                     {"fail_celsius", *options_.fail_celsius}}));
   } else if (next == ThermalState::kHot) {
-    spdlog::warn("card {} runs hot: {:.1f} C, at or past the warning limit of {:.1f} C", s.device, *s.celsius,
-                 *options_.warn_celsius);
+    spdlog::warn(LogLine("card runs hot", {{"card", s.device},
+                                           {"celsius", Tenths(*s.celsius)},
+                                           {"warn_celsius", *options_.warn_celsius}}));
   } else {
-    spdlog::info("card {} is back under its temperature limits: {:.1f} C", s.device, *s.celsius);
+    spdlog::info(LogLine("card back under its temperature limits",
+                         {{"card", s.device}, {"celsius", Tenths(*s.celsius)}}));
   }
   s.thermal = next;
 }
@@ -141,7 +141,7 @@ void EnergySampler::Start() {
       l.unlock();
       SampleOnce();
       l.lock();
-      thread_cv_.wait_for(l, options_.period, [this] { return stop_; });
+      clock_->WaitFor(l, thread_cv_, options_.period, [this] { return stop_; });
     }
   });
 }

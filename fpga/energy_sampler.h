@@ -15,8 +15,8 @@
 // fail_celsius it is "too hot" (logged as an error; the server takes such a card out of service as a failed
 // card, server/cli/serve_command.cpp). Under warn_celsius again it is "ok" (logged).
 //
-// Time: every timestamp comes from the injected clock, so tests drive SampleOnce with a fake one; only
-// Start()'s background thread waits on the real clock between samples.
+// Time: every timestamp, and Start()'s wait between samples, come from the injected clock (base/clock.h), so
+// tests drive SampleOnce and the background thread with a FakeClock.
 //
 // Threading: AddDevice before Start (or the first SampleOnce); SampleOnce from one thread at a time (the
 // background thread once started); Snapshot from any thread. The listener runs on the sampling thread,
@@ -33,18 +33,10 @@
 #include <thread>
 #include <vector>
 
+#include "base/clock.h"
 #include "fpga/sensor.h"
 
 namespace fpgaserve {
-
-// The time source of code that waits or measures durations (LevelDB's Env, for time).
-class SteadyClock {
- public:
-  virtual ~SteadyClock() = default;
-  virtual std::chrono::steady_clock::time_point Now() = 0;
-};
-// std::chrono::steady_clock; a process-wide object, never destroyed.
-SteadyClock* RealSteadyClock();
 
 enum class ThermalState { kOk, kHot, kTooHot };
 const char* ThermalStateName(ThermalState s);  // "ok", "hot", "too hot"
@@ -70,8 +62,8 @@ class EnergySampler {
  public:
   using Listener = std::function<void(const std::vector<DeviceEnergy>&)>;
 
-  // `clock` must outlive the sampler (RealSteadyClock() in the server).
-  EnergySampler(const EnergySamplerOptions& options, SteadyClock* clock);
+  // `clock` must outlive the sampler (RealClock() in the server).
+  EnergySampler(const EnergySamplerOptions& options, Clock* clock);
   ~EnergySampler();  // stops the thread
   EnergySampler(const EnergySampler&) = delete;
   EnergySampler& operator=(const EnergySampler&) = delete;
@@ -102,7 +94,7 @@ class EnergySampler {
 
   // Constant after construction.
   const EnergySamplerOptions options_;
-  SteadyClock* const clock_;
+  Clock* const clock_;
 
   mutable std::mutex mu_;
   std::vector<Tracked> devices_;  // guarded by mu_ (the list is fixed once sampling begins)

@@ -3,8 +3,8 @@
 // its own in its build metadata, read by the XRT card.
 #pragma once
 
+#include "base/status.h"
 #include "fpga/model_view.h"
-#include "fpga/status.h"
 
 namespace fpgaserve {
 

@@ -20,8 +20,8 @@
 #include <string>
 #include <vector>
 
+#include "base/status.h"
 #include "fpga/sensor.h"
-#include "fpga/status.h"
 
 namespace fpgaserve {
 

@@ -5,8 +5,10 @@
 #endif
 
 #include <algorithm>
+#include <new>
 #include <thread>
 
+#include "base/memory_check.h"
 #include "fpga/kernel_limits.h"
 #include "fpga/step_input.h"
 #include "kernel/kernel.h"
@@ -15,14 +17,41 @@ namespace fpgaserve {
 namespace {
 // The kernel's local buffers with the host build's maxima take about 12 MB; leave room for ASan.
 constexpr size_t kCardStackBytes = 256u << 20;
+
+int CacheLen(const ModelConfig& c, const SimCardOptions& options) {
+  return options.cache_len > 0 ? options.cache_len : c.seq_len;
+}
+
 }  // namespace
+
+std::optional<uint64_t> SimCard::KvCacheBytes(const ModelConfig& c, const SimCardOptions& options) {
+  const uint64_t kv_values_per_slot = static_cast<uint64_t>(c.n_layers) * CacheLen(c, options) * c.n_kv_heads *
+                                      kernel::KvHeadStride(c.head_size());
+  // keys and values
+  const std::optional<uint64_t> per_card = CheckedMultiply(kv_values_per_slot, static_cast<uint64_t>(options.n_slots));
+  if (!per_card) return std::nullopt;
+  return CheckedMultiply(*per_card, 2 * sizeof(kernel::KvValue));
+}
+
+Status SimCard::CheckKvCacheFits(const ModelConfig& c, const SimCardOptions& options, int n_cards,
+                                 std::optional<uint64_t> available) {
+  const std::optional<uint64_t> per_card = KvCacheBytes(c, options);
+  const std::optional<uint64_t> all = per_card ? CheckedMultiply(*per_card, static_cast<uint64_t>(n_cards))
+                                               : std::nullopt;
+  const std::string what = "the KV cache of " + std::to_string(n_cards) + " simulated card" +
+                           (n_cards == 1 ? "" : "s") + " (" + std::to_string(options.n_slots) + " slots of " +
+                           std::to_string(CacheLen(c, options)) + " tokens each)";
+  return CheckMemory(what, all, available, "lower --kv-slots (KV slots per card) or --cache-len (tokens per slot)");
+}
 
 Result<std::unique_ptr<SimCard>> SimCard::Create(std::shared_ptr<const WeightsImage> image,
                                                  const SimCardOptions& options) {
   const ModelConfig& c = image->config();
-  const int cache_len = options.cache_len > 0 ? options.cache_len : c.seq_len;
+  const int cache_len = CacheLen(c, options);
   if (options.n_slots <= 0) return Status::InvalidArgument("a card needs at least one KV slot");
   if (Status st = KernelLimits::Compiled().Check(c, cache_len, "the simulated card"); !st.ok()) return st;
+  // The cache's pages are committed as slots fill, but a full cache must fit: check before new[].
+  if (Status st = CheckKvCacheFits(c, options, 1, AvailableMemoryBytes()); !st.ok()) return st;
 
   std::unique_ptr<SimCard> card(new SimCard());
   card->image_ = std::move(image);
@@ -45,8 +74,14 @@ Result<std::unique_ptr<SimCard>> SimCard::Create(std::shared_ptr<const WeightsIm
   }
   const size_t cache_values = static_cast<size_t>(kv_values_per_slot) * options.n_slots;
   // new[] of a plain type leaves the pages untouched: a large cache costs memory only as slots fill.
-  card->k_cache_.reset(new kernel::KvValue[cache_values]);
-  card->v_cache_.reset(new kernel::KvValue[cache_values]);
+  try {
+    card->k_cache_.reset(new kernel::KvValue[cache_values]);
+    card->v_cache_.reset(new kernel::KvValue[cache_values]);
+  } catch (const std::bad_alloc&) {
+    return Status::ResourceExhausted("the KV cache of " + options.name + " (" +
+                                     FormatBytes(KvCacheBytes(c, options).value_or(0)) +
+                                     ") could not be allocated; lower --kv-slots or --cache-len");
+  }
 
   pthread_attr_t attr;
   pthread_attr_init(&attr);

@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <pthread.h>
 
 #include "fpga/device.h"
@@ -34,9 +35,18 @@ struct SimCardOptions {
 class SimCard final : public Device {
  public:
   // Allocates the KV cache (untouched until used) and starts the card's thread. Returns OutOfRange
-  // when the model or cache does not fit the compiled kernel's maxima, InvalidArgument for bad options.
+  // when the model or cache does not fit the compiled kernel's maxima, InvalidArgument for bad options,
+  // ResourceExhausted when the full KV cache (KvCacheBytes) exceeds the memory available on this machine
+  // or its allocation fails (naming --kv-slots and --cache-len).
   static Result<std::unique_ptr<SimCard>> Create(std::shared_ptr<const WeightsImage> image,
                                                  const SimCardOptions& options);
+  // The bytes of one card's KV cache (keys and values, every slot full) for this model and options;
+  // nullopt when that does not fit in 64 bits. REQUIRES: options.n_slots >= 0, options.cache_len >= 0.
+  static std::optional<uint64_t> KvCacheBytes(const ModelConfig& config, const SimCardOptions& options);
+  // OK, or ResourceExhausted naming the bytes `n_cards` such caches need, the bytes available, and the
+  // options to lower. `available` is AvailableMemoryBytes() in the server; tests inject a figure.
+  static Status CheckKvCacheFits(const ModelConfig& config, const SimCardOptions& options, int n_cards,
+                                 std::optional<uint64_t> available);
   ~SimCard() override;
 
   const DeviceInfo& info() const override { return info_; }

@@ -7,6 +7,7 @@
 #include <new>
 #include <string>
 
+#include "base/memory_check.h"
 #include "fpga/q8_0.h"
 
 namespace fpgaserve {
@@ -68,6 +69,15 @@ void WriteMatrix(const MatrixView& m, int gs, int64_t at, const std::vector<uint
 }  // namespace
 
 Result<std::shared_ptr<const WeightsImage>> WeightsImage::Pack(const ModelView& model) {
+  try {
+    return PackUnfenced(model);
+  } catch (const std::bad_alloc&) {
+    return Status::ResourceExhausted("packing the model's weights image ran out of memory (" +
+                                     FormatBytes(AvailableMemoryBytes().value_or(0)) + " available now)");
+  }
+}
+
+Result<std::shared_ptr<const WeightsImage>> WeightsImage::PackUnfenced(const ModelView& model) {
   const ModelConfig& c = model.config;
   if (c.dim <= 0 || c.hidden_dim <= 0 || c.n_layers <= 0 || c.n_heads <= 0 || c.n_kv_heads <= 0 ||
       c.vocab_size <= 0 || c.seq_len <= 0 || c.group_size <= 0 || c.dim % c.n_heads != 0 ||
@@ -125,10 +135,17 @@ Result<std::shared_ptr<const WeightsImage>> WeightsImage::Pack(const ModelView& 
                             : kernel::AlignUp(static_cast<int64_t>(c.dim) * 4);
   }
 
-  std::shared_ptr<WeightsImage> image(new WeightsImage());
-  image->config_ = c;
   constexpr size_t kHugePage = 2 << 20;
   const size_t alloc = (static_cast<size_t>(at) + kHugePage - 1) / kHugePage * kHugePage;
+  // Every byte of the image is written (memset, then the tensors): it must fit in memory now.
+  if (Status fits = CheckMemory("the model's weights image (" + std::to_string(kMemPorts) + " parts)",
+                                CheckedMultiply(alloc, kMemPorts), AvailableMemoryBytes(),
+                                "serve a smaller model");
+      !fits.ok()) {
+    return fits;
+  }
+  std::shared_ptr<WeightsImage> image(new WeightsImage());
+  image->config_ = c;
   std::vector<uint8_t*> bank_ptrs;
   for (int b = 0; b < kMemPorts; b++) {
     auto& bank = image->owned_[b];

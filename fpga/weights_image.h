@@ -11,8 +11,8 @@
 #include <memory>
 #include <vector>
 
+#include "base/status.h"
 #include "fpga/model_view.h"
-#include "fpga/status.h"
 #include "kernel/kernel.h"
 
 namespace fpgaserve {
@@ -20,7 +20,9 @@ namespace fpgaserve {
 class WeightsImage {
  public:
   // Packs a model; fp32 matrices are quantized to Q8_0 with config.group_size on the way. Returns
-  // InvalidArgument when the view is incomplete or its shapes disagree with its config.
+  // InvalidArgument when the view is incomplete or its shapes disagree with its config, ResourceExhausted
+  // (naming the bytes needed and available) when the image does not fit in the memory this machine has
+  // available, or when an allocation fails anyway (std::bad_alloc does not escape).
   static Result<std::shared_ptr<const WeightsImage>> Pack(const ModelView& model);
 
   const ModelConfig& config() const { return config_; }
@@ -32,6 +34,8 @@ class WeightsImage {
 
  private:
   WeightsImage() = default;
+  // Pack without the std::bad_alloc fence.
+  static Result<std::shared_ptr<const WeightsImage>> PackUnfenced(const ModelView& model);
   ModelConfig config_;
   // Each part 2 MB-aligned and advised into huge pages: the simulated card streams the whole image every
   // step, so its 64-byte beats should sit on cache lines and its pages should cost few TLB misses.

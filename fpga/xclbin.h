@@ -23,7 +23,7 @@
 #include <string_view>
 #include <vector>
 
-#include "fpga/status.h"
+#include "base/status.h"
 
 namespace fpgaserve {
 

@@ -25,9 +25,9 @@
 #include <string_view>
 #include <vector>
 
+#include "base/status.h"
 #include "fpga/kernel_limits.h"
 #include "fpga/platform_memory.h"
-#include "fpga/status.h"
 #include "fpga/xclbin.h"
 #include "kernel/kernel.h"
 

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "fpga/status.h"
+#include "base/status.h"
 
 namespace fpgaserve {
 

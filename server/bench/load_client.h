@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "fpga/status.h"
+#include "base/status.h"
 #include "server/bench/arrivals.h"
 #include "server/bench/http_target.h"
 

@@ -4,7 +4,7 @@
 
 namespace fpgaserve {
 
-PowerSampler::PowerSampler(const HttpTarget& target, const PowerSamplerOptions& options, SteadyClock* clock)
+PowerSampler::PowerSampler(const HttpTarget& target, const PowerSamplerOptions& options, Clock* clock)
     : target_(target), options_(options), clock_(clock), origin_(clock->Now()) {}
 
 PowerSampler::~PowerSampler() { Stop(); }

@@ -20,7 +20,7 @@
 #include <thread>
 #include <vector>
 
-#include "fpga/energy_sampler.h"
+#include "base/clock.h"
 #include "server/bench/bench_stats.h"
 #include "server/bench/http_target.h"
 
@@ -35,7 +35,7 @@ struct PowerSamplerOptions {
 class PowerSampler {
  public:
   // Time 0 of the samples is now, on `clock`.
-  PowerSampler(const HttpTarget& target, const PowerSamplerOptions& options, SteadyClock* clock);
+  PowerSampler(const HttpTarget& target, const PowerSamplerOptions& options, Clock* clock);
   ~PowerSampler();  // stops the thread, if running
   PowerSampler(const PowerSampler&) = delete;
   PowerSampler& operator=(const PowerSampler&) = delete;
@@ -56,7 +56,7 @@ class PowerSampler {
   // Constant after construction.
   const HttpTarget target_;
   const PowerSamplerOptions options_;
-  SteadyClock* const clock_;
+  Clock* const clock_;
   const std::chrono::steady_clock::time_point origin_;
 
   std::vector<PowerSample> samples_;  // written by SampleOnce only; read by Stop after the join

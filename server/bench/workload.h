@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "fpga/status.h"
+#include "base/status.h"
 #include "server/bench/load_client.h"
 
 namespace fpgaserve {

@@ -232,7 +232,7 @@ void RunServeBench(const ServeBenchOptions& o) {
         PowerSamplerOptions po;
         po.interval = std::chrono::milliseconds(o.power_interval_ms);
         po.api_key = api_key;
-        power.emplace(*target, po, RealSteadyClock());
+        power.emplace(*target, po, RealClock());
         power->Start();
       }
       auto result = RunLoad(*target, specs.value(), lo);

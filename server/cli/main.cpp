@@ -1,5 +1,11 @@
 // fpgaserve: one binary, subcommands (serve, generate, model, bench, eval, estimate).
+//
+// No exception leaves main: errors are Status values inside the program, and what escapes anyway (an
+// allocation that failed past the start-up checks, a third-party throw) ends here with a one-line message
+// and exit code 1, not "terminate called ...".
 #include <cstdio>
+#include <exception>
+#include <new>
 
 #include "server/cli/commands.h"
 
@@ -26,6 +32,20 @@ int main(int argc, char** argv) {
   fpgaserve::cli::AddEstimateCommand(app);
   fpgaserve::cli::AddXclbinCommand(app);
   fpgaserve::cli::AddTokenizeCommand(app);
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {  // usage errors, --help, and Fail()'s CLI::RuntimeError
+    return app.exit(e);
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "fpgaserve: out of memory (std::bad_alloc); lower the sizes asked for "
+                         "(--kv-slots, --cache-len, the model) or free memory\n");
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "fpgaserve: unexpected error: %s\n", e.what());
+    return 1;
+  } catch (...) {
+    std::fprintf(stderr, "fpgaserve: unexpected error (a non-standard exception)\n");
+    return 1;
+  }
   return 0;
 }

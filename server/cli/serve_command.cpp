@@ -24,6 +24,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/log_line.h"
 #include "fpga/device_pool.h"
 #include "fpga/energy_sampler.h"
 #include "fpga/powercap_sensor.h"
@@ -34,7 +35,6 @@
 #include "server/http/engine_backend.h"
 #include "server/http/http_server.h"
 #include "server/http/jinja_chat.h"
-#include "server/http/log_line.h"
 #include "server/http/server_config.h"
 #include "server/model/bundled_model.h"
 #include "server/model/gguf.h"
@@ -190,6 +190,8 @@ void RunServe(const ServeFlags& flags) {
     spdlog::error(LogLine("start-up failed", {{"error", message}}));
     server.Stop();
     serve_thread.join();
+    // The log line said it all; a JSON log stays JSON (Fail's plain "fpgaserve: ..." line goes only to text).
+    if (config.log_format == "json") throw CLI::RuntimeError(1);
     Fail(message);
   };
   Result<std::shared_ptr<const LoadedModel>> model = LoadedModel::FromFile(model_path);
@@ -255,7 +257,7 @@ void RunServe(const ServeFlags& flags) {
   sampling.max_gap = std::max(std::chrono::milliseconds(10000), 5 * sampling.period);
   if (config.card_warn_celsius > 0) sampling.warn_celsius = config.card_warn_celsius;
   if (config.card_fail_celsius > 0) sampling.fail_celsius = config.card_fail_celsius;
-  EnergySampler sampler(sampling, RealSteadyClock());
+  EnergySampler sampler(sampling, RealClock());
   for (const auto& [name, sensor] : sensors) sampler.AddDevice(name, sensor);
   Engine* running_engine = engine.value().get();
   sampler.SetListener([&energy_metrics, running_engine](const std::vector<DeviceEnergy>& devices) {
@@ -264,8 +266,13 @@ void RunServe(const ServeFlags& flags) {
       if (d.device == "host") continue;
       running_engine->ReportCardSensors(d.device, {d.watts, d.celsius, ThermalStateName(d.thermal)});
       if (d.thermal == ThermalState::kTooHot) {
-        running_engine->FailCard(d.device, "too hot: " + FormatReading(d.celsius, "C") +
-                                               ", at or past card_fail_celsius");
+        // The sampler's device names are the engine's card names, so NotFound would be a bug: say so.
+        if (Status st = running_engine->FailCard(d.device, "too hot: " + FormatReading(d.celsius, "C") +
+                                                               ", at or past card_fail_celsius");
+            !st.ok()) {
+          spdlog::error(LogLine("could not take a too hot card out of service",
+                                {{"card", d.device}, {"error", st.ToString()}}));
+        }
       }
     }
   });

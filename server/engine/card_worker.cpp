@@ -11,9 +11,9 @@
 namespace fpgaserve {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using Steady = std::chrono::steady_clock;
 
-double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+double Seconds(Steady::duration d) { return std::chrono::duration<double>(d).count(); }
 
 int BudgetOf(const EngineOptions& options, const DeviceInfo& info) {
   return options.step_token_budget > 0 ? std::min(options.step_token_budget, info.max_step) : info.max_step;
@@ -50,7 +50,7 @@ void CardWorker::Loop() {
       EndAllLocked(Status::Cancelled("the server is shutting down"));
       break;
     }
-    const Clock::time_point now = Clock::now();
+    const Steady::time_point now = engine_->clock_->Now();
     ReapLocked(now);
     AdmitLocked(now);
     if (running_.empty()) {
@@ -59,14 +59,14 @@ void CardWorker::Loop() {
     }
     BuildStepLocked();
     in_run_ = true;
-    run_started_ = Clock::now();
+    run_started_ = engine_->clock_->Now();
     lock.unlock();
 
     const Status status = RunStep();
 
     lock.lock();
     in_run_ = false;
-    const double seconds = Seconds(Clock::now() - run_started_);
+    const double seconds = Seconds(engine_->clock_->Now() - run_started_);
     busy_seconds_ += seconds;
     if (metrics_ != nullptr) metrics_->ObserveStep(static_cast<int>(step_.entries.size()), seconds);
     // Taken out of service while in Run (watchdog, shutdown): its sequences are no longer ours.
@@ -91,7 +91,7 @@ void CardWorker::Loop() {
   }
 }
 
-void CardWorker::ReapLocked(Clock::time_point now) {
+void CardWorker::ReapLocked(Steady::time_point now) {
   bool changed = false;
   for (size_t i = 0; i < running_.size();) {
     Sequence& seq = *running_[i];
@@ -119,7 +119,7 @@ bool CardWorker::OtherCardHasMoreRoomLocked() const {
   return false;
 }
 
-void CardWorker::AdmitLocked(Clock::time_point now) {
+void CardWorker::AdmitLocked(Steady::time_point now) {
   auto& queue = engine_->queue_;
   bool changed = false;
   while (!free_slots_.empty() && !queue.empty()) {
@@ -219,7 +219,7 @@ void CardWorker::ProcessResults() {
 void CardWorker::EmitToken(Sequence& seq, float* logits_row) {
   EngineMetrics* m = engine_->metrics_;
   const SampleResult r = seq.sampler->Sample(logits_row, *seq.rng);  // processes the row in place
-  const Clock::time_point now = Clock::now();
+  const Steady::time_point now = engine_->clock_->Now();
   seq.generated++;
   if (m != nullptr) {
     if (seq.generated == 1) {
@@ -280,7 +280,9 @@ void CardWorker::Finish(Sequence& seq, FinishReason reason, std::string text) {
   e.completion_tokens = seq.generated;
   pending_.push_back({seq.stream, std::move(e)});
   finished_.push_back(&seq);
-  if (engine_->metrics_ != nullptr) engine_->metrics_->RecordSuccess(reason, Seconds(Clock::now() - seq.submitted));
+  if (engine_->metrics_ != nullptr) {
+    engine_->metrics_->RecordSuccess(reason, Seconds(engine_->clock_->Now() - seq.submitted));
+  }
 }
 
 void CardWorker::ReleaseLocked(Sequence* seq) {
@@ -292,7 +294,7 @@ void CardWorker::ReleaseLocked(Sequence* seq) {
   if (metrics_ != nullptr) metrics_->SetSlotsUsed(static_cast<int>(running_.size()));
 }
 
-void CardWorker::UpdateBusyFractionLocked(Clock::time_point now) {
+void CardWorker::UpdateBusyFractionLocked(Steady::time_point now) {
   constexpr auto kBusyWindow = std::chrono::seconds(10);
   const double busy = busy_seconds_ + (in_run_ ? Seconds(now - run_started_) : 0.0);
   busy_samples_.emplace_back(now, busy);

@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "base/log_line.h"
 #include "server/engine/card_worker.h"
 #include "server/engine/engine_metrics.h"
 #include "server/engine/sequence.h"
@@ -11,7 +12,7 @@
 namespace fpgaserve {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using Steady = std::chrono::steady_clock;
 
 // How often the housekeeping thread looks for hung steps and abandoned queued sequences (or
 // step_timeout / 4 when that is shorter). Short enough that a client that goes away while queued
@@ -76,6 +77,7 @@ Result<std::unique_ptr<Engine>> Engine::Create(const EngineOptions& options,
   }
 
   std::unique_ptr<Engine> engine(new Engine(options, std::move(tokenizer), metrics));
+  engine->clock_ = options.clock != nullptr ? options.clock : RealClock();
   engine->vocab_size_ = vocab;
   engine->context_length_ = cards[0]->info().cache_len;
   for (auto& device : cards) {
@@ -138,7 +140,7 @@ Result<std::shared_ptr<Stream>> Engine::Submit(SequenceRequest request) {
   seq->seed = request.sampling.seed.has_value() ? *request.sampling.seed : Rng::RandomSeed();
   seq->request = std::move(request);
   seq->stream = std::make_shared<Stream>();
-  seq->submitted = Clock::now();
+  seq->submitted = clock_->Now();
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (draining_) return Status::Unavailable("the server is draining and accepts no new requests");
@@ -211,9 +213,9 @@ void Engine::HousekeepingLoop() {
                                  std::chrono::milliseconds(1), kHousekeepingPeriod);
   std::unique_lock<std::mutex> lock(mu_);
   while (!housekeeping_stop_) {
-    housekeeping_cv_.wait_for(lock, period, [&] { return housekeeping_stop_; });
+    clock_->WaitFor(lock, housekeeping_cv_, period, [&] { return housekeeping_stop_; });
     if (housekeeping_stop_) break;
-    const Clock::time_point now = Clock::now();
+    const Steady::time_point now = clock_->Now();
     // The watchdog: a worker stuck in Run cannot report anything, so its card is failed from here and
     // its streams get their events now; the worker exits whenever Run returns.
     for (auto& card : cards_) {
@@ -226,7 +228,7 @@ void Engine::HousekeepingLoop() {
   }
 }
 
-Status Engine::CancellationOf(const Sequence& seq, Clock::time_point now) const {
+Status Engine::CancellationOf(const Sequence& seq, Steady::time_point now) const {
   if (seq.stream->cancelled()) return Status::Cancelled("the request was cancelled");
   if (now >= seq.request.deadline) {
     return Status::DeadlineExceeded("request timed out after " + Ms(seq.request.deadline - seq.submitted));
@@ -239,7 +241,7 @@ void Engine::EndWithErrorLocked(Sequence& seq, Status status) {
   seq.stream->Push(seq.ErrorEvent(std::move(status)));
 }
 
-void Engine::SweepQueueLocked(Clock::time_point now) {
+void Engine::SweepQueueLocked(Steady::time_point now) {
   const size_t before = queue_.size();
   for (auto it = queue_.begin(); it != queue_.end();) {
     if (Status why = CancellationOf(**it, now); !why.ok()) {
@@ -258,8 +260,10 @@ void Engine::FailCardLocked(CardWorker& card, const std::string& reason) {
   if (card.in_run_) card.abandoned_ = true;
   if (card.metrics_ != nullptr) card.metrics_->SetHealthy(false);
   const bool can_requeue = AnyHealthyCardLocked() && !stopping_;
-  spdlog::error("card {} failed: {}; it is no longer used ({} sequences on it{})", card.info().name, reason,
-                card.running_.size(), can_requeue ? ", those that have not streamed yet move to another card" : "");
+  spdlog::error(LogLine("card failed: out of service", {{"card", card.info().name},
+                                                       {"reason", reason},
+                                                       {"sequences", card.running_.size()},
+                                                       {"requeue_unstreamed", can_requeue}}));
   const Status failure = Status::DeviceFailure("card " + card.info().name + " failed: " + reason);
   // Backwards, so that pushing each to the front keeps their admission order ahead of the queue.
   for (auto it = card.running_.rbegin(); it != card.running_.rend(); ++it) {

@@ -68,8 +68,9 @@
 #include <thread>
 #include <vector>
 
+#include "base/clock.h"
+#include "base/status.h"
 #include "fpga/device.h"
-#include "fpga/status.h"
 #include "server/engine/sampler.h"
 #include "server/model/tokenizer.h"
 
@@ -139,6 +140,9 @@ struct EngineOptions {
   int max_queue = 256;                 // waiting sequences; Submit beyond it returns ResourceExhausted
   int step_token_budget = 0;           // entries per step (decode + prefill); 0 = each card's max_step
   std::chrono::milliseconds step_timeout{30000};  // a card step taking longer marks the card unhealthy
+  // The time of the watchdog, the housekeeping period, step timing and queue deadlines (a request's deadline
+  // is on this clock); nullptr = RealClock(). Must outlive the engine. Tests pass a FakeClock.
+  Clock* clock = nullptr;
 };
 
 // What the energy sampler last said of a card (fpga/energy_sampler.h), for /health.
@@ -235,6 +239,7 @@ class Engine {
 
   // Constant after construction.
   EngineOptions options_;
+  Clock* clock_ = nullptr;  // options_.clock or RealClock()
   std::shared_ptr<const Tokenizer> tokenizer_;
   EngineMetrics* metrics_ = nullptr;  // may be null; outlives the engine
   int context_length_ = 0;

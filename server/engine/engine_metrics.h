@@ -41,7 +41,7 @@
 #include <utility>
 #include <vector>
 
-#include "fpga/status.h"
+#include "base/status.h"
 
 namespace fpgaserve {
 

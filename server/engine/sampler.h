@@ -35,7 +35,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "fpga/status.h"
+#include "base/status.h"
 #include "server/engine/rng.h"
 
 namespace fpgaserve {

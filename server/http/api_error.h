@@ -18,7 +18,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "fpga/status.h"
+#include "base/status.h"
 
 namespace fpgaserve {
 

@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "fpga/status.h"
+#include "base/status.h"
 
 namespace fpgaserve {
 

@@ -7,7 +7,7 @@
 namespace fpgaserve {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using Steady = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 }  // namespace
@@ -103,9 +103,9 @@ Result<nlohmann::json> CompletionRunner::Collect(const std::atomic<bool>* stop) 
 
 bool CompletionRunner::StreamTo(const std::function<bool(std::string_view)>& write, milliseconds keepalive,
                                 const std::atomic<bool>* stop) {
-  auto last_write = Clock::now();
+  auto last_write = Steady::now();
   auto send = [&](const std::string& data) {
-    last_write = Clock::now();
+    last_write = Steady::now();
     if (write(data)) return true;
     CancelAll();  // the client is gone: free the slots
     return false;
@@ -167,12 +167,12 @@ bool CompletionRunner::StreamTo(const std::function<bool(std::string_view)>& wri
     // tokens are not delayed), and send a keep-alive when nothing was written for `keepalive`.
     size_t first = 0;
     while (choices_[first].done) first++;
-    const auto idle = std::chrono::duration_cast<milliseconds>(Clock::now() - last_write);
+    const auto idle = std::chrono::duration_cast<milliseconds>(Steady::now() - last_write);
     const milliseconds until_keepalive = std::max(milliseconds(0), keepalive - idle);
     const milliseconds wait = std::min(open > 1 ? milliseconds(5) : milliseconds(200), until_keepalive);
     if (choices_[first].stream->Next(&e, wait)) {
       if (!handle(first, e)) return false;
-    } else if (Clock::now() - last_write >= keepalive) {
+    } else if (Steady::now() - last_write >= keepalive) {
       if (!send(kSseKeepAlive)) return false;
     }
   }

@@ -7,8 +7,8 @@
 #include <ctime>
 #include <thread>
 
+#include "base/log_line.h"
 #include "server/http/completion_runner.h"
-#include "server/http/log_line.h"
 #include "server/http/openai_response.h"
 #include "server/http/request_preparer.h"
 #include "server/http/tokenize_api.h"
@@ -19,7 +19,7 @@ namespace {
 using httplib::Request;
 using httplib::Response;
 using HandlerResponse = httplib::Server::HandlerResponse;
-using Clock = std::chrono::steady_clock;
+using Steady = std::chrono::steady_clock;
 
 const char* const kJson = "application/json";
 const char* const kRoutes[] = {"/v1/completions", "/v1/chat/completions", "/v1/models", "/tokenize",
@@ -30,7 +30,7 @@ const char* const kRoutes[] = {"/v1/completions", "/v1/chat/completions", "/v1/m
 // set up before routing and filled by the handlers is complete when the logger reads it.
 struct RequestRecord {
   const Request* request = nullptr;  // which request this record is for
-  Clock::time_point start;
+  Steady::time_point start;
   std::string id;
   std::string user;
   std::string error_type;
@@ -43,7 +43,7 @@ RequestRecord& RecordFor(const Request& req) {
   if (t_record.request != &req) {
     t_record = RequestRecord{};
     t_record.request = &req;
-    t_record.start = Clock::now();
+    t_record.start = Steady::now();
   }
   return t_record;
 }
@@ -96,7 +96,9 @@ Result<int> HttpServer::Bind() {
     return Status::Unavailable("cannot listen on " + config_.host + ":" + std::to_string(config_.port) +
                                " (address in use, or not an address of this host)");
   }
-  if (!server_.WidenBacklog(SOMAXCONN)) spdlog::warn("could not widen the listen backlog; bursts may be refused");
+  if (!server_.WidenBacklog(SOMAXCONN)) {
+    spdlog::warn(LogLine("could not widen the listen backlog; bursts may be refused", {{"backlog", SOMAXCONN}}));
+  }
   return port;
 }
 
@@ -239,7 +241,7 @@ void HttpServer::SendError(Response& res, const ApiError& error) {
 
 void HttpServer::OnLogged(const Request& req, const Response& res) {
   RequestRecord& r = RecordFor(req);
-  const double ms = std::chrono::duration<double, std::milli>(Clock::now() - r.start).count();
+  const double ms = std::chrono::duration<double, std::milli>(Steady::now() - r.start).count();
   nlohmann::json fields = {{"method", req.method}, {"path", req.path}, {"status", res.status},
                            {"latency_ms", std::round(ms * 10) / 10}};
   if (!r.id.empty()) fields["id"] = r.id;

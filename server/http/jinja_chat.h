@@ -28,7 +28,7 @@
 #include <string_view>
 #include <vector>
 
-#include "fpga/status.h"
+#include "base/status.h"
 #include "server/http/chat_template.h"
 #include "server/http/jinja_template.h"
 #include "server/model/tokenizer.h"

@@ -28,7 +28,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "fpga/status.h"
+#include "base/status.h"
 #include "server/http/jinja_value.h"
 
 namespace fpgaserve {

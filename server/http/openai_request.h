@@ -28,7 +28,7 @@
 #include <string>
 #include <vector>
 
-#include "fpga/status.h"
+#include "base/status.h"
 #include "server/engine/sampler.h"
 #include "server/http/chat_template.h"
 

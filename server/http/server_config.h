@@ -21,7 +21,7 @@
 #include <variant>
 #include <vector>
 
-#include "fpga/status.h"
+#include "base/status.h"
 
 namespace fpgaserve {
 

@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "fpga/status.h"
+#include "base/status.h"
 #include "server/model/tokenizer.h"
 
 namespace fpgaserve {

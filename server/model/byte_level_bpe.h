@@ -25,7 +25,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "fpga/status.h"
+#include "base/status.h"
 #include "server/model/pretokenizer.h"
 
 namespace fpgaserve {

@@ -42,8 +42,8 @@
 #include <string>
 #include <vector>
 
+#include "base/status.h"
 #include "fpga/model_view.h"
-#include "fpga/status.h"
 
 namespace fpgaserve {
 

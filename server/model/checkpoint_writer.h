@@ -4,8 +4,8 @@
 
 #include <string>
 
+#include "base/status.h"
 #include "fpga/model_view.h"
-#include "fpga/status.h"
 #include "server/model/checkpoint.h"
 
 namespace fpgaserve {

@@ -35,7 +35,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "fpga/status.h"
+#include "base/status.h"
 #include "server/model/gguf_types.h"
 
 namespace fpgaserve {

@@ -9,6 +9,7 @@
 #include <map>
 #include <sstream>
 
+#include "base/log_line.h"
 #include "server/model/checkpoint.h"
 
 namespace fpgaserve {
@@ -303,8 +304,9 @@ Status GgufModel::Load() {
     return s;
   }
   if (dequantized_ > 0) {
-    spdlog::info("{}: dequantized {} tensors of 4-6 bit types to fp32; the card runs them requantized to Q8_0",
-                 file_->path(), dequantized_);
+    // The card runs them requantized to Q8_0.
+    spdlog::info(LogLine("dequantized 4-6 bit tensors to fp32",
+                         {{"file", file_->path()}, {"tensors", dequantized_}}));
   }
   return Status::Ok();
 }

@@ -46,8 +46,8 @@
 #include <string>
 #include <vector>
 
+#include "base/status.h"
 #include "fpga/model_view.h"
-#include "fpga/status.h"
 #include "server/model/gguf.h"
 
 namespace fpgaserve {

@@ -3,7 +3,7 @@
 // "llama-bpe" or "smollm" (pretokenizer.h).
 #pragma once
 
-#include "fpga/status.h"
+#include "base/status.h"
 #include "server/model/gguf.h"
 #include "server/model/tokenizer.h"
 

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "base/status.h"
 #include "fpga/model_view.h"
-#include "fpga/status.h"
 #include "server/model/gguf_types.h"
 #include "server/model/tokenizer.h"
 

@@ -25,7 +25,7 @@
 
 #include <string>
 
-#include "fpga/status.h"
+#include "base/status.h"
 #include "server/model/gguf_writer.h"
 
 namespace fpgaserve {

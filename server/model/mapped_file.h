@@ -7,7 +7,7 @@
 #include <memory>
 #include <string>
 
-#include "fpga/status.h"
+#include "base/status.h"
 
 namespace fpgaserve {
 

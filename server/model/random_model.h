@@ -7,8 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "base/status.h"
 #include "fpga/model_view.h"
-#include "fpga/status.h"
 
 namespace fpgaserve {
 

@@ -34,7 +34,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "fpga/status.h"
+#include "base/status.h"
 #include "server/model/byte_level_bpe.h"
 
 namespace fpgaserve {

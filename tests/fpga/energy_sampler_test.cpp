@@ -3,20 +3,20 @@
 // background thread's start and stop. No test sleeps: time is the fake clock's.
 #include <gtest/gtest.h>
 
+#include <condition_variable>
 #include <deque>
 #include <future>
+#include <mutex>
 #include <optional>
+#include <thread>
 
 #include "fpga/energy_sampler.h"
-#include "support/test_support.h"
 
 namespace fpgaserve {
 namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-
-using FakeClock = testing::FakeSteadyClock;
 
 // Gives the queued readings in turn, then repeats the last one.
 class FakeSensor final : public DeviceSensor {
@@ -168,6 +168,41 @@ TEST(EnergySampler, TheBackgroundThreadSamplesAndStops) {
   sampled.get_future().wait();
   sampler.Stop();  // returns without waiting for the hour
   EXPECT_EQ(sampler.Snapshot().at(0).watts, 5);
+}
+
+// Start()'s thread waits its period on the injected clock: a second sample comes when the fake time has moved
+// by a period, not before.
+TEST(EnergySampler, TheBackgroundThreadSamplesEveryPeriodOfTheInjectedClock) {
+  FakeClock clock;
+  FakeSensor sensor;
+  for (int i = 0; i < 3; i++) sensor.PushWatts(5);
+  EnergySamplerOptions o;
+  o.period = milliseconds(1000);
+  EnergySampler sampler(o, &clock);
+  sampler.AddDevice("host", &sensor);
+  std::mutex mu;
+  std::condition_variable cv;
+  int samples = 0;
+  sampler.SetListener([&](const std::vector<DeviceEnergy>&) {
+    std::lock_guard<std::mutex> l(mu);
+    samples++;
+    cv.notify_all();
+  });
+  sampler.Start();
+  std::unique_lock<std::mutex> l(mu);
+  cv.wait(l, [&] { return samples == 1; });
+  l.unlock();
+  while (clock.Waiters() == 0) std::this_thread::yield();  // the thread waits its period from now on
+  clock.Advance(milliseconds(999));
+  std::this_thread::sleep_for(milliseconds(20));
+  l.lock();
+  EXPECT_EQ(samples, 1);
+  l.unlock();
+  clock.Advance(milliseconds(1));
+  l.lock();
+  cv.wait(l, [&] { return samples == 2; });
+  l.unlock();
+  sampler.Stop();
 }
 
 }  // namespace

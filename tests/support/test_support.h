@@ -6,7 +6,6 @@
 #include <string>
 #include <vector>
 
-#include "fpga/energy_sampler.h"
 #include "fpga/model_view.h"
 
 namespace fpgaserve::testing {
@@ -31,16 +30,6 @@ std::string SharedDataFile(const std::string& name);
 // The fpgaserve binary built with the tests, and the source tree.
 std::string FpgaserveBinary();
 std::string SourceDir();
-
-// A clock that moves only when told to (the time seam of fpga/energy_sampler.h).
-class FakeSteadyClock final : public SteadyClock {
- public:
-  std::chrono::steady_clock::time_point Now() override { return now_; }
-  void Advance(std::chrono::steady_clock::duration d) { now_ += d; }
-
- private:
-  std::chrono::steady_clock::time_point now_{std::chrono::hours(1000)};
-};
 
 // Writes bytes to a file; returns false on failure.
 bool WriteFile(const std::string& path, const std::string& bytes);

@@ -2,6 +2,8 @@
 // and — from an injected sensor through the sampler, the metrics and the scrape — a report that shows mWh
 // per output token, or "n/a" when nothing measured it.
 #include <gtest/gtest.h>
+
+#include "base/clock.h"
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
@@ -94,7 +96,7 @@ TEST(EnergyReport, ABenchReportShowsMwhPerTokenFromAnInjectedSensor) {
   // A card drawing 9 W (HLSTransform's F1 figure) serves 57 tokens a second for 10 s.
   prometheus::Registry registry;
   EnergyMetrics metrics(registry, "stories110M");
-  testing::FakeSteadyClock clock;
+  FakeClock clock;
   ConstantSensor card(9);
   EnergySampler sampler({}, &clock);
   sampler.AddDevice("xrt0", &card);

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "base/clock.h"
+
 #include <chrono>
 #include <thread>
 
@@ -31,7 +33,7 @@ FakeServerOptions WithMetrics(bool host_only = false) {
 
 TEST(PowerSamplerTest, KeepsTheCardsPowerAtTheClocksTimeSinceConstruction) {
   FakeOpenAiServer server(WithMetrics());
-  testing::FakeSteadyClock clock;
+  FakeClock clock;
   PowerSampler sampler(Target(server), {}, &clock);
   clock.Advance(std::chrono::milliseconds(250));
   ASSERT_TRUE(sampler.SampleOnce());
@@ -48,7 +50,7 @@ TEST(PowerSamplerTest, KeepsTheCardsPowerAtTheClocksTimeSinceConstruction) {
 
 TEST(PowerSamplerTest, KeepsTheHostPowerWhenNoCardReportsAny) {
   FakeOpenAiServer server(WithMetrics(/*host_only=*/true));
-  testing::FakeSteadyClock clock;
+  FakeClock clock;
   PowerSampler sampler(Target(server), {}, &clock);
   ASSERT_TRUE(sampler.SampleOnce());
   const std::vector<PowerSample> samples = sampler.Stop();
@@ -57,7 +59,7 @@ TEST(PowerSamplerTest, KeepsTheHostPowerWhenNoCardReportsAny) {
 }
 
 TEST(PowerSamplerTest, SkipsFailedScrapesWithoutFailing) {
-  testing::FakeSteadyClock clock;
+  FakeClock clock;
   FakeOpenAiServer no_metrics;  // 404, as a server other than fpgaserve
   PowerSampler on_404(Target(no_metrics), {}, &clock);
   EXPECT_FALSE(on_404.SampleOnce());
@@ -86,7 +88,7 @@ TEST(PowerSamplerTest, SamplesBesideALoadRunAndStopsWithIt) {
 
   PowerSamplerOptions po;
   po.interval = std::chrono::milliseconds(100);
-  PowerSampler sampler(Target(server), po, RealSteadyClock());
+  PowerSampler sampler(Target(server), po, RealClock());
   sampler.Start();
   auto result = RunLoad(Target(server), RandomWorkload(w).value(), lo);
   const auto stop_began = std::chrono::steady_clock::now();

@@ -39,7 +39,7 @@ using testing::FakeDevice;
 using testing::FakeDeviceOptions;
 using testing::RecordingDevice;
 using Kind = StreamEvent::Kind;
-using Clock = std::chrono::steady_clock;
+using Steady = std::chrono::steady_clock;
 
 constexpr int kVocab = 512;  // the tiny shape's vocabulary
 constexpr milliseconds kLongWait{60000};
@@ -172,9 +172,9 @@ struct Outcome {
 // Reads until the final event or `limit`.
 Outcome Collect(Stream& stream, milliseconds limit = kLongWait) {
   Outcome o;
-  const auto until = Clock::now() + limit;
+  const auto until = Steady::now() + limit;
   StreamEvent e;
-  while (Clock::now() < until) {
+  while (Steady::now() < until) {
     if (!stream.Next(&e, milliseconds(50))) continue;
     o.text += e.text;
     if (e.kind == Kind::kToken) {
@@ -199,8 +199,8 @@ StreamEvent NextEvent(Stream& stream) {
 // Polls `condition` until it holds or `limit` passes.
 template <typename F>
 bool Eventually(F condition, milliseconds limit = milliseconds(10000)) {
-  const auto until = Clock::now() + limit;
-  while (Clock::now() < until) {
+  const auto until = Steady::now() + limit;
+  while (Steady::now() < until) {
     if (condition()) return true;
     std::this_thread::sleep_for(milliseconds(2));
   }
@@ -652,7 +652,7 @@ TEST(EngineCancel, DeadlineWhileDecoding) {
   fo.delay = milliseconds(5);
   auto engine = MakeEngine(Fake(std::make_shared<FakeControl>(), fo));
   SequenceRequest r = Request({1}, 60);
-  r.deadline = Clock::now() + milliseconds(100);
+  r.deadline = Steady::now() + milliseconds(100);
   const Outcome o = Collect(*MustSubmit(*engine, r));
   EXPECT_EQ(o.final.error.code(), StatusCode::kDeadlineExceeded);
   EXPECT_THAT(o.final.error.message(), ::testing::MatchesRegex("request timed out after [0-9]+ ms"));
@@ -668,7 +668,7 @@ TEST(EngineCancel, DeadlineWhileQueued) {
   auto running = MustSubmit(*engine, Request({1}, 60));
   ASSERT_EQ(NextEvent(*running).kind, Kind::kToken);
   SequenceRequest r = Request({1}, 60);
-  r.deadline = Clock::now() + milliseconds(50);
+  r.deadline = Steady::now() + milliseconds(50);
   const Outcome o = Collect(*MustSubmit(*engine, r));
   EXPECT_EQ(o.final.error.code(), StatusCode::kDeadlineExceeded);
   EXPECT_EQ(engine->State().running, 1);
@@ -798,9 +798,9 @@ TEST(EngineFailure, HungCardIsMarkedUnhealthyWithinStepTimeout) {
   ASSERT_EQ(NextEvent(*stream).kind, Kind::kToken);
   ASSERT_EQ(NextEvent(*stream).kind, Kind::kToken);
   ASSERT_TRUE(Eventually([&] { return control0->hanging(); }));
-  const auto hung_at = Clock::now();
+  const auto hung_at = Steady::now();
   const StreamEvent e = NextEvent(*stream);
-  const auto waited = Clock::now() - hung_at;
+  const auto waited = Steady::now() - hung_at;
   EXPECT_EQ(e.kind, Kind::kError);
   EXPECT_EQ(e.error.code(), StatusCode::kDeviceFailure);
   EXPECT_THAT(e.error.message(), ::testing::HasSubstr("fake0"));
@@ -823,6 +823,33 @@ TEST(EngineFailure, HungCardBeforeAnyTokenRequeues) {
   const Outcome o = Collect(*MustSubmit(*engine, Request({1}, 4)));
   EXPECT_EQ(o.final.kind, Kind::kFinished) << o.final.error.ToString();
   EXPECT_EQ(o.tokens.size(), 4u);
+  control0->Release();
+}
+
+// The watchdog on a FakeClock: a hung step is failed when the engine's time passes step_timeout, and not
+// before, however long the wall clock takes.
+TEST(EngineFailure, OnAFakeClockAHungCardFailsOnlyOnceItsTimeoutHasPassed) {
+  FakeClock clock;
+  auto control0 = std::make_shared<FakeControl>();
+  FakeDeviceOptions hanging;
+  hanging.hang_at_step = 1;
+  auto cards = FaultyAndGoodCards(control0, std::make_shared<FakeControl>(), hanging);
+  EngineOptions options;
+  options.step_timeout = std::chrono::seconds(30);
+  options.clock = &clock;
+  auto engine = MakeEngine(std::move(cards), options);
+  auto stream = MustSubmit(*engine, Request({1}, 10));
+  ASSERT_EQ(NextEvent(*stream).kind, Kind::kToken);
+  ASSERT_TRUE(Eventually([&] { return control0->hanging(); }));
+  clock.Advance(std::chrono::seconds(29));
+  std::this_thread::sleep_for(milliseconds(50));  // housekeeping runs (every 20 ms of fake time) and waits
+  EXPECT_TRUE(engine->State().cards[0].healthy);
+  clock.Advance(std::chrono::seconds(2));
+  const StreamEvent e = NextEvent(*stream);
+  EXPECT_EQ(e.kind, Kind::kError);
+  EXPECT_EQ(e.error.code(), StatusCode::kDeviceFailure);
+  EXPECT_THAT(e.error.message(), ::testing::HasSubstr("a step did not finish within 30000 ms"));
+  EXPECT_FALSE(engine->State().cards[0].healthy);
   control0->Release();
 }
 

@@ -53,17 +53,13 @@ class ServeProcess {
   }
   void Signal(int sig) { kill(pid_, sig); }
   // Waits up to `timeout` for the process to exit; returns its exit status, or -1 (still running / killed).
+  // A process that already exited (during start-up, say) returns its status at once.
   int WaitExit(std::chrono::milliseconds timeout) {
     const auto end = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < end) {
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        exited_ = true;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-      }
+    while (alive() && std::chrono::steady_clock::now() < end) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
-    return -1;
+    return exited_ ? exit_code_ : -1;
   }
 
  private:
@@ -83,13 +79,17 @@ class ServeProcess {
       execv(argv[0], argv.data());
       _exit(127);
     }
-    // The log's "listening" line names the port; then wait for /health 200 (model loaded).
-    // (Plain string search: std::regex trips GCC 12's -Wmaybe-uninitialized under the sanitizers.)
-    const std::string listening = "listening address=http://127.0.0.1:";
+    // The log's "listening" line names the port (--log-format text or json); then wait for /health 200
+    // (model loaded). (Plain string search: std::regex trips GCC 12's -Wmaybe-uninitialized under the
+    // sanitizers.)
+    const std::string listening[] = {"listening address=http://127.0.0.1:",
+                                     R"("msg":"listening","address":"http://127.0.0.1:)"};
     for (int i = 0; i < 600 && port_ == 0 && alive(); ++i) {
       const std::string text = ReadFile(log_);
-      const size_t at = text.find(listening);
-      if (at != std::string::npos) port_ = std::atoi(text.c_str() + at + listening.size());
+      for (const std::string& l : listening) {
+        const size_t at = text.find(l);
+        if (at != std::string::npos) port_ = std::atoi(text.c_str() + at + l.size());
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     if (port_ == 0) return;
@@ -105,7 +105,10 @@ class ServeProcess {
 
   bool alive() {
     int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) exited_ = true;
+    if (!exited_ && waitpid(pid_, &status, WNOHANG) == pid_) {
+      exited_ = true;
+      exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    }
     return !exited_;
   }
 
@@ -116,6 +119,7 @@ class ServeProcess {
   int port_ = 0;
   bool ready_ = false;
   bool exited_ = false;
+  int exit_code_ = -1;  // once exited_: the exit status, or -1 when a signal ended it
 };
 
 }  // namespace fpgaserve::testing

@@ -5,8 +5,14 @@
 // meant for the user (they name the file, parameter or card concerned). Exceptions from third-party code
 // are caught at the boundary that calls it and turned into a Status.
 //
-// It lives in fpga/ because fpga/ is the lowest layer with errors (the kernel has none): server/ includes it
-// from here, which keeps the dependencies pointing one way.
+// Both types are [[nodiscard]]: a call whose Status or Result is dropped does not compile. Where dropping one
+// is right, say so: `status.IgnoreError();  // why it is safe` (or `(void)` with the same comment).
+//
+// Checked invariants: Result::value() (and * and ->) on an error, and a Result built from an OK Status, abort
+// the process with a message naming the misuse (and the error) instead of reading an empty optional. The check
+// is one predictable branch; the message is built out of line.
+//
+// It lives in base/, below fpga/ and server/ (base/ includes nothing of ours; kernel/ does not use it).
 #pragma once
 
 #include <optional>
@@ -28,7 +34,13 @@ enum class StatusCode {
   kInternal,            // a bug
 };
 
-class Status {
+class Status;
+namespace status_internal {
+// Prints "fpgaserve: <what>[: <status>]" to stderr and aborts. Out of line: the fast path stays small.
+[[noreturn]] void Die(const char* what, const Status* status);
+}  // namespace status_internal
+
+class [[nodiscard]] Status {
  public:
   Status() = default;  // OK
   Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
@@ -49,6 +61,8 @@ class Status {
   const std::string& message() const { return message_; }
   // "invalid argument: <message>", for logs and the command line.
   std::string ToString() const;
+  // Drops the status on purpose; the caller's comment says why that is safe.
+  void IgnoreError() const {}
 
  private:
   StatusCode code_ = StatusCode::kOk;
@@ -77,23 +91,36 @@ inline const char* StatusCodeName(StatusCode code) {
   return "unknown";
 }
 
-// A value on success, a Status on failure. REQUIRES: value() only when ok().
+// A value on success, a Status on failure.
+// REQUIRES: value(), * and -> only when ok() (checked: the process aborts with the error otherwise).
+// REQUIRES: the Status a Result is built from is not OK (checked likewise).
 template <typename T>
-class Result {
+class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}            // NOLINT: implicit by design
-  Result(Status status) : status_(std::move(status)) {}    // NOLINT: implicit by design; must not be OK
+  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(Status status) : status_(std::move(status)) {  // NOLINT: implicit by design
+    if (status_.ok()) [[unlikely]] {
+      status_internal::Die("Result constructed from an OK Status (it needs a value)", nullptr);
+    }
+  }
 
   bool ok() const { return value_.has_value(); }
   const Status& status() const { return status_; }
-  T& value() & { return *value_; }
-  const T& value() const& { return *value_; }
-  T&& value() && { return std::move(*value_); }
-  T* operator->() { return &*value_; }
-  const T* operator->() const { return &*value_; }
-  T& operator*() { return *value_; }
+  T& value() & { Check(); return *value_; }
+  const T& value() const& { Check(); return *value_; }
+  T&& value() && { Check(); return std::move(*value_); }
+  T* operator->() { Check(); return &*value_; }
+  const T* operator->() const { Check(); return &*value_; }
+  T& operator*() & { Check(); return *value_; }
+  const T& operator*() const& { Check(); return *value_; }
 
  private:
+  void Check() const {
+    if (!value_.has_value()) [[unlikely]] {
+      status_internal::Die("Result::value() called on an error", &status_);
+    }
+  }
+
   std::optional<T> value_;
   Status status_;
 };

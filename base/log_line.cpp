@@ -1,7 +1,8 @@
-#include "server/http/log_line.h"
+#include "base/log_line.h"
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 
 namespace fpgaserve {
@@ -33,7 +34,16 @@ std::string LogLine(const std::string& message, const nlohmann::json& fields) {
   }
   std::string out = message;
   for (const auto& [key, value] : fields.items()) {
-    out += " " + key + "=" + (value.is_string() ? value.get<std::string>() : value.dump(-1, ' ', false, replace));
+    out += " " + key + "=";
+    if (!value.is_string()) {
+      out += value.dump(-1, ' ', false, replace);
+      continue;
+    }
+    const std::string& text = value.get_ref<const std::string&>();
+    const bool plain = !text.empty() && std::none_of(text.begin(), text.end(), [](char ch) {
+      return ch == ' ' || ch == '"' || ch == '=' || static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f;
+    });
+    out += plain ? text : value.dump(-1, ' ', false, replace);  // JSON's string quoting and escapes
   }
   return out;
 }

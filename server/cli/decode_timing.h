@@ -2,7 +2,7 @@
 #pragma once
 
 #include "fpga/device.h"
-#include "fpga/status.h"
+#include "base/status.h"
 
 namespace fpgaserve::cli {
 

@@ -72,7 +72,13 @@ class SignalHandler {
     Wait();
     thread_ = std::thread([this] { io_.run(); });
   }
-  ~SignalHandler() {
+  ~SignalHandler() { Shutdown(); }
+
+  // Stops handling signals and joins the handler's thread. After it nothing here touches the server or,
+  // through its StartDrain, the backend: RunServe calls it before the backend and the engine are destroyed
+  // (ThreadSanitizer saw StartDrain's virtual call race with the backend's destructor otherwise).
+  void Shutdown() {
+    if (!thread_.joinable()) return;
     io_.stop();
     thread_.join();
   }
@@ -290,6 +296,7 @@ void RunServe(const ServeFlags& flags) {
   spdlog::info(LogLine("ready", {{"context", engine.value()->context_length()}, {"max_queue", config.max_queue}}));
 
   serve_thread.join();  // returns once a signal drained and stopped the server
+  signals.Shutdown();
   sampler.Stop();
   spdlog::info(LogLine("stopped", json::object()));
 }

@@ -297,6 +297,20 @@ std::string EncodeQ8_0(const int8_t* q, const float* s, size_t n) {
   return out;
 }
 
+void SetSentencePieceVocabulary(GgufBuilder& b, const std::vector<std::string>& tokens,
+                                const std::vector<float>& scores, const std::vector<int32_t>& types) {
+  for (const char* key : {"tokenizer.ggml.model", "tokenizer.ggml.tokens", "tokenizer.ggml.scores",
+                          "tokenizer.ggml.token_type", "tokenizer.ggml.bos_token_id", "tokenizer.ggml.eos_token_id"}) {
+    b.Erase(key);
+  }
+  b.String("tokenizer.ggml.model", "llama");
+  b.StringArray("tokenizer.ggml.tokens", tokens);
+  b.Float32Array("tokenizer.ggml.scores", scores);
+  b.Int32Array("tokenizer.ggml.token_type", types);
+  b.Uint32("tokenizer.ggml.bos_token_id", 1);
+  b.Uint32("tokenizer.ggml.eos_token_id", 2);
+}
+
 GgufBuilder ModelToGguf(const ModelView& model, const GgufModelOptions& options) {
   const ModelConfig& c = model.config;
   GgufBuilder b;
@@ -341,12 +355,7 @@ GgufBuilder ModelToGguf(const ModelView& model, const GgufModelOptions& options)
       const bool byte = options.vocabulary != nullptr && options.vocabulary->IsByteToken(i);
       types.push_back(i == 0 ? 2 : i < 3 ? 3 : byte ? 6 : 1);
     }
-    b.String("tokenizer.ggml.model", "llama");
-    b.StringArray("tokenizer.ggml.tokens", tokens);
-    b.Float32Array("tokenizer.ggml.scores", scores);
-    b.Int32Array("tokenizer.ggml.token_type", types);
-    b.Uint32("tokenizer.ggml.bos_token_id", 1);
-    b.Uint32("tokenizer.ggml.eos_token_id", 2);
+    SetSentencePieceVocabulary(b, tokens, scores, types);
   }
   auto matrix = [&](const std::string& name, const MatrixView& m) {
     const size_t n = static_cast<size_t>(m.rows) * static_cast<size_t>(m.cols);

@@ -94,6 +94,12 @@ struct GgufVocabulary {
   std::string chat_template;  // tokenizer.chat_template when non-empty
 };
 
+// Sets a SentencePiece ("llama") vocabulary's tokenizer.ggml.* keys, replacing any there: `tokens` (spaces
+// spelled U+2581), their `scores` and llama.cpp token `types` (1 normal, 2 unknown, 3 control, 6 byte), BOS 1
+// and EOS 2. REQUIRES: the three have one entry per token.
+void SetSentencePieceVocabulary(GgufBuilder& b, const std::vector<std::string>& tokens,
+                                const std::vector<float>& scores, const std::vector<int32_t>& types);
+
 // Adds `v`'s tokenizer.ggml.* keys (and tokenizer.chat_template) to `b`.
 void AddVocabulary(GgufBuilder& b, const GgufVocabulary& v);
 

@@ -25,16 +25,7 @@ void WriteMadeUpSentencePieceVocabulary(GgufBuilder& b, int vocab) {
   types.resize(tokens.size(), 1);  // normal
   std::vector<float> scores;
   for (size_t i = 0; i < tokens.size(); i++) scores.push_back(i < 259 ? 0.0f : -static_cast<float>(i));
-  for (const char* key : {"tokenizer.ggml.model", "tokenizer.ggml.tokens", "tokenizer.ggml.scores", "tokenizer.ggml.token_type",
-                          "tokenizer.ggml.bos_token_id", "tokenizer.ggml.eos_token_id"}) {
-    b.Erase(key);
-  }
-  b.String("tokenizer.ggml.model", "llama");
-  b.StringArray("tokenizer.ggml.tokens", tokens);
-  b.Float32Array("tokenizer.ggml.scores", scores);
-  b.Int32Array("tokenizer.ggml.token_type", types);
-  b.Uint32("tokenizer.ggml.bos_token_id", 1);
-  b.Uint32("tokenizer.ggml.eos_token_id", 2);
+  SetSentencePieceVocabulary(b, tokens, scores, types);
 }
 
 }  // namespace fpgaserve

@@ -1,5 +1,5 @@
-// Engine: the scheduler between the HTTP layer and the cards, in three parts after Triton's split of the
-// scheduler from the backend threads:
+// Engine: the scheduler between the HTTP layer and the cards. After Triton's split of the scheduler from its
+// backend threads, planning, execution and output are three parts, and this class ties them together:
 //  - the Engine (this file) owns the bounded FIFO queue of sequences and the shared scheduling state of every
 //    card (its running sequences, free KV slots, health), behind one lock; it decides, at each card's step
 //    boundary, what the card admits and runs, and turns each step's logits into events;
@@ -181,7 +181,7 @@ class Engine : private StepScheduler {
 
  private:
   // The engine's part of one card: what admission, planning and failures read and change. Every field is
-  // guarded by mu_ (the vector holding them is GUARDED_BY(mu_)).
+  // guarded by mu_: the vector holding them, cards_, is GUARDED_BY(mu_).
   struct CardSchedule {
     explicit CardSchedule(int budget) : planner(budget) {}
     bool healthy = true;

@@ -109,7 +109,7 @@ EngineMetrics::EngineMetrics(prometheus::Registry& registry, const std::string& 
                         .Register(registry)) {}
 
 CardMetrics* EngineMetrics::Card(const std::string& device, int slots_total) {
-  std::lock_guard<std::mutex> lock(cards_mu_);
+  MutexLock lock(&cards_mu_);
   CardMetrics* card = nullptr;
   for (auto& [name, metrics] : cards_) {
     if (name == device) card = metrics.get();

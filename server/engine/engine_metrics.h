@@ -36,12 +36,13 @@
 #include <prometheus/registry.h>
 
 #include <memory>
-#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "base/mutex.h"
 #include "base/status.h"
+#include "base/thread_annotations.h"
 
 namespace fpgaserve {
 
@@ -75,7 +76,7 @@ class EngineMetrics {
 
   // The series of card `device` (created on first call, the same object for the same name afterwards;
   // slots_total is set each time). The pointer stays valid for the life of this object.
-  CardMetrics* Card(const std::string& device, int slots_total);
+  CardMetrics* Card(const std::string& device, int slots_total) EXCLUDES(cards_mu_);
 
   void SetRunning(int n) { running_->Set(n); }
   void SetWaiting(int n) { waiting_->Set(n); }
@@ -108,8 +109,8 @@ class EngineMetrics {
   prometheus::Family<prometheus::Gauge>& card_slots_used_;
   prometheus::Family<prometheus::Gauge>& card_slots_total_;
   prometheus::Family<prometheus::Gauge>& card_healthy_;
-  std::mutex cards_mu_;
-  std::vector<std::pair<std::string, std::unique_ptr<CardMetrics>>> cards_;  // guarded by cards_mu_
+  Mutex cards_mu_;
+  std::vector<std::pair<std::string, std::unique_ptr<CardMetrics>>> cards_ GUARDED_BY(cards_mu_);
 };
 
 }  // namespace fpgaserve

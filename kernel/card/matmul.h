@@ -13,10 +13,10 @@
 //                 multiply-adds (two rows a DSP: DotPair4) into int32 sums (exact, an int add carried a
 //                 cycle: II=1); a step of n entries holds each word for ceil(n / kPeEntries) cycles. At
 //                 the group's scale word the block's int32 sums go to the scale stage, a word an entry.
-//   scale         kernel_math.h's ScaledGroup, one entry (16 rows) a cycle: a shared float multiplier
-//                 and adder per port instead of 16 x kPeEntries of them. An entry's running dot comes
-//                 back after at least kScaleMinCycles iterations (padded to that many), past the adder's
-//                 latency.
+//   scale         kernel_math.h's ScaledGroup, kScaleRows rows of one entry a cycle (16 on the DDR builds,
+//                 an entry a cycle): shared float multipliers and adders per port instead of 16 x
+//                 kPeEntries of them. An entry's running dot comes back after at least kScaleMinCycles
+//                 iterations (a block's slots padded to that many), past the adder's latency.
 //   store         the dots of every port, a word (16 rows of one entry) a cycle, into the activations
 //                 (layers) or to the logits buffer in arrival order (the classifier).
 #ifndef FPGASERVE_KERNEL_CARD_MATMUL_H_
@@ -188,46 +188,48 @@ pe_words:
   CARD_COUNT(pe_iterations, iterations);
 }
 
-// One port's scale stage: dot[e][j] = ScaledGroup of each group, in group order; after the last group of a
-// tile, one word per entry (its 16 rows) to `out`.
+// One port's scale stage: dot[e][j] = ScaledGroup of each group, in group order, kScaleRows rows a cycle;
+// after the last group of a tile, one word per entry (its 16 rows) to `out`.
 inline void scale(hls::stream<Word> sums_in[kPeEntries], hls::stream<Word>& w_scales_in,
                   hls::stream<Word>& x_scales_in, MatmulShape s, hls::stream<Word>& out) {
   float dot[kMaxStep][kTileRows];
 #pragma HLS ARRAY_PARTITION variable = dot complete dim = 2
-  const int slots = kPeEntries > kScaleMinCycles ? kPeEntries : kScaleMinCycles;  // iterations a block
-  const int iterations = s.tpp * s.groups * s.blocks * slots;
-  Word w_scales = ZeroWord(), x_scales = ZeroWord();
-  int g = 0, b = 0, e = 0;
+  const int entry_slots = kScaleSlots / kScaleParts;  // entries a block has room for (kPeEntries or more)
+  const int iterations = s.tpp * s.groups * s.blocks * kScaleSlots;
+  Word w_scales = ZeroWord(), x_scales = ZeroWord(), sums = ZeroWord(), word = ZeroWord();
+  int g = 0, b = 0, e = 0, part = 0;  // iteration (group, block, entry slot, part of the 16 rows)
 scale_slots:
   for (int it = 0; it < iterations; it++) {
-#pragma HLS LOOP_TRIPCOUNT max = kMaxTilesPerPort * kMaxGroups * kPeBlocks * kPeEntries
+#pragma HLS LOOP_TRIPCOUNT max = kMaxTilesPerPort * kMaxGroups * kPeBlocks * kScaleSlots
 #pragma HLS PIPELINE II = 1
-    // distance: entry (b, e)'s dot comes back one group later, blocks * slots >= kScaleMinCycles (8) iterations.
+    // distance: entry (b, e)'s dot comes back one group later, blocks * kScaleSlots >= kScaleMinCycles (8) iterations.
 #pragma HLS DEPENDENCE variable = dot inter true distance = 8
-    if (e == 0) {
+    if (e == 0 && part == 0) {
       w_scales = w_scales_in.read();
       x_scales = x_scales_in.read();
     }
-    Word sums = ZeroWord();
     for (int k = 0; k < kPeEntries; k++) {
-      if (k == e) sums = sums_in[k].read();  // entry e's word, on its own stream
+      if (k == e && part == 0) sums = sums_in[k].read();  // entry e's word, on its own stream
     }
     const int entry = b * kPeEntries + e;
     if (e < kPeEntries && entry < s.n) {
-      Word word;
-      for (int j = 0; j < kTileRows; j++) {
+      for (int r = 0; r < kScaleRows; r++) {
+        const int j = part * kScaleRows + r;
         const float prod = ScaledGroup((int32_t)WordU32(sums, j), WordF32(w_scales, j), WordF32(x_scales, e));
         const float d = g == 0 ? prod : dot[entry][j] + prod;
         dot[entry][j] = d;
         SetWordF32(word, j, d);
       }
-      if (g == s.groups - 1) out.write(word);
+      if (g == s.groups - 1 && part == kScaleParts - 1) out.write(word);
     }
-    if (++e == slots) {
-      e = 0;
-      if (++b == s.blocks) {
-        b = 0;
-        if (++g == s.groups) g = 0;
+    if (++part == kScaleParts) {
+      part = 0;
+      if (++e == entry_slots) {
+        e = 0;
+        if (++b == s.blocks) {
+          b = 0;
+          if (++g == s.groups) g = 0;
+        }
       }
     }
   }

@@ -279,7 +279,7 @@ StepEstimate EstimateStep(const ModelConfig& c, int batch, int pos, const Platfo
   // fewer words are shift registers (no BRAM).
   const double fifo = 8;
   r.bram36 = (2 * dim_words) * word_bram                    // k, v
-             + P * (step * c.hidden_dim / 4.0 * 4 / 4608.0) // each PE's int8 copy (36 Kb = 4.5 KB)
+             + P * 16 * std::ceil(step * c.hidden_dim / 4.0 / 16 / 1024)  // each PE's int8 copy: 16 banks, 1K x 32
              + P * (fifo + fifo)                            // matmul: weights, dots streams
              + P * fifo                                     // attention: each loader's values (a chunk)
              + A * (fifo + fifo + 1)                        // each chain's queries, outputs, weights (64 bits)

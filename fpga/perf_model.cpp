@@ -129,8 +129,9 @@ CardCounters TripCounts(const ModelConfig& c, const std::vector<ModelEntry>& ent
     const int64_t count = e.pos + 1;
     t.kv_read_words += static_cast<int64_t>(L) * c.n_kv_heads * 2 * count * kv_words;
     t.score_iterations += static_cast<int64_t>(L) * c.n_kv_heads * count * kv_words * kv_mul;
-    t.softmax_iterations += static_cast<int64_t>(L) * c.n_kv_heads * count * kv_mul;
-    t.value_iterations += static_cast<int64_t>(L) * c.n_kv_heads * count * kv_words * kv_mul;
+    t.softmax_iterations += static_cast<int64_t>(L) * c.n_kv_heads * count * std::max(kv_mul, kernel::kLaneMinIterations);
+    t.value_iterations +=
+        static_cast<int64_t>(L) * c.n_kv_heads * count * std::max(kv_words * kv_mul, kernel::kLaneMinIterations);
   }
   t.head_words = static_cast<int64_t>(L) * n * dw;
   t.residual_words = static_cast<int64_t>(L) * 2 * n * dw;
@@ -207,8 +208,10 @@ StepEstimate EstimateStep(const ModelConfig& c, int batch, int pos, const Platfo
           // m_axi adapter cuts any long read; 8 outstanding hide the memory's latency between them.
           const double load = 2 * words / port_words;
           const double scores = kv_mul * 2.0 * kv_words + words * kv_mul + depth;  // queries in, a word a cycle
-          const double weights = count * kv_mul + 8.0 * kv_mul + depth;             // a score a cycle, the merge
-          const double values = kv_mul * 8.0 * kv_words + words * kv_mul + kv_mul * hs / 4.0 + 2 * depth;
+          const double weights = count * std::max(kv_mul, kernel::kLaneMinIterations) + 8.0 * kv_mul + depth;
+          const double values = kv_mul * 8.0 * kv_words +
+                                count * std::max(kv_words * kv_mul, kernel::kLaneMinIterations) + kv_mul * hs / 4.0 +
+                                2 * depth;  // clear, the lanes, the output
           chain[a] += std::max({load, scores, weights, values});
           chain_load[a] += load;
           if (first[a] < 0) {

@@ -276,26 +276,32 @@ weights_jobs:
         lane_sum[h][k] = 0.0f;
       }
     }
-    int lane = 0, r = 0;  // position t's lane (t % kPartials) and query head, as counters
+    // A position takes kv_mul iterations (one a query head), at least kLaneMinIterations (idle ones after).
+    const int slots = s.kv_mul > kLaneMinIterations ? s.kv_mul : kLaneMinIterations;
+    int lane = 0, r = 0;  // position t's lane (t % kPartials) and query head (or idle slot), as counters
   weights_scores:
-    for (int it = 0; it < count * s.kv_mul; it++) {
+    for (int it = 0; it < count * slots; it++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxSeqLen * kMaxKvMul
 #pragma HLS PIPELINE II = 1
-      // distance: lane_max[r][lane] and lane_sum[r][lane] come back kPartials positions (8 kv_mul iterations)
-      // later; the KernelExp cores between them are fed forward, only the compare and l c + p are carried.
-#pragma HLS DEPENDENCE variable = lane_max inter true distance = 8
-#pragma HLS DEPENDENCE variable = lane_sum inter true distance = 8
-      float m = lane_max[r][lane];
-      const OnlineWeight w = OnlineStep(&m, in.read());
-      lane_max[r][lane] = m;
-      lane_sum[r][lane] = Rescaled(lane_sum[r][lane], w, 1.0f);
-      out.write(w);
-      if (++r == s.kv_mul) {
+      // distance: lane_max[r][lane] and lane_sum[r][lane] come back kPartials positions (8 x slots >= 16
+      // iterations) later; the KernelExp cores between them are fed forward, only the compare and l c + p
+      // (a multiply, then an add) are carried.
+#pragma HLS DEPENDENCE variable = lane_max inter true distance = 16
+      // distance: as lane_max's, 8 positions of at least kLaneMinIterations.
+#pragma HLS DEPENDENCE variable = lane_sum inter true distance = 16
+      if (r < s.kv_mul) {
+        float m = lane_max[r][lane];
+        const OnlineWeight w = OnlineStep(&m, in.read());
+        lane_max[r][lane] = m;
+        lane_sum[r][lane] = Rescaled(lane_sum[r][lane], w, 1.0f);
+        out.write(w);
+      }
+      if (++r == slots) {
         r = 0;
         lane = lane == kPartials - 1 ? 0 : lane + 1;
       }
     }
-    CARD_COUNT(softmax_iterations, (int64_t)count * s.kv_mul);
+    CARD_COUNT(softmax_iterations, (int64_t)count * slots);
   weights_merge:
     for (int h = 0; h < s.kv_mul; h++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxKvMul
@@ -330,27 +336,33 @@ values_jobs:
     OnlineWeight a[kMaxKvMul];  // this position's weights, taken with its first word
 #pragma HLS ARRAY_PARTITION variable = a complete
     Word value = ZeroWord();
-    int lane = 0, w = 0, r = 0;
+    // A position takes hw x kv_mul iterations (a value word a query head), at least kLaneMinIterations.
+    const int per_pos = s.hw * s.kv_mul, slots = per_pos > kLaneMinIterations ? per_pos : kLaneMinIterations;
+    int lane = 0, w = 0, r = 0, slot = 0;
   values_words:
-    for (int it = 0; it < count * s.hw * s.kv_mul; it++) {
+    for (int it = 0; it < count * slots; it++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxSeqLen * kMaxHeadWords
 #pragma HLS PIPELINE II = 1
-      // distance: acc[r][lane][w] is next rescaled and added to kPartials positions later, at least 8 iterations.
-#pragma HLS DEPENDENCE variable = acc inter true distance = 8
-      if (r == 0) value = ReadFrom<kChainPorts>(v_in, job.member);
-      if (w == 0) a[r] = w_in.read();
-      for (int l = 0; l < kWordHalves; l++) {
-        acc[r][lane][w][l] = Rescaled(acc[r][lane][w][l], a[r], KvToFloat(WordU16(value, l)));
-      }
-      if (++r == s.kv_mul) {
-        r = 0;
-        if (++w == s.hw) {
-          w = 0;
-          lane = lane == kPartials - 1 ? 0 : lane + 1;
+      // distance: acc[r][lane][w] is next rescaled and added to kPartials positions later, 8 x slots >= 16
+      // iterations: past a BRAM read, a multiply and an add.
+#pragma HLS DEPENDENCE variable = acc inter true distance = 16
+      if (slot < per_pos) {
+        if (r == 0) value = ReadFrom<kChainPorts>(v_in, job.member);
+        if (w == 0) a[r] = w_in.read();
+        for (int l = 0; l < kWordHalves; l++) {
+          acc[r][lane][w][l] = Rescaled(acc[r][lane][w][l], a[r], KvToFloat(WordU16(value, l)));
+        }
+        if (++r == s.kv_mul) {
+          r = 0;
+          if (++w == s.hw) w = 0;
         }
       }
+      if (++slot == slots) {
+        slot = 0;
+        lane = lane == kPartials - 1 ? 0 : lane + 1;
+      }
     }
-    CARD_COUNT(value_iterations, (int64_t)count * s.hw * s.kv_mul);
+    CARD_COUNT(value_iterations, (int64_t)count * slots);
 
     LaneFactors lf[kMaxKvMul];
 #pragma HLS ARRAY_PARTITION variable = lf complete

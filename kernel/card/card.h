@@ -72,6 +72,11 @@ const int kScaleSlots = kPeEntries * kScaleParts > kScaleMinCycles ? kPeEntries 
 // Positions of a job whose keys, then values, an attention loader reads in one go (attention.h): 32
 // positions of a 64-value head are one 64-word burst.
 const int kKvChunk = 32;
+// Iterations the online softmax's lane loops (attention.h's weights and values) give a position at
+// least: a lane's sums (a multiply, then an add) come back kPartials positions later, so at least
+// kPartials x 2 = 16 iterations, past a BRAM read, the multiplier's and the adder's latency. Only a
+// head of one key word without grouped-query heads (head_size <= 32, kv_mul 1) pads its positions.
+const int kLaneMinIterations = 2;
 
 // The next word of stream i of an array of N streams, i chosen at run time: a constant-index read under a
 // compare per stream (an N:1 multiplexer on the card), as Vitis wants arrays of streams read.

@@ -32,6 +32,9 @@ std::vector<Case> Cases() {
   ModelConfig tiny = NamedShape("tiny").value();  // head size 16, grouped-query (4 heads, 2 kv), groups of 64
   tiny.vocab_size = 500;                          // a short last tile
   cases.push_back({"tiny", tiny});
+  ModelConfig tiny_mha = tiny;  // head size 16, multi-head: the online softmax's lanes pad each position
+  tiny_mha.n_kv_heads = tiny.n_heads;
+  cases.push_back({"tiny-multi-head", tiny_mha});
   ModelConfig s15 = NamedShape("stories15M").value();  // head size 48 (a padded key word), groups of 32
   s15.n_layers = 2;
   s15.vocab_size = 700;

@@ -131,7 +131,7 @@ struct CardCounters {
   int64_t kv_write_words;   // keys and values written to the cache
   int64_t kv_read_words;    // keys and values streamed by the attention loaders
   int64_t score_iterations; // (key word, query head) pairs
-  int64_t softmax_iterations;
+  int64_t softmax_iterations; // online softmax: (position, query head) pairs, at least 2 a position
   int64_t value_iterations; // (value word, query head) pairs
   int64_t head_words;       // attention outputs merged
   int64_t residual_words;

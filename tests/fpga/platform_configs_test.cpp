@@ -140,6 +140,10 @@ TEST(PlatformConfigs, MakefilePresetsAgreeWithTheEstimate) {
     EXPECT_EQ(b.value().platform, FindPlatformMemories(pf.name)->vitis_platform);
     EXPECT_EQ(b.value().mem_ports, pf.mem_ports);
     EXPECT_EQ(b.value().pe_entries, pf.pe_entries);
+    // Speed and area only (the host does not depend on them), so only the JSON records them.
+    const std::string json = testing::ReadFile(out + "/fpgaserve_build.json");
+    EXPECT_NE(json.find("\"scale_rows\":" + std::to_string(pf.scale_rows) + ","), std::string::npos) << json;
+    EXPECT_NE(json.find("\"attention_chains\":" + std::to_string(pf.attention_chains) + ","), std::string::npos) << json;
     EXPECT_EQ(b.value().kernel_mhz, static_cast<int>(pf.kernel_mhz));
     EXPECT_EQ(b.value().limits.max_step, pf.max_step);
     EXPECT_EQ(b.value().kernel_mhz_achieved, 0) << "only a linked xclbin knows its clock";

@@ -6,6 +6,7 @@
 // tools/xclbin_clock.py reads the clock an xclbin's link achieved.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -17,6 +18,7 @@
 #include "fpga/platform_memory.h"
 #include "fpga/xclbin.h"
 #include "fpga/xclbin_metadata.h"
+#include "server/model/random_model.h"
 #include "support/test_support.h"
 
 namespace fpgaserve {
@@ -27,10 +29,12 @@ struct LinkConfig {
   std::vector<std::string> nk;
   std::map<std::string, std::string> sp;  // argument -> memory
   std::vector<std::string> slr;           // CU:SLRn
+  std::vector<std::string> vivado;        // prop= lines of [vivado]
   std::vector<std::string> errors;
 };
 
-// The [connectivity] section's lines: nk=, sp=<cu>.<arg>:<memory>, slr=<cu>:<SLR>. Comments and blanks skipped.
+// The [connectivity] section's lines: nk=, sp=<cu>.<arg>:<memory>, slr=<cu>:<SLR>; the [vivado] section's prop=
+// lines. Comments and blanks skipped.
 LinkConfig ReadLinkConfig(const std::string& path) {
   LinkConfig c;
   std::ifstream in(path);
@@ -40,10 +44,17 @@ LinkConfig ReadLinkConfig(const std::string& path) {
   }
   std::string line;
   const std::string cu = std::string(kStepInstanceName) + ".";
+  bool in_vivado = false;
   while (std::getline(in, line)) {
     if (line.empty() || line[0] == '#') continue;
     if (line == "[connectivity]") {
       c.has_connectivity = true;
+      in_vivado = false;
+    } else if (line == "[vivado]") {
+      in_vivado = true;
+    } else if (in_vivado) {
+      if (line.rfind("prop=run.impl_1.", 0) == 0) c.vivado.push_back(line.substr(5));
+      else c.errors.push_back("unexpected [vivado] line: " + line);
     } else if (line.rfind("nk=", 0) == 0) {
       c.nk.push_back(line.substr(3));
     } else if (line.rfind("sp=", 0) == 0) {
@@ -110,13 +121,13 @@ TEST(PlatformConfigs, LinkConfigsNameOnlyMemoriesTheirCardHas) {
     EXPECT_EQ(c.sp.at("logits"), mem->io_memory);
     EXPECT_EQ(static_cast<int>(c.sp.size()), pf.mem_ports + 2) << "an sp= line for an argument the kernel lacks";
 
-    // One placement, in an SLR the part has.
-    ASSERT_EQ(c.slr.size(), 1u);
-    const std::string want = std::string(kStepInstanceName) + ":SLR";
-    ASSERT_EQ(c.slr[0].rfind(want, 0), 0u) << c.slr[0];
-    const int slr = std::atoi(c.slr[0].c_str() + want.size());
-    EXPECT_GE(slr, 0);
-    EXPECT_LT(slr, mem->slrs) << c.slr[0];
+    // No placement: the compute unit is larger than one SLR (its DSPs, by the model, against the part's per SLR),
+    // and an slr= line would confine it to one; Vivado is asked for the strategies of designs spanning SLRs.
+    EXPECT_TRUE(c.slr.empty()) << "slr= pins a compute unit larger than one SLR into one: " << c.slr.front();
+    const Resources r = EstimateStep(NamedShape("stories110M").value(), 1, 0, pf).resources;
+    EXPECT_GT(r.dsp, static_cast<double>(pf.dsp) / mem->slrs) << "the compute unit would fit one SLR: placing it there is an option";
+    EXPECT_NE(std::find(c.vivado.begin(), c.vivado.end(), "run.impl_1.STEPS.PLACE_DESIGN.ARGS.DIRECTIVE=SSI_SpreadLogic_high"),
+              c.vivado.end());
 
     // The memory kind the performance model assumes.
     const XclbinMemoryType kind = pf.memory == "HBM2" ? XclbinMemoryType::kHbm : XclbinMemoryType::kDdr4;

@@ -23,19 +23,30 @@ using testing::FinishedEvent;
 using testing::ManualBackend;
 using testing::TokenEvent;
 
-// A FakeClock that also counts the waits begun on it: a consumer that polls would begin many.
-class CountingClock final : public Clock {
+// A FakeClock that also records the deadline of every wait begun on it: a consumer that polls would begin
+// waits with deadlines short of the keep-alive.
+class RecordingClock final : public Clock {
  public:
   TimePoint Now() override { return fake.Now(); }
   bool WaitUntil(std::unique_lock<std::mutex>& lock, std::condition_variable& cv, TimePoint deadline,
                  const std::function<bool()>& done) override {
-    waits++;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      deadlines_.push_back(deadline);
+    }
     return fake.WaitUntil(lock, cv, deadline, done);
   }
   void SleepFor(Duration d) override { fake.SleepFor(d); }
+  std::vector<TimePoint> deadlines() {
+    std::lock_guard<std::mutex> l(mu_);
+    return deadlines_;
+  }
 
   FakeClock fake;
-  std::atomic<int> waits{0};
+
+ private:
+  std::mutex mu_;
+  std::vector<TimePoint> deadlines_;  // guarded by mu_
 };
 
 // What a streaming runner wrote, each piece with the clock's time of writing; the test thread waits on it.
@@ -288,14 +299,15 @@ TEST_F(CompletionRunnerTest, KeepAliveCommentsExactlyWhenDue) {
   EXPECT_EQ(log.WaitFor(5).size(), 5u);  // + the finish chunk and [DONE]
 }
 
-// A stream with nothing pushed waits once, and wakes for a push or the keep-alive only: no round robin over
-// the choices, no fixed slices.
+// A stream with nothing pushed waits once, until the keep-alive is due, and wakes for a push or the keep-alive
+// only: no round robin over the choices, no fixed slices.
 TEST_F(CompletionRunnerTest, AStreamWithNothingPushedWakesOnlyOnAPushOrTheKeepAlive) {
-  CountingClock clock;
+  RecordingClock clock;
   ManualBackend backend;
   auto runner = Make(ApiKind::kCompletion, R"({"prompt":"a","n":3,"stream":true})", &clock);
   ASSERT_TRUE(runner->Submit(backend).ok());
   WriteLog log(&clock);
+  const Clock::TimePoint start = clock.Now();
   std::thread consumer([&] { runner->StreamTo(log.Writer(), milliseconds(1000), {}); });
   while (clock.fake.Waiters() < 1) std::this_thread::yield();
   clock.fake.Advance(milliseconds(999));  // not yet due
@@ -304,7 +316,23 @@ TEST_F(CompletionRunnerTest, AStreamWithNothingPushedWakesOnlyOnAPushOrTheKeepAl
   for (size_t k = 0; k < 3; ++k) backend.stream(k)->Push(FinishedEvent(k == 2 ? 1 : 0));
   consumer.join();
   EXPECT_EQ(log.WaitFor(5).size(), 5u);  // the token, three finishes, [DONE]
-  EXPECT_EQ(clock.waits.load(), 4);      // one wait per event: the token and three finishes
+  // One wait per event (the token, three finishes), each until the keep-alive: 1 s after the last write.
+  std::vector<int64_t> deadlines_ms;
+  for (Clock::TimePoint d : clock.deadlines()) {
+    deadlines_ms.push_back(std::chrono::duration_cast<milliseconds>(d - start).count());
+  }
+  EXPECT_EQ(deadlines_ms, (std::vector<int64_t>{1000, 1999, 1999, 1999}));
+}
+
+TEST_F(CompletionRunnerTest, CollectWaitsOncePerEventWithoutDeadline) {
+  RecordingClock clock;
+  ManualBackend backend;
+  auto runner = Make(ApiKind::kCompletion, R"({"prompt":"a","n":2})", &clock);
+  ASSERT_TRUE(runner->Submit(backend).ok());
+  PushHello(backend, 0);
+  PushHello(backend, 1);
+  ASSERT_TRUE(runner->Collect({}).ok());
+  EXPECT_EQ(clock.deadlines(), std::vector<Clock::TimePoint>(8, Clock::TimePoint::max()));
 }
 
 TEST_F(CompletionRunnerTest, QueueFullOnALaterChoiceCancelsTheEarlierOnes) {

@@ -270,7 +270,7 @@ class Engine : private StepScheduler {
   std::thread housekeeping_;
 
   // Lock order: mu_, then a CardWorker's watch lock or a Stream's own lock (events are pushed with mu_ held
-  // on some paths). Never call Device::Run, Sampler or the detokenizer with mu_ held.
+  // on some paths), then the RequestEvents a Stream forwards to (stream.h). Never call Device::Run, Sampler or the detokenizer with mu_ held.
   mutable Mutex mu_;
   std::condition_variable work_cv_;          // workers sleep here when idle; notified on any change
   std::condition_variable housekeeping_cv_;  // wakes the housekeeping thread early at shutdown

@@ -144,9 +144,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
     tail += Chunk("data: [DONE]\n\n") + "0\r\n\r\n";
     Write(tail, [this] {
-      server_.streams_completed_++;
       server_.tokens_served_ += sent_;
       server_.prompt_tokens_served_ += prompt_tokens_;
+      server_.streams_completed_++;  // last: a test that waited for this count sees the tokens too
       Done();
     });
   }

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <thread>
 
@@ -43,6 +44,15 @@ class FakeOpenAiServer {
   int requests() const { return requests_; }
   int rejected() const { return rejected_; }
   int streams_completed() const { return streams_completed_; }
+  // The count goes up when the server's last write of a stream completes, which can be after the client has
+  // read [DONE] and returned: a test that compares it with what the client saw waits for it (up to 10 s).
+  int streams_completed_when(int expected) const {
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (streams_completed_ < expected && std::chrono::steady_clock::now() < give_up) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return streams_completed_;
+  }
   long tokens_served() const { return tokens_served_; }  // completion tokens of completed streams
   long prompt_tokens_served() const { return prompt_tokens_served_; }
   int max_open_streams() const { return max_open_streams_; }

@@ -40,7 +40,7 @@ TEST(LoadClientTest, CountsEveryRequestAndTokenTheServerServed) {
   const BenchStats s = ComputeStats(*result, {8, 0, 1}, {});
   EXPECT_EQ(s.completed, 40);
   EXPECT_EQ(s.failed, 0);
-  EXPECT_EQ(server.streams_completed(), 40);
+  EXPECT_EQ(server.streams_completed_when(40), 40);
   EXPECT_EQ(s.total_output_tokens, server.tokens_served());
   EXPECT_EQ(s.total_output_tokens, 40 * 16);
   EXPECT_EQ(s.total_input_tokens, server.prompt_tokens_served());
@@ -96,7 +96,7 @@ TEST(LoadClientTest, AServerKilledMidRunIsReportedAsConnectionFailures) {
   ASSERT_TRUE(result.ok());
   const BenchStats s = ComputeStats(*result, {}, {});
   EXPECT_EQ(s.completed + s.failed, 40);  // nothing dropped: the rest are refused connections
-  EXPECT_EQ(s.completed, server.streams_completed());
+  EXPECT_EQ(s.completed, server.streams_completed_when(s.completed));
   EXPECT_GE(s.failed, 30);
   ASSERT_EQ(s.errors_by_status.size(), 1u);
   EXPECT_EQ(s.errors_by_status.at("connection"), s.failed);

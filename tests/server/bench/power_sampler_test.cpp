@@ -128,7 +128,7 @@ TEST(PowerSamplerTest, SamplesBesideALoadRunAndStopsWithIt) {
 
   ASSERT_TRUE(result.ok()) << result.status().ToString();
   EXPECT_EQ(server.requests(), 40) << "scrapes are not requests of the run";
-  EXPECT_EQ(server.streams_completed(), 40);
+  EXPECT_EQ(server.streams_completed_when(40), 40);
   ASSERT_GE(samples.size(), 5u) << "about 16 expected at 100 ms";
   EXPECT_EQ(static_cast<int>(samples.size()), scrapes_at_stop);
   for (size_t i = 1; i < samples.size(); i++) {

@@ -175,6 +175,14 @@ bool Eventually(F condition, milliseconds limit = milliseconds(10000)) {
   return condition();
 }
 
+// Moves a FakeClock once the engine's housekeeping thread (the only thread that waits on the clock in these
+// tests) is parked on it: a wait begun after the move would measure its period from the new time and sleep
+// through the test.
+void AdvanceWhenParked(FakeClock& clock, milliseconds d) {
+  EXPECT_TRUE(Eventually([&] { return clock.Waiters() > 0; })) << "nothing waits on the clock";
+  clock.Advance(d);
+}
+
 int SlotsUsed(const Engine& engine) {
   int used = 0;
   for (const CardState& c : engine.State().cards) used += c.slots_used;
@@ -615,31 +623,51 @@ TEST(EngineCancel, WhileDecodingFreesTheSlot) {
   EXPECT_FALSE(stream->Next(&e, milliseconds(1)));  // nothing after the final event
 }
 
+// Deadlines on the engine's clock: a FakeClock that moves only when the test says, so the deadline passes
+// between two known steps however slow the machine is.
 TEST(EngineCancel, DeadlineWhileDecoding) {
+  FakeClock clock;
   FakeDeviceOptions fo;
-  fo.delay = milliseconds(5);
-  auto engine = MakeEngine(Fake(std::make_shared<FakeControl>(), fo));
+  fo.delay = milliseconds(2);
+  EngineOptions options;
+  options.clock = &clock;
+  auto engine = MakeEngine(Fake(std::make_shared<FakeControl>(), fo), options);
   SequenceRequest r = Request({1}, 60);
-  r.deadline = Steady::now() + milliseconds(100);
-  const Outcome o = Collect(*MustSubmit(*engine, r));
+  r.deadline = clock.Now() + milliseconds(100);
+  auto stream = MustSubmit(*engine, r);
+  ASSERT_EQ(NextEvent(*stream).kind, Kind::kToken);
+  clock.Advance(milliseconds(99));
+  ASSERT_EQ(NextEvent(*stream).kind, Kind::kToken) << "the deadline has not passed yet";
+  clock.Advance(milliseconds(1));
+  const Outcome o = Collect(*stream);
   EXPECT_EQ(o.final.error.code(), StatusCode::kDeadlineExceeded);
-  EXPECT_THAT(o.final.error.message(), ::testing::MatchesRegex("request timed out after [0-9]+ ms"));
-  EXPECT_GT(o.final.completion_tokens, 0);
+  EXPECT_EQ(o.final.error.message(), "request timed out after 100 ms");
+  EXPECT_GE(o.final.completion_tokens, 2);
+  EXPECT_LT(o.final.completion_tokens, 60);
   EXPECT_EQ(SlotsUsed(*engine), 0);
 }
 
 TEST(EngineCancel, DeadlineWhileQueued) {
+  FakeClock clock;
   FakeDeviceOptions fo;
   fo.n_slots = 1;
-  fo.delay = milliseconds(10);
-  auto engine = MakeEngine(Fake(std::make_shared<FakeControl>(), fo));
+  fo.delay = milliseconds(2);
+  EngineOptions options;
+  options.clock = &clock;
+  auto engine = MakeEngine(Fake(std::make_shared<FakeControl>(), fo), options);
   auto running = MustSubmit(*engine, Request({1}, 60));
   ASSERT_EQ(NextEvent(*running).kind, Kind::kToken);
   SequenceRequest r = Request({1}, 60);
-  r.deadline = Steady::now() + milliseconds(50);
-  const Outcome o = Collect(*MustSubmit(*engine, r));
+  r.deadline = clock.Now() + milliseconds(50);
+  auto queued = MustSubmit(*engine, r);
+  StreamEvent e;
+  EXPECT_FALSE(queued->Next(&e, milliseconds(20))) << "ended before its deadline";
+  AdvanceWhenParked(clock, milliseconds(50));  // the housekeeping thread sweeps the queue on the same clock
+  const Outcome o = Collect(*queued);
   EXPECT_EQ(o.final.error.code(), StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(o.final.error.message(), "request timed out after 50 ms");
   EXPECT_EQ(engine->State().running, 1);
+  running->Cancel();
 }
 
 // ---- Card failures ----
@@ -759,20 +787,20 @@ TEST(EngineFailure, HungCardIsMarkedUnhealthyWithinStepTimeout) {
   FakeDeviceOptions hanging;
   hanging.hang_at_step = 2;
   auto cards = FaultyAndGoodCards(control0, std::make_shared<FakeControl>(), hanging);
+  FakeClock clock;
   EngineOptions options;
   options.step_timeout = milliseconds(200);
+  options.clock = &clock;
   auto engine = MakeEngine(std::move(cards), options);
   auto stream = MustSubmit(*engine, Request({1}, 10));
   ASSERT_EQ(NextEvent(*stream).kind, Kind::kToken);
   ASSERT_EQ(NextEvent(*stream).kind, Kind::kToken);
   ASSERT_TRUE(Eventually([&] { return control0->hanging(); }));
-  const auto hung_at = Steady::now();
+  AdvanceWhenParked(clock, milliseconds(250));  // the watchdog's time: the step has now run past step_timeout
   const StreamEvent e = NextEvent(*stream);
-  const auto waited = Steady::now() - hung_at;
   EXPECT_EQ(e.kind, Kind::kError);
   EXPECT_EQ(e.error.code(), StatusCode::kDeviceFailure);
   EXPECT_THAT(e.error.message(), ::testing::HasSubstr("fake0"));
-  EXPECT_LT(waited, milliseconds(200 + 2000));  // step_timeout plus generous scheduling slack
   EXPECT_FALSE(engine->State().cards[0].healthy);
   EXPECT_EQ(engine->State().cards[0].slots_used, 0);
   // The card is still stuck, the engine serves on the other one.
@@ -785,10 +813,15 @@ TEST(EngineFailure, HungCardBeforeAnyTokenRequeues) {
   FakeDeviceOptions hanging;
   hanging.hang_at_step = 0;
   auto cards = FaultyAndGoodCards(control0, std::make_shared<FakeControl>(), hanging);
+  FakeClock clock;
   EngineOptions options;
   options.step_timeout = milliseconds(100);
+  options.clock = &clock;
   auto engine = MakeEngine(std::move(cards), options);
-  const Outcome o = Collect(*MustSubmit(*engine, Request({1}, 4)));
+  auto stream = MustSubmit(*engine, Request({1}, 4));
+  ASSERT_TRUE(Eventually([&] { return control0->hanging(); }));
+  AdvanceWhenParked(clock, milliseconds(150));
+  const Outcome o = Collect(*stream);
   EXPECT_EQ(o.final.kind, Kind::kFinished) << o.final.error.ToString();
   EXPECT_EQ(o.tokens.size(), 4u);
   control0->Release();

@@ -447,6 +447,23 @@ TEST(GgufTest, RopeScalingItCannotComputeIsRefused) {
   EXPECT_THAT(m.status().message(), AllOf(HasSubstr(path), HasSubstr("RoPE scaling of type 'yarn'")));
 }
 
+// The refusal names the factor as the file has it: a float, not the integer it would convert to (0 for 0.5,
+// and undefined behaviour past 2^64; clang-tidy's bugprone-narrowing-conversions found the conversion).
+TEST(GgufTest, RopeScalingFactorOutOfRangeIsRefusedWithItsValue) {
+  RandomModel src = MakeRandomModel(Tiny(), 1);
+  ::fpgaserve::testing::TempDir dir;
+  for (float factor : {0.5f, 1e30f}) {
+    GgufBuilder b = ModelToGguf(src.view, {});
+    b.String("llama.rope.scaling.type", "linear");
+    b.Float32("llama.rope.scaling.factor", factor);
+    const std::string path = Write(dir, "factor.gguf", b.Build());
+    auto m = LoadedModel::FromFile(path);
+    ASSERT_FALSE(m.ok()) << factor;
+    EXPECT_THAT(m.status().message(),
+                HasSubstr("llama.rope.scaling.factor " + std::string(factor > 1 ? "1e+30" : "0.5")));
+  }
+}
+
 // ---- Malformed files ----
 
 TEST(GgufTest, EveryPrefixOfAValidFileIsRefused) {

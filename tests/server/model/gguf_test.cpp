@@ -113,7 +113,7 @@ void ExpectClose(const ModelView& got, const ModelView& want, Tolerance toleranc
 }
 
 std::string Write(const ::fpgaserve::testing::TempDir& dir, const std::string& name, const std::string& bytes) {
-  const std::string path = dir.file(name);
+  std::string path = dir.file(name);
   EXPECT_TRUE(::fpgaserve::testing::WriteFile(path, bytes));
   return path;
 }
@@ -291,7 +291,8 @@ TEST(GgufTest, FourToSixBitTypesAreDequantizedWithinTheirStep) {
     auto m = GgufModel::Open(Write(dir, "m.gguf", ModelToGguf(src.view, o).Build()));
     ASSERT_TRUE(m.ok()) << GgmlTypeName(type) << ": " << m.status().ToString();
     SCOPED_TRACE(GgmlTypeName(type));
-    ExpectClose(m.value()->view(), src.view, [&](float, float max_abs) { return max_abs * fraction * 1.01f; }, true);
+    const float step = fraction;  // a lambda may capture a structured binding from C++20 on, but not in clang 14
+    ExpectClose(m.value()->view(), src.view, [&](float, float max_abs) { return max_abs * step * 1.01f; }, true);
   }
 }
 
@@ -746,7 +747,7 @@ std::string BundledAsGguf(const ::fpgaserve::testing::TempDir& dir, Tokenizer* t
   if (!tok.ok()) return "";
   GgufModelOptions o;
   o.vocabulary = &tok.value();
-  const std::string path = Write(dir, "austen.gguf", ModelToGguf(ckpt.value()->view(), o).Build());
+  std::string path = Write(dir, "austen.gguf", ModelToGguf(ckpt.value()->view(), o).Build());
   if (tokenizer_out != nullptr) *tokenizer_out = tok.value();
   return path;
 }

@@ -22,6 +22,8 @@ build_pkgs=(
   libxrt-dev uuid-dev     # Xilinx XRT native API for the real card
   shellcheck              # checks deploy/ scripts in make test
   systemd                 # systemd-analyze verifies deploy/systemd in make test
+  clang                   # the clang build of make test (thread-safety annotations: -Wthread-safety)
+  clang-format clang-tidy # tools/format.sh and tools/tidy.sh: the format and clang-tidy checks of make test
 )
 train_pkgs=(python3 python3-torch python3-sentencepiece python3-numpy r-cran-janeaustenr r-base-core libopenblas0-openmp)
 container_pkgs=(podman runc debootstrap uidmap slirp4netns fuse-overlayfs curl)

@@ -39,7 +39,7 @@ std::vector<std::string_view> Split(std::string_view s, char sep) {
 }  // namespace
 
 Result<std::vector<std::unique_ptr<Device>>> OpenDevices(const std::string& spec,
-                                                         std::shared_ptr<const WeightsImage> image,
+                                                         const std::shared_ptr<const WeightsImage>& image,
                                                          const DevicePoolOptions& options) {
   std::vector<std::unique_ptr<Device>> cards;
   const std::string usage = "a device spec is sim:N (N simulated cards) or xrt:I[,xrt:J...] (XRT cards by index or BDF)";

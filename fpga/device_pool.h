@@ -26,7 +26,7 @@ struct DevicePoolOptions {
 // Returns the cards, or InvalidArgument for a malformed spec, or the first card's failure to open
 // (NotFound / Unavailable naming what is missing: no XRT in this build, no card at that index, ...).
 Result<std::vector<std::unique_ptr<Device>>> OpenDevices(const std::string& spec,
-                                                         std::shared_ptr<const WeightsImage> image,
+                                                         const std::shared_ptr<const WeightsImage>& image,
                                                          const DevicePoolOptions& options);
 
 }  // namespace fpgaserve

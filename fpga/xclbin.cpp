@@ -174,7 +174,8 @@ std::vector<uint8_t> XclbinWriter::Serialize() const {
   for (size_t i = 0; i < n; i++) {
     const size_t at = L::kSectionHeadersOffset + i * L::kSectionHeaderBytes;
     Store<uint32_t>(b, at + L::kSectionKind, sections_[i].kind);
-    std::memcpy(b + at + L::kSectionName, sections_[i].name.data(), sections_[i].name.size());
+    // At most 15 characters (AddSection) into the zeroed 16-byte field: the name ends with a NUL.
+    std::copy(sections_[i].name.begin(), sections_[i].name.end(), b + at + L::kSectionName);
     Store<uint64_t>(b, at + L::kSectionOffset, offsets[i]);
     Store<uint64_t>(b, at + L::kSectionSize, sections_[i].data.size());
     if (!sections_[i].data.empty()) std::memcpy(b + offsets[i], sections_[i].data.data(), sections_[i].data.size());

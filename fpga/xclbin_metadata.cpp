@@ -236,28 +236,28 @@ XclbinBuildInfo BuildInfoFor(const KernelLimits& limits, const std::string& targ
   return b;
 }
 
-std::string BuildInfoToJson(const XclbinBuildInfo& b) {
+std::string BuildInfoToJson(const XclbinBuildInfo& info) {
   nlohmann::ordered_json j;
   j["schema"] = kBuildInfoSchema;
-  j["kernel"] = b.kernel;
-  j["target"] = b.target;
-  j["card"] = b.card;
-  j["platform"] = b.platform;
-  j["kernel_mhz"] = b.kernel_mhz;
-  if (b.kernel_mhz_achieved > 0) j["kernel_mhz_achieved"] = b.kernel_mhz_achieved;
-  j["max_dim"] = b.limits.max_dim;
-  j["max_hidden_dim"] = b.limits.max_hidden_dim;
-  j["max_layers"] = b.limits.max_layers;
-  j["max_heads"] = b.limits.max_heads;
-  j["max_seq_len"] = b.limits.max_seq_len;
-  j["max_vocab"] = b.limits.max_vocab;
-  j["max_step"] = b.limits.max_step;
-  j["min_group_size"] = b.limits.min_group_size;
-  j["mem_ports"] = b.mem_ports;
-  j["pe_entries"] = b.pe_entries;
-  j["entry_fields"] = b.entry_fields;
-  j["image_version"] = b.image_version;
-  j["kv_value_bytes"] = b.kv_value_bytes;
+  j["kernel"] = info.kernel;
+  j["target"] = info.target;
+  j["card"] = info.card;
+  j["platform"] = info.platform;
+  j["kernel_mhz"] = info.kernel_mhz;
+  if (info.kernel_mhz_achieved > 0) j["kernel_mhz_achieved"] = info.kernel_mhz_achieved;
+  j["max_dim"] = info.limits.max_dim;
+  j["max_hidden_dim"] = info.limits.max_hidden_dim;
+  j["max_layers"] = info.limits.max_layers;
+  j["max_heads"] = info.limits.max_heads;
+  j["max_seq_len"] = info.limits.max_seq_len;
+  j["max_vocab"] = info.limits.max_vocab;
+  j["max_step"] = info.limits.max_step;
+  j["min_group_size"] = info.limits.min_group_size;
+  j["mem_ports"] = info.mem_ports;
+  j["pe_entries"] = info.pe_entries;
+  j["entry_fields"] = info.entry_fields;
+  j["image_version"] = info.image_version;
+  j["kv_value_bytes"] = info.kv_value_bytes;
   return j.dump();
 }
 

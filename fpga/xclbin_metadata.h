@@ -86,7 +86,7 @@ XclbinBuildInfo BuildInfoFor(const KernelLimits& limits, const std::string& targ
 // One JSON object; the fields are the struct's, the limits flattened (max_dim, ...), plus "schema".
 std::string BuildInfoToJson(const XclbinBuildInfo& info);
 // InvalidArgument naming `what` and the missing or malformed field.
-Result<XclbinBuildInfo> ParseBuildInfo(std::string_view json, const std::string& what);
+Result<XclbinBuildInfo> ParseBuildInfo(std::string_view text, const std::string& what);
 // The xclbin's build metadata: NotFound when it has no USER_METADATA section (an xclbin not made by
 // kernel/Makefile), InvalidArgument when the section is not ours or is malformed.
 Result<XclbinBuildInfo> ReadBuildInfo(const Xclbin& xclbin, const std::string& what);

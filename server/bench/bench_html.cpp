@@ -122,6 +122,7 @@ std::string PowerPlot(const BenchStats& r) {
     }
   }
   std::vector<Series> series;
+  series.reserve(by_device.size());
   for (auto& [device, s] : by_device) series.push_back(std::move(s));
   return Plot("Power, " + RunName(r), "seconds since the run's start", "W", series);
 }

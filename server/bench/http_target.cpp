@@ -89,7 +89,7 @@ Result<HttpReply> HttpFetch(const HttpTarget& target, const std::string& method,
   beast::error_code failure;
   const auto budget = std::chrono::milliseconds(static_cast<int64_t>(timeout_seconds * 1000));
   tcp::resolver resolver(ioc);
-  resolver.async_resolve(target.host, target.port, [&](beast::error_code ec, tcp::resolver::results_type results) {
+  resolver.async_resolve(target.host, target.port, [&](beast::error_code ec, const tcp::resolver::results_type& results) {
     if (ec) return void(failure = ec);
     stream.expires_after(budget);  // one budget for the whole exchange: it is never renewed
     stream.async_connect(results, [&](beast::error_code ec2, const tcp::endpoint&) {

@@ -19,23 +19,26 @@ void Fail(const std::string& message) {
 }  // namespace fpgaserve::cli
 
 int main(int argc, char** argv) {
-  CLI::App app{"fpgaserve: an OpenAI-compatible LLM server for FPGA cards"};
-  app.require_subcommand(1);
-  app.set_version_flag("--version", "fpgaserve 0.1.0");
-  // One line per subcommand; each lives in its own *_command.cpp.
-  fpgaserve::cli::AddModelCommand(app);
-  fpgaserve::cli::AddModelLogitsCommand(*app.get_subcommand("model"));
-  fpgaserve::cli::AddGenerateCommand(app);
-  fpgaserve::cli::AddBenchCommand(app);
-  fpgaserve::cli::AddServeCommand(app);
-  fpgaserve::cli::AddEvalCommand(app);
-  fpgaserve::cli::AddEstimateCommand(app);
-  fpgaserve::cli::AddXclbinCommand(app);
-  fpgaserve::cli::AddTokenizeCommand(app);
+  // Building the app is inside the try too: CLI11 throws on a malformed option, and any allocation may fail.
   try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {  // usage errors, --help, and Fail()'s CLI::RuntimeError
-    return app.exit(e);
+    CLI::App app{"fpgaserve: an OpenAI-compatible LLM server for FPGA cards"};
+    app.require_subcommand(1);
+    app.set_version_flag("--version", "fpgaserve 0.1.0");
+    // One line per subcommand; each lives in its own *_command.cpp.
+    fpgaserve::cli::AddModelCommand(app);
+    fpgaserve::cli::AddModelLogitsCommand(*app.get_subcommand("model"));
+    fpgaserve::cli::AddGenerateCommand(app);
+    fpgaserve::cli::AddBenchCommand(app);
+    fpgaserve::cli::AddServeCommand(app);
+    fpgaserve::cli::AddEvalCommand(app);
+    fpgaserve::cli::AddEstimateCommand(app);
+    fpgaserve::cli::AddXclbinCommand(app);
+    fpgaserve::cli::AddTokenizeCommand(app);
+    try {
+      app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {  // usage errors, --help, and Fail()'s CLI::RuntimeError
+      return app.exit(e);
+    }
   } catch (const std::bad_alloc&) {
     std::fprintf(stderr, "fpgaserve: out of memory (std::bad_alloc); lower the sizes asked for "
                          "(--kv-slots, --cache-len, the model) or free memory\n");

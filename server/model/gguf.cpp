@@ -252,7 +252,7 @@ class Parser {
   bool Signed(const std::string& what, GgufValue* v) {
     T x{};
     if (!cur_.Scalar(&x)) return Truncated(what);
-    v->i = x;
+    v->i = static_cast<int64_t>(x);  // NOLINT(bugprone-signed-char-misuse): int8 is a number, sign-extended
     return true;
   }
 

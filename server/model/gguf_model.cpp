@@ -16,6 +16,12 @@ namespace fpgaserve {
 namespace {
 
 std::string Str(uint64_t v) { return std::to_string(v); }
+// A float as written in a message: 0.5, 1e+30 (Str would convert it to an integer: undefined past 2^64).
+std::string FloatStr(float v) {
+  std::ostringstream s;
+  s << v;
+  return s.str();
+}
 
 std::string Dims(const std::vector<uint64_t>& dims) {
   std::string s = "{";
@@ -150,14 +156,14 @@ Status GgufModel::LoadConfig() {
   RopeScaling& rs = c.rope_scaling;
   const GgufValue* type = f.Find("llama.rope.scaling.type");
   const std::string kind = type != nullptr && type->type == GgufValueType::kString ? type->str : "";
-  if (kind != "" && kind != "none" && kind != "linear") {
+  if (!kind.empty() && kind != "none" && kind != "linear") {
     return Status::InvalidArgument(what_ + " uses RoPE scaling of type '" + kind +
                                    "'; fpgaserve computes none, linear and Llama 3.1's per-frequency scaling");
   }
-  if (kind == "linear" || (kind == "" && f.Find("llama.rope.scaling.factor") != nullptr)) {
+  if (kind == "linear" || (kind.empty() && f.Find("llama.rope.scaling.factor") != nullptr)) {
     if (Status s = real("llama.rope.scaling.factor", 1.0f, &rs.factor); !s.ok()) return s;
     if (!(rs.factor >= 1.0f) || rs.factor > 1e6f) {
-      return Status::InvalidArgument(what_ + " has llama.rope.scaling.factor " + Str(rs.factor) +
+      return Status::InvalidArgument(what_ + " has llama.rope.scaling.factor " + FloatStr(rs.factor) +
                                      ", not between 1 and 1e6");
     }
     if (rs.factor != 1.0f) rs.kind = RopeScaling::kLinear;
@@ -176,7 +182,7 @@ Status GgufModel::LoadConfig() {
     std::memcpy(divisors.data(), freqs->data, divisors.size() * sizeof(float));
     for (float d : divisors) {
       if (!(d >= 1e-6f && d <= 1e6f)) {
-        return Status::InvalidArgument(what_ + " has rope_freqs.weight value " + Str(d) +
+        return Status::InvalidArgument(what_ + " has rope_freqs.weight value " + FloatStr(d) +
                                        ", not a finite divisor between 1e-6 and 1e6");
       }
     }

@@ -94,6 +94,7 @@ class StreamDecoderTest : public ::testing::Test {
   std::vector<std::string> Stream(const std::vector<int>& tokens, int prev_token = 1) const {
     StreamDecoder decoder(*tok_, prev_token);
     std::vector<std::string> deltas;
+    deltas.reserve(tokens.size() + 1);
     for (int t : tokens) deltas.push_back(decoder.Push(t));
     deltas.push_back(decoder.Flush());
     return deltas;

@@ -113,7 +113,7 @@ void ExpectClose(const ModelView& got, const ModelView& want, Tolerance toleranc
 }
 
 std::string Write(const ::fpgaserve::testing::TempDir& dir, const std::string& name, const std::string& bytes) {
-  const std::string path = dir.file(name);
+  std::string path = dir.file(name);
   EXPECT_TRUE(::fpgaserve::testing::WriteFile(path, bytes));
   return path;
 }
@@ -291,7 +291,8 @@ TEST(GgufTest, FourToSixBitTypesAreDequantizedWithinTheirStep) {
     auto m = GgufModel::Open(Write(dir, "m.gguf", ModelToGguf(src.view, o).Build()));
     ASSERT_TRUE(m.ok()) << GgmlTypeName(type) << ": " << m.status().ToString();
     SCOPED_TRACE(GgmlTypeName(type));
-    ExpectClose(m.value()->view(), src.view, [&](float, float max_abs) { return max_abs * fraction * 1.01f; }, true);
+    const float step = fraction;  // a lambda may capture a structured binding from C++20 on, but not in clang 14
+    ExpectClose(m.value()->view(), src.view, [&](float, float max_abs) { return max_abs * step * 1.01f; }, true);
   }
 }
 
@@ -445,6 +446,23 @@ TEST(GgufTest, RopeScalingItCannotComputeIsRefused) {
   auto m = LoadedModel::FromFile(path);
   ASSERT_FALSE(m.ok());
   EXPECT_THAT(m.status().message(), AllOf(HasSubstr(path), HasSubstr("RoPE scaling of type 'yarn'")));
+}
+
+// The refusal names the factor as the file has it: a float, not the integer it would convert to (0 for 0.5,
+// and undefined behaviour past 2^64; clang-tidy's bugprone-narrowing-conversions found the conversion).
+TEST(GgufTest, RopeScalingFactorOutOfRangeIsRefusedWithItsValue) {
+  RandomModel src = MakeRandomModel(Tiny(), 1);
+  ::fpgaserve::testing::TempDir dir;
+  for (float factor : {0.5f, 1e30f}) {
+    GgufBuilder b = ModelToGguf(src.view, {});
+    b.String("llama.rope.scaling.type", "linear");
+    b.Float32("llama.rope.scaling.factor", factor);
+    const std::string path = Write(dir, "factor.gguf", b.Build());
+    auto m = LoadedModel::FromFile(path);
+    ASSERT_FALSE(m.ok()) << factor;
+    EXPECT_THAT(m.status().message(),
+                HasSubstr("llama.rope.scaling.factor " + std::string(factor > 1 ? "1e+30" : "0.5")));
+  }
 }
 
 // ---- Malformed files ----
@@ -729,7 +747,7 @@ std::string BundledAsGguf(const ::fpgaserve::testing::TempDir& dir, Tokenizer* t
   if (!tok.ok()) return "";
   GgufModelOptions o;
   o.vocabulary = &tok.value();
-  const std::string path = Write(dir, "austen.gguf", ModelToGguf(ckpt.value()->view(), o).Build());
+  std::string path = Write(dir, "austen.gguf", ModelToGguf(ckpt.value()->view(), o).Build());
   if (tokenizer_out != nullptr) *tokenizer_out = tok.value();
   return path;
 }

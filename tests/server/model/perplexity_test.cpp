@@ -14,6 +14,7 @@ namespace {
 
 std::vector<int> SomeTokens(int n, int vocab) {
   std::vector<int> t;
+  t.reserve(n);
   for (int i = 0; i < n; i++) t.push_back((i * 7 + i * i * 3 + 1) % vocab);
   return t;
 }

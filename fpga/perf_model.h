@@ -48,8 +48,7 @@ struct ModelEntry {
   int pos;
   bool wants_logits;
 };
-kernel::CardCounters TripCounts(const ModelConfig& config, const std::vector<ModelEntry>& entries,
-                                const Platform& platform);
+kernel::CardCounters TripCounts(const ModelConfig& c, const std::vector<ModelEntry>& entries, const Platform& pf);
 
 // One stage (or a group of them) of the step and what bounds it.
 struct StageEstimate {
@@ -77,7 +76,7 @@ struct StepEstimate {
 };
 
 // REQUIRES: config valid, batch >= 1, pos >= 0.
-StepEstimate EstimateStep(const ModelConfig& config, int batch, int pos, const Platform& platform);
+StepEstimate EstimateStep(const ModelConfig& c, int batch, int pos, const Platform& pf);
 
 // HLSTransform (He et al., 2024) measured on the F1 card (VU9P), stories110M, batch 1.
 struct PublishedMeasurement {

@@ -5,6 +5,8 @@
 #include <sstream>
 #include <string>
 
+#include "base/parse_number.h"
+
 namespace fpgaserve {
 namespace {
 
@@ -12,12 +14,8 @@ namespace {
 std::optional<uint64_t> ReadNumberFile(const std::string& path) {
   std::ifstream in(path);
   std::string word;
-  if (!(in >> word) || word.empty() || word.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
-  try {
-    return std::stoull(word);
-  } catch (const std::exception&) {  // out of range: no meaningful limit
-    return std::nullopt;
-  }
+  if (!(in >> word)) return std::nullopt;
+  return ParseUint64(word);  // out of range: no meaningful limit
 }
 
 std::optional<uint64_t> MemAvailable() {

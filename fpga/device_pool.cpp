@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "base/memory_check.h"
+#include "base/parse_number.h"
 #include "fpga/sim_card.h"
 #ifdef FPGASERVE_HAVE_XRT
 #include "fpga/xrt_card.h"
@@ -15,8 +16,10 @@ namespace fpgaserve {
 namespace {
 
 bool ParseInt(std::string_view s, int* out) {
-  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
-  return ec == std::errc() && ptr == s.data() + s.size();
+  const std::optional<int64_t> v = ParseInt64(s);
+  if (!v || *v < INT32_MIN || *v > INT32_MAX) return false;
+  *out = static_cast<int>(*v);
+  return true;
 }
 
 #ifdef FPGASERVE_HAVE_XRT

@@ -7,6 +7,8 @@
 #include <fstream>
 #include <optional>
 
+#include "base/parse_number.h"
+
 namespace fpgaserve {
 namespace {
 
@@ -32,11 +34,9 @@ std::optional<std::string> ReadLine(const std::string& path, std::string* error)
 std::optional<uint64_t> ReadCounter(const std::string& path, std::string* error) {
   std::optional<std::string> s = ReadLine(path, error);
   if (!s) return std::nullopt;
-  if (s->empty() || !std::all_of(s->begin(), s->end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    *error = path + " holds \"" + *s + "\", not a counter";
-    return std::nullopt;
-  }
-  return std::stoull(*s);
+  std::optional<uint64_t> counter = ParseUint64(*s);
+  if (!counter) *error = path + " holds \"" + *s + "\", not a counter";
+  return counter;
 }
 
 }  // namespace

@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/parse_number.h"
+
 namespace fpgaserve {
 namespace {
 
@@ -16,13 +18,7 @@ constexpr double kMaxCelsius = 150;      // past any junction limit: a misread
 std::optional<double> Number(const nlohmann::json& v) {
   if (v.is_number()) return v.get<double>();
   if (!v.is_string()) return std::nullopt;
-  const std::string s = v.get<std::string>();
-  if (s.empty()) return std::nullopt;
-  char* end = nullptr;
-  errno = 0;
-  const double d = std::strtod(s.c_str(), &end);
-  if (errno != 0 || end != s.c_str() + s.size() || !std::isfinite(d)) return std::nullopt;
-  return d;
+  return ParseDouble(v.get<std::string>());
 }
 
 bool Present(const nlohmann::json& sensor) {

@@ -5,6 +5,8 @@
 #include <numeric>
 #include <sstream>
 
+#include "base/parse_number.h"
+
 namespace fpgaserve {
 
 Result<Slo> ParseSlo(const std::string& text) {
@@ -16,14 +18,9 @@ Result<Slo> ParseSlo(const std::string& text) {
     const size_t eq = item.find('=');
     if (eq == std::string::npos) return Status::InvalidArgument("--slo item \"" + item + "\" is not KEY=MS");
     const std::string key = item.substr(0, eq);
-    double ms = 0;
-    try {
-      size_t used = 0;
-      ms = std::stod(item.substr(eq + 1), &used);
-      if (used != item.size() - eq - 1) throw std::invalid_argument("trailing");
-    } catch (const std::exception&) {
-      return Status::InvalidArgument("--slo value in \"" + item + "\" is not a number of milliseconds");
-    }
+    const std::optional<double> parsed = ParseDouble(std::string_view(item).substr(eq + 1));
+    if (!parsed) return Status::InvalidArgument("--slo value in \"" + item + "\" is not a number of milliseconds");
+    const double ms = *parsed;
     if (!(ms > 0)) return Status::InvalidArgument("--slo value in \"" + item + "\" must be positive");
     if (key == "ttft") slo.ttft_ms = ms;
     else if (key == "tpot") slo.tpot_ms = ms;

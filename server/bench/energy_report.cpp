@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "base/parse_number.h"
+
 namespace fpgaserve {
 
 std::map<std::string, double> ParseDeviceSeries(std::string_view text, std::string_view metric) {
@@ -27,12 +29,11 @@ std::map<std::string, double> ParseDeviceSeries(std::string_view text, std::stri
     if (q == std::string_view::npos) continue;
     const std::string device(labels.substr(d + 8, q - d - 8));
     // The value, then maybe a timestamp.
-    std::string value(line.substr(close + 1));
-    char* stop = nullptr;
-    errno = 0;
-    const double v = std::strtod(value.c_str(), &stop);
-    if (stop == value.c_str() || errno != 0 || !std::isfinite(v) || v < 0) continue;
-    out[device] = v;
+    std::string_view value = line.substr(close + 1);
+    value.remove_prefix(std::min(value.find_first_not_of(' '), value.size()));
+    const std::optional<double> v = ParseDouble(value.substr(0, value.find(' ')));
+    if (!v || *v < 0) continue;
+    out[device] = *v;
   }
   return out;
 }

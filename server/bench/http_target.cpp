@@ -13,6 +13,8 @@
 #include <boost/beast/http.hpp>
 #include <chrono>
 
+#include "base/parse_number.h"
+
 namespace fpgaserve {
 
 namespace beast = boost::beast;
@@ -58,8 +60,8 @@ Result<HttpTarget> ParseHttpUrl(const std::string& url) {
     if (colon != std::string::npos) target.port = authority.substr(colon + 1);
   }
   if (target.host.empty()) return Status::InvalidArgument("URL \"" + url + "\" has no host");
-  if (target.port.empty() || target.port.find_first_not_of("0123456789") != std::string::npos || target.port.size() > 5 ||
-      std::stoi(target.port) == 0 || std::stoi(target.port) > 65535) {
+  const std::optional<uint64_t> port = ParseUint64(target.port);
+  if (!port || *port == 0 || *port > 65535) {
     return Status::InvalidArgument("URL \"" + url + "\" has a bad port");
   }
   target.base_path = path;

@@ -23,7 +23,7 @@ bool PowerSampler::SampleOnce() {
 
 void PowerSampler::Start() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     stop_ = false;
   }
   thread_ = std::thread([this] { Loop(); });
@@ -31,22 +31,25 @@ void PowerSampler::Start() {
 
 void PowerSampler::Loop() {
   // Scrapes start on a fixed grid; one that overran its slot pushes the grid on rather than bunching up.
-  auto next = std::chrono::steady_clock::now();
-  std::unique_lock<std::mutex> lock(mu_);
+  auto next = clock_->Now();
+  MutexLock lock(&mu_);
   while (!stop_) {
-    lock.unlock();
+    lock.Unlock();
     SampleOnce();
-    lock.lock();
+    lock.Lock();
     next += options_.interval;
-    const auto now = std::chrono::steady_clock::now();
+    const auto now = clock_->Now();
     if (next < now) next = now + options_.interval;
-    wake_.wait_until(lock, next, [this] { return stop_; });
+    clock_->WaitUntil(lock.native(), wake_, next, [this] {
+      mu_.AssertHeld();
+      return stop_;
+    });
   }
 }
 
 std::vector<PowerSample> PowerSampler::Stop() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     stop_ = true;
   }
   wake_.notify_all();

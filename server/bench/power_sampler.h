@@ -6,8 +6,7 @@
 // io_context (HttpFetch), on the sampler's thread, never the load client's. A scrape that fails (no
 // answer, not 200, no power series: a server other than fpgaserve, or no sensor) is skipped, never an error.
 //
-// Time: sample times come from the injected clock, so tests drive SampleOnce with a fake one; only Start's
-// thread waits on the real clock between scrapes.
+// Time: sample times and the waits between scrapes are on the injected clock, so tests drive it with a fake one.
 //
 // Threading: SampleOnce from one thread at a time, and not while Start's thread runs; Stop from the thread
 // that called Start. Lifetime: `clock` must outlive the sampler.
@@ -15,12 +14,12 @@
 
 #include <chrono>
 #include <condition_variable>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "base/clock.h"
+#include "base/mutex.h"
 #include "server/bench/bench_stats.h"
 #include "server/bench/http_target.h"
 
@@ -61,9 +60,9 @@ class PowerSampler {
 
   std::vector<PowerSample> samples_;  // written by SampleOnce only; read by Stop after the join
 
-  std::mutex mu_;
+  Mutex mu_;
   std::condition_variable wake_;
-  bool stop_ = false;  // guarded by mu_
+  bool stop_ GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "server/bench/bench_report.h"
+#include "base/parse_number.h"
 #include "server/bench/bench_stats.h"
 #include "server/bench/energy_report.h"
 #include "server/bench/http_target.h"
@@ -90,12 +91,7 @@ std::string Now() {
 
 double ParseRate(const std::string& text) {
   if (text == "inf" || text == "infinity") return std::numeric_limits<double>::infinity();
-  try {
-    size_t used = 0;
-    const double r = std::stod(text, &used);
-    if (used == text.size() && r > 0) return r;
-  } catch (const std::exception&) {
-  }
+  if (const std::optional<double> r = ParseDouble(text); r && *r > 0) return *r;
   Fail("--rate \"" + text + "\" is not a positive number of requests per second or inf");
 }
 

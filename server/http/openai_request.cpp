@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "base/parse_number.h"
+
 namespace fpgaserve {
 namespace {
 
@@ -179,13 +181,12 @@ Status ReadSampling(const json& body, SamplingParams* s, std::string* param) {
   if (const json* v = Field(body, "logit_bias")) {
     if (!v->is_object()) return Bad(param, "logit_bias", "must be an object of token id -> bias");
     for (const auto& [key, value] : v->items()) {
-      char* end = nullptr;
-      const long long id = std::strtoll(key.c_str(), &end, 10);
-      if (key.empty() || *end != '\0' || id < 0 || id > INT32_MAX) {
+      const std::optional<int64_t> id = ParseInt64(key);
+      if (!id || *id < 0 || *id > INT32_MAX) {
         return Bad(param, "logit_bias", "keys must be token ids, not '" + key + "'");
       }
       if (!value.is_number()) return Bad(param, "logit_bias", "values must be numbers");
-      s->logit_bias[static_cast<int32_t>(id)] = value.get<float>();
+      s->logit_bias[static_cast<int32_t>(*id)] = value.get<float>();
     }
   }
   return Status::Ok();

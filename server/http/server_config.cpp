@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "base/parse_number.h"
+
 namespace fpgaserve {
 namespace {
 
@@ -42,22 +44,17 @@ Status SetFromText(ServerConfig& config, const ConfigOption& option, const std::
       config.*std::get<std::string C::*>(option.field) = t;
       return Status::Ok();
     case ConfigType::kInt: {
-      errno = 0;
-      char* end = nullptr;
-      const long long v = std::strtoll(t.c_str(), &end, 10);
-      if (t.empty() || *end != '\0' || errno == ERANGE || v < INT32_MIN || v > INT32_MAX) {
+      const std::optional<int64_t> v = ParseInt64(t);
+      if (!v || *v < INT32_MIN || *v > INT32_MAX) {
         return Status::InvalidArgument(source + ": '" + text + "' is not an integer");
       }
-      config.*std::get<int C::*>(option.field) = static_cast<int>(v);
+      config.*std::get<int C::*>(option.field) = static_cast<int>(*v);
       return Status::Ok();
     }
     case ConfigType::kDouble: {
-      char* end = nullptr;
-      const double v = std::strtod(t.c_str(), &end);
-      if (t.empty() || *end != '\0' || !std::isfinite(v)) {
-        return Status::InvalidArgument(source + ": '" + text + "' is not a number");
-      }
-      config.*std::get<double C::*>(option.field) = v;
+      const std::optional<double> v = ParseDouble(t);
+      if (!v) return Status::InvalidArgument(source + ": '" + text + "' is not a number");
+      config.*std::get<double C::*>(option.field) = *v;
       return Status::Ok();
     }
     case ConfigType::kList:

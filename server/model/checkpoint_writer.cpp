@@ -1,8 +1,5 @@
 #include "server/model/checkpoint_writer.h"
 
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -10,6 +7,7 @@
 #include <cstring>
 #include <vector>
 
+#include "base/atomic_file.h"
 #include "fpga/q8_0.h"
 
 namespace fpgaserve {
@@ -17,14 +15,6 @@ namespace {
 
 constexpr uint32_t kMagic = 0x616b3432;  // "ak42"; on disk the bytes 32 34 6b 61, "24ka"
 constexpr size_t kHeaderBytes = 256;
-
-// An I/O error as a Status: the folder missing, the disk full, or anything else.
-Status IoError(const std::string& path, const std::string& doing, int err) {
-  const std::string m = "cannot write model file " + path + " (" + doing + "): " + std::strerror(err);
-  if (err == ENOENT) return Status::NotFound(m);
-  if (err == ENOSPC || err == EDQUOT) return Status::ResourceExhausted(m);
-  return Status::InvalidArgument(m);
-}
 
 // Checks that the view has every tensor, with the shape its config implies.
 Status CheckView(const ModelView& m) {
@@ -141,30 +131,12 @@ Status WriteCheckpoint(const ModelView& model, const std::string& path, Checkpoi
   if (Status s = CheckView(model); !s.ok()) {
     return Status::InvalidArgument("cannot write model file " + path + ": " + s.message());
   }
-  std::string tmp = path + ".tmp-XXXXXX";
-  const int fd = ::mkstemp(tmp.data());
-  if (fd < 0) return IoError(path, "creating " + tmp, errno);
-  ::fchmod(fd, 0644);  // mkstemp makes 0600; a model file is not a secret
-  std::FILE* f = ::fdopen(fd, "wb");
-  if (f == nullptr) {
-    const int err = errno;
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return IoError(path, "opening " + tmp, err);
-  }
-  Sink out(f);
-  WriteHeader(out, model.config, format);
-  WriteBody(out, model, format);
-  int err = out.err();
-  if (err == 0 && std::fflush(f) != 0) err = errno;
-  if (err == 0 && ::fsync(fd) != 0) err = errno;  // the data is on disk before the name points at it
-  if (std::fclose(f) != 0 && err == 0) err = errno;
-  if (err == 0 && std::rename(tmp.c_str(), path.c_str()) != 0) err = errno;
-  if (err != 0) {
-    ::unlink(tmp.c_str());
-    return IoError(path, "writing", err);
-  }
-  return Status::Ok();
+  return WriteFileAtomically(path, "model file", [&](std::FILE* f) {
+    Sink out(f);
+    WriteHeader(out, model.config, format);
+    WriteBody(out, model, format);
+    return out.err();
+  });
 }
 
 }  // namespace fpgaserve

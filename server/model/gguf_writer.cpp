@@ -7,9 +7,9 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
+#include "base/atomic_file.h"
 #include "kernel/kernel.h"
 
 namespace fpgaserve {
@@ -420,19 +420,9 @@ void AddVocabulary(GgufBuilder& b, const GgufVocabulary& v) {
 
 Status WriteGgufFile(GgufBuilder& b, const std::string& path) {
   const std::string bytes = b.Build();
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (f == nullptr) return Status::Internal("cannot create " + tmp + ": " + std::strerror(errno));
-  const bool written = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size() && std::fflush(f) == 0 &&
-                       ::fsync(::fileno(f)) == 0;
-  const int write_errno = errno;
-  const bool closed = std::fclose(f) == 0;
-  if (!written || !closed || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int e = !written ? write_errno : errno;
-    std::remove(tmp.c_str());
-    return Status::Internal("cannot write GGUF file " + path + ": " + std::strerror(e));
-  }
-  return Status::Ok();
+  return WriteFileAtomically(path, "GGUF file", [&](std::FILE* f) {
+    return std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size() ? 0 : (errno != 0 ? errno : EIO);
+  });
 }
 
 }  // namespace fpgaserve

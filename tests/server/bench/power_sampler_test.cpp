@@ -74,6 +74,35 @@ TEST(PowerSamplerTest, SkipsFailedScrapesWithoutFailing) {
   EXPECT_EQ(sampler.Stop().size(), 1u);
 }
 
+TEST(PowerSamplerTest, StartScrapesOnTheClocksIntervalGrid) {
+  FakeServerOptions fo = WithMetrics();
+  FakeOpenAiServer server(fo);
+  FakeClock clock;
+  PowerSamplerOptions po;
+  po.interval = std::chrono::milliseconds(500);
+  PowerSampler sampler(Target(server), po, &clock);
+  sampler.Start();
+  // The thread scrapes at once, then waits for the fake time to reach the next slot; nothing else moves it.
+  auto parked_after = [&](int scrapes) {
+    while (server.metrics_scrapes() < scrapes || clock.Waiters() == 0) std::this_thread::yield();
+  };
+  parked_after(1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(server.metrics_scrapes(), 1) << "no second scrape before the interval has passed on the clock";
+  clock.Advance(std::chrono::milliseconds(499));
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(server.metrics_scrapes(), 1);
+  clock.Advance(std::chrono::milliseconds(1));
+  parked_after(2);
+  clock.Advance(std::chrono::milliseconds(500));
+  parked_after(3);
+  const std::vector<PowerSample> samples = sampler.Stop();
+  ASSERT_EQ(samples.size(), 3u);
+  EXPECT_DOUBLE_EQ(samples[0].t_s, 0.0);
+  EXPECT_DOUBLE_EQ(samples[1].t_s, 0.5);
+  EXPECT_DOUBLE_EQ(samples[2].t_s, 1.0);
+}
+
 TEST(PowerSamplerTest, SamplesBesideALoadRunAndStopsWithIt) {
   FakeServerOptions fo = WithMetrics();
   fo.chunk_delay_ms = 20;  // 40 requests of 16 tokens, 8 at a time: about 1.6 s

@@ -14,7 +14,8 @@ Checks, over the tree at ROOT:
      (a new folder needs its row in the table).
   2. Every .cpp under the layers' folders and tests/ is named by a CMakeLists.txt in its folder or a
      folder above it (source lists are explicit; a forgotten file would otherwise be left out, and a
-     forgotten test would silently not run). Fixture trees of this checker are skipped.
+     forgotten test would silently not run). Fixture trees of this checker and node_modules/ folders
+     (npm packages the tests install) are skipped.
 
 Heuristics, not a preprocessor: every #include line counts, whatever #if it sits under.
 
@@ -32,6 +33,8 @@ TOP_FOLDERS = ("base", "kernel", "fpga", "server")
 SOURCE_SUFFIXES = (".h", ".hpp", ".cpp", ".cc", ".inc")
 # Trees of deliberately wrong files for this checker's own tests: not part of the product or the tests.
 FIXTURE_DIRS = ("tests/tools/layers_fixture",)
+# Folders of other people's code that tests install (npm packages hold C++ sources of their own).
+FOREIGN_DIRS = ("node_modules",)
 
 INCLUDE_RE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]')
 
@@ -87,7 +90,8 @@ def walk(root, top, suffixes):
     found = []
     for directory, subdirs, files in os.walk(os.path.join(root, top)):
         rel_dir = os.path.relpath(directory, root).replace(os.sep, "/")
-        subdirs[:] = sorted(d for d in subdirs if f"{rel_dir}/{d}" not in FIXTURE_DIRS and not d.startswith("."))
+        subdirs[:] = sorted(d for d in subdirs if f"{rel_dir}/{d}" not in FIXTURE_DIRS and d not in FOREIGN_DIRS
+                            and not d.startswith("."))
         found += [f"{rel_dir}/{name}" for name in files if name.endswith(suffixes)]
     return sorted(found)
 

@@ -10,6 +10,11 @@ using kernel::CardCounters;
 
 int CeilDiv(int64_t a, int64_t b) { return static_cast<int>((a + b - 1) / b); }
 
+// kernel/card/card.h's kScaleSlots for the platform's build.
+int ScaleSlots(const Platform& pf) {
+  return std::max(pf.pe_entries * (kernel::kTileRows / pf.scale_rows), kernel::kScaleMinCycles);
+}
+
 // What the kernel does per matmul, in its own terms (kernel/card/matmul.h), for a build of P ports.
 struct Matmul {
   int64_t feed = 0, fill = 0, weights = 0, pe = 0, scale = 0, store = 0;  // trip counts, all ports
@@ -29,7 +34,7 @@ Matmul MatmulCounts(int rows, int cols, int gs, int m, const Platform& pf) {
   c.weights = P * c.weights_per_port;
   c.pe_per_port = c.weights_per_port * blocks;
   c.pe = P * c.pe_per_port;
-  c.scale_per_port = static_cast<int64_t>(tpp) * groups * blocks * std::max(B, kernel::kScaleMinCycles);
+  c.scale_per_port = static_cast<int64_t>(tpp) * groups * blocks * ScaleSlots(pf);
   c.scale = P * c.scale_per_port;
   c.store = static_cast<int64_t>(tpp) * P * m;
   return c;
@@ -60,9 +65,11 @@ std::vector<Named> LayerMatmuls(const ModelConfig& c) {
 const std::vector<Platform>& Platforms() {
   // Parts' resources from the data sheets (DS962 for the UltraScale+ parts, the Alveo product guides);
   // memory: DDR4-2400 is 19.2 GB/s a channel; the HBM2 cards' 460 GB/s over 32 pseudo-channels. F1's
-  // kernel clock defaults to 250 MHz, the Alveo shells' to 300. PE widths as the Makefile builds them:
-  // 16 entries a cycle on the 4-port DDR cards, 4 on the 32-port HBM cards (32 x 64 x 4 int8 MACs,
-  // two a DSP, already 4096 DSPs).
+  // kernel clock defaults to 250 MHz, the Alveo shells' to 300. The builds as kernel/platforms/*.mk make
+  // them: on the 4-port DDR cards 16-entry PE arrays, the scale stage at 16 rows a cycle, a chain per
+  // port; on the 32-port HBM cards 2-entry PE arrays (32 x 64 x 2 int8 MACs, two a DSP: 2,048 DSPs), the
+  // scale stage at 4 rows a cycle (the 8 slots a block needs anyway) and 4 attention chains, which fit
+  // the part's 9,024 DSPs.
   static const std::vector<Platform> platforms = [] {
     std::vector<Platform> v;
     Platform f1;
@@ -78,7 +85,8 @@ const std::vector<Platform>& Platforms() {
     v.push_back(u250);
     Platform u55c;
     u55c.name = "u55c", u55c.part = "xcu55c (VU47P-class)", u55c.memory = "HBM2", u55c.mem_ports = 32;
-    u55c.port_gbps = 460.0 / 32, u55c.kernel_mhz = 300, u55c.pe_entries = 4, u55c.dsp = 9024, u55c.bram36 = 2016;
+    u55c.port_gbps = 460.0 / 32, u55c.kernel_mhz = 300, u55c.pe_entries = 2, u55c.dsp = 9024, u55c.bram36 = 2016;
+    u55c.scale_rows = 4, u55c.attention_chains = 4;
     u55c.uram = 960, u55c.pcie_gbps = 12;
     v.push_back(u55c);
     Platform u280 = u55c;
@@ -121,8 +129,9 @@ CardCounters TripCounts(const ModelConfig& c, const std::vector<ModelEntry>& ent
     const int64_t count = e.pos + 1;
     t.kv_read_words += static_cast<int64_t>(L) * c.n_kv_heads * 2 * count * kv_words;
     t.score_iterations += static_cast<int64_t>(L) * c.n_kv_heads * count * kv_words * kv_mul;
-    t.softmax_iterations += static_cast<int64_t>(L) * c.n_kv_heads * 3 * count * kv_mul;
-    t.value_iterations += static_cast<int64_t>(L) * c.n_kv_heads * count * kv_words * kv_mul;
+    t.softmax_iterations += static_cast<int64_t>(L) * c.n_kv_heads * count * std::max(kv_mul, kernel::kLaneMinIterations);
+    t.value_iterations +=
+        static_cast<int64_t>(L) * c.n_kv_heads * count * std::max(kv_words * kv_mul, kernel::kLaneMinIterations);
   }
   t.head_words = static_cast<int64_t>(L) * n * dw;
   t.residual_words = static_cast<int64_t>(L) * 2 * n * dw;
@@ -176,56 +185,49 @@ StepEstimate EstimateStep(const ModelConfig& c, int batch, int pos, const Platfo
   for (const Named& m : LayerMatmuls(c)) matmul(m.name, m.rows, m.cols, n, L);
   matmul("matmul classifier", c.vocab_size, c.dim, n, 1);
 
-  // Attention: jobs (entry, kv head) spread over the ports by line. Per port a chain of four processes
-  // (loader, scores, softmax, values) over the port's jobs: consecutive jobs overlap, so the chain takes
-  // its busiest process's total plus the first job's way through the others.
+  // Attention: jobs (entry, kv head) spread over the ports by line; port p's loader feeds chain
+  // p % attention_chains. A chain is three processes (scores, weights, values) over its ports' jobs, in
+  // job order. A loader reads a job a chunk of kKvChunk positions at a time (keys, then values), every
+  // stream holds at most a chunk and softmax is online, so a chain's consecutive chunks and jobs overlap.
+  // A job goes at the slower of its loader (its port's bandwidth: the chain's other loaders can run
+  // ahead by only a chunk, so a chain's ports do not add up) and the chain's busiest process; the chain
+  // takes its jobs' sum plus one chunk's way through (its keys and values, the weights pipeline).
   {
     const int kv_words = kernel::KvHeadWords(hs), kv_mul = c.n_heads / c.n_kv_heads;
+    const int A = pf.attention_chains;
     double total = 0;
     bool memory_bound = false;
     for (int l = 0; l < L; l++) {
-      double worst = 0;
-      bool worst_memory = false;
-      // Per port its jobs in a chain of four processes. While a job's values fit the value stream
-      // (kValueWords) and its scores the score stream, consecutive jobs overlap and the chain takes its
-      // busiest process's total (plus the first job's way through scores and softmax); a longer job
-      // blocks the loader until softmax is done with it: keys and scores, then softmax's first two
-      // passes, then its last pass and the values beside the values streaming in.
-      std::vector<double> load(P, 0.0), score(P, 0.0), soft(P, 0.0), value(P, 0.0), first(P, -1.0),
-          serial(P, 0.0);
-      std::vector<bool> overlaps(P, true);
+      std::vector<double> chain(A, 0.0), chain_load(A, 0.0), first(A, -1.0);
       for (int e = 0; e < n; e++) {
         for (int hk = 0; hk < c.n_kv_heads; hk++) {
           const int64_t line = (static_cast<int64_t>(l) * n + e) * c.n_kv_heads + hk;
-          const int p = static_cast<int>(line % P);
+          const int a = static_cast<int>(line % P) % A;
           const double count = pos + 1.0, words = count * kv_words;
-          const double load_keys = words / port_words, load_values = words / port_words;
-          const double a = kv_mul * 2.0 * kv_words + words * kv_mul + depth;
-          const double b = 3 * count * kv_mul + 3 * depth;
-          const double cc = kv_mul * 8.0 * kv_words + words * kv_mul + kv_mul * hs / 16.0 + 2 * depth;
-          load[p] += load_keys + load_values;
-          score[p] += a;
-          soft[p] += b;
-          value[p] += cc;
-          if (first[p] < 0) first[p] = a + b;
-          serial[p] += std::max(load_keys, a) + b * 2 / 3 + std::max(load_values, b / 3 + cc);
-          if (words > 1024 || count * kv_mul > 8192) overlaps[p] = false;
+          // The words over the port: a chunk's keys and values are 64-word bursts (or shorter), as the
+          // m_axi adapter cuts any long read; 8 outstanding hide the memory's latency between them.
+          const double load = 2 * words / port_words;
+          const double scores = kv_mul * 2.0 * kv_words + words * kv_mul + depth;  // queries in, a word a cycle
+          const double weights = count * std::max(kv_mul, kernel::kLaneMinIterations) + 8.0 * kv_mul + depth;
+          const double values = kv_mul * 8.0 * kv_words +
+                                count * std::max(kv_words * kv_mul, kernel::kLaneMinIterations) + kv_mul * hs / 4.0 +
+                                2 * depth;  // clear, the lanes, the output
+          chain[a] += std::max({load, scores, weights, values});
+          chain_load[a] += load;
+          if (first[a] < 0) {
+            const double chunk_words = std::min(count, static_cast<double>(kernel::kKvChunk)) * kv_words;
+            first[a] = 2 * chunk_words / port_words + chunk_words * kv_mul + 3 * depth;
+          }
         }
       }
-      std::vector<double> port_cycles(P, 0.0), port_memory(P, 0.0);
-      for (int p = 0; p < P; p++) {
-        port_cycles[p] = overlaps[p] ? std::max({load[p], score[p], soft[p], value[p]}) + std::max(0.0, first[p])
-                                     : serial[p];
-        port_memory[p] = load[p];
-      }
-      for (int p = 0; p < P; p++) {
-        const double port = port_cycles[p] + burst_lat;
-        if (port > worst) {
-          worst = port;
-          worst_memory = port_memory[p] >= 0.9 * port_cycles[p];
+      double worst = 0;
+      for (int a = 0; a < A; a++) {
+        const double cycles = chain[a] + std::max(0.0, first[a]) + burst_lat;
+        if (cycles > worst) {
+          worst = cycles;
+          memory_bound = chain_load[a] >= 0.9 * chain[a];
         }
       }
-      memory_bound = worst_memory;
       total += worst + n * c.n_kv_heads * (1 + kv_mul * 2.0 * kv_words) + depth;  // + jobs, merge alongside
       // write_kv: the ports' writers one after another, each scanning every job and writing its own.
       total += P * static_cast<double>(n) * c.n_kv_heads + n * c.n_kv_heads * 2 * (kv_words + depth);
@@ -252,35 +254,39 @@ StepEstimate EstimateStep(const ModelConfig& c, int batch, int pos, const Platfo
   est.bound = est.stages[top].name + " (" + est.stages[top].bound + ")";
 
   // Resources. DSP48E2: two int8 multiply-adds a DSP where two weights share an activation (the PE's 16
-  // rows do); a float multiply 3 DSPs, a float add 2. BRAM36/URAM: the on-chip arrays at the build's
-  // maxima (kernel.h), a 512-bit word 8 URAMs wide (4096 deep) or 14.2 BRAM36 wide (512 deep).
+  // rows do); a float multiply 3 DSPs, a float add 2, KernelExp about 9 of each (45). BRAM36/URAM: the
+  // on-chip arrays at the build's maxima (kernel.h), a 512-bit word 8 URAMs wide (4096 deep) or 14.2
+  // BRAM36 wide (512 deep).
   Resources& r = est.resources;
-  const double B = pf.pe_entries;
-  // Per unit: a float multiply 3 DSPs, a float add 2, KernelExp about 9 of each (45); int8 products two
-  // rows a DSP (DotPair4).
+  const double B = pf.pe_entries, A = pf.attention_chains, R = pf.scale_rows;
   const double exp_dsp = 9 * 3 + 9 * 2;
-  r.dsp = P * (16.0 * 4 * B / 2)                                 // PE arrays
-          + P * 16 * (3 + 3 + 2)                                 // scale: two multiplies and an add per row
-          + P * (32 * 3 + 31 * 2 + 32 * 3 + 32 * 2 + exp_dsp + 5)  // scores, values, softmax
-          + 16 * (3 + 2 + 2 * 3)                                 // rmsnorm: squares, sums, the scale pass
-          + 16 * 3                                               // quantize's rounding
-          + 16 * (2 * 3 + 2) / 2 * 2                             // rope: 8 pairs, 4 multiplies and 2 adds
-          + 16 * 2                                               // residual
-          + 16 * (exp_dsp + 2 + 3)                               // swiglu
-          + 16 * 3;                                              // embed
+  const double chain_dsp = (32 * 3 + 31 * 2)               // scores: 32 products and the adder tree
+                           + (2 * exp_dsp + 3 + 3 + 2)      // weights: two KernelExp, l c + p
+                           + (exp_dsp + 3 + 7 * 2)          // ... OnlineMerge at II 8: one set of units
+                           + 32 * (3 + 3 + 2)               // values: 32 lanes of acc c + p v
+                           + 4 * (9 * 3 + 7 * 2);           // ... OnlineOut at II 4: 4 values' units
+  r.dsp = P * (16.0 * 4 * B / 2)                            // PE arrays
+          + P * R * (3 + 3 + 2)                             // scale: two multiplies and an add per row
+          + A * chain_dsp                                   // attention chains
+          + 16 * (3 + 2 + 2 * 3)                            // rmsnorm: squares, sums, the scale pass
+          + 16 * 3                                          // quantize's rounding
+          + 16 * (2 * 3 + 2) / 2 * 2                        // rope: 8 pairs, 4 multiplies and 2 adds
+          + 16 * 2                                          // residual
+          + 16 * (exp_dsp + 2 + 3)                          // swiglu
+          + 16 * 3;                                         // embed
   const double step = pf.max_step;
   const double word_bram = 512.0 / 36 / 512;  // BRAM36 per 512-bit word of depth (512 deep at 72 bits)
   const double dim_words = step * c.dim / 16.0, hid_words = step * c.hidden_dim / 16.0;
   r.uram = std::ceil((3 * dim_words + 2 * hid_words) / 4096.0) * 8;  // x, xb, q, hb, hb2
-  // A 512-bit FIFO or buffer in BRAM is 8 BRAM36 across (72 bits each, 512 deep), 16 for 513..1024 deep.
+  // A 512-bit FIFO or buffer in BRAM is 8 BRAM36 across (72 bits each, up to 512 deep); FIFOs of 16 or
+  // fewer words are shift registers (no BRAM).
   const double fifo = 8;
-  r.bram36 = (2 * dim_words) * word_bram                              // k, v
-             + P * (step * c.hidden_dim / 4.0 * 4 / 4608.0)           // each PE's int8 copy (36 Kb = 4.5 KB)
-             + P * (8.0 * 1024 * 4 / 4608.0)                          // each softmax stage's scores
-             + P * (fifo + fifo + fifo)                               // weights, dots, keys streams
-             + P * (2 * fifo + fifo + fifo)                           // values (1024 deep), queries, outputs
-             + P * 8.0                                                // a job's scores (8192 x 32 bits)
-             + P * 8.0 * 64 * 512 / 36864;                            // m_axi read buffers: 8 bursts of 64 words
+  r.bram36 = (2 * dim_words) * word_bram                    // k, v
+             + P * 16 * std::ceil(step * c.hidden_dim / 4.0 / 16 / 1024)  // each PE's int8 copy: 16 banks, 1K x 32
+             + P * (fifo + fifo)                            // matmul: weights, dots streams
+             + P * fifo                                     // attention: each loader's values (a chunk)
+             + A * (fifo + fifo + 1)                        // each chain's queries, outputs, weights (64 bits)
+             + P * 8.0 * 64 * 512 / 36864;                  // m_axi read buffers: 8 bursts of 64 words
   r.part_dsp = pf.dsp;
   r.part_bram36 = pf.bram36;
   r.part_uram = pf.uram;

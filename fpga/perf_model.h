@@ -30,6 +30,8 @@ struct Platform {
   double efficiency = 0.8;  // the share of peak a long burst stream reaches
   double kernel_mhz = 300;
   int pe_entries = 16;      // the PE arrays' entries a cycle (FPGASERVE_PE_ENTRIES)
+  int scale_rows = 16;      // the scale stages' rows a cycle (FPGASERVE_SCALE_ROWS)
+  int attention_chains = 4; // attention chains, each serving mem_ports / this ports (FPGASERVE_ATTENTION_CHAINS)
   int max_step = 32;        // the build's FPGASERVE_MAX_STEP
   int dsp = 0, bram36 = 0, uram = 0;  // the part's (all SLRs)
   double pcie_gbps = 12;    // host <-> card DMA

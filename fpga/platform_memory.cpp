@@ -49,7 +49,7 @@ const std::vector<PlatformMemories>& PlatformMemoryTable() {
     PlatformMemories u55c{"u55c", "xilinx_u55c_gen3x16_xdma_3_202210_1", "HBM", "HBM[0]", 3, {}};
     Add(u55c, "HBM", 32, XclbinMemoryType::kHbm, 512 * kMiB);
     t.push_back(u55c);
-    PlatformMemories u280{"u280", "xilinx_u280_gen3x16_xdma_1_202211_1", "HBM", "DDR[0]", 3, {}};
+    PlatformMemories u280{"u280", "xilinx_u280_gen3x16_xdma_1_202211_1", "HBM", "HBM[0]", 3, {}};
     Add(u280, "HBM", 32, XclbinMemoryType::kHbm, 256 * kMiB);
     Add(u280, "DDR", 2, XclbinMemoryType::kDdr4, 16 * kGiB);
     t.push_back(u280);

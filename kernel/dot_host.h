@@ -221,10 +221,10 @@ inline void TileDotsHost(const TileOut& to, const uint8_t* tile, const int8_t (*
 
 #endif  // AVX
 
-// ---- Attention over the fp16 cache (forward.cpp's cache write, scores and weighted values) ----
+// ---- Attention over the fp16 cache (forward.cpp's cache write, scores and value lanes) ----
 // F16C converts eight values an instruction with the kernel's rounding (nearest even; the clamp first
 // makes it saturate as KvFromFloat does). Sums run in kernel_math.h's order: per 32-value word of a key
-// the halving tree, words in order; values into kPartials interleaved partials, then their tree. Products
+// the halving tree, words in order; values into kPartials online-softmax lanes (kernel_math.h). Products
 // and sums are separate instructions, as the card's (and the portable form's, -ffp-contract=off).
 #if defined(__F16C__) && defined(__AVX2__)
 #define FPGASERVE_HOST_F16C 1
@@ -268,32 +268,20 @@ inline float KvDotHost(const float* q, const KvValue* k, int words) {
   return total;
 }
 
-// out[i] = sum over t < count of att[t] * v[t][i] for i < head_size (values `stride` apart): term t into
-// partial t % kPartials, the partials summed by the halving tree. The partials live in L1; a position
-// touches one of them, so consecutive positions never wait on each other's adds.
-inline void KvWeightedSumHost(float* out, const float* att, const KvValue* v, int count, int stride, int head_size) {
-  const int kParts = 8;  // kernel_math.h's kPartials
-  alignas(32) float acc[kParts][kMaxHeadSize];
-  for (int k = 0; k < kParts; k++) {
-    for (int i = 0; i < stride; i += 8) _mm256_store_ps(acc[k] + i, _mm256_setzero_ps());
-  }
+// The value lanes of kernel_math.h's online softmax: acc[t % 8][i] = acc * c[t] + p[t] * v[t][i] (its
+// Rescaled) for t < count, i < stride (values `stride` apart; acc 32-byte aligned). A position touches one
+// lane, so consecutive positions never wait on each other's adds.
+inline void KvOnlineSumHost(float (*acc)[kMaxHeadSize], const float* c, const float* p, const KvValue* v, int count,
+                            int stride) {
+  const int kLanes = 8;  // kernel_math.h's kPartials
   for (int t = 0; t < count; t++) {
-    const __m256 a = _mm256_set1_ps(att[t]);
+    const __m256 ct = _mm256_set1_ps(c[t]), pt = _mm256_set1_ps(p[t]);
     const KvValue* vt = v + (int64_t)t * stride;
-    float* at = acc[t & (kParts - 1)];
+    float* at = acc[t & (kLanes - 1)];
     for (int i = 0; i < stride; i += 8) {
-      _mm256_store_ps(at + i, _mm256_add_ps(_mm256_load_ps(at + i), _mm256_mul_ps(a, KvLoad8(vt + i))));
+      const __m256 kept = _mm256_mul_ps(_mm256_load_ps(at + i), ct);
+      _mm256_store_ps(at + i, _mm256_add_ps(kept, _mm256_mul_ps(pt, KvLoad8(vt + i))));
     }
-  }
-  for (int i = 0; i < stride; i += 8) {
-    __m256 s[kParts];
-    for (int k = 0; k < kParts; k++) s[k] = _mm256_load_ps(acc[k] + i);
-    for (int h = kParts / 2; h > 0; h /= 2) {
-      for (int k = 0; k < h; k++) s[k] = _mm256_add_ps(s[k], s[k + h]);
-    }
-    alignas(32) float lanes[8];
-    _mm256_store_ps(lanes, s[0]);
-    for (int j = 0; j < 8 && i + j < head_size; j++) out[i + j] = lanes[j];
   }
 }
 

@@ -174,25 +174,54 @@ void scores(float* att, const float* q, const KvValue* k, int count, int stride,
   }
 }
 
-// out[i] = sum over t < count of att[t] * v[t][i] for i < head_size: term t into partial t % kPartials,
-// the partials by TreeSum (kernel_math.h), as the card's value lanes sum.
-void weighted_values(float* out, const float* att, const KvValue* v, int count, int stride, int head_size) {
-#if defined(FPGASERVE_HOST_F16C) && !defined(FPGASERVE_PORTABLE_DOT)
-  KvWeightedSumHost(out, att, v, count, stride, head_size);
-#else
-  float acc[kPartials][kMaxHeadSize];
+// The attention output of one query head (out, head_size values) from its scores att[0..count) and its
+// cached values (`stride` apart): kernel_math.h's online softmax, position t in lane t % kPartials, in the
+// card's order. The weights go a block of kPartials positions at a time, one per lane (the lanes are
+// independent, so the block vectorises); the values are then a multiply-add per value and position.
+void attend(float* out, const float* att, const KvValue* v, int count, int stride, int head_size) {
+  static_assert(kPartials == 8, "dot_host.h's KvOnlineSumHost takes eight lanes");
+  float lane_max[kPartials], lane_sum[kPartials];
+  for (int k = 0; k < kPartials; k++) {
+    lane_max[k] = kLaneEmpty;
+    lane_sum[k] = 0.0f;
+  }
+  float c[kMaxSeqLen], p[kMaxSeqLen];  // each position's OnlineWeight
+  int t = 0;
+  for (; t + kPartials <= count; t += kPartials) {
+    for (int k = 0; k < kPartials; k++) {
+      const OnlineWeight w = OnlineStep(&lane_max[k], att[t + k]);
+      lane_sum[k] = Rescaled(lane_sum[k], w, 1.0f);
+      c[t + k] = w.c;
+      p[t + k] = w.p;
+    }
+  }
+  for (; t < count; t++) {
+    const int k = t % kPartials;
+    const OnlineWeight w = OnlineStep(&lane_max[k], att[t]);
+    lane_sum[k] = Rescaled(lane_sum[k], w, 1.0f);
+    c[t] = w.c;
+    p[t] = w.p;
+  }
+  float f[kPartials];
+  const float inv = OnlineMerge(lane_max, lane_sum, f);
+  alignas(32) float acc[kPartials][kMaxHeadSize];
   for (int k = 0; k < kPartials; k++) {
     for (int i = 0; i < stride; i++) acc[k][i] = 0.0f;
   }
-  for (int t = 0; t < count; t++) {
-    for (int i = 0; i < stride; i++) acc[t % kPartials][i] += att[t] * KvToFloat(v[(int64_t)t * stride + i]);
-  }
-  for (int i = 0; i < head_size; i++) {
-    float p[kPartials];
-    for (int k = 0; k < kPartials; k++) p[k] = acc[k][i];
-    out[i] = TreeSum<kPartials>(p);
+#if defined(FPGASERVE_HOST_F16C) && !defined(FPGASERVE_PORTABLE_DOT)
+  KvOnlineSumHost(acc, c, p, v, count, stride);
+#else
+  for (t = 0; t < count; t++) {
+    float* at = acc[t % kPartials];
+    const OnlineWeight w = {c[t], p[t]};
+    for (int i = 0; i < stride; i++) at[i] = Rescaled(at[i], w, KvToFloat(v[(int64_t)t * stride + i]));
   }
 #endif
+  for (int i = 0; i < head_size; i++) {
+    float lanes[kPartials];
+    for (int k = 0; k < kPartials; k++) lanes[k] = acc[k][i];
+    out[i] = OnlineOut(lanes, f, inv);
+  }
 }
 
 // x[e] += dx[e] for the first `size` values of n entries.
@@ -338,14 +367,13 @@ extern "C" void FPGASERVE_STEP_NAME(const uint8_t* const* ports, KvValue* k_cach
 #pragma omp for collapse(2) schedule(dynamic)
     for (int e = 0; e < n; e++) {
       for (int h = 0; h < p.n_heads; h++) {
-        float att[kMaxSeqLen];  // (pos + 1) attention weights, all written by scores()
-        att[0] = 0.0f;          // g++ without -march=native cannot see that and warns Softmax reads att[0]
+        float att[kMaxSeqLen];  // (pos + 1) scores, all written by scores()
+        att[0] = 0.0f;          // g++ without -march=native cannot see that and warns attend reads att[0]
         float qh[kMaxHeadSize];  // the head's query, padded with zeros as the cached keys are
         for (int i = 0; i < p.kv_stride; i++) qh[i] = i < p.head_size ? q[e][h * p.head_size + i] : 0.0f;
         const int64_t base = l * layer_stride + (int64_t)slot[e] * slot_stride + (h / p.kv_mul) * head_stride;
         scores(att, qh, k_cache + base, pos[e] + 1, p.kv_stride, inv_sqrt);
-        Softmax(att, pos[e] + 1);
-        weighted_values(xb[e] + h * p.head_size, att, v_cache + base, pos[e] + 1, p.kv_stride, p.head_size);
+        attend(xb[e] + h * p.head_size, att, v_cache + base, pos[e] + 1, p.kv_stride, p.head_size);
       }
     }
 

@@ -166,35 +166,54 @@ inline float RmsFactor(float sum_squares, int size, float eps) {
 // multiply-add: the card's UltraScale+ DSPs have none, and the host must not use one either).
 inline float ScaledGroup(int32_t sum, float w_scale, float x_scale) { return (float)sum * (w_scale * x_scale); }
 
-// Softmax over x[0..n), in place: the maximum (any order gives the same), e^(x - max) by KernelExp, their
-// sum in kPartials interleaved partials (KernelExp's result t to partial t % kPartials) and a TreeSum,
-// then every value times 1 / sum.
-inline void Softmax(float* x, int n) {
-  // The maximum in kPartials lanes too (a compare carried from one iteration to the next would also
-  // stretch the card's loop); a maximum is exact, so the lanes change nothing on the host.
-  float lane_max[kPartials];
-  for (int k = 0; k < kPartials; k++) lane_max[k] = x[0];
-softmax_max:
-  for (int t = 0; t < n; t++) {
-#pragma HLS LOOP_TRIPCOUNT max = kMaxSeqLen
-    lane_max[t % kPartials] = x[t] > lane_max[t % kPartials] ? x[t] : lane_max[t % kPartials];
+// ---- Attention's softmax, online: one pass over the scores (flash-attention style) ----
+// Position t of a query head goes to lane t % kPartials. A lane keeps the largest score it has seen (m),
+// the sum of e^(s - m) over its positions (l) and, per head value i, the sum of e^(s - m) v[i] (acc). A new
+// score s in a lane: m' = max(m, s), c = e^(m - m') rescales the lane's sums, p = e^(s - m') weights the
+// position: l' = l c + p, acc' = acc c + p v (OnlineStep, Rescaled). At the end the lanes meet
+// (OnlineMerge): M = the lanes' largest m, f_k = e^(m_k - M), and value i of the output is
+// TreeSum_k(acc_k[i] f_k) * (1 / TreeSum_k(l_k f_k)) (OnlineOut). Every score, key and value is used
+// once; the card carries from one position to the next only a lane's compare and its multiply-add, which
+// come back kPartials positions later. A lane starts at m = kLaneEmpty, l = acc = 0: its first c is
+// e^-87 (KernelExp's clamp) times sums of zero; a lane no position reached has f = e^-87 (or less) times
+// zero sums, and adds nothing.
+const float kLaneEmpty = -3.40282347e38f;  // -FLT_MAX: below any score
+
+struct OnlineWeight {
+  float c;  // rescales the lane's sums: e^(m - m')
+  float p;  // weights this position: e^(s - m')
+};
+
+// The weights of score s in a lane whose largest score so far is *lane_max; updates it.
+inline OnlineWeight OnlineStep(float* lane_max, float s) {
+  const float m_old = *lane_max;
+  const float m = s > m_old ? s : m_old;
+  *lane_max = m;
+  OnlineWeight w;
+  w.c = KernelExp(m_old - m);
+  w.p = KernelExp(s - m);
+  return w;
+}
+
+// A lane's sum after one more position: sum c + p x (two products, then one add; x = 1 for l, exact).
+inline float Rescaled(float sum, OnlineWeight w, float x) { return sum * w.c + w.p * x; }
+
+// The lanes' factors f[k] = e^(m_k - M) and 1 / TreeSum_k(l_k f_k).
+inline float OnlineMerge(const float lane_max[kPartials], const float lane_sum[kPartials], float f[kPartials]) {
+  float m = lane_max[0];
+  for (int k = 1; k < kPartials; k++) m = lane_max[k] > m ? lane_max[k] : m;
+  float q[kPartials];
+  for (int k = 0; k < kPartials; k++) {
+    f[k] = KernelExp(lane_max[k] - m);
+    q[k] = lane_sum[k] * f[k];
   }
-  float max_val = lane_max[0];
-  for (int k = 1; k < kPartials; k++) max_val = lane_max[k] > max_val ? lane_max[k] : max_val;
-  float part[kPartials];
-  for (int k = 0; k < kPartials; k++) part[k] = 0.0f;
-softmax_exps:
-  for (int t = 0; t < n; t++) {
-#pragma HLS LOOP_TRIPCOUNT max = kMaxSeqLen
-    x[t] = KernelExp(x[t] - max_val);
-    part[t % kPartials] += x[t];
-  }
-  const float inv = 1.0f / TreeSum<kPartials>(part);
-softmax_scale:
-  for (int t = 0; t < n; t++) {
-#pragma HLS LOOP_TRIPCOUNT max = kMaxSeqLen
-    x[t] = x[t] * inv;
-  }
+  return 1.0f / TreeSum<kPartials>(q);
+}
+
+// One output value from its kPartials lane sums (overwritten), the lanes' factors and OnlineMerge's 1 / l.
+inline float OnlineOut(float acc[kPartials], const float f[kPartials], float inv) {
+  for (int k = 0; k < kPartials; k++) acc[k] = acc[k] * f[k];
+  return TreeSum<kPartials>(acc) * inv;
 }
 
 // q . k for one cached key of `words` words (32 values each, padded with zeros past head_size on both

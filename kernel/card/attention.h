@@ -2,26 +2,31 @@
 //
 //   write_kv(port p): each entry's new key and value words into the lines of port p (card.h's layout)
 //
-//            ┌ kv_load(p) ─ keys ─ scores(p) ─ softmax(p) ─ values(p) ┐
-//   jobs ────┤      └────────── values ───────────────────────┘        ├── merge ── attention output
-//  (+ q)     └ ... one chain per memory port, side by side ...          ┘   (on chip)
+//           ┌ kv_load(m0) ┐ keys, values
+//           ├ kv_load(mA) ┼──────────────> scores(0) ─ weights(0) ─ values(0) ┐
+//   jobs ───┤   ...       ┘ (chain 0: ports 0, A, 2A, ...)                      ├── merge ── attention output
+//  (+ q)    └ ... kMemPorts loaders, kChains (A) chains, side by side ...       ┘   (on chip)
 //
-// A job is one (entry, kv head): its line lives on one port, whose chain computes the kv_mul query heads
-// that share it, so every cached key and value is read once per entry. Jobs go out in (entry, kv head)
-// order, neighbouring heads on neighbouring ports; merge takes the heads back in the same order. The four
-// stages of a chain are processes of one DATAFLOW region joined by streams: the values of job j stream
-// in while softmax works on it (up to kValueWords of them), the keys of job j + 1 follow, and scores takes
-// them into its stream (a whole job's worth) while softmax finishes job j. Each stage's loops are
-// pipelined at II=1:
-//   kv_load   per job two unconditional, address-increasing bursts: keys 0..pos, then values 0..pos.
-//   scores    per (key word, query head) the 32 products by TreeSum (kernel_math.h's KvDot; a key's word
-//             sums are added when its last word is in, from registers: nothing float is carried).
-//   softmax   kernel_math.h's Softmax, three passes: the scores in (with the maximum in kPartials lanes,
-//             exact in any order), e^(s - max) into kPartials interleaved partial sums, the weights out.
-//   values    per (value word, query head) 32 lanes of att * v into kPartials interleaved partial sums
-//             (position t into partial t % kPartials: the same sum comes back kPartials positions
-//             later), then their TreeSum.
-// With kv_mul = 1 a chain takes a key or value word a cycle: attention runs at the ports' bandwidth.
+// A job is one (entry, kv head): its line lives on one port, whose loader reads it for chain port % A; the
+// chain computes the kv_mul query heads that share it, so every cached key and value is read once per
+// entry. Jobs go out in (entry, kv head) order, neighbouring heads on neighbouring ports; merge takes the
+// heads back in the same order. A = kMemPorts on the DDR builds (a chain per port); the HBM builds share
+// a chain between several ports' loaders (card.h: kChains), as 32 chains of float units would not fit.
+// The stages are processes of one DATAFLOW region joined by streams. Softmax is online (kernel_math.h:
+// flash-attention style, one pass): a loader reads a job's keys and values a chunk of kKvChunk positions
+// at a time (keys, then the same positions' values), so a position's values arrive soon after its score
+// and no stream holds more than a chunk. The loops and their II:
+//   kv_load   II 1: per chunk two unconditional, address-increasing bursts: its keys, then its values.
+//   scores    II 1: per (key word, query head) the 32 products by TreeSum (kernel_math.h's KvDot; a key's
+//             word sums are added when its last word is in, from registers: nothing float is carried).
+//   weights   II 1: per (position, query head) OnlineStep: the lane's running maximum (a compare) and two
+//             KernelExp, fed forward; the lane's sum l c + p, carried to kPartials positions later. At
+//             the job's end OnlineMerge per head (II 8: one set of exp units) to `values`.
+//   values    II 1: per (value word, query head) 32 lanes of acc c + p v into kPartials interleaved lanes
+//             (position t into lane t % kPartials: the same sum comes back kPartials positions later);
+//             then per output word 16 OnlineOut (II 4: a quarter of the units).
+// With kv_mul = 1 a chain takes a key or value word a cycle: a DDR port's bandwidth; an HBM chain serves
+// its ports' jobs one after another, at the port's bandwidth each.
 #ifndef FPGASERVE_KERNEL_CARD_ATTENTION_H_
 #define FPGASERVE_KERNEL_CARD_ATTENTION_H_
 
@@ -35,10 +40,18 @@ namespace kernel {
 
 const int kMaxHeadWords = kMaxHeadSize / kWordHalves;  // fp16 words of a cached head
 const int kMaxJobs = kMaxStep * kMaxHeads;              // (entry, kv head) pairs of a step
-const int kValueWords = 1024;                           // depth of a chain's value stream (kv_load)
-// Depth of a chain's score stream: a whole job's scores, so the next job's scores are computed while
-// softmax finishes this one.
-const int kScoreValues = kMaxSeqLen * kMaxKvMul;
+// kKvChunk (card.h): positions a loader reads in one go, their keys then their values. A chunk's values
+// (kKvChunk x kMaxHeadWords words) fit the value stream, so the loader reads the next chunk's keys while
+// the values stage works through them; a chunk's weights (kKvChunk x kMaxKvMul) fit the weight stream,
+// which is what keeps the chain from deadlocking (see kv_load).
+const int kValueWords = kKvChunk * kMaxHeadWords;   // depth of a chain's value stream
+const int kWeightValues = kKvChunk * kMaxKvMul;     // depth of a chain's weight stream
+
+// What a chain's weights stage hands its values stage per query head at a job's end (OnlineMerge).
+struct LaneFactors {
+  float f[kPartials];  // e^(m_k - M) per lane
+  float inv;           // 1 / the lanes' weighted sum
+};
 
 // What attention needs of the step, the same for every port.
 struct AttentionShape {
@@ -52,6 +65,7 @@ struct AttentionShape {
 struct Job {
   int64_t line_at;  // the line's first word on its port
   int count;        // positions 0..pos
+  int member;       // its port's place in its chain (port / kChains): which loader's streams hold it
 };
 
 // Word w (32 fp16 values) of head `head` of activation row a (16 floats a word): two activation words read,
@@ -95,11 +109,11 @@ write_kv_jobs:
   }
 }
 
-// Hands out the jobs: to each port's loader its jobs' lines, to each attend stage its jobs and their
-// kv_mul query heads (zero-padded to whole key words). First each port's job count.
+// Hands out the jobs: to each port's loader its jobs' lines; to each chain its jobs (which of its ports)
+// and their kv_mul query heads (zero-padded to whole key words). First each loader's and chain's job count.
 inline void jobs(const Word q[kMaxStep][kActWords], const int slot[kMaxStep], const int pos[kMaxStep],
-                 AttentionShape s, hls::stream<Job> load_jobs[kMemPorts], hls::stream<Job> attend_jobs[kMemPorts],
-                 hls::stream<Word> queries[kMemPorts], hls::stream<int>& order) {
+                 AttentionShape s, hls::stream<Job> load_jobs[kMemPorts], hls::stream<Job> attend_jobs[kChains],
+                 hls::stream<Word> queries[kChains], hls::stream<int>& order) {
   int count[kMemPorts];
 #pragma HLS ARRAY_PARTITION variable = count complete
   for (int p = 0; p < kMemPorts; p++) count[p] = 0;
@@ -111,11 +125,15 @@ jobs_count:
     const int port = KvLinePort(KvLine(s.layer, slot[e], hk, s.n_slots, s.n_kv_heads));
     for (int p = 0; p < kMemPorts; p++) count[p] += p == port ? 1 : 0;
   }
-  Job header = {0, 0};
+  Job header = {0, 0, 0};
   for (int p = 0; p < kMemPorts; p++) {
     header.count = count[p];
     load_jobs[p].write(header);
-    attend_jobs[p].write(header);
+  }
+  for (int c = 0; c < kChains; c++) {
+    header.count = 0;
+    for (int i = 0; i < kChainPorts; i++) header.count += count[c + i * kChains];
+    attend_jobs[c].write(header);
   }
   const int qw = 2 * s.hw;  // 16-value words of a padded query head
 jobs_out:
@@ -123,16 +141,17 @@ jobs_out:
 #pragma HLS LOOP_TRIPCOUNT max = kMaxJobs
     const int e = j / s.n_kv_heads, hk = j % s.n_kv_heads;
     const int64_t line = KvLine(s.layer, slot[e], hk, s.n_slots, s.n_kv_heads);
-    const int port = KvLinePort(line);
+    const int port = KvLinePort(line), chain = port % kChains;
     Job job;
     job.line_at = s.kv_base + KvLineIndex(line) * KvLineWords(s.cache_len, s.head_size);
     job.count = pos[e] + 1;
-    order.write(port);
+    job.member = port / kChains;
+    order.write(chain);
     for (int p = 0; p < kMemPorts; p++) {
-      if (p == port) {
-        load_jobs[p].write(job);
-        attend_jobs[p].write(job);
-      }
+      if (p == port) load_jobs[p].write(job);
+    }
+    for (int c = 0; c < kChains; c++) {
+      if (c == chain) attend_jobs[c].write(job);
     }
   jobs_queries:
     for (int i = 0; i < s.kv_mul * qw; i++) {
@@ -141,18 +160,18 @@ jobs_out:
       const int h = hk * s.kv_mul + i / qw, w = i % qw;  // query head, its word
       const int hw16 = s.head_size / kWordFloats;
       const Word word = w < hw16 ? q[e][h * hw16 + w] : ZeroWord();
-      for (int p = 0; p < kMemPorts; p++) {
-        if (p == port) queries[p].write(word);
+      for (int c = 0; c < kChains; c++) {
+        if (c == chain) queries[c].write(word);
       }
     }
   }
 }
 
-// One port's loader: per job its keys 0..pos, then its values 0..pos, one burst each. The values wait in
-// their stream while softmax finishes the job (the stream holds kValueWords, a job of up to 512 positions
-// of a 64-value head), so the next job's keys follow soon after. This order cannot deadlock: each stage
-// waits only on what comes before it in the chain (keys before values would; loading the next job's keys
-// before this job's values would not, once the score and weight streams fill).
+// One port's loader: per job, a chunk of kKvChunk positions at a time, the chunk's keys, then its values,
+// one burst each. This order cannot deadlock: a stage waits on the one before it in the chain, and once
+// the loader has written a chunk's keys it writes that chunk's values, which the values stage needs next;
+// the values stage has then taken every weight before the chunk, so the chunk's weights (at most
+// kWeightValues) fit the weight stream, and scores and weights can drain the chunk's keys meanwhile.
 inline void kv_load(const Word* port, AttentionShape s, hls::stream<Job>& jobs_in, hls::stream<Word>& keys,
                     hls::stream<Word>& values) {
   const int n_jobs = jobs_in.read().count;
@@ -160,35 +179,43 @@ kv_load_jobs:
   for (int j = 0; j < n_jobs; j++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxJobs
     const Job job = jobs_in.read();
-  kv_load_keys:
-    for (int i = 0; i < job.count * s.hw; i++) {
-#pragma HLS LOOP_TRIPCOUNT max = kMaxSeqLen * kMaxHeadWords
-#pragma HLS PIPELINE II = 1
-      keys.write(port[job.line_at + i]);
-    }
     const int64_t values_at = job.line_at + (int64_t)s.cache_len * s.hw;
-  kv_load_values:
-    for (int i = 0; i < job.count * s.hw; i++) {
-#pragma HLS LOOP_TRIPCOUNT max = kMaxSeqLen * kMaxHeadWords
+  kv_load_chunks:
+    for (int t0 = 0; t0 < job.count; t0 += kKvChunk) {
+#pragma HLS LOOP_TRIPCOUNT max = kMaxSeqLen / kKvChunk
+      const int words = (job.count - t0 < kKvChunk ? job.count - t0 : kKvChunk) * s.hw;
+      const int64_t first = (int64_t)t0 * s.hw;
+    kv_load_keys:
+      for (int i = 0; i < words; i++) {
+#pragma HLS LOOP_TRIPCOUNT max = kKvChunk * kMaxHeadWords
 #pragma HLS PIPELINE II = 1
-      values.write(port[values_at + i]);
+        keys.write(port[job.line_at + first + i]);
+      }
+    kv_load_values:
+      for (int i = 0; i < words; i++) {
+#pragma HLS LOOP_TRIPCOUNT max = kKvChunk * kMaxHeadWords
+#pragma HLS PIPELINE II = 1
+        values.write(port[values_at + first + i]);
+      }
     }
     CARD_COUNT(kv_read_words, 2 * job.count * s.hw);
   }
 }
 
-// One port's scores: per job the kv_mul query heads against its keys, q.k / sqrt(head_size) in (key,
-// query head) order to `out`; each job's position count first to `counts`.
-inline void scores(hls::stream<Job>& jobs_in, hls::stream<Word>& queries, hls::stream<Word>& keys, AttentionShape s,
-                   hls::stream<float>& out, hls::stream<int>& counts) {
-  const int n_jobs = jobs_in.read().count;
+// One chain's scores: per job the kv_mul query heads against its keys (from the loader of the job's
+// port), q.k / sqrt(head_size) in (key, query head) order to `out`; each job first to `counts`.
+inline void scores(hls::stream<Job>& jobs_in, hls::stream<Word>& queries, hls::stream<Word> keys[kChainPorts],
+                   AttentionShape s, hls::stream<float>& out, hls::stream<Job>& counts) {
+  const Job header = jobs_in.read();
+  const int n_jobs = header.count;
   const int qw = 2 * s.hw;  // 16-value words of a padded query head
-  counts.write(n_jobs);
+  counts.write(header);
 scores_jobs:
   for (int j = 0; j < n_jobs; j++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxJobs
-    const int count = jobs_in.read().count;
-    counts.write(count);
+    const Job job = jobs_in.read();
+    const int count = job.count;
+    counts.write(job);
     float qh[kMaxKvMul][kMaxHeadSize];
 #pragma HLS ARRAY_PARTITION variable = qh cyclic factor = 32 dim = 2
   scores_queries:
@@ -206,7 +233,7 @@ scores_jobs:
     for (int it = 0; it < count * s.hw * s.kv_mul; it++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxSeqLen * kMaxHeadWords
 #pragma HLS PIPELINE II = 1
-      if (r == 0) key = keys.read();  // a key word serves the kv_mul query heads, one a cycle
+      if (r == 0) key = ReadFrom<kChainPorts>(keys, job.member);  // a key word serves the kv_mul query heads, one a cycle
       float p[kWordHalves];
 #pragma HLS ARRAY_PARTITION variable = p complete
       for (int i = 0; i < kWordHalves; i++) p[i] = qh[r][w * kWordHalves + i] * KvToFloat(WordU16(key, i));
@@ -226,92 +253,77 @@ scores_jobs:
   }
 }
 
-// One port's softmax: per job and query head kernel_math.h's Softmax (the same bits), in three passes
-// over the (key, query head) order the scores come in and the values stage takes them in.
-inline void softmax(hls::stream<int>& counts_in, hls::stream<float>& in, hls::stream<float>& out,
-                    hls::stream<int>& counts_out, AttentionShape s) {
-  const int n_jobs = counts_in.read();
-  counts_out.write(n_jobs);
-softmax_jobs:
+// One chain's weights: per job and (position, query head), in the order the scores come, kernel_math.h's
+// OnlineStep in the position's lane (t % kPartials) to `out`; at the job's end each head's LaneFactors.
+inline void weights(hls::stream<Job>& counts_in, hls::stream<float>& in, hls::stream<OnlineWeight>& out,
+                    hls::stream<LaneFactors>& factors, hls::stream<Job>& counts_out, AttentionShape s) {
+  const Job header = counts_in.read();
+  const int n_jobs = header.count;
+  counts_out.write(header);
+weights_jobs:
   for (int j = 0; j < n_jobs; j++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxJobs
-    const int count = counts_in.read();
-    counts_out.write(count);
-    float att[kMaxKvMul][kMaxSeqLen];
-#pragma HLS ARRAY_PARTITION variable = att complete dim = 1
-    float lane_max[kMaxKvMul][kPartials];  // the maximum in kPartials lanes, as Softmax takes it
+    const Job job = counts_in.read();
+    const int count = job.count;
+    counts_out.write(job);
+    float lane_max[kMaxKvMul][kPartials];
 #pragma HLS ARRAY_PARTITION variable = lane_max complete dim = 0
-    float part[kMaxKvMul][kPartials];
-#pragma HLS ARRAY_PARTITION variable = part complete dim = 0
+    float lane_sum[kMaxKvMul][kPartials];
+#pragma HLS ARRAY_PARTITION variable = lane_sum complete dim = 0
     for (int h = 0; h < kMaxKvMul; h++) {
-      for (int k = 0; k < kPartials; k++) part[h][k] = 0.0f;
+      for (int k = 0; k < kPartials; k++) {
+        lane_max[h][k] = kLaneEmpty;
+        lane_sum[h][k] = 0.0f;
+      }
     }
-    int t = 0, r = 0;
-  softmax_in:
-    for (int it = 0; it < count * s.kv_mul; it++) {
+    // A position takes kv_mul iterations (one a query head), at least kLaneMinIterations (idle ones after).
+    const int slots = s.kv_mul > kLaneMinIterations ? s.kv_mul : kLaneMinIterations;
+    int lane = 0, r = 0;  // position t's lane (t % kPartials) and query head (or idle slot), as counters
+  weights_scores:
+    for (int it = 0; it < count * slots; it++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxSeqLen * kMaxKvMul
 #pragma HLS PIPELINE II = 1
-      // distance: lane_max[r][t % kPartials] is compared again kPartials positions (8 kv_mul iterations) later.
-#pragma HLS DEPENDENCE variable = lane_max inter true distance = 8
-      const float v = in.read();
-      att[r][t] = v;
-      if (t == 0) {
-        for (int k = 0; k < kPartials; k++) lane_max[r][k] = v;
+      // distance: lane_max[r][lane] and lane_sum[r][lane] come back kPartials positions (8 x slots >= 16
+      // iterations) later; the KernelExp cores between them are fed forward, only the compare and l c + p
+      // (a multiply, then an add) are carried.
+#pragma HLS DEPENDENCE variable = lane_max inter true distance = 16
+      // distance: as lane_max's, 8 positions of at least kLaneMinIterations.
+#pragma HLS DEPENDENCE variable = lane_sum inter true distance = 16
+      if (r < s.kv_mul) {
+        float m = lane_max[r][lane];
+        const OnlineWeight w = OnlineStep(&m, in.read());
+        lane_max[r][lane] = m;
+        lane_sum[r][lane] = Rescaled(lane_sum[r][lane], w, 1.0f);
+        out.write(w);
       }
-      const int lane = t % kPartials;
-      lane_max[r][lane] = v > lane_max[r][lane] ? v : lane_max[r][lane];
-      if (++r == s.kv_mul) {
+      if (++r == slots) {
         r = 0;
-        t++;
+        lane = lane == kPartials - 1 ? 0 : lane + 1;
       }
     }
-    float max_val[kMaxKvMul];
-    for (int h = 0; h < kMaxKvMul; h++) {
-      if (h >= s.kv_mul) break;
-      max_val[h] = lane_max[h][0];
-      for (int k = 1; k < kPartials; k++) max_val[h] = lane_max[h][k] > max_val[h] ? lane_max[h][k] : max_val[h];
+    CARD_COUNT(softmax_iterations, (int64_t)count * slots);
+  weights_merge:
+    for (int h = 0; h < s.kv_mul; h++) {
+#pragma HLS LOOP_TRIPCOUNT max = kMaxKvMul
+      // II = kPartials: OnlineMerge's kPartials KernelExp share one set of float units; kv_mul iterations a job.
+#pragma HLS PIPELINE II = 8
+      LaneFactors lf;
+      lf.inv = OnlineMerge(lane_max[h], lane_sum[h], lf.f);
+      factors.write(lf);
     }
-    t = 0, r = 0;
-  softmax_exps:
-    for (int it = 0; it < count * s.kv_mul; it++) {
-#pragma HLS LOOP_TRIPCOUNT max = kMaxSeqLen * kMaxKvMul
-#pragma HLS PIPELINE II = 1
-      // distance: part[r][t % kPartials] is added to again kPartials positions (kPartials * kv_mul iterations) later.
-#pragma HLS DEPENDENCE variable = part inter true distance = 8
-      const float e = KernelExp(att[r][t] - max_val[r]);
-      att[r][t] = e;
-      const int slot = t % kPartials;
-      part[r][slot] += e;
-      if (++r == s.kv_mul) {
-        r = 0;
-        t++;
-      }
-    }
-    float inv[kMaxKvMul];
-    for (int h = 0; h < kMaxKvMul; h++) inv[h] = 1.0f / TreeSum<kPartials>(part[h]);
-    t = 0, r = 0;
-  softmax_out:
-    for (int it = 0; it < count * s.kv_mul; it++) {
-#pragma HLS LOOP_TRIPCOUNT max = kMaxSeqLen * kMaxKvMul
-#pragma HLS PIPELINE II = 1
-      out.write(att[r][t] * inv[r]);
-      if (++r == s.kv_mul) {
-        r = 0;
-        t++;
-      }
-    }
-    CARD_COUNT(softmax_iterations, 3 * (int64_t)count * s.kv_mul);
   }
 }
 
-// One port's values: per job and query head sum over t of att[t] * v[t], head_size / 16 words to `out`.
-inline void values(hls::stream<int>& counts_in, hls::stream<float>& att_in, hls::stream<Word>& v_in, AttentionShape s,
-                   hls::stream<Word>& out) {
-  const int n_jobs = counts_in.read();
+// One chain's values: per job and query head the online softmax's value lanes over the job's positions
+// (the values from the loader of the job's port), then head_size / 16 words to `out`.
+inline void values(hls::stream<Job>& counts_in, hls::stream<OnlineWeight>& w_in, hls::stream<LaneFactors>& factors,
+                   hls::stream<Word> v_in[kChainPorts], AttentionShape s, hls::stream<Word>& out) {
+  const int n_jobs = counts_in.read().count;
 values_jobs:
   for (int j = 0; j < n_jobs; j++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxJobs
-    const int count = counts_in.read();
+    const Job job = counts_in.read();
+    const int count = job.count;
     float acc[kMaxKvMul][kPartials][kMaxHeadWords][kWordHalves];
 #pragma HLS ARRAY_PARTITION variable = acc complete dim = 2
 #pragma HLS ARRAY_PARTITION variable = acc complete dim = 4
@@ -321,60 +333,77 @@ values_jobs:
 #pragma HLS PIPELINE II = 1
       for (int l = 0; l < kWordHalves; l++) acc[i / (kPartials * s.hw)][(i / s.hw) % kPartials][i % s.hw][l] = 0.0f;
     }
-    float a[kMaxKvMul];  // this position's weights, taken with its first word
+    OnlineWeight a[kMaxKvMul];  // this position's weights, taken with its first word
 #pragma HLS ARRAY_PARTITION variable = a complete
     Word value = ZeroWord();
-    int t = 0, w = 0, r = 0;
+    // A position takes hw x kv_mul iterations (a value word a query head), at least kLaneMinIterations.
+    const int per_pos = s.hw * s.kv_mul, slots = per_pos > kLaneMinIterations ? per_pos : kLaneMinIterations;
+    int lane = 0, w = 0, r = 0, slot = 0;
   values_words:
-    for (int it = 0; it < count * s.hw * s.kv_mul; it++) {
+    for (int it = 0; it < count * slots; it++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxSeqLen * kMaxHeadWords
 #pragma HLS PIPELINE II = 1
-      // distance: acc[r][t % kPartials][w] is next added to kPartials positions later, at least 8 iterations.
-#pragma HLS DEPENDENCE variable = acc inter true distance = 8
-      if (r == 0) value = v_in.read();
-      if (w == 0) a[r] = att_in.read();
-      const int part = t % kPartials;
-      for (int l = 0; l < kWordHalves; l++) acc[r][part][w][l] += a[r] * KvToFloat(WordU16(value, l));
-      if (++r == s.kv_mul) {
-        r = 0;
-        if (++w == s.hw) {
-          w = 0;
-          t++;
+      // distance: acc[r][lane][w] is next rescaled and added to kPartials positions later, 8 x slots >= 16
+      // iterations: past a BRAM read, a multiply and an add.
+#pragma HLS DEPENDENCE variable = acc inter true distance = 16
+      if (slot < per_pos) {
+        if (r == 0) value = ReadFrom<kChainPorts>(v_in, job.member);
+        if (w == 0) a[r] = w_in.read();
+        for (int l = 0; l < kWordHalves; l++) {
+          acc[r][lane][w][l] = Rescaled(acc[r][lane][w][l], a[r], KvToFloat(WordU16(value, l)));
+        }
+        if (++r == s.kv_mul) {
+          r = 0;
+          if (++w == s.hw) w = 0;
         }
       }
+      if (++slot == slots) {
+        slot = 0;
+        lane = lane == kPartials - 1 ? 0 : lane + 1;
+      }
     }
-    CARD_COUNT(value_iterations, (int64_t)count * s.hw * s.kv_mul);
+    CARD_COUNT(value_iterations, (int64_t)count * slots);
 
-    // Each head's output: the partials' TreeSum, head_size / 16 words.
+    LaneFactors lf[kMaxKvMul];
+#pragma HLS ARRAY_PARTITION variable = lf complete
+  values_factors:
+    for (int h = 0; h < s.kv_mul; h++) {
+#pragma HLS LOOP_TRIPCOUNT max = kMaxKvMul
+#pragma HLS PIPELINE II = 1
+      lf[h] = factors.read();
+    }
+    // Each head's output: OnlineOut of the lanes, head_size / 16 words.
     const int ow = s.head_size / kWordFloats;
   values_out:
     for (int i = 0; i < s.kv_mul * ow; i++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxKvMul * kMaxHeadSize / 16
-#pragma HLS PIPELINE II = 1
+      // II = 4: the word's 16 OnlineOut (8 multiplies and a tree each) on a quarter of the units; kv_mul *
+      // head_size / 4 cycles a job, against count * head_size / 32 * kv_mul for its values.
+#pragma HLS PIPELINE II = 4
       const int h = i / ow, v0 = (i % ow) * kWordFloats;  // first value of this output word
       Word word;
       for (int l = 0; l < kWordFloats; l++) {
         float p[kPartials];
         for (int k = 0; k < kPartials; k++) p[k] = acc[h][k][(v0 + l) / kWordHalves][(v0 + l) % kWordHalves];
-        SetWordF32(word, l, TreeSum<kPartials>(p));
+        SetWordF32(word, l, OnlineOut(p, lf[h].f, lf[h].inv));
       }
       out.write(word);
     }
   }
 }
 
-// The heads' outputs into y (the attention output, dim words an entry), taken from each job's port (sent by
-// jobs() in `order`) in job order.
-inline void merge(hls::stream<Word> outs[kMemPorts], hls::stream<int>& order, AttentionShape s,
+// The heads' outputs into y (the attention output, dim words an entry), taken from each job's chain (sent
+// by jobs() in `order`) in job order.
+inline void merge(hls::stream<Word> outs[kChains], hls::stream<int>& order, AttentionShape s,
                   Word y[kMaxStep][kActWords]) {
   const int per_job = s.kv_mul * (s.head_size / kWordFloats);
-  int port = 0, e = 0, hk = 0, i_job = 0;  // counters, not divisions per iteration
+  int chain = 0, e = 0, hk = 0, i_job = 0;  // counters, not divisions per iteration
 merge_words:
   for (int i = 0; i < s.n * s.n_kv_heads * per_job; i++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxStep * kDimWords
 #pragma HLS PIPELINE II = 1
-    if (i_job == 0) port = order.read();
-    y[e][hk * per_job + i_job] = ReadFromPort(outs, port);  // query heads hk * kv_mul .. are contiguous in y
+    if (i_job == 0) chain = order.read();
+    y[e][hk * per_job + i_job] = ReadFrom<kChains>(outs, chain);  // query heads hk * kv_mul .. are contiguous in y
     if (++i_job == per_job) {
       i_job = 0;
       if (++hk == s.n_kv_heads) {
@@ -386,41 +415,46 @@ merge_words:
   CARD_COUNT(head_words, (int64_t)s.n * s.n_kv_heads * per_job);
 }
 
-#define FPGASERVE_CARD_ATTEND_CHAIN(p)                                 \
-  kv_load(m##p, s, load_jobs[p], keys[p], vals[p]);                    \
-  scores(attend_jobs[p], queries[p], keys[p], s, raw[p], counts[p]);   \
-  softmax(counts[p], raw[p], weights[p], counts2[p], s);               \
-  values(counts2[p], weights[p], vals[p], s, outs[p]);
+#define FPGASERVE_CARD_KV_LOAD(p) kv_load(m##p, s, load_jobs[p], keys[p % kChains][p / kChains], vals[p % kChains][p / kChains]);
+#define FPGASERVE_CARD_ATTEND_CHAIN(c)                                      \
+  scores(attend_jobs[c], queries[c], keys[c], s, raw[c], counts[c]);        \
+  weights(counts[c], raw[c], online[c], factors[c], counts2[c], s);         \
+  values(counts2[c], online[c], factors[c], vals[c], s, outs[c]);
 
 // A layer's attention for the step's entries: y[e] = attention of q[e] over its slot's cache.
 inline void attention(FPGASERVE_FOR_PORTS(FPGASERVE_CARD_CONST_PORT_PARAM) const Word q[kMaxStep][kActWords],
                       const int slot[kMaxStep], const int pos[kMaxStep], AttentionShape s, Word y[kMaxStep][kActWords]) {
 #pragma HLS DATAFLOW
   hls::stream<Job> load_jobs[kMemPorts];
-  hls::stream<Job> attend_jobs[kMemPorts];
-  hls::stream<Word> queries[kMemPorts];
-  hls::stream<Word> keys[kMemPorts];
-  hls::stream<Word> vals[kMemPorts];
-  hls::stream<float> raw[kMemPorts];      // scores
-  hls::stream<float> weights[kMemPorts];  // softmax's output
-  hls::stream<int> counts[kMemPorts];     // each job's position count, scores -> softmax
-  hls::stream<int> counts2[kMemPorts];    // ... softmax -> values
-  hls::stream<Word> outs[kMemPorts];
+  hls::stream<Job> attend_jobs[kChains];
+  hls::stream<Word> queries[kChains];
+  hls::stream<Word> keys[kChains][kChainPorts];  // port p's loader writes [p % kChains][p / kChains]
+  hls::stream<Word> vals[kChains][kChainPorts];
+  hls::stream<float> raw[kChains];               // scores
+  hls::stream<OnlineWeight> online[kChains];     // each (position, query head)'s c and p
+  hls::stream<LaneFactors> factors[kChains];     // each job's per-head OnlineMerge
+  hls::stream<Job> counts[kChains];              // each job, scores -> weights
+  hls::stream<Job> counts2[kChains];             // ... weights -> values
+  hls::stream<Word> outs[kChains];
+  hls::stream<int> order;
 #pragma HLS STREAM variable = load_jobs depth = kMaxJobs
 #pragma HLS STREAM variable = attend_jobs depth = kMaxJobs
 #pragma HLS STREAM variable = queries depth = 64
-#pragma HLS STREAM variable = keys depth = 64
-  // values: a job's values wait here while softmax finishes the job (kv_load).
+  // keys: short (the m_axi adapter buffers the bursts); vals: a chunk's values, so the loader goes on to
+  // the next chunk's keys; online: a chunk's weights, which keeps the chain from deadlocking (kv_load);
+  // raw: enough to cover the weights stage's latency.
+#pragma HLS STREAM variable = keys depth = 16
 #pragma HLS STREAM variable = vals depth = kValueWords
-#pragma HLS STREAM variable = raw depth = kScoreValues
-#pragma HLS STREAM variable = weights depth = 64
+#pragma HLS STREAM variable = raw depth = 64
+#pragma HLS STREAM variable = online depth = kWeightValues
+#pragma HLS STREAM variable = factors depth = kMaxKvMul
 #pragma HLS STREAM variable = counts depth = 4
 #pragma HLS STREAM variable = counts2 depth = 4
-  hls::stream<int> order;
 #pragma HLS STREAM variable = outs depth = 64
 #pragma HLS STREAM variable = order depth = kMaxJobs
   jobs(q, slot, pos, s, load_jobs, attend_jobs, queries, order);
-  FPGASERVE_FOR_PORTS(FPGASERVE_CARD_ATTEND_CHAIN)
+  FPGASERVE_FOR_PORTS(FPGASERVE_CARD_KV_LOAD)
+  FPGASERVE_FOR_CHAINS(FPGASERVE_CARD_ATTEND_CHAIN)
   merge(outs, order, s, y);
 }
 

@@ -19,6 +19,8 @@
 #include "kernel/kernel.h"
 
 // The port list as a macro: X(p) for p = 0 .. kMemPorts-1 (the top function needs one argument per port).
+#define FPGASERVE_PORTS_1(X) X(0)
+#define FPGASERVE_PORTS_2(X) X(0) X(1)
 #define FPGASERVE_PORTS_4(X) X(0) X(1) X(2) X(3)
 #define FPGASERVE_PORTS_8(X) FPGASERVE_PORTS_4(X) X(4) X(5) X(6) X(7)
 #define FPGASERVE_PORTS_16(X) FPGASERVE_PORTS_8(X) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15)
@@ -27,6 +29,15 @@
 #define FPGASERVE_PORTS_CAT(a, b) a##b
 #define FPGASERVE_PORTS_OF(n, X) FPGASERVE_PORTS_CAT(FPGASERVE_PORTS_, n)(X)
 #define FPGASERVE_FOR_PORTS(X) FPGASERVE_PORTS_OF(FPGASERVE_MEM_PORTS, X)
+// X(c) for c = 0 .. kChains-1: the attention chains (attention.h).
+#define FPGASERVE_FOR_CHAINS(X) FPGASERVE_PORTS_OF(FPGASERVE_ATTENTION_CHAINS, X)
+
+// Attention chains (a build parameter: A, dividing kMemPorts; kernel/card/attention.h): chain c computes
+// the jobs of ports c, c + A, c + 2A, ..., each port with its own loader. A = kMemPorts on the DDR cards;
+// fewer on the HBM cards, whose 32 chains of float units would not fit the part.
+#ifndef FPGASERVE_ATTENTION_CHAINS
+#define FPGASERVE_ATTENTION_CHAINS FPGASERVE_MEM_PORTS
+#endif
 
 // Entries whose products one PE array computes in the same cycle (a build parameter: B). A PE array
 // takes a 64-byte weight word (16 rows x 4 values) and multiplies it with B entries' 4 values: 64 x B
@@ -34,25 +45,50 @@
 #ifndef FPGASERVE_PE_ENTRIES
 #define FPGASERVE_PE_ENTRIES 16
 #endif
+#ifndef FPGASERVE_SCALE_ROWS
+#define FPGASERVE_SCALE_ROWS 16
+#endif
 
 namespace fpgaserve {
 namespace kernel {
 
+const int kChains = FPGASERVE_ATTENTION_CHAINS;
+const int kChainPorts = kMemPorts / kChains;  // ports (loaders) per chain: port p is member p / kChains of chain p % kChains
+static_assert(kChains >= 1 && kChainPorts * kChains == kMemPorts, "FPGASERVE_ATTENTION_CHAINS must divide the ports");
 const int kPeEntries = FPGASERVE_PE_ENTRIES;
+const int kScaleMinCycles = 8;  // kernel_math.h's kPartials (see kScaleSlots)
 const int kPeBlocks = (kMaxStep + kPeEntries - 1) / kPeEntries;
-// Cycles the scale stage gives one PE block of one group at least: the float sums it carries come back
-// no sooner, so the adder's latency is hidden (kernel_math.h's kPartials).
-const int kScaleMinCycles = 8;  // kernel_math.h's kPartials
+// Rows of a tile the scale stage scales a cycle (a build parameter: R = 16, 8, 4 or 2): an entry's 16
+// rows take 16 / R cycles. With few entries a block (the HBM builds) R = 16 would leave most of the
+// kScaleMinCycles slots idle; a smaller R shares one set of float units over them.
+const int kScaleRows = FPGASERVE_SCALE_ROWS;
+const int kScaleParts = kTileRows / kScaleRows;  // cycles an entry's 16 rows take
+static_assert(kScaleRows * kScaleParts == kTileRows && kScaleMinCycles % kScaleParts == 0,
+              "FPGASERVE_SCALE_ROWS must be 16, 8, 4 or 2");
+// Cycles the scale stage gives one PE block of one group: its entries' parts, and at least
+// kScaleMinCycles: the float sums it carries come back no sooner, so the adder's latency is hidden
+// (kernel_math.h's kPartials).
+const int kScaleSlots = kPeEntries * kScaleParts > kScaleMinCycles ? kPeEntries * kScaleParts : kScaleMinCycles;
+// Positions of a job whose keys, then values, an attention loader reads in one go (attention.h): 32
+// positions of a 64-value head are one 64-word burst.
+const int kKvChunk = 32;
+// Iterations the online softmax's lane loops (attention.h's weights and values) give a position at
+// least: a lane's sums (a multiply, then an add) come back kPartials positions later, so at least
+// kPartials x 2 = 16 iterations, past a BRAM read, the multiplier's and the adder's latency. Only a
+// head of one key word without grouped-query heads (head_size <= 32, kv_mul 1) pads its positions.
+const int kLaneMinIterations = 2;
 
-// The next word of stream p of an array of per-port streams, p chosen at run time: a constant-index read
-// under a compare per port (a P:1 multiplexer on the card), as Vitis wants arrays of streams read.
-inline Word ReadFromPort(hls::stream<Word> streams[kMemPorts], int p) {
+// The next word of stream i of an array of N streams, i chosen at run time: a constant-index read under a
+// compare per stream (an N:1 multiplexer on the card), as Vitis wants arrays of streams read.
+template <int N>
+inline Word ReadFrom(hls::stream<Word> streams[N], int i) {
   Word word = ZeroWord();
-  for (int q = 0; q < kMemPorts; q++) {
-    if (q == p) word = streams[q].read();
+  for (int q = 0; q < N; q++) {
+    if (q == i) word = streams[q].read();
   }
   return word;
 }
+inline Word ReadFromPort(hls::stream<Word> streams[kMemPorts], int p) { return ReadFrom<kMemPorts>(streams, p); }
 
 inline int64_t KvLine(int layer, int slot, int kv_head, int n_slots, int n_kv_heads) {
   return ((int64_t)layer * n_slots + slot) * n_kv_heads + kv_head;
@@ -95,7 +131,7 @@ struct CardCounters {
   int64_t kv_write_words;   // keys and values written to the cache
   int64_t kv_read_words;    // keys and values streamed by the attention loaders
   int64_t score_iterations; // (key word, query head) pairs
-  int64_t softmax_iterations;
+  int64_t softmax_iterations; // online softmax: (position, query head) pairs, at least 2 a position
   int64_t value_iterations; // (value word, query head) pairs
   int64_t head_words;       // attention outputs merged
   int64_t residual_words;

@@ -13,10 +13,10 @@
 //                 multiply-adds (two rows a DSP: DotPair4) into int32 sums (exact, an int add carried a
 //                 cycle: II=1); a step of n entries holds each word for ceil(n / kPeEntries) cycles. At
 //                 the group's scale word the block's int32 sums go to the scale stage, a word an entry.
-//   scale         kernel_math.h's ScaledGroup, one entry (16 rows) a cycle: a shared float multiplier
-//                 and adder per port instead of 16 x kPeEntries of them. An entry's running dot comes
-//                 back after at least kScaleMinCycles iterations (padded to that many), past the adder's
-//                 latency.
+//   scale         kernel_math.h's ScaledGroup, kScaleRows rows of one entry a cycle (16 on the DDR builds,
+//                 an entry a cycle): shared float multipliers and adders per port instead of 16 x
+//                 kPeEntries of them. An entry's running dot comes back after at least kScaleMinCycles
+//                 iterations (a block's slots padded to that many), past the adder's latency.
 //   store         the dots of every port, a word (16 rows of one entry) a cycle, into the activations
 //                 (layers) or to the logits buffer in arrival order (the classifier).
 #ifndef FPGASERVE_KERNEL_CARD_MATMUL_H_
@@ -111,14 +111,25 @@ inline void DotPair4(const Word& w, int j, uint32_t x4, int32_t* hi, int32_t* lo
   *hi = (int32_t)((packed - low) / 262144);  // exact: packed - low is a multiple of 2^18
 }
 
+// The PE array's copy of the int8 activations (pe below): kX4Banks banks of 32-bit quads, entry e's quad q
+// in bank (e + q) % kX4Banks at X4At(e, q). 16 banks cover the fill's 16 quads a word and up to 16
+// entries a block.
+const int kX4Banks = 16;
+const int kX4Depth = kMaxHiddenDim / kTileBeatValues / kX4Banks;  // an entry's quads per bank
+static_assert(kPeEntries <= kX4Banks, "the skewed activation copy serves at most 16 entries a block");
+inline int X4At(int e, int q) { return e * kX4Depth + q / kX4Banks; }
+
 // One port's PE array: the activations first (into its own copy, so no two stages share a memory), then
 // every word of its tiles against every block of entries.
 inline void pe(hls::stream<Word>& weights, hls::stream<Word>& x_in, MatmulShape s, hls::stream<Word> sums[kPeEntries],
                hls::stream<Word>& w_scales, hls::stream<Word>& x_scales) {
-  // x4[e][i]: entry e's values 4i .. 4i+3; a block's kPeEntries entries are read in the same cycle.
-  uint32_t x4[kMaxStep][kMaxHiddenDim / kTileBeatValues];
-#pragma HLS ARRAY_PARTITION variable = x4 cyclic factor = kPeEntries dim = 1
-#pragma HLS ARRAY_PARTITION variable = x4 cyclic factor = 16 dim = 2
+  // Entry e's values 4q .. 4q+3 (quad q) live in bank (e + q) % kX4Banks at X4At(e, q): skewed, so the
+  // fill's 16 quads of one entry and the PE's kPeEntries entries of one quad each meet every bank at most
+  // once, one access a bank a cycle. 16 banks of 32 bits x kMaxStep * kX4Depth (1,024 at the U250's
+  // maxima): one BRAM36 each, instead of 256 LUTRAM banks of a (entry, quad) partition.
+  uint32_t x4[kX4Banks][kMaxStep * kX4Depth];
+#pragma HLS ARRAY_PARTITION variable = x4 complete dim = 1
+#pragma HLS BIND_STORAGE variable = x4 type = ram_2p impl = bram
   float xs[kMaxStep][kMaxGroups];
 #pragma HLS ARRAY_PARTITION variable = xs cyclic factor = kPeEntries dim = 1
 #pragma HLS ARRAY_PARTITION variable = xs cyclic factor = 16 dim = 2
@@ -130,7 +141,8 @@ pe_fill:
 #pragma HLS PIPELINE II = 1
     const Word word = x_in.read();
     if (fw < qw) {
-      for (int k = 0; k < kWordBytes / kTileBeatValues; k++) x4[fe][fw * 16 + k] = WordU32(word, k);
+      // Quads 16 fw .. 16 fw + 15 of entry fe: bank k takes lane (k - fe) % 16, all at X4At(fe, 16 fw).
+      for (int k = 0; k < kX4Banks; k++) x4[k][X4At(fe, fw * kX4Banks)] = WordU32(word, (k - fe) & (kX4Banks - 1));
     } else {
       for (int k = 0; k < kWordFloats; k++) {
         if ((fw - qw) * kWordFloats + k < s.groups) xs[fe][(fw - qw) * kWordFloats + k] = WordF32(word, k);
@@ -156,8 +168,17 @@ pe_words:
     if (b == 0) w = weights.read();  // a word serves every block of entries, one a cycle
     if (v < s.value_words) {
       const int quad = g * s.value_words + v;  // which 4 values of each entry this word multiplies
+      // One read a bank: bank k holds quad `quad` of entry (k - quad) % 16 of the block's 16-entry window;
+      // then entry e's value from bank (b kPeEntries + e + quad) % 16 (a 16:1 multiplexer an entry).
+      uint32_t bank[kX4Banks];
+#pragma HLS ARRAY_PARTITION variable = bank complete
+      const int first = b * kPeEntries;
+      for (int k = 0; k < kX4Banks; k++) {
+        const int e = first + ((k - quad - first) & (kX4Banks - 1));
+        bank[k] = e < kMaxStep ? x4[k][X4At(e, quad)] : 0;
+      }
       for (int e = 0; e < kPeEntries; e++) {
-        const uint32_t xv = x4[b * kPeEntries + e][quad];
+        const uint32_t xv = bank[(first + e + quad) & (kX4Banks - 1)];
         for (int j = 0; j < kTileRows; j += 2) {
           int32_t hi, lo;
           DotPair4(w, j, xv, &hi, &lo);
@@ -188,46 +209,48 @@ pe_words:
   CARD_COUNT(pe_iterations, iterations);
 }
 
-// One port's scale stage: dot[e][j] = ScaledGroup of each group, in group order; after the last group of a
-// tile, one word per entry (its 16 rows) to `out`.
+// One port's scale stage: dot[e][j] = ScaledGroup of each group, in group order, kScaleRows rows a cycle;
+// after the last group of a tile, one word per entry (its 16 rows) to `out`.
 inline void scale(hls::stream<Word> sums_in[kPeEntries], hls::stream<Word>& w_scales_in,
                   hls::stream<Word>& x_scales_in, MatmulShape s, hls::stream<Word>& out) {
   float dot[kMaxStep][kTileRows];
 #pragma HLS ARRAY_PARTITION variable = dot complete dim = 2
-  const int slots = kPeEntries > kScaleMinCycles ? kPeEntries : kScaleMinCycles;  // iterations a block
-  const int iterations = s.tpp * s.groups * s.blocks * slots;
-  Word w_scales = ZeroWord(), x_scales = ZeroWord();
-  int g = 0, b = 0, e = 0;
+  const int entry_slots = kScaleSlots / kScaleParts;  // entries a block has room for (kPeEntries or more)
+  const int iterations = s.tpp * s.groups * s.blocks * kScaleSlots;
+  Word w_scales = ZeroWord(), x_scales = ZeroWord(), sums = ZeroWord(), word = ZeroWord();
+  int g = 0, b = 0, e = 0, part = 0;  // iteration (group, block, entry slot, part of the 16 rows)
 scale_slots:
   for (int it = 0; it < iterations; it++) {
-#pragma HLS LOOP_TRIPCOUNT max = kMaxTilesPerPort * kMaxGroups * kPeBlocks * kPeEntries
+#pragma HLS LOOP_TRIPCOUNT max = kMaxTilesPerPort * kMaxGroups * kPeBlocks * kScaleSlots
 #pragma HLS PIPELINE II = 1
-    // distance: entry (b, e)'s dot comes back one group later, blocks * slots >= kScaleMinCycles (8) iterations.
+    // distance: entry (b, e)'s dot comes back one group later, blocks * kScaleSlots >= kScaleMinCycles (8) iterations.
 #pragma HLS DEPENDENCE variable = dot inter true distance = 8
-    if (e == 0) {
+    if (e == 0 && part == 0) {
       w_scales = w_scales_in.read();
       x_scales = x_scales_in.read();
     }
-    Word sums = ZeroWord();
     for (int k = 0; k < kPeEntries; k++) {
-      if (k == e) sums = sums_in[k].read();  // entry e's word, on its own stream
+      if (k == e && part == 0) sums = sums_in[k].read();  // entry e's word, on its own stream
     }
     const int entry = b * kPeEntries + e;
     if (e < kPeEntries && entry < s.n) {
-      Word word;
-      for (int j = 0; j < kTileRows; j++) {
+      for (int r = 0; r < kScaleRows; r++) {
+        const int j = part * kScaleRows + r;
         const float prod = ScaledGroup((int32_t)WordU32(sums, j), WordF32(w_scales, j), WordF32(x_scales, e));
         const float d = g == 0 ? prod : dot[entry][j] + prod;
         dot[entry][j] = d;
         SetWordF32(word, j, d);
       }
-      if (g == s.groups - 1) out.write(word);
+      if (g == s.groups - 1 && part == kScaleParts - 1) out.write(word);
     }
-    if (++e == slots) {
-      e = 0;
-      if (++b == s.blocks) {
-        b = 0;
-        if (++g == s.groups) g = 0;
+    if (++part == kScaleParts) {
+      part = 0;
+      if (++e == entry_slots) {
+        e = 0;
+        if (++b == s.blocks) {
+          b = 0;
+          if (++g == s.groups) g = 0;
+        }
       }
     }
   }

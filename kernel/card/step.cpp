@@ -8,15 +8,16 @@
 //     x ─> rmsnorm ─> quantize ─> [matmul w1] [matmul w3] ─> swiglu ─> quantize ─> [matmul w2] ─> residual
 //   x ─> rmsnorm ─> quantize (entries that want logits) ─> [matmul classifier] ─> logits
 //
-// [..] is a DATAFLOW region (kernel/card/matmul.h, attention.h): a chain of stages per memory port, all
-// ports side by side, joined by streams. The stages between them are elementwise passes over the
+// [..] is a DATAFLOW region (kernel/card/matmul.h, attention.h): a chain of stages per memory port (for
+// attention: a loader per port, a compute chain per kChains ports), side by side, joined by streams. The stages between them are elementwise passes over the
 // on-chip activations, a word (16 values) a cycle (vector_ops.h). They run one after another: each needs
 // the whole result of the one before (a norm needs all of x, attention all of this step's keys).
 //
 // On-chip memory (the build's maxima; kernel/Makefile sets them per platform): the activations are
 // arrays of 512-bit words bound to URAM (x, xb, q, k, v, hb, hb2: (entry, word)); the int8 activations and
 // scales, the RoPE table and the entries to BRAM. Each PE array keeps its own copy of the int8
-// activations in BRAM (partitioned by entry block), each attend stage its scores (BRAM).
+// activations in 16 skewed BRAM banks (matmul.h), each attention loader a chunk of values and each chain a
+// chunk of online-softmax weights (attention.h).
 //
 // The arithmetic is the host's (kernel/forward.cpp) bit for bit: kernel_math.h's functions and orders,
 // no fused multiply-add, subnormals flushed (the card's float cores do; the C simulation sets the host's

@@ -2,5 +2,7 @@
 VITIS_PLATFORM ?= xilinx_u200_gen3x16_xdma_2_202110_1
 MEM_PORTS ?= 4
 PE_ENTRIES ?= 16
+SCALE_ROWS ?= 16
+ATTENTION_CHAINS ?= 4
 KERNEL_MHZ ?= 300
 # The maxima are the Makefile's (stories110M); `fpgaserve estimate --platform u200` prints what they cost.

@@ -2,5 +2,7 @@
 VITIS_PLATFORM ?= xilinx_u250_gen3x16_xdma_4_1_202210_1
 MEM_PORTS ?= 4
 PE_ENTRIES ?= 16
+SCALE_ROWS ?= 16
+ATTENTION_CHAINS ?= 4
 KERNEL_MHZ ?= 300
 # The maxima are the Makefile's (stories110M); `fpgaserve estimate --platform u250` prints what they cost.

@@ -46,15 +46,18 @@ void PrintPlatform(const ModelConfig& c, const std::vector<int>& batches, int po
                    nlohmann::json* out) {
   nlohmann::json rows = nlohmann::json::array();
   if (!json) {
-    std::printf("\n%s: %s, %d x %s ports at %.1f GB/s (x%.0f%% in a burst), %.0f MHz, PE arrays of %d entries\n",
+    std::printf("\n%s: %s, %d x %s ports at %.1f GB/s (x%.0f%% in a burst), %.0f MHz, PE arrays of %d entries, "
+                "scale stages of %d rows a cycle, %d attention chains\n",
                 pf.name.c_str(), pf.part.c_str(), pf.mem_ports, pf.memory.c_str(), pf.port_gbps, pf.efficiency * 100,
-                pf.kernel_mhz, pf.pe_entries);
+                pf.kernel_mhz, pf.pe_entries, pf.scale_rows, pf.attention_chains);
   }
   for (int b : batches) {
     const StepEstimate e = EstimateStep(c, b, pos, pf);
     nlohmann::json row = {{"batch", b}, {"pos", pos}, {"step_ms", e.step_s * 1e3}, {"tokens_per_s", e.tokens_per_s},
                           {"roofline_tokens_per_s", e.roofline_tokens_per_s}, {"bound", e.bound},
-                          {"dsp", e.resources.dsp}, {"bram36", e.resources.bram36}, {"uram", e.resources.uram}};
+                          {"dsp", e.resources.dsp}, {"bram36", e.resources.bram36}, {"uram", e.resources.uram},
+                          {"pe_entries", pf.pe_entries}, {"scale_rows", pf.scale_rows},
+                          {"attention_chains", pf.attention_chains}};
     nlohmann::json stages = nlohmann::json::array();
     for (const StageEstimate& s : e.stages) {
       stages.push_back({{"stage", s.name}, {"ms", s.cycles / (pf.kernel_mhz * 1e3)}, {"bound", s.bound}});

@@ -1,117 +1,103 @@
-// CardWorker: one card and the thread that drives it, step after step.
+// CardWorker: one card, the thread that drives it, the step run and the watchdog's view of it. It knows
+// nothing of sequences: each iteration of its loop asks its StepScheduler (the Engine) for the next step,
+// runs it on the device, and hands the outcome back:
 //
-// Each iteration of the worker's loop, at a step boundary, with Engine::mu_ held:
-//   1. ends its sequences that were cancelled or whose deadline passed (their slots become free);
-//   2. admits queue heads into free slots (the admission rule is in engine.h);
-//   3. builds the step: one decode entry per sequence in the decode phase, then prefill chunks of the
-//      sequences still prefilling, in admission order, up to the token budget;
-// then, without the lock: runs the step on the device, samples each sequence that got a logits row,
-// detokenizes and matches stop strings; and with the lock again: frees the slots of finished sequences
-// and pushes the step's events (so a final event is only visible once its slot is free).
+//   while (scheduler->NextStep(index, &step))        the engine, with its lock: reap, admit, plan; BeginRun
+//     status = RunStep()                             without any lock: Device::Run, exceptions fenced
+//     if (!scheduler->FinishStep(index, status, logits)) break;   the engine: EndRun; sample, emit, free
 //
-// A card whose step fails, or which the watchdog (Engine::HousekeepingLoop) finds inside Run for longer
-// than step_timeout, is taken out of service by Engine::FailCardLocked; the worker thread leaves its loop
-// when Run returns and never touches those sequences again.
+// A step that returns an error, throws, or leaves the card reporting !Healthy() is a failed step (RunStep
+// turns all three into a Status); the engine then takes the card out of service and the loop ends. A card
+// that the watchdog (the engine's housekeeping thread, reading RunningSince) finds inside Run for longer than
+// step_timeout is taken out of service without waiting; the worker leaves its loop when Run returns.
+//
+// Threading: Start, Join, info and metrics are called by the engine; BeginRun / EndRun by the scheduler on
+// the worker's own thread (inside NextStep / FinishStep); RunningSince and UpdateBusyFraction by any thread.
+// The watchdog information is behind the worker's own mutex, a leaf: the engine takes it while holding its
+// own lock (lock order: Engine::mu_, then CardWorker::watch_mu_).
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <deque>
 #include <memory>
-#include <string>
+#include <optional>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#include "base/clock.h"
+#include "base/mutex.h"
+#include "base/status.h"
+#include "base/thread_annotations.h"
 #include "fpga/device.h"
-#include "server/engine/engine.h"
 
 namespace fpgaserve {
 
 class CardMetrics;
 
+// What a worker asks of the scheduler. Both calls run on the worker's thread and block as long as they need.
+class StepScheduler {
+ public:
+  virtual ~StepScheduler() = default;
+  // Waits until card `card` has a step to run and fills `step`. Returns false when the worker must exit
+  // (the card failed, or the engine is stopping).
+  virtual bool NextStep(size_t card, Step* step) = 0;
+  // The step ended with `status`; when OK, `logits` holds its rows (the callee may overwrite them). Returns
+  // false when the worker must exit.
+  virtual bool FinishStep(size_t card, const Status& status, float* logits) = 0;
+};
+
 class CardWorker {
  public:
-  // `engine` outlives the worker. `metrics` may be null.
-  CardWorker(Engine* engine, std::unique_ptr<Device> device, CardMetrics* metrics);
+  using TimePoint = Clock::TimePoint;
 
-  void Start();
-  // REQUIRES: the engine is stopping (or the card failed). Blocks until Device::Run returns, if the
-  // thread is inside it.
+  // Card number `index` of its engine. `metrics` may be null; when set it outlives the worker.
+  CardWorker(size_t index, std::unique_ptr<Device> device, CardMetrics* metrics);
+  // REQUIRES: Join() has returned, or Start() was never called.
+  ~CardWorker();
+
+  // Starts the thread. `scheduler` must outlive the thread (until Join returns).
+  void Start(StepScheduler* scheduler);
+  // REQUIRES: the scheduler's NextStep / FinishStep will return false (the engine is stopping or the card
+  // failed). Blocks until the thread ends: until Device::Run returns, if the thread is inside it.
   void Join();
 
   const DeviceInfo& info() const { return info_; }
+  CardMetrics* metrics() const { return metrics_; }  // may be null
+
+  // The watchdog information. BeginRun: the step about to run starts at `now`. EndRun: it returned at `now`
+  // (adds to the busy time and the step metrics; returns the seconds spent). Worker thread only.
+  void BeginRun(TimePoint now) EXCLUDES(watch_mu_);
+  double EndRun(TimePoint now) EXCLUDES(watch_mu_);
+  // When the thread is inside a step (between BeginRun and EndRun): when that step began. nullopt otherwise.
+  std::optional<TimePoint> RunningSince() const EXCLUDES(watch_mu_);
+  // Samples the busy time and sets the busy-fraction gauge over the last 10 s. The housekeeping thread.
+  void UpdateBusyFraction(TimePoint now) EXCLUDES(watch_mu_);
 
  private:
-  friend class Engine;
-  using Clock = std::chrono::steady_clock;
-
-  // One sequence's part of the step being run.
-  struct Planned {
-    Sequence* seq;
-    int entries;  // tokens of this sequence in the step
-    int out_row;  // its logits row, or -1 (a prefill chunk that is not the prompt's last)
-  };
-  // An event to push once the lock is held again.
-  struct Pending {
-    std::shared_ptr<Stream> stream;
-    StreamEvent event;
-  };
-
   void Loop();
-  // Step 1 of the loop. REQUIRES: mu_ held.
-  void ReapLocked(Clock::time_point now);
-  // Step 2. REQUIRES: mu_ held.
-  void AdmitLocked(Clock::time_point now);
-  // Whether another healthy card has strictly more free slots. REQUIRES: mu_ held.
-  bool OtherCardHasMoreRoomLocked() const;
-  // Step 3. REQUIRES: mu_ held; running_ not empty.
-  void BuildStepLocked();
   // Calls Device::Run, turning an exception or a card that reports itself unhealthy into a failure.
   Status RunStep();
-  // Samples every planned sequence with a logits row, appending to pending_ and finished_.
-  // Runs without the lock (see sequence.h for why that is safe).
-  void ProcessResults();
-  // Generates the events of one sampled token.
-  void EmitToken(Sequence& seq, float* logits_row);
-  // The held-back text and the final kFinished event.
-  void Finish(Sequence& seq, FinishReason reason, std::string text);
-  // Frees `seq`'s slot and removes it from running_. REQUIRES: mu_ held.
-  void ReleaseLocked(Sequence* seq);
-  // Ends every sequence on the card with `status` (shutdown). REQUIRES: mu_ held.
-  void EndAllLocked(const Status& status);
-  // Housekeeping: samples the busy time and sets the busy-fraction gauge over the last kBusyWindow.
-  // REQUIRES: mu_ held.
-  void UpdateBusyFractionLocked(Clock::time_point now);
-  int free_slots_locked() const { return static_cast<int>(free_slots_.size()); }
 
   // Constant after construction.
-  Engine* const engine_;
-  std::unique_ptr<Device> device_;
+  const size_t index_;
+  const std::unique_ptr<Device> device_;
   const DeviceInfo info_;
-  const int budget_;            // entries per step
-  CardMetrics* const metrics_;  // may be null
+  CardMetrics* const metrics_;
+  StepScheduler* scheduler_ = nullptr;  // set by Start, before the thread exists
   std::thread thread_;
 
-  // Guarded by engine_->mu_.
-  bool healthy_ = true;
-  bool in_run_ = false;          // the worker is inside Device::Run (only then may others take its sequences)
-  Clock::time_point run_started_;
-  bool abandoned_ = false;       // its sequences were taken while in Run: the worker exits when Run returns
-  std::string fail_request_;     // Engine::FailCard's reason: the worker fails its card at its next boundary
-  CardSensors sensors_;          // the last sensor news (Engine::ReportCardSensors)
-  std::vector<std::shared_ptr<Sequence>> running_;  // admission order
-  std::vector<int> free_slots_;  // a stack; the lowest slot on top
-  double busy_seconds_ = 0;      // time inside completed Run calls
-  // Busy-fraction window, written by the housekeeping thread: (time, busy seconds) samples.
-  std::deque<std::pair<Clock::time_point, double>> busy_samples_;
-
-  // Worker thread only.
+  // The worker thread only.
   Step step_;
-  std::vector<Planned> planned_;
-  std::vector<Pending> pending_;
-  std::vector<Sequence*> finished_;  // sequences that ended in this step (their final event is in pending_)
-  std::vector<float> logits_;        // max_step * vocab_size, reused every step
-  size_t decode_cursor_ = 0;         // rotation when more sequences decode than the budget holds
+  std::vector<float> logits_;  // max_step * vocab_size, reused every step
+
+  mutable Mutex watch_mu_;
+  bool in_run_ GUARDED_BY(watch_mu_) = false;
+  TimePoint run_started_ GUARDED_BY(watch_mu_);
+  double busy_seconds_ GUARDED_BY(watch_mu_) = 0;  // time inside completed Run calls
+  // Busy-fraction window: (time, busy seconds) samples.
+  std::deque<std::pair<TimePoint, double>> busy_samples_ GUARDED_BY(watch_mu_);
 };
 
 }  // namespace fpgaserve

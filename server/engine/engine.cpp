@@ -1,6 +1,8 @@
 #include "server/engine/engine.h"
 
 #include <algorithm>
+#include <functional>
+#include <optional>
 
 #include <spdlog/spdlog.h>
 
@@ -12,8 +14,6 @@
 namespace fpgaserve {
 namespace {
 
-using Steady = std::chrono::steady_clock;
-
 // How often the housekeeping thread looks for hung steps and abandoned queued sequences (or
 // step_timeout / 4 when that is shorter). Short enough that a client that goes away while queued
 // is noticed promptly, long enough to cost nothing.
@@ -21,6 +21,22 @@ constexpr std::chrono::milliseconds kHousekeepingPeriod{20};
 
 std::string Ms(std::chrono::steady_clock::duration d) {
   return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()) + " ms";
+}
+
+double Seconds(Clock::Duration d) { return std::chrono::duration<double>(d).count(); }
+
+// Entries per step on a card: the option, within the card's max_step.
+int BudgetOf(const EngineOptions& options, const DeviceInfo& info) {
+  return options.step_token_budget > 0 ? std::min(options.step_token_budget, info.max_step) : info.max_step;
+}
+
+// The error a sequence has to end with now (cancelled, deadline passed), or OK.
+Status CancellationOf(const Sequence& seq, Clock::TimePoint now) {
+  if (seq.stream->cancelled()) return Status::Cancelled("the request was cancelled");
+  if (now >= seq.request.deadline) {
+    return Status::DeadlineExceeded("request timed out after " + Ms(seq.request.deadline - seq.submitted));
+  }
+  return Status::Ok();
 }
 
 }  // namespace
@@ -54,23 +70,31 @@ Result<std::unique_ptr<Engine>> Engine::Create(const EngineOptions& options,
   engine->clock_ = options.clock != nullptr ? options.clock : RealClock();
   engine->vocab_size_ = vocab;
   engine->context_length_ = cards[0]->info().cache_len;
-  for (auto& device : cards) {
-    const DeviceInfo& info = device->info();
-    engine->context_length_ = std::min(engine->context_length_, info.cache_len);
-    CardMetrics* card_metrics = metrics != nullptr ? metrics->Card(info.name, info.n_slots) : nullptr;
-    auto card = std::make_unique<CardWorker>(engine.get(), std::move(device), card_metrics);
-    card->healthy_ = card->device_->Healthy();
-    if (card_metrics != nullptr) card_metrics->SetHealthy(card->healthy_);
-    engine->cards_.push_back(std::move(card));
+  {
+    // No other thread exists yet; the lock is taken for the analysis, which checks every use of cards_.
+    MutexLock lock(&engine->mu_);
+    for (auto& device : cards) {
+      const DeviceInfo& info = device->info();
+      engine->context_length_ = std::min(engine->context_length_, info.cache_len);
+      CardMetrics* card_metrics = metrics != nullptr ? metrics->Card(info.name, info.n_slots) : nullptr;
+      CardSchedule schedule(BudgetOf(options, info));
+      schedule.healthy = device->Healthy();
+      for (int slot = info.n_slots - 1; slot >= 0; slot--) schedule.free_slots.push_back(slot);
+      if (card_metrics != nullptr) card_metrics->SetHealthy(schedule.healthy);
+      engine->cards_.push_back(std::move(schedule));
+      engine->workers_.push_back(
+          std::make_unique<CardWorker>(engine->workers_.size(), std::move(device), card_metrics));
+      engine->in_flight_.push_back(std::make_unique<StepInFlight>());
+    }
   }
-  for (auto& card : engine->cards_) card->Start();
+  for (auto& worker : engine->workers_) worker->Start(engine.get());
   engine->housekeeping_ = std::thread([e = engine.get()] { e->HousekeepingLoop(); });
   return engine;
 }
 
 Engine::~Engine() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     stopping_ = true;
     draining_ = true;
     const Status shutdown = Status::Cancelled("the server is shutting down");
@@ -78,10 +102,10 @@ Engine::~Engine() {
     // A worker between steps ends its own sequences when it sees stopping_; one inside Run may take a
     // while (or, for a hung card, forever), so its sequences end here and the worker exits when Run
     // returns.
-    for (auto& card : cards_) {
-      if (card->in_run_ && !card->abandoned_) {
-        card->EndAllLocked(shutdown);
-        card->abandoned_ = true;
+    for (size_t i = 0; i < cards_.size(); i++) {
+      if (workers_[i]->RunningSince().has_value() && !cards_[i].abandoned) {
+        EndAllLocked(i, shutdown);
+        cards_[i].abandoned = true;
       }
     }
     housekeeping_stop_ = true;
@@ -89,8 +113,8 @@ Engine::~Engine() {
   work_cv_.notify_all();
   housekeeping_cv_.notify_all();
   if (housekeeping_.joinable()) housekeeping_.join();
-  // Blocks while a device is still inside Run: the devices are destroyed with cards_, after this.
-  for (auto& card : cards_) card->Join();
+  // Blocks while a device is still inside Run: the devices are destroyed with workers_, after this.
+  for (auto& worker : workers_) worker->Join();
 }
 
 Result<std::shared_ptr<Stream>> Engine::Submit(SequenceRequest request) {
@@ -116,7 +140,7 @@ Result<std::shared_ptr<Stream>> Engine::Submit(SequenceRequest request) {
   seq->stream = std::make_shared<Stream>();
   seq->submitted = clock_->Now();
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     if (draining_) return Status::Unavailable("the server is draining and accepts no new requests");
     if (!AnyHealthyCardLocked()) return Status::Unavailable("no healthy card is available");
     if (static_cast<int>(queue_.size()) >= options_.max_queue) {
@@ -130,31 +154,31 @@ Result<std::shared_ptr<Stream>> Engine::Submit(SequenceRequest request) {
 }
 
 void Engine::StartDrain() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   draining_ = true;
 }
 
 bool Engine::Drained() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (!draining_ || !queue_.empty()) return false;
-  for (const auto& card : cards_) {
-    if (!card->running_.empty()) return false;
+  for (const CardSchedule& card : cards_) {
+    if (!card.running.empty()) return false;
   }
   return true;
 }
 
 EngineState Engine::State() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   EngineState state;
   state.waiting = static_cast<int>(queue_.size());
   state.draining = draining_;
-  for (const auto& card : cards_) {
+  for (size_t i = 0; i < cards_.size(); i++) {
     CardState c;
-    c.name = card->info().name;
-    c.healthy = card->healthy_;
-    c.slots_total = card->info().n_slots;
-    c.slots_used = static_cast<int>(card->running_.size());
-    c.sensors = card->sensors_;
+    c.name = workers_[i]->info().name;
+    c.healthy = cards_[i].healthy;
+    c.slots_total = workers_[i]->info().n_slots;
+    c.slots_used = static_cast<int>(cards_[i].running.size());
+    c.sensors = cards_[i].sensors;
     state.running += c.slots_used;
     state.cards.push_back(std::move(c));
   }
@@ -162,13 +186,13 @@ EngineState Engine::State() const {
 }
 
 Status Engine::FailCard(const std::string& name, const std::string& reason) {
-  std::lock_guard<std::mutex> lock(mu_);
-  for (const auto& card : cards_) {
-    if (card->info().name != name) continue;
-    if (!card->healthy_) return Status::Ok();
+  MutexLock lock(&mu_);
+  for (size_t i = 0; i < cards_.size(); i++) {
+    if (workers_[i]->info().name != name) continue;
+    if (!cards_[i].healthy) return Status::Ok();
     // The worker acts on it with mu_ held at a boundary where it owns its sequences (not between Run and
     // the end of ProcessResults, where failing the card here would pull them from under it).
-    if (card->fail_request_.empty()) card->fail_request_ = reason;
+    if (cards_[i].fail_request.empty()) cards_[i].fail_request = reason;
     work_cv_.notify_all();
     return Status::Ok();
   }
@@ -176,38 +200,211 @@ Status Engine::FailCard(const std::string& name, const std::string& reason) {
 }
 
 void Engine::ReportCardSensors(const std::string& name, const CardSensors& sensors) {
-  std::lock_guard<std::mutex> lock(mu_);
-  for (const auto& card : cards_) {
-    if (card->info().name == name) card->sensors_ = sensors;
+  MutexLock lock(&mu_);
+  for (size_t i = 0; i < cards_.size(); i++) {
+    if (workers_[i]->info().name == name) cards_[i].sensors = sensors;
   }
+}
+
+bool Engine::NextStep(size_t card, Step* step) {
+  MutexLock lock(&mu_);
+  for (;;) {
+    if (!cards_[card].healthy || cards_[card].abandoned) return false;
+    if (!cards_[card].fail_request.empty()) {
+      FailCardLocked(card, cards_[card].fail_request);
+      return false;
+    }
+    if (stopping_) {
+      EndAllLocked(card, Status::Cancelled("the server is shutting down"));
+      return false;
+    }
+    const Clock::TimePoint now = clock_->Now();
+    ReapLocked(card, now);
+    AdmitLocked(card, now);
+    if (cards_[card].running.empty()) {
+      work_cv_.wait(lock.native());
+      continue;
+    }
+    PlanStepLocked(card, step);
+    // In Run from here on, as far as the watchdog and the destructor can see (they hold mu_ to look).
+    workers_[card]->BeginRun(clock_->Now());
+    return true;
+  }
+}
+
+bool Engine::FinishStep(size_t card, const Status& status, float* logits) {
+  MutexLock lock(&mu_);
+  workers_[card]->EndRun(clock_->Now());
+  // Taken out of service while in Run (watchdog, shutdown): its sequences are no longer ours.
+  if (cards_[card].abandoned) return false;
+  if (!status.ok() || !cards_[card].fail_request.empty()) {
+    FailCardLocked(card, status.ok() ? cards_[card].fail_request : status.message());
+    return false;
+  }
+  lock.Unlock();
+
+  ProcessResults(card, logits);
+
+  lock.Lock();
+  StepInFlight& flight = *in_flight_[card];
+  for (Sequence* seq : flight.finished) ReleaseLocked(card, seq);
+  for (Pending& p : flight.pending) p.stream->Push(std::move(p.event));
+  flight.pending.clear();
+  if (!flight.finished.empty()) {
+    flight.finished.clear();
+    UpdateGaugesLocked();
+    work_cv_.notify_all();  // free slots change where the queue head should go
+  }
+  return true;
+}
+
+void Engine::ReapLocked(size_t card, Clock::TimePoint now) {
+  std::vector<std::shared_ptr<Sequence>>& running = cards_[card].running;
+  bool changed = false;
+  for (size_t i = 0; i < running.size();) {
+    Status why = CancellationOf(*running[i], now);
+    if (why.ok()) {
+      i++;
+      continue;
+    }
+    std::shared_ptr<Sequence> keep = running[i];
+    ReleaseLocked(card, keep.get());
+    EndWithErrorLocked(*keep, std::move(why));
+    changed = true;
+  }
+  if (changed) {
+    UpdateGaugesLocked();
+    work_cv_.notify_all();
+  }
+}
+
+void Engine::AdmitLocked(size_t card, Clock::TimePoint now) {
+  CardSchedule& self = cards_[card];
+  // The cards' room, for the admission rule; only this card's changes while admitting.
+  std::vector<CardRoom> rooms;
+  rooms.reserve(cards_.size());
+  for (const CardSchedule& c : cards_) {
+    rooms.push_back({c.healthy && !c.abandoned, static_cast<int>(c.free_slots.size())});
+  }
+  bool changed = false;
+  while (!self.free_slots.empty() && !queue_.empty()) {
+    std::shared_ptr<Sequence> seq = queue_.front();
+    if (Status why = CancellationOf(*seq, now); !why.ok()) {
+      queue_.pop_front();
+      EndWithErrorLocked(*seq, std::move(why));
+      changed = true;
+      continue;
+    }
+    if (!TakesQueueHead(rooms, card)) break;
+    queue_.pop_front();
+    const int slot = self.free_slots.back();
+    self.free_slots.pop_back();
+    rooms[card].free_slots--;
+    seq->Bind(slot, vocab_size_, *tokenizer_);
+    if (!seq->admitted_once) {
+      seq->admitted_once = true;
+      if (metrics_ != nullptr) metrics_->ObserveQueueTime(Seconds(now - seq->submitted));
+    }
+    self.running.push_back(std::move(seq));
+    changed = true;
+  }
+  if (changed) {
+    CardMetrics* card_metrics = workers_[card]->metrics();
+    if (card_metrics != nullptr) card_metrics->SetSlotsUsed(static_cast<int>(self.running.size()));
+    UpdateGaugesLocked();
+  }
+}
+
+void Engine::PlanStepLocked(size_t card, Step* step) {
+  CardSchedule& self = cards_[card];
+  StepInFlight& flight = *in_flight_[card];
+  flight.inputs.clear();
+  for (const auto& seq : self.running) {
+    flight.inputs.push_back({seq->slot, seq->fed, seq->request.prompt, seq->next_token});
+  }
+  self.planner.Plan(flight.inputs, step, &flight.work);
+  flight.planned.clear();
+  for (const PlannedWork& w : flight.work) flight.planned.push_back({self.running[w.index].get(), w.entries, w.out_row});
+}
+
+void Engine::ProcessResults(size_t card, float* logits) {
+  StepInFlight& flight = *in_flight_[card];
+  const int vocab = vocab_size_;
+  const int cache_len = workers_[card]->info().cache_len;
+  for (const Planned& p : flight.planned) {
+    Sequence& seq = *p.seq;
+    seq.fed += p.entries;
+    if (p.out_row < 0) continue;
+    // The next token would go at position `fed`; the slot ends at cache_len.
+    SequenceOutput::Next next =
+        seq.output->OnLogits(logits + static_cast<size_t>(p.out_row) * vocab, seq.fed >= cache_len);
+    const Clock::TimePoint now = clock_->Now();
+    if (metrics_ != nullptr) {
+      if (seq.generated() == 1) {
+        metrics_->ObserveTimeToFirstToken(Seconds(now - seq.submitted));
+        metrics_->AddPromptTokens(seq.prompt_len());
+      } else {
+        metrics_->ObserveInterTokenLatency(Seconds(now - seq.last_token_time));
+      }
+      metrics_->AddGenerationTokens(1);
+    }
+    seq.last_token_time = now;
+    seq.next_token = next.token;
+    if (next.token_event.has_value()) flight.pending.push_back({seq.stream, std::move(*next.token_event)});
+    if (next.final_event.has_value()) {
+      if (metrics_ != nullptr) {
+        metrics_->RecordSuccess(next.final_event->finish_reason, Seconds(clock_->Now() - seq.submitted));
+      }
+      flight.pending.push_back({seq.stream, std::move(*next.final_event)});
+      flight.finished.push_back(&seq);
+    }
+  }
+}
+
+void Engine::ReleaseLocked(size_t card, Sequence* seq) {
+  CardSchedule& self = cards_[card];
+  self.free_slots.push_back(seq->slot);
+  // Keep the lowest slot on top: reuse is then deterministic, which makes step logs easy to read.
+  std::sort(self.free_slots.begin(), self.free_slots.end(), std::greater<int>());
+  seq->slot = -1;
+  self.running.erase(
+      std::find_if(self.running.begin(), self.running.end(), [&](const auto& s) { return s.get() == seq; }));
+  CardMetrics* card_metrics = workers_[card]->metrics();
+  if (card_metrics != nullptr) card_metrics->SetSlotsUsed(static_cast<int>(self.running.size()));
+}
+
+void Engine::EndAllLocked(size_t card, const Status& status) {
+  std::vector<std::shared_ptr<Sequence>>& running = cards_[card].running;
+  while (!running.empty()) {
+    std::shared_ptr<Sequence> seq = running.back();
+    ReleaseLocked(card, seq.get());
+    EndWithErrorLocked(*seq, status);
+  }
+  UpdateGaugesLocked();
 }
 
 void Engine::HousekeepingLoop() {
   const auto period = std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(options_.step_timeout / 4),
                                  std::chrono::milliseconds(1), kHousekeepingPeriod);
-  std::unique_lock<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   while (!housekeeping_stop_) {
-    clock_->WaitFor(lock, housekeeping_cv_, period, [&] { return housekeeping_stop_; });
+    clock_->WaitFor(lock.native(), housekeeping_cv_, period, [&] {
+      mu_.AssertHeld();  // the wait runs its condition with the lock held
+      return housekeeping_stop_;
+    });
     if (housekeeping_stop_) break;
-    const Steady::time_point now = clock_->Now();
+    const Clock::TimePoint now = clock_->Now();
     // The watchdog: a worker stuck in Run cannot report anything, so its card is failed from here and
     // its streams get their events now; the worker exits whenever Run returns.
-    for (auto& card : cards_) {
-      if (card->in_run_ && !card->abandoned_ && now - card->run_started_ > options_.step_timeout) {
-        FailCardLocked(*card, "a step did not finish within " + Ms(options_.step_timeout));
+    for (size_t i = 0; i < cards_.size(); i++) {
+      const std::optional<Clock::TimePoint> started = workers_[i]->RunningSince();
+      if (started.has_value() && !cards_[i].abandoned && now - *started > options_.step_timeout) {
+        FailCardLocked(i, "a step did not finish within " + Ms(options_.step_timeout));
       }
     }
     SweepQueueLocked(now);
-    for (auto& card : cards_) card->UpdateBusyFractionLocked(now);
+    for (auto& worker : workers_) worker->UpdateBusyFraction(now);
   }
-}
-
-Status Engine::CancellationOf(const Sequence& seq, Steady::time_point now) const {
-  if (seq.stream->cancelled()) return Status::Cancelled("the request was cancelled");
-  if (now >= seq.request.deadline) {
-    return Status::DeadlineExceeded("request timed out after " + Ms(seq.request.deadline - seq.submitted));
-  }
-  return Status::Ok();
 }
 
 void Engine::EndWithErrorLocked(Sequence& seq, Status status) {
@@ -215,7 +412,7 @@ void Engine::EndWithErrorLocked(Sequence& seq, Status status) {
   seq.stream->Push(seq.ErrorEvent(std::move(status)));
 }
 
-void Engine::SweepQueueLocked(Steady::time_point now) {
+void Engine::SweepQueueLocked(Clock::TimePoint now) {
   const size_t before = queue_.size();
   for (auto it = queue_.begin(); it != queue_.end();) {
     if (Status why = CancellationOf(**it, now); !why.ok()) {
@@ -228,30 +425,32 @@ void Engine::SweepQueueLocked(Steady::time_point now) {
   if (queue_.size() != before) UpdateGaugesLocked();
 }
 
-void Engine::FailCardLocked(CardWorker& card, const std::string& reason) {
-  if (!card.healthy_ && card.abandoned_) return;
-  card.healthy_ = false;
-  if (card.in_run_) card.abandoned_ = true;
-  if (card.metrics_ != nullptr) card.metrics_->SetHealthy(false);
+void Engine::FailCardLocked(size_t card, const std::string& reason) {
+  CardSchedule& self = cards_[card];
+  const CardWorker& worker = *workers_[card];
+  if (!self.healthy && self.abandoned) return;
+  self.healthy = false;
+  if (worker.RunningSince().has_value()) self.abandoned = true;
+  if (worker.metrics() != nullptr) worker.metrics()->SetHealthy(false);
   const bool can_requeue = AnyHealthyCardLocked() && !stopping_;
-  spdlog::error(LogLine("card failed: out of service", {{"card", card.info().name},
+  spdlog::error(LogLine("card failed: out of service", {{"card", worker.info().name},
                                                        {"reason", reason},
-                                                       {"sequences", card.running_.size()},
+                                                       {"sequences", self.running.size()},
                                                        {"requeue_unstreamed", can_requeue}}));
-  const Status failure = Status::DeviceFailure("card " + card.info().name + " failed: " + reason);
+  const Status failure = Status::DeviceFailure("card " + worker.info().name + " failed: " + reason);
   // Backwards, so that pushing each to the front keeps their admission order ahead of the queue.
-  for (auto it = card.running_.rbegin(); it != card.running_.rend(); ++it) {
+  for (auto it = self.running.rbegin(); it != self.running.rend(); ++it) {
     Sequence& seq = **it;
     seq.slot = -1;
-    if (!seq.emitted && can_requeue) {
+    if (!seq.emitted() && can_requeue) {
       queue_.push_front(*it);
     } else {
       EndWithErrorLocked(seq, failure);
     }
   }
-  card.running_.clear();
-  card.free_slots_.clear();
-  if (card.metrics_ != nullptr) card.metrics_->SetSlotsUsed(0);
+  self.running.clear();
+  self.free_slots.clear();
+  if (worker.metrics() != nullptr) worker.metrics()->SetSlotsUsed(0);
   if (!AnyHealthyCardLocked()) FailQueueLocked(Status::Unavailable("no healthy card is left (" + failure.message() + ")"));
   UpdateGaugesLocked();
   work_cv_.notify_all();
@@ -267,13 +466,13 @@ void Engine::FailQueueLocked(const Status& status) {
 }
 
 bool Engine::AnyHealthyCardLocked() const {
-  return std::any_of(cards_.begin(), cards_.end(), [](const auto& card) { return card->healthy_; });
+  return std::any_of(cards_.begin(), cards_.end(), [](const CardSchedule& card) { return card.healthy; });
 }
 
 void Engine::UpdateGaugesLocked() {
   if (metrics_ == nullptr) return;
   int running = 0;
-  for (const auto& card : cards_) running += static_cast<int>(card->running_.size());
+  for (const CardSchedule& card : cards_) running += static_cast<int>(card.running.size());
   metrics_->SetRunning(running);
   metrics_->SetWaiting(static_cast<int>(queue_.size()));
 }

@@ -1,8 +1,17 @@
-// Engine: the scheduler between the HTTP layer and the cards. It owns a bounded FIFO queue of
-// sequences and one worker thread per card; every step, a worker admits waiting sequences into free KV
-// slots, builds a Step of all running sequences' decode tokens plus prefill chunks up to a token budget,
-// runs it on its card, samples, detokenizes, matches stop strings and emits events to each sequence's
-// Stream. A sequence lives on one card for its whole life.
+// Engine: the scheduler between the HTTP layer and the cards. After Triton's split of the scheduler from its
+// backend threads, planning, execution and output are three parts, and this class ties them together:
+//  - the Engine (this file) owns the bounded FIFO queue of sequences and the shared scheduling state of every
+//    card (its running sequences, free KV slots, health), behind one lock; it decides, at each card's step
+//    boundary, what the card admits and runs, and turns each step's logits into events;
+//  - the StepPlanner (step_planner.h) makes those decisions over plain data: admission and the step's entries;
+//  - a CardWorker per card (card_worker.h) owns the card's thread, its device, the step run (exceptions and
+//    an unhealthy card become a failed step) and the watchdog's view of it; it asks the engine for each step;
+//  - a SequenceOutput per sequence (sequence_output.h) samples, detokenizes, matches stop strings and makes
+//    the sequence's events from its logits rows.
+// Every step, a card's worker admits waiting sequences into free KV slots, builds a Step of all running
+// sequences' decode tokens plus prefill chunks up to a token budget, runs it on its card, samples,
+// detokenizes, matches stop strings and emits events to each sequence's Stream. A sequence lives on one card
+// for its whole life.
 //
 // Guarantees:
 //  - Batching never changes a sequence's output: the same request (same seed) yields the same tokens
@@ -13,7 +22,7 @@
 //  - A sequence's final event is pushed only after its slot is free: once a consumer has read it,
 //    State() no longer counts the sequence.
 //
-// Scheduling (server/engine/card_worker.h has the step loop):
+// Scheduling (the rules are StepPlanner's, step_planner.h; the loop is Engine::NextStep / FinishStep):
 //  - Step: one decode entry for every sequence past its prompt, first; then chunks of the prompts still
 //    being prefilled, in admission order, while the token budget lasts (min(step_token_budget, the
 //    card's max_step)). A long prompt therefore never delays other streams by more than one step. Only
@@ -53,7 +62,9 @@
 // others end with kDeviceFailure. When no healthy card is left, queued sequences end with Unavailable
 // and Submit returns Unavailable.
 //
-// Threading: all public methods are thread-safe. Streams are read by one consumer thread each.
+// Threading: all public methods are thread-safe. Streams are read by one consumer thread each. The shared
+// state is GUARDED_BY(mu_) and the functions that need the lock say REQUIRES(mu_); clang checks both
+// (tools/check_thread_safety.sh, a test of `make test`).
 #pragma once
 
 #include <atomic>
@@ -62,22 +73,24 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "base/clock.h"
+#include "base/mutex.h"
 #include "base/status.h"
+#include "base/thread_annotations.h"
 #include "fpga/device.h"
+#include "server/engine/card_worker.h"
 #include "server/engine/sampler.h"
+#include "server/engine/step_planner.h"
 #include "server/engine/stream.h"
 #include "server/model/tokenizer.h"
 
 namespace fpgaserve {
 
-class CardWorker;     // server/engine/card_worker.h
 class EngineMetrics;  // server/engine/engine_metrics.h
 struct Sequence;      // server/engine/sequence.h
 
@@ -123,7 +136,7 @@ struct EngineState {
   std::vector<CardState> cards;
 };
 
-class Engine {
+class Engine : private StepScheduler {
  public:
   // Takes the cards (all loaded with the same model; at least one) and starts one worker per card, plus
   // the housekeeping thread. `metrics` may be null; when set it must outlive the engine. Returns
@@ -167,31 +180,82 @@ class Engine {
   int context_length() const { return context_length_; }
 
  private:
-  friend class CardWorker;
+  // The engine's part of one card: what admission, planning and failures read and change. Every field is
+  // guarded by mu_: the vector holding them, cards_, is GUARDED_BY(mu_).
+  struct CardSchedule {
+    explicit CardSchedule(int budget) : planner(budget) {}
+    bool healthy = true;
+    bool abandoned = false;    // its sequences were taken while in Run: the worker exits when Run returns
+    std::string fail_request;  // FailCard's reason: the worker fails its card at its next boundary
+    CardSensors sensors;       // the last sensor news (ReportCardSensors)
+    std::vector<std::shared_ptr<Sequence>> running;  // admission order
+    std::vector<int> free_slots;                     // a stack; the lowest slot on top
+    StepPlanner planner;                             // keeps the decode rotation from step to step
+  };
+  // One sequence's part of the step in flight.
+  struct Planned {
+    Sequence* seq;
+    int entries;  // tokens of this sequence in the step
+    int out_row;  // its logits row, or -1 (a prefill chunk that is not the prompt's last)
+  };
+  // An event to push once the lock is held again.
+  struct Pending {
+    std::shared_ptr<Stream> stream;
+    StreamEvent event;
+  };
+  // The step a card's worker is running, and what it produced: touched only by that worker's thread (inside
+  // NextStep and FinishStep), so it is not guarded; the sequences it points to follow sequence.h's rules.
+  struct StepInFlight {
+    std::vector<PlanInput> inputs;     // the running sequences, as the planner sees them
+    std::vector<PlannedWork> work;     // the planner's answer
+    std::vector<Planned> planned;
+    std::vector<Pending> pending;
+    std::vector<Sequence*> finished;   // sequences that ended in this step (their final event is in pending)
+  };
 
   Engine(const EngineOptions& options, std::shared_ptr<const Tokenizer> tokenizer, EngineMetrics* metrics);
+
+  // StepScheduler, called by card `card`'s worker thread.
+  // At a step boundary, with the lock: fails the card if asked to (FailCard), ends everything when stopping,
+  // reaps cancelled and timed-out sequences, admits queue heads, and plans the step (waiting on work_cv_
+  // while the card has nothing to run); marks the worker in Run before letting the lock go.
+  bool NextStep(size_t card, Step* step) override EXCLUDES(mu_);
+  // With the lock: ends the run; a failed step (or one FailCard asked for) fails the card. Without it:
+  // samples every planned sequence that got a logits row. With it again: frees the slots of the finished
+  // sequences, then pushes the step's events (a final event is only visible once its slot is free).
+  bool FinishStep(size_t card, const Status& status, float* logits) override EXCLUDES(mu_);
 
   // The watchdog and housekeeping thread: every kHousekeepingPeriod (or sooner, step_timeout / 4) it fails
   // cards whose step has run longer than step_timeout, ends queued sequences that were cancelled or timed
   // out, and updates the cards' busy-fraction gauges.
-  void HousekeepingLoop();
+  void HousekeepingLoop() EXCLUDES(mu_);
 
-  // The helpers below REQUIRE mu_ held.
+  // Ends the card's sequences that were cancelled or whose deadline passed (step 1 of a boundary).
+  void ReapLocked(size_t card, Clock::TimePoint now) REQUIRES(mu_);
+  // Admits queue heads into the card's free slots, by the admission rule (step 2).
+  void AdmitLocked(size_t card, Clock::TimePoint now) REQUIRES(mu_);
+  // Plans the card's step into `step` and its StepInFlight (step 3). REQUIRES: the card runs something.
+  void PlanStepLocked(size_t card, Step* step) REQUIRES(mu_);
+  // Samples every planned sequence with a logits row, filling the card's StepInFlight pending and finished.
+  // Runs without the lock on the card's worker thread (see sequence.h for why that is safe).
+  void ProcessResults(size_t card, float* logits);
+  // Frees `seq`'s slot and removes it from the card's running list.
+  void ReleaseLocked(size_t card, Sequence* seq) REQUIRES(mu_);
+  // Ends every sequence on the card with `status` (shutdown).
+  void EndAllLocked(size_t card, const Status& status) REQUIRES(mu_);
   // Ends a sequence that is on no card's running list (queued, or just removed) with a kError event.
-  void EndWithErrorLocked(Sequence& seq, Status status);
+  void EndWithErrorLocked(Sequence& seq, Status status) REQUIRES(mu_);
   // Ends queued sequences that were cancelled or whose deadline passed.
-  void SweepQueueLocked(std::chrono::steady_clock::time_point now);
-  // The error a sequence has to end with now (cancelled, deadline passed), or OK.
-  Status CancellationOf(const Sequence& seq, std::chrono::steady_clock::time_point now) const;
+  void SweepQueueLocked(Clock::TimePoint now) REQUIRES(mu_);
   // Takes the card out of service: marks it unhealthy; its sequences that have emitted no token go back to
   // the front of the queue (when another healthy card exists), the others end with kDeviceFailure and
   // `reason`. When the worker is inside Device::Run it is left there, to exit when Run returns.
-  void FailCardLocked(CardWorker& card, const std::string& reason);
+  void FailCardLocked(size_t card, const std::string& reason) REQUIRES(mu_);
   // Ends all queued sequences with `status`.
-  void FailQueueLocked(const Status& status);
-  bool AnyHealthyCardLocked() const;
+  void FailQueueLocked(const Status& status) REQUIRES(mu_);
+  bool AnyHealthyCardLocked() const REQUIRES(mu_);
   // Refreshes the running / waiting gauges.
-  void UpdateGaugesLocked();
+  void UpdateGaugesLocked() REQUIRES(mu_);
 
   // Constant after construction.
   EngineOptions options_;
@@ -200,19 +264,21 @@ class Engine {
   EngineMetrics* metrics_ = nullptr;  // may be null; outlives the engine
   int context_length_ = 0;
   int vocab_size_ = 0;
-  // The vector is constant after Create(); each card's scheduling fields are guarded by mu_ (card_worker.h).
-  std::vector<std::unique_ptr<CardWorker>> cards_;
+  // Constant after Create() (the vectors; card i's worker, schedule and step in flight are element i).
+  std::vector<std::unique_ptr<CardWorker>> workers_;
+  std::vector<std::unique_ptr<StepInFlight>> in_flight_;  // element i: card i's worker thread only
   std::thread housekeeping_;
 
-  // Lock order: mu_, then a Stream's own lock (events are pushed with mu_ held on some paths). Never call
-  // Device::Run, Sampler or the detokenizer with mu_ held.
-  mutable std::mutex mu_;
+  // Lock order: mu_, then a CardWorker's watch lock or a Stream's own lock (events are pushed with mu_ held
+  // on some paths), then the RequestEvents a Stream forwards to (stream.h). Never call Device::Run, Sampler or the detokenizer with mu_ held.
+  mutable Mutex mu_;
   std::condition_variable work_cv_;          // workers sleep here when idle; notified on any change
   std::condition_variable housekeeping_cv_;  // wakes the housekeeping thread early at shutdown
-  std::deque<std::shared_ptr<Sequence>> queue_;  // guarded by mu_; FIFO, re-queued sequences at the front
-  bool draining_ = false;             // guarded by mu_
-  bool stopping_ = false;             // guarded by mu_: the destructor has begun
-  bool housekeeping_stop_ = false;    // guarded by mu_
+  std::vector<CardSchedule> cards_ GUARDED_BY(mu_);  // element i: card i; the vector's size is constant
+  std::deque<std::shared_ptr<Sequence>> queue_ GUARDED_BY(mu_);  // FIFO, re-queued sequences at the front
+  bool draining_ GUARDED_BY(mu_) = false;
+  bool stopping_ GUARDED_BY(mu_) = false;           // the destructor has begun
+  bool housekeeping_stop_ GUARDED_BY(mu_) = false;
 };
 
 }  // namespace fpgaserve

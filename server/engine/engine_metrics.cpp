@@ -109,24 +109,25 @@ EngineMetrics::EngineMetrics(prometheus::Registry& registry, const std::string& 
                         .Register(registry)) {}
 
 CardMetrics* EngineMetrics::Card(const std::string& device, int slots_total) {
-  std::lock_guard<std::mutex> lock(cards_mu_);
+  MutexLock lock(&cards_mu_);
   CardMetrics* card = nullptr;
   for (auto& [name, metrics] : cards_) {
     if (name == device) card = metrics.get();
   }
   if (card == nullptr) {
     const prometheus::Labels labels = {{"model", model_}, {"device", device}};
-    auto fresh = std::make_unique<CardMetrics>();
-    fresh->healthy_ = &card_healthy_.Add(labels);
-    fresh->slots_used_ = &card_slots_used_.Add(labels);
-    fresh->slots_total_ = &card_slots_total_.Add(labels);
-    fresh->batch_size_ = &card_batch_size_.Add(labels, BatchBuckets());
-    fresh->busy_seconds_ = &card_busy_seconds_.Add(labels);
-    fresh->busy_fraction_ = &card_busy_fraction_.Add(labels);
+    auto fresh = std::make_unique<CardMetrics>(CardMetrics::Series{
+        .healthy = &card_healthy_.Add(labels),
+        .slots_used = &card_slots_used_.Add(labels),
+        .slots_total = &card_slots_total_.Add(labels),
+        .batch_size = &card_batch_size_.Add(labels, BatchBuckets()),
+        .busy_seconds = &card_busy_seconds_.Add(labels),
+        .busy_fraction = &card_busy_fraction_.Add(labels),
+    });
     card = fresh.get();
     cards_.emplace_back(device, std::move(fresh));
   }
-  card->slots_total_->Set(slots_total);
+  card->SetSlotsTotal(slots_total);
   card->SetHealthy(true);
   return card;
 }

@@ -36,37 +36,43 @@
 #include <prometheus/registry.h>
 
 #include <memory>
-#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "base/mutex.h"
 #include "base/status.h"
+#include "base/thread_annotations.h"
 
 namespace fpgaserve {
 
 enum class FinishReason;  // engine.h
 
-// The series of one card.
+// The series of one card (EngineMetrics::Card makes them).
 class CardMetrics {
  public:
-  void SetHealthy(bool healthy) { healthy_->Set(healthy ? 1.0 : 0.0); }
-  void SetSlotsUsed(int used) { slots_used_->Set(used); }
+  struct Series {
+    prometheus::Gauge* healthy;
+    prometheus::Gauge* slots_used;
+    prometheus::Gauge* slots_total;
+    prometheus::Histogram* batch_size;
+    prometheus::Counter* busy_seconds;
+    prometheus::Gauge* busy_fraction;
+  };
+  explicit CardMetrics(const Series& series) : s_(series) {}
+
+  void SetHealthy(bool healthy) { s_.healthy->Set(healthy ? 1.0 : 0.0); }
+  void SetSlotsUsed(int used) { s_.slots_used->Set(used); }
+  void SetSlotsTotal(int total) { s_.slots_total->Set(total); }
   // One step ran: its entries and the time spent in Device::Run.
   void ObserveStep(int entries, double seconds) {
-    batch_size_->Observe(entries);
-    busy_seconds_->Increment(seconds);
+    s_.batch_size->Observe(entries);
+    s_.busy_seconds->Increment(seconds);
   }
-  void SetBusyFraction(double fraction) { busy_fraction_->Set(fraction); }
+  void SetBusyFraction(double fraction) { s_.busy_fraction->Set(fraction); }
 
  private:
-  friend class EngineMetrics;
-  prometheus::Gauge* healthy_ = nullptr;
-  prometheus::Gauge* slots_used_ = nullptr;
-  prometheus::Gauge* slots_total_ = nullptr;
-  prometheus::Histogram* batch_size_ = nullptr;
-  prometheus::Counter* busy_seconds_ = nullptr;
-  prometheus::Gauge* busy_fraction_ = nullptr;
+  const Series s_;
 };
 
 class EngineMetrics {
@@ -75,7 +81,7 @@ class EngineMetrics {
 
   // The series of card `device` (created on first call, the same object for the same name afterwards;
   // slots_total is set each time). The pointer stays valid for the life of this object.
-  CardMetrics* Card(const std::string& device, int slots_total);
+  CardMetrics* Card(const std::string& device, int slots_total) EXCLUDES(cards_mu_);
 
   void SetRunning(int n) { running_->Set(n); }
   void SetWaiting(int n) { waiting_->Set(n); }
@@ -108,8 +114,8 @@ class EngineMetrics {
   prometheus::Family<prometheus::Gauge>& card_slots_used_;
   prometheus::Family<prometheus::Gauge>& card_slots_total_;
   prometheus::Family<prometheus::Gauge>& card_healthy_;
-  std::mutex cards_mu_;
-  std::vector<std::pair<std::string, std::unique_ptr<CardMetrics>>> cards_;  // guarded by cards_mu_
+  Mutex cards_mu_;
+  std::vector<std::pair<std::string, std::unique_ptr<CardMetrics>>> cards_ GUARDED_BY(cards_mu_);
 };
 
 }  // namespace fpgaserve

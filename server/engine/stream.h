@@ -1,5 +1,18 @@
 // Stream: the events of one sequence, from the engine (the producer) to the HTTP layer (its one consumer),
 // and the consumer's way to cancel it. What each event means is in engine.h ("Events of a sequence").
+//
+// RequestEvents: one queue for all the sequences of a request (its n choices). The consumer attaches each
+// Stream to it and then waits once, on one condition variable, for whichever choice moves next, or for a
+// deadline of its own (an SSE keep-alive), instead of polling the streams in turn.
+//
+//   auto events = std::make_shared<RequestEvents>(clock);
+//   for (k...) streams[k]->AttachTo(events, k);          // events already pushed move over, in order
+//   RequestEvents::Event e;
+//   while (events->WaitUntil(deadline, &e)) ... e.choice, e.event ...
+//
+// Lock order: the engine's locks, then a Stream's, then its RequestEvents' (Push forwards with the Stream's
+// lock held, so that an Attach racing with a Push neither loses nor reorders events). RequestEvents never
+// calls out with its lock held.
 #pragma once
 
 #include <atomic>
@@ -7,10 +20,12 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
-#include <mutex>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "base/clock.h"
+#include "base/mutex.h"
 #include "base/status.h"
 #include "server/engine/sampler.h"
 
@@ -35,30 +50,78 @@ struct StreamEvent {
   Status error;                           // kError
   int prompt_tokens = 0;                  // kFinished / kError: usage so far
   int completion_tokens = 0;
+
+  bool is_final() const { return kind != Kind::kToken; }
 };
+
+class RequestEvents;
 
 // The consumer's end of one sequence: events in order, and cancellation.
 class Stream {
  public:
-  // Waits up to `timeout` for the next event. Returns true with *event filled, false on timeout (the
-  // caller sends an SSE keep-alive and waits again). After the final event it returns true no more
-  // (returns false immediately).
-  bool Next(StreamEvent* event, std::chrono::milliseconds timeout);
+  // Waits up to `timeout` (real time) for the next event. Returns true with *event filled, false on timeout.
+  // After the final event it returns true no more (returns false immediately). For a consumer of this one
+  // stream; REQUIRES: not attached to a RequestEvents (its events go there instead).
+  bool Next(StreamEvent* event, std::chrono::milliseconds timeout) EXCLUDES(mu_);
+
+  // Sends this stream's events to `events`, tagged with `choice`: first those pushed so far and not yet
+  // taken by Next, in order, then every later one as it is pushed. `events` stays alive as long as this
+  // stream does. REQUIRES: called once.
+  void AttachTo(std::shared_ptr<RequestEvents> events, int choice) EXCLUDES(mu_);
 
   // Asks the engine to stop this sequence; its slot is freed at the next step boundary and a final
   // kError event with code kCancelled follows. Idempotent; safe from any thread.
   void Cancel() { cancelled_.store(true); }
   bool cancelled() const { return cancelled_.load(); }
 
-  // Engine side: append an event (REQUIRES: no event after a final one).
-  void Push(StreamEvent event);
+  // Engine side: append an event (REQUIRES: no event after a final one). Wakes the consumer.
+  void Push(StreamEvent event) EXCLUDES(mu_);
 
  private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<StreamEvent> events_;  // guarded by mu_
-  bool final_taken_ = false;        // guarded by mu_: the consumer has read the final event
+  Mutex mu_;
+  std::condition_variable cv_;                           // Next's wait; notified by Push
+  std::deque<StreamEvent> events_ GUARDED_BY(mu_);        // not attached: pushed, not yet taken
+  bool final_taken_ GUARDED_BY(mu_) = false;              // Next has returned the final event
+  std::shared_ptr<RequestEvents> attached_ GUARDED_BY(mu_);  // set once by AttachTo
+  int choice_ GUARDED_BY(mu_) = 0;
   std::atomic<bool> cancelled_{false};
+};
+
+// The events of one request's sequences in arrival order, each tagged with its choice index.
+//
+// Threading: Add (through Stream::Push) from any producer thread; WaitUntil from one consumer thread; ended()
+// from any thread.
+class RequestEvents {
+ public:
+  struct Event {
+    int choice = 0;
+    StreamEvent event;
+  };
+
+  // `clock` times WaitUntil's deadline (nullptr: RealClock()); it must outlive this object.
+  explicit RequestEvents(Clock* clock = nullptr);
+  RequestEvents(const RequestEvents&) = delete;
+  RequestEvents& operator=(const RequestEvents&) = delete;
+
+  // Waits until an event is queued or the clock reaches `deadline` (TimePoint::max(): no deadline). Returns
+  // true with the oldest event moved into *out, or false at the deadline with nothing queued. Only a push
+  // or the deadline ends the wait: there is no polling in between.
+  bool WaitUntil(Clock::TimePoint deadline, Event* out) EXCLUDES(mu_);
+
+  // Whether `choice`'s final event has arrived (taken by WaitUntil or not): its sequence has ended, so there
+  // is nothing left to cancel.
+  bool ended(int choice) EXCLUDES(mu_);
+
+ private:
+  friend class Stream;
+  // From Stream::Push and AttachTo (with that stream's lock held).
+  void Add(int choice, StreamEvent event) EXCLUDES(mu_);
+
+  Clock* const clock_;
+  Mutex mu_;
+  std::condition_variable cv_;                     // notified by Add
+  std::deque<Event> queue_ GUARDED_BY(mu_);
+  std::vector<bool> ended_ GUARDED_BY(mu_);        // by choice index; grown on demand
 };
 
 }  // namespace fpgaserve

@@ -7,17 +7,18 @@
 namespace fpgaserve {
 namespace {
 
-using Steady = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 }  // namespace
 
 CompletionRunner::CompletionRunner(ResponseMeta meta, OpenAiRequest request, PreparedRequest prepared,
-                                   std::shared_ptr<const Tokenizer> tokenizer)
+                                   std::shared_ptr<const Tokenizer> tokenizer, Clock* clock)
     : meta_(std::move(meta)),
       request_(std::move(request)),
       prepared_(std::move(prepared)),
-      tokenizer_(std::move(tokenizer)) {
+      tokenizer_(std::move(tokenizer)),
+      clock_(clock != nullptr ? clock : RealClock()),
+      events_(std::make_shared<RequestEvents>(clock_)) {
   choices_.resize(prepared_.sequences.size());
   for (size_t k = 0; k < choices_.size(); ++k) {
     const auto& prompt = prepared_.sequences[k].prompt;
@@ -40,13 +41,17 @@ Status CompletionRunner::Submit(Backend& backend) {
       return error_;
     }
     choices_[k].stream = std::move(stream.value());
+    choices_[k].stream->AttachTo(events_, static_cast<int>(k));
   }
   return Status::Ok();
 }
 
 void CompletionRunner::CancelAll() {
-  for (Choice& c : choices_) {
-    if (c.stream && !c.done) c.stream->Cancel();
+  // Reads only what is constant after Submit and the queue's own record of ended choices: the consumer
+  // thread may be handling events meanwhile.
+  for (size_t k = 0; k < choices_.size(); ++k) {
+    const Choice& c = choices_[k];
+    if (c.stream && !events_->ended(static_cast<int>(k))) c.stream->Cancel();
   }
 }
 
@@ -73,39 +78,43 @@ void CompletionRunner::AddToken(Choice& c, const StreamEvent& event) {
   c.text_bytes += event.text.size();
 }
 
-Result<nlohmann::json> CompletionRunner::Collect(const std::atomic<bool>* stop) {
+Result<nlohmann::json> CompletionRunner::Collect(std::stop_token stop) {
+  std::stop_callback on_stop(stop, [this] { CancelAll(); });
+  size_t open = choices_.size();
+  RequestEvents::Event next;
+  while (open > 0) {
+    if (!events_->WaitUntil(Clock::TimePoint::max(), &next)) continue;  // (no deadline: never false)
+    Choice& c = choices_[static_cast<size_t>(next.choice)];
+    const StreamEvent& e = next.event;
+    if (e.kind == StreamEvent::Kind::kToken) {
+      AddToken(c, e);
+      c.text += e.text;
+      continue;
+    }
+    open--;
+    c.completion_tokens = std::max(c.completion_tokens, e.completion_tokens);
+    if (e.kind == StreamEvent::Kind::kError) {
+      error_ = e.error;
+      CancelAll();
+      return e.error;
+    }
+    c.text += e.text;
+    c.finish_reason = e.finish_reason;
+  }
   std::vector<ChoiceResult> results(choices_.size());
   for (size_t k = 0; k < choices_.size(); ++k) {
     Choice& c = choices_[k];
-    StreamEvent e;
-    while (!c.done) {
-      if (stop != nullptr && stop->load()) CancelAll();
-      if (!c.stream->Next(&e, milliseconds(100))) continue;
-      if (e.kind == StreamEvent::Kind::kToken) {
-        AddToken(c, e);
-        c.text += e.text;
-        continue;
-      }
-      c.done = true;
-      c.completion_tokens = std::max(c.completion_tokens, e.completion_tokens);
-      if (e.kind == StreamEvent::Kind::kError) {
-        error_ = e.error;
-        CancelAll();
-        return e.error;
-      }
-      c.text += e.text;
-      c.finish_reason = e.finish_reason;
-    }
     results[k] = {static_cast<int>(k), std::move(c.text), c.finish_reason, std::move(c.tokens)};
   }
   return ResponseJson(meta_, request_, results, usage());
 }
 
 bool CompletionRunner::StreamTo(const std::function<bool(std::string_view)>& write, milliseconds keepalive,
-                                const std::atomic<bool>* stop) {
-  auto last_write = Steady::now();
+                                std::stop_token stop) {
+  std::stop_callback on_stop(stop, [this] { CancelAll(); });
+  auto last_write = clock_->Now();
   auto send = [&](const std::string& data) {
-    last_write = Steady::now();
+    last_write = clock_->Now();
     if (write(data)) return true;
     CancelAll();  // the client is gone: free the slots
     return false;
@@ -137,7 +146,6 @@ bool CompletionRunner::StreamTo(const std::function<bool(std::string_view)>& wri
       if (e.text.empty() && !wants_logprobs()) return true;  // held back: nothing to show yet
       return chunk(index, e.text, "", std::nullopt, LogprobsJson(request_, c.tokens));
     }
-    c.done = true;
     open--;
     c.completion_tokens = std::max(c.completion_tokens, e.completion_tokens);
     if (e.kind == StreamEvent::Kind::kError) {
@@ -152,28 +160,12 @@ bool CompletionRunner::StreamTo(const std::function<bool(std::string_view)>& wri
     return chunk(index, "", "", e.finish_reason, no_logprobs);
   };
 
-  StreamEvent e;
+  RequestEvents::Event next;
   while (open > 0) {
-    if (stop != nullptr && stop->load()) CancelAll();
-    bool got = false;
-    for (size_t k = 0; k < choices_.size(); ++k) {
-      while (!choices_[k].done && choices_[k].stream->Next(&e, milliseconds(0))) {
-        got = true;
-        if (!handle(k, e)) return false;
-      }
-    }
-    if (got || open == 0) continue;
-    // Nothing ready: block on one open choice (a short wait when several are open, so that the others'
-    // tokens are not delayed), and send a keep-alive when nothing was written for `keepalive`.
-    size_t first = 0;
-    while (choices_[first].done) first++;
-    const auto idle = std::chrono::duration_cast<milliseconds>(Steady::now() - last_write);
-    const milliseconds until_keepalive = std::max(milliseconds(0), keepalive - idle);
-    const milliseconds wait = std::min(open > 1 ? milliseconds(5) : milliseconds(200), until_keepalive);
-    if (choices_[first].stream->Next(&e, wait)) {
-      if (!handle(first, e)) return false;
-    } else if (Steady::now() - last_write >= keepalive) {
-      if (!send(kSseKeepAlive)) return false;
+    if (events_->WaitUntil(last_write + keepalive, &next)) {
+      if (!handle(static_cast<size_t>(next.choice), next.event)) return false;
+    } else if (!send(kSseKeepAlive)) {  // nothing written for `keepalive`
+      return false;
     }
   }
   if (!failed && request_.include_usage && !send(SseData(UsageChunkJson(meta_, usage())))) return false;

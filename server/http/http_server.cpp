@@ -5,7 +5,6 @@
 
 #include <chrono>
 #include <ctime>
-#include <thread>
 
 #include "base/log_line.h"
 #include "server/http/completion_runner.h"
@@ -68,9 +67,27 @@ bool SameKey(const std::string& a, const std::string& b) {
 
 }  // namespace
 
+class HttpServer::InFlight {
+ public:
+  explicit InFlight(HttpServer* server) : server_(server) {
+    MutexLock lock(&server_->flight_mu_);
+    server_->in_flight_++;
+  }
+  ~InFlight() {
+    MutexLock lock(&server_->flight_mu_);
+    if (--server_->in_flight_ == 0) server_->flight_done_.notify_all();
+  }
+  InFlight(const InFlight&) = delete;
+  InFlight& operator=(const InFlight&) = delete;
+
+ private:
+  HttpServer* const server_;
+};
+
 HttpServer::HttpServer(const ServerConfig& config, std::string model_name,
-                       std::shared_ptr<prometheus::Registry> registry)
+                       std::shared_ptr<prometheus::Registry> registry, Clock* clock)
     : config_(config),
+      clock_(clock != nullptr ? clock : RealClock()),
       model_name_(std::move(model_name)),
       // auto is llama2 unless SetReady brings the model's own template.
       chat_template_(config.chat_template == "plain" ? ChatTemplateKind::kPlain : ChatTemplateKind::kLlama2),
@@ -118,13 +135,18 @@ void HttpServer::StartDrain() {
 
 void HttpServer::Stop() {
   draining_ = true;
-  stopping_ = true;  // runners cancel their sequences and send the error event
-  // Give the cancelled streams a moment to write their last events before the sockets close.
-  for (int i = 0; i < 100 && in_flight_.load() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  // httplib's stop() does nothing until listen_after_bind() has started running, and a start-up failure can
-  // come right after Serve() was launched on its thread: wait for it (bounded) so Serve() always returns.
-  for (int i = 0; i < 500 && !server_.is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  server_.stop();
+  stopping_.request_stop();  // runners cancel their sequences and send the error event
+  {
+    // Give the cancelled streams a moment to write their last events before the sockets close.
+    MutexLock lock(&flight_mu_);
+    clock_->WaitFor(lock.native(), flight_done_, std::chrono::seconds(1), [&] {
+      flight_mu_.AssertHeld();
+      return in_flight_ == 0;
+    });
+  }
+  // Not httplib's stop(): a start-up failure can come right after Serve() was launched on its thread, before
+  // the accept loop runs, and stop() would then do nothing.
+  server_.CloseListener();
 }
 
 void HttpServer::InstallRoutes() {
@@ -299,19 +321,13 @@ void HttpServer::HandleGenerate(ApiKind kind, const Request& req, Response& res)
 
   const bool stream = request.stream;
   auto runner = std::make_shared<CompletionRunner>(meta, std::move(request), std::move(prepared.value()),
-                                                   ready.tokenizer);
+                                                   ready.tokenizer, clock_);
   if (Status st = runner->Submit(*ready.backend); !st.ok()) return SendError(res, ErrorFromStatus(st));
 
-  // Counts this request in in_flight_ until its response is finished (or abandoned by httplib).
-  struct InFlight {
-    explicit InFlight(std::atomic<int>* n) : count(n) { count->fetch_add(1); }
-    ~InFlight() { count->fetch_sub(1); }
-    std::atomic<int>* count;
-  };
-  auto guard = std::make_shared<InFlight>(&in_flight_);
+  auto guard = std::make_shared<InFlight>(this);
 
   if (!stream) {
-    Result<nlohmann::json> body = runner->Collect(&stopping_);
+    Result<nlohmann::json> body = runner->Collect(stopping_.get_token());
     record.prompt_tokens = runner->usage().prompt_tokens;
     record.completion_tokens = runner->usage().completion_tokens;
     if (!body.ok()) return SendError(res, ErrorFromStatus(body.status()));
@@ -325,7 +341,7 @@ void HttpServer::HandleGenerate(ApiKind kind, const Request& req, Response& res)
       [this, runner, guard, keepalive](size_t, httplib::DataSink& sink) {
         const bool ok = runner->StreamTo(
             [&sink](std::string_view data) { return sink.is_writable() && sink.write(data.data(), data.size()); },
-            keepalive, &stopping_);
+            keepalive, stopping_.get_token());
         RequestRecord& r = t_record;
         r.prompt_tokens = runner->usage().prompt_tokens;
         r.completion_tokens = runner->usage().completion_tokens;

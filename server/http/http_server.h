@@ -27,11 +27,17 @@
 #include <prometheus/registry.h>
 
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <stop_token>
 #include <string>
+
+#include "base/clock.h"
+#include "base/mutex.h"
 
 #include "server/http/api_error.h"
 #include "server/http/backend.h"
@@ -50,12 +56,23 @@ class WideBacklogServer : public httplib::Server {
  public:
   // REQUIRES: bound. Returns false when listen() fails.
   bool WidenBacklog(int backlog) { return ::listen(svr_sock_, backlog) == 0; }
+  // What httplib's stop() does, without its "is the accept loop running yet" check, which makes stop() a
+  // no-op until listen_after_bind() has started on its thread: closes the listening socket, so the accept
+  // loop ends if it runs, and listen_after_bind() returns at once if it starts later. Idempotent.
+  void CloseListener() {
+    const socket_t sock = svr_sock_.exchange(INVALID_SOCKET);
+    if (sock == INVALID_SOCKET) return;
+    ::shutdown(sock, SHUT_RDWR);
+    ::close(sock);
+  }
 };
 
 class HttpServer {
  public:
-  // `registry` must outlive the server. `model_name` is the id clients use.
-  HttpServer(const ServerConfig& config, std::string model_name, std::shared_ptr<prometheus::Registry> registry);
+  // `registry` must outlive the server. `model_name` is the id clients use. `clock` times Stop's wait and the
+  // SSE keep-alives (nullptr: RealClock()); it must outlive the server.
+  HttpServer(const ServerConfig& config, std::string model_name, std::shared_ptr<prometheus::Registry> registry,
+             Clock* clock = nullptr);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
@@ -70,11 +87,17 @@ class HttpServer {
   void SetReady(std::shared_ptr<const Tokenizer> tokenizer, Backend* backend,
                 std::shared_ptr<const JinjaChatTemplate> chat_template = nullptr);
   void StartDrain();
-  void Stop();
+  // Cancels every running generation request, waits up to 1 s of the clock's time for them to write their
+  // last events (it returns as soon as none is left), then closes the listener: Serve() returns once the
+  // connection threads have finished. Safe before Serve() has started (it then returns at once).
+  void Stop() EXCLUDES(flight_mu_);
 
   bool draining() const { return draining_.load(); }
   // Generation requests still answering (streams included).
-  int in_flight() const { return in_flight_.load(); }
+  int in_flight() const EXCLUDES(flight_mu_) {
+    MutexLock lock(&flight_mu_);
+    return in_flight_;
+  }
 
  private:
   struct Ready {
@@ -100,8 +123,12 @@ class HttpServer {
   bool GetReady(httplib::Response& res, Ready* ready);
   bool Authorized(const httplib::Request& req) const;
 
+  // Counts a generation request in in_flight_ for its lifetime (its response finished or abandoned).
+  class InFlight;
+
   // Constant after construction.
   const ServerConfig config_;
+  Clock* const clock_;
   const std::string model_name_;
   const ChatTemplateKind chat_template_;
   const int64_t created_;
@@ -113,8 +140,11 @@ class HttpServer {
   std::mutex mu_;
   Ready ready_;  // guarded by mu_
   std::atomic<bool> draining_{false};
-  std::atomic<bool> stopping_{false};  // Stop() was called: runners cancel their sequences
-  std::atomic<int> in_flight_{0};
+  std::stop_source stopping_;  // requested by Stop(): every running CompletionRunner cancels its sequences
+
+  mutable Mutex flight_mu_;
+  std::condition_variable flight_done_;  // notified when in_flight_ drops to 0
+  int in_flight_ GUARDED_BY(flight_mu_) = 0;
 };
 
 }  // namespace fpgaserve

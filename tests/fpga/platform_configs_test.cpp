@@ -6,6 +6,7 @@
 // tools/xclbin_clock.py reads the clock an xclbin's link achieved.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -17,6 +18,7 @@
 #include "fpga/platform_memory.h"
 #include "fpga/xclbin.h"
 #include "fpga/xclbin_metadata.h"
+#include "server/model/random_model.h"
 #include "support/test_support.h"
 
 namespace fpgaserve {
@@ -27,10 +29,12 @@ struct LinkConfig {
   std::vector<std::string> nk;
   std::map<std::string, std::string> sp;  // argument -> memory
   std::vector<std::string> slr;           // CU:SLRn
+  std::vector<std::string> vivado;        // prop= lines of [vivado]
   std::vector<std::string> errors;
 };
 
-// The [connectivity] section's lines: nk=, sp=<cu>.<arg>:<memory>, slr=<cu>:<SLR>. Comments and blanks skipped.
+// The [connectivity] section's lines: nk=, sp=<cu>.<arg>:<memory>, slr=<cu>:<SLR>; the [vivado] section's prop=
+// lines. Comments and blanks skipped.
 LinkConfig ReadLinkConfig(const std::string& path) {
   LinkConfig c;
   std::ifstream in(path);
@@ -40,10 +44,17 @@ LinkConfig ReadLinkConfig(const std::string& path) {
   }
   std::string line;
   const std::string cu = std::string(kStepInstanceName) + ".";
+  bool in_vivado = false;
   while (std::getline(in, line)) {
     if (line.empty() || line[0] == '#') continue;
     if (line == "[connectivity]") {
       c.has_connectivity = true;
+      in_vivado = false;
+    } else if (line == "[vivado]") {
+      in_vivado = true;
+    } else if (in_vivado) {
+      if (line.rfind("prop=run.impl_1.", 0) == 0) c.vivado.push_back(line.substr(5));
+      else c.errors.push_back("unexpected [vivado] line: " + line);
     } else if (line.rfind("nk=", 0) == 0) {
       c.nk.push_back(line.substr(3));
     } else if (line.rfind("sp=", 0) == 0) {
@@ -110,13 +121,13 @@ TEST(PlatformConfigs, LinkConfigsNameOnlyMemoriesTheirCardHas) {
     EXPECT_EQ(c.sp.at("logits"), mem->io_memory);
     EXPECT_EQ(static_cast<int>(c.sp.size()), pf.mem_ports + 2) << "an sp= line for an argument the kernel lacks";
 
-    // One placement, in an SLR the part has.
-    ASSERT_EQ(c.slr.size(), 1u);
-    const std::string want = std::string(kStepInstanceName) + ":SLR";
-    ASSERT_EQ(c.slr[0].rfind(want, 0), 0u) << c.slr[0];
-    const int slr = std::atoi(c.slr[0].c_str() + want.size());
-    EXPECT_GE(slr, 0);
-    EXPECT_LT(slr, mem->slrs) << c.slr[0];
+    // No placement: the compute unit is larger than one SLR (its DSPs, by the model, against the part's per SLR),
+    // and an slr= line would confine it to one; Vivado is asked for the strategies of designs spanning SLRs.
+    EXPECT_TRUE(c.slr.empty()) << "slr= pins a compute unit larger than one SLR into one: " << c.slr.front();
+    const Resources r = EstimateStep(NamedShape("stories110M").value(), 1, 0, pf).resources;
+    EXPECT_GT(r.dsp, static_cast<double>(pf.dsp) / mem->slrs) << "the compute unit would fit one SLR: placing it there is an option";
+    EXPECT_NE(std::find(c.vivado.begin(), c.vivado.end(), "run.impl_1.STEPS.PLACE_DESIGN.ARGS.DIRECTIVE=SSI_SpreadLogic_high"),
+              c.vivado.end());
 
     // The memory kind the performance model assumes.
     const XclbinMemoryType kind = pf.memory == "HBM2" ? XclbinMemoryType::kHbm : XclbinMemoryType::kDdr4;
@@ -140,6 +151,10 @@ TEST(PlatformConfigs, MakefilePresetsAgreeWithTheEstimate) {
     EXPECT_EQ(b.value().platform, FindPlatformMemories(pf.name)->vitis_platform);
     EXPECT_EQ(b.value().mem_ports, pf.mem_ports);
     EXPECT_EQ(b.value().pe_entries, pf.pe_entries);
+    // Speed and area only (the host does not depend on them), so only the JSON records them.
+    const std::string json = testing::ReadFile(out + "/fpgaserve_build.json");
+    EXPECT_NE(json.find("\"scale_rows\":" + std::to_string(pf.scale_rows) + ","), std::string::npos) << json;
+    EXPECT_NE(json.find("\"attention_chains\":" + std::to_string(pf.attention_chains) + ","), std::string::npos) << json;
     EXPECT_EQ(b.value().kernel_mhz, static_cast<int>(pf.kernel_mhz));
     EXPECT_EQ(b.value().limits.max_step, pf.max_step);
     EXPECT_EQ(b.value().kernel_mhz_achieved, 0) << "only a linked xclbin knows its clock";

@@ -3,6 +3,7 @@
 // of many sequences and decode steps after it.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -31,6 +32,9 @@ std::vector<Case> Cases() {
   ModelConfig tiny = NamedShape("tiny").value();  // head size 16, grouped-query (4 heads, 2 kv), groups of 64
   tiny.vocab_size = 500;                          // a short last tile
   cases.push_back({"tiny", tiny});
+  ModelConfig tiny_mha = tiny;  // head size 16, multi-head: the online softmax's lanes pad each position
+  tiny_mha.n_kv_heads = tiny.n_heads;
+  cases.push_back({"tiny-multi-head", tiny_mha});
   ModelConfig s15 = NamedShape("stories15M").value();  // head size 48 (a padded key word), groups of 32
   s15.n_layers = 2;
   s15.vocab_size = 700;
@@ -67,6 +71,19 @@ std::vector<std::vector<float>> RunSteps(Device& d) {
     }
     decode.n_out_rows = 7;
     steps.push_back(decode);
+  }
+  // A long sequence in slot 7: two 24-entry steps, then a decode step at position 48, so attention's
+  // loaders read more than one chunk of positions (kernel::kKvChunk) and the online softmax's lanes
+  // rescale their sums many times; logits of each step's last four entries.
+  for (int first_pos = 0; first_pos <= 48; first_pos += 24) {
+    Step chunk;
+    const int count = first_pos == 48 ? 1 : 24;
+    for (int i = 0; i < count; i++) {
+      const int row = i - (count - std::min(count, 4));
+      chunk.entries.push_back({(first_pos + i) * 7 % vocab, first_pos + i, 7, row >= 0 ? row : -1});
+    }
+    chunk.n_out_rows = std::min(count, 4);
+    steps.push_back(chunk);
   }
   for (const Step& step : steps) {
     std::vector<float> logits(static_cast<size_t>(step.n_out_rows) * vocab);
@@ -111,11 +128,13 @@ TEST(CardSim, HostStepsComputeTheCardKernelsBits) {
 }
 
 // The model's trip counts are the C simulation's: for the build the tests link (4 ports, 16-entry PE
-// arrays, max step 32), on each shape, at several batch sizes and positions.
+// arrays, 8 scale rows a cycle, 2 attention chains, max step 32), on each shape, at several batch sizes and positions (40: two chunks of keys).
 TEST(CardSim, ModelTripCountsEqualTheSimulationsCounters) {
   Platform build = *FindPlatform("u250");
   build.mem_ports = kernel::kMemPorts;
   build.pe_entries = kernel::kPeEntries;
+  build.scale_rows = kernel::kScaleRows;
+  build.attention_chains = kernel::kChains;
   build.max_step = 32;
   for (const Case& c : Cases()) {
     SCOPED_TRACE(c.name);
@@ -125,7 +144,7 @@ TEST(CardSim, ModelTripCountsEqualTheSimulationsCounters) {
       CardSimDevice card(image, 20, c.config.seq_len);
       std::vector<ModelEntry> model_entries;
       Step step;
-      for (int pos : {0, 3, 9}) {
+      for (int pos : {0, 3, 9, 40}) {
         step.entries.clear();
         model_entries.clear();
         for (int e = 0; e < batch; e++) {

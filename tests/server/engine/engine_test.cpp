@@ -25,6 +25,7 @@
 #include "fpga/weights_image.h"
 #include "server/engine/engine_metrics.h"
 #include "server/engine/fake_device.h"
+#include "server/engine/test_tokenizer.h"
 #include "server/model/random_model.h"
 #include "server/model/tokenizer.h"
 #include "support/byte_level_vocabulary.h"
@@ -41,44 +42,11 @@ using testing::RecordingDevice;
 using Kind = StreamEvent::Kind;
 using Steady = std::chrono::steady_clock;
 
-constexpr int kVocab = 512;  // the tiny shape's vocabulary
+constexpr int kVocab = testing::kTestVocab;  // the tiny shape's vocabulary
+using testing::TestTokenizer;
 constexpr milliseconds kLongWait{60000};
 
 // ---- Fixtures: a tokenizer, the tiny model, cards and engines ----
-
-// <unk>, BOS, EOS, the 256 byte tokens (ids 3..258), single characters, then filler words up to kVocab.
-std::shared_ptr<const Tokenizer> TestTokenizer() {
-  static const std::shared_ptr<const Tokenizer> tokenizer = [] {
-    std::vector<std::string> pieces = {"<unk>", "\n<s>\n", "\n</s>\n"};
-    for (int b = 0; b < 256; ++b) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "<0x%02X>", b);
-      pieces.push_back(buf);
-    }
-    for (char c = 'a'; c <= 'z'; ++c) pieces.push_back(std::string(1, c));
-    for (const char* p : {" ", ".", ",", "!", "?", "é", "中", "文", " the", " a"}) pieces.push_back(p);
-    for (int k = 0; pieces.size() < static_cast<size_t>(kVocab); k++) pieces.push_back(" w" + std::to_string(k));
-    std::string bytes;
-    auto put_u32 = [&](uint32_t v) {
-      for (int i = 0; i < 4; ++i) bytes.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
-    };
-    put_u32(16);
-    for (const std::string& p : pieces) {
-      const float score = -1.0f;
-      uint32_t bits;
-      std::memcpy(&bits, &score, 4);
-      put_u32(bits);
-      put_u32(static_cast<uint32_t>(p.size()));
-      bytes += p;
-    }
-    testing::TempDir dir;
-    EXPECT_TRUE(testing::WriteFile(dir.file("tokenizer.bin"), bytes));
-    auto loaded = Tokenizer::Load(dir.file("tokenizer.bin"), kVocab);
-    EXPECT_TRUE(loaded.ok()) << loaded.status().ToString();
-    return std::make_shared<const Tokenizer>(std::move(loaded.value()));
-  }();
-  return tokenizer;
-}
 
 std::shared_ptr<const WeightsImage> TinyImage() {
   static const std::shared_ptr<const WeightsImage> image = [] {

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -17,8 +18,9 @@ namespace fpgaserve::testing {
 struct FakeScript {
   std::vector<std::string> pieces = {"Hel", "lo", "!"};  // one kToken event each (token id = 300 + i)
   std::chrono::milliseconds delay{1};                   // before each event
-  std::chrono::milliseconds first_delay{0};             // extra wait before the first event
   bool fail_after_first = false;                        // end with kError(DeviceFailure) after one token
+  bool hold_after_first = false;                        // after one token, neither emit nor notice a
+                                                        // Cancel() until Release() (a stuck card)
   FinishReason finish = FinishReason::kLength;
   int accept = 1 << 30;                                 // Submit calls accepted; later ones -> queue full
   int healthy_cards = 1;                                // State(): this many healthy cards of 4 slots
@@ -28,6 +30,7 @@ class FakeBackend final : public Backend {
  public:
   explicit FakeBackend(FakeScript script) : script_(std::move(script)) {}
   ~FakeBackend() override {
+    Release();
     for (std::thread& t : threads_) t.join();
   }
 
@@ -54,20 +57,29 @@ class FakeBackend final : public Backend {
     for (const auto& s : streams_) n += s->cancelled() ? 1 : 0;
     return n;
   }
-  int finished() const { return finished_.load(); }
+  // Lets held sequences (hold_after_first) go on.
+  void Release() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      released_ = true;
+    }
+    released_cv_.notify_all();
+  }
 
  private:
   void Run(const std::shared_ptr<Stream>& stream, int prompt) {
-    std::this_thread::sleep_for(script_.first_delay);
     int emitted = 0;
     auto end_with = [&](StreamEvent e) {
       e.prompt_tokens = prompt;
       e.completion_tokens = emitted;
       stream->Push(std::move(e));
-      finished_++;
     };
     for (size_t i = 0; i < script_.pieces.size(); ++i) {
       std::this_thread::sleep_for(script_.delay);
+      if (script_.hold_after_first && i == 1) {
+        std::unique_lock<std::mutex> lock(mu_);
+        released_cv_.wait(lock, [&] { return released_; });
+      }
       if (stream->cancelled()) {
         StreamEvent e;
         e.kind = StreamEvent::Kind::kError;
@@ -99,7 +111,8 @@ class FakeBackend final : public Backend {
   int submitted_ = 0;                            // guarded by mu_
   std::vector<std::shared_ptr<Stream>> streams_;  // guarded by mu_
   std::vector<std::thread> threads_;              // guarded by mu_
-  std::atomic<int> finished_{0};
+  std::condition_variable released_cv_;
+  bool released_ = false;                         // guarded by mu_
 };
 
 }  // namespace fpgaserve::testing

@@ -1,9 +1,10 @@
 // HttpServer in-process with a FakeBackend: the life-cycle answers of /health and generation (loading,
-// ready, no healthy card, draining) over real loopback HTTP.
+// ready, no healthy card, draining) over real loopback HTTP, and Stop, timed by a FakeClock.
 #include "server/http/http_server.h"
 
 #include <gtest/gtest.h>
 
+#include <future>
 #include <thread>
 
 #include "fake_backend.h"
@@ -12,18 +13,24 @@
 namespace fpgaserve {
 namespace {
 
+using std::chrono::milliseconds;
+
 class HttpServerTest : public ::testing::Test {
  protected:
   void Start() {
+    ASSERT_TRUE(Bind());
+    thread_ = std::thread([this] { server_->Serve(); });
+  }
+  bool Bind() {
     ServerConfig config;
     config.port = 0;
     config.http_threads = 8;
     config.http_keep_alive_timeout_s = 1;
-    server_ = std::make_unique<HttpServer>(config, "tiny", std::make_shared<prometheus::Registry>());
+    server_ = std::make_unique<HttpServer>(config, "tiny", std::make_shared<prometheus::Registry>(), &clock_);
     auto port = server_->Bind();
-    ASSERT_TRUE(port.ok()) << port.status().message();
-    port_ = port.value();
-    thread_ = std::thread([this] { server_->Serve(); });
+    EXPECT_TRUE(port.ok()) << port.status().message();
+    port_ = port.ok() ? port.value() : 0;
+    return port.ok();
   }
   void TearDown() override {
     if (server_) server_->Stop();
@@ -34,8 +41,34 @@ class HttpServerTest : public ::testing::Test {
     return httplib::Client("127.0.0.1", port_).Post("/v1/completions", R"({"prompt":"a","max_tokens":3})",
                                                    "application/json");
   }
+  // Starts a streamed completion on a client thread; returns once its first bytes arrived (the request is in
+  // flight then). *body collects the whole stream.
+  std::thread StartStream(std::string* body) {
+    auto first = std::make_shared<std::promise<void>>();
+    std::future<void> arrived = first->get_future();
+    std::thread client([this, body, first] {
+      httplib::Client c("127.0.0.1", port_);
+      httplib::Request req;
+      req.method = "POST";
+      req.path = "/v1/completions";
+      req.body = R"({"prompt":"a","max_tokens":100,"stream":true})";
+      req.set_header("Content-Type", "application/json");
+      bool told = false;
+      req.content_receiver = [&](const char* data, size_t n, uint64_t, uint64_t) {
+        body->append(data, n);
+        if (!told) first->set_value();
+        told = true;
+        return true;
+      };
+      c.send(req);
+      if (!told) first->set_value();  // failed before any byte: let the test go on and fail on *body
+    });
+    arrived.wait();
+    return client;
+  }
 
   testing::TempDir dir_;
+  FakeClock clock_;
   std::unique_ptr<HttpServer> server_;
   std::thread thread_;
   int port_ = 0;
@@ -81,27 +114,62 @@ TEST_F(HttpServerTest, NoHealthyCardIs503) {
   EXPECT_NE(health->body.find("no healthy card"), std::string::npos);
 }
 
+// The clock never moves here: Stop returns because the cancelled stream finished, not on a timer.
 TEST_F(HttpServerTest, StopCancelsAStreamWithAnErrorEvent) {
   Start();
   testing::FakeScript script;
   script.pieces = std::vector<std::string>(2000, "x");
-  script.delay = std::chrono::milliseconds(2);
+  script.delay = milliseconds(2);
   testing::FakeBackend backend(script);
   server_->SetReady(testing::LoadTestTokenizer(dir_), &backend);
   std::string body;
-  std::thread client([&] {
-    auto r = httplib::Client("127.0.0.1", port_)
-                 .Post("/v1/completions", R"({"prompt":"a","max_tokens":100,"stream":true})", "application/json");
-    if (r) body = r->body;
-  });
-  for (int i = 0; i < 200 && server_->in_flight() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  std::thread client = StartStream(&body);
   EXPECT_EQ(server_->in_flight(), 1);
+  const Clock::TimePoint before = clock_.Now();
   server_->Stop();
+  EXPECT_EQ(clock_.Now(), before);
+  EXPECT_EQ(server_->in_flight(), 0);
   client.join();
   thread_.join();
   EXPECT_NE(body.find("\"code\":\"cancelled\""), std::string::npos) << body;
   EXPECT_NE(body.find("data: [DONE]"), std::string::npos);
   EXPECT_EQ(backend.cancelled(), 1);
+}
+
+// A request that does not end when cancelled (a stuck card) holds Stop for 1 s of the clock's time, then the
+// listener closes; the request still ends once the card lets go, and Serve() returns after it.
+TEST_F(HttpServerTest, StopWaitsOneSecondOfClockTimeForARequestThatDoesNotEnd) {
+  Start();
+  testing::FakeScript script;
+  script.hold_after_first = true;
+  testing::FakeBackend backend(script);
+  server_->SetReady(testing::LoadTestTokenizer(dir_), &backend);
+  std::string body;
+  std::thread client = StartStream(&body);
+  const Clock::TimePoint start = clock_.Now();
+  Clock::TimePoint stopped_at;
+  std::thread stopper([&] {
+    server_->Stop();
+    stopped_at = clock_.Now();
+  });
+  while (clock_.Waiters() < 2) std::this_thread::yield();  // the stream's keep-alive wait and Stop's
+  clock_.Advance(milliseconds(999));
+  clock_.Advance(milliseconds(1));
+  stopper.join();
+  EXPECT_EQ(stopped_at - start, milliseconds(1000));
+  EXPECT_EQ(server_->in_flight(), 1);
+  backend.Release();
+  client.join();
+  thread_.join();
+  EXPECT_NE(body.find("\"code\":\"cancelled\""), std::string::npos) << body;
+  EXPECT_NE(body.find("data: [DONE]"), std::string::npos);
+}
+
+// A start-up failure may stop the server before Serve() has begun on its thread: Serve() then returns at once.
+TEST_F(HttpServerTest, StopBeforeServeMakesServeReturnAtOnce) {
+  ASSERT_TRUE(Bind());
+  server_->Stop();
+  server_->Serve();  // returns: before, Stop() did nothing until the accept loop ran, and this hung
 }
 
 }  // namespace

@@ -1,0 +1,55 @@
+// The engine tests' tokenizer: a SentencePiece-style vocabulary of kTestVocab pieces (the tiny model's
+// vocabulary size) whose single characters and byte tokens let a test spell any text token by token.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "server/model/tokenizer.h"
+#include "support/test_support.h"
+
+namespace fpgaserve::testing {
+
+constexpr int kTestVocab = 512;
+
+// <unk>, BOS, EOS, the 256 byte tokens (ids 3..258), single characters, then filler words up to kTestVocab.
+inline std::shared_ptr<const Tokenizer> TestTokenizer() {
+  static const std::shared_ptr<const Tokenizer> tokenizer = [] {
+    std::vector<std::string> pieces = {"<unk>", "\n<s>\n", "\n</s>\n"};
+    for (int b = 0; b < 256; ++b) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "<0x%02X>", b);
+      pieces.push_back(buf);
+    }
+    for (char c = 'a'; c <= 'z'; ++c) pieces.push_back(std::string(1, c));
+    for (const char* p : {" ", ".", ",", "!", "?", "é", "中", "文", " the", " a"}) pieces.push_back(p);
+    for (int k = 0; pieces.size() < static_cast<size_t>(kTestVocab); k++) pieces.push_back(" w" + std::to_string(k));
+    std::string bytes;
+    auto put_u32 = [&](uint32_t v) {
+      for (int i = 0; i < 4; ++i) bytes.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+    };
+    put_u32(16);
+    for (const std::string& p : pieces) {
+      const float score = -1.0f;
+      uint32_t bits;
+      std::memcpy(&bits, &score, 4);
+      put_u32(bits);
+      put_u32(static_cast<uint32_t>(p.size()));
+      bytes += p;
+    }
+    TempDir dir;
+    EXPECT_TRUE(WriteFile(dir.file("tokenizer.bin"), bytes));
+    auto loaded = Tokenizer::Load(dir.file("tokenizer.bin"), kTestVocab);
+    EXPECT_TRUE(loaded.ok()) << loaded.status().ToString();
+    return std::make_shared<const Tokenizer>(std::move(loaded.value()));
+  }();
+  return tokenizer;
+}
+
+}  // namespace fpgaserve::testing

@@ -1,0 +1,1 @@
+// Fixture: a source file its CMakeLists.txt names.

@@ -1,0 +1,1 @@
+// Fixture: a source file no CMakeLists.txt names.

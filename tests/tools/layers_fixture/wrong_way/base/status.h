@@ -1,0 +1,4 @@
+// Fixture: a base header that includes nothing of ours.
+#pragma once
+
+#include <string>

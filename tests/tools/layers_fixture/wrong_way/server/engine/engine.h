@@ -1,0 +1,5 @@
+// Fixture: the engine may use model and base.
+#pragma once
+
+#include "base/status.h"
+#include "server/model/tokenizer.h"

@@ -1,9 +1,9 @@
 #include "base/log_line.h"
 
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
 #include <atomic>
+
+#include <spdlog/spdlog.h>
 
 namespace fpgaserve {
 namespace {

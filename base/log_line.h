@@ -11,8 +11,9 @@
 // Thread-safe (spdlog's default logger is).
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <string>
+
+#include <nlohmann/json.hpp>
 
 namespace fpgaserve {
 

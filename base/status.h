@@ -23,15 +23,15 @@ namespace fpgaserve {
 
 enum class StatusCode {
   kOk,
-  kInvalidArgument,     // the caller's input is wrong (bad parameter, malformed file)
-  kNotFound,            // a named thing does not exist (file, model, route)
-  kOutOfRange,          // a size exceeds a limit (prompt longer than the context, model larger than the card)
-  kResourceExhausted,   // a queue or pool is full; retrying later may succeed
-  kUnavailable,         // not ready, draining, or no healthy card
-  kDeadlineExceeded,    // a timeout fired
-  kCancelled,           // the client went away or the request was cancelled
-  kDeviceFailure,       // a card failed; the card is unhealthy afterwards
-  kInternal,            // a bug
+  kInvalidArgument,    // the caller's input is wrong (bad parameter, malformed file)
+  kNotFound,           // a named thing does not exist (file, model, route)
+  kOutOfRange,         // a size exceeds a limit (prompt longer than the context, model larger than the card)
+  kResourceExhausted,  // a queue or pool is full; retrying later may succeed
+  kUnavailable,        // not ready, draining, or no healthy card
+  kDeadlineExceeded,   // a timeout fired
+  kCancelled,          // the client went away or the request was cancelled
+  kDeviceFailure,      // a card failed; the card is unhealthy afterwards
+  kInternal,           // a bug
 };
 
 class Status;
@@ -97,7 +97,7 @@ inline const char* StatusCodeName(StatusCode code) {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : value_(std::move(value)) {}         // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) {  // NOLINT: implicit by design
     if (status_.ok()) [[unlikely]] {
       status_internal::Die("Result constructed from an OK Status (it needs a value)", nullptr);
@@ -106,13 +106,34 @@ class [[nodiscard]] Result {
 
   bool ok() const { return value_.has_value(); }
   const Status& status() const { return status_; }
-  T& value() & { Check(); return *value_; }
-  const T& value() const& { Check(); return *value_; }
-  T&& value() && { Check(); return std::move(*value_); }
-  T* operator->() { Check(); return &*value_; }
-  const T* operator->() const { Check(); return &*value_; }
-  T& operator*() & { Check(); return *value_; }
-  const T& operator*() const& { Check(); return *value_; }
+  T& value() & {
+    Check();
+    return *value_;
+  }
+  const T& value() const& {
+    Check();
+    return *value_;
+  }
+  T&& value() && {
+    Check();
+    return std::move(*value_);
+  }
+  T* operator->() {
+    Check();
+    return &*value_;
+  }
+  const T* operator->() const {
+    Check();
+    return &*value_;
+  }
+  T& operator*() & {
+    Check();
+    return *value_;
+  }
+  const T& operator*() const& {
+    Check();
+    return *value_;
+  }
 
  private:
   void Check() const {

@@ -41,7 +41,8 @@ Status ValidateStep(const Step& step, const DeviceInfo& info) {
       return Status::InvalidArgument(where + "out_row " + std::to_string(e.out_row) + " is out of range");
     }
     if (e.out_row >= 0) {
-      if (row_used[e.out_row]) return Status::InvalidArgument(where + "out_row " + std::to_string(e.out_row) + " is used twice");
+      if (row_used[e.out_row])
+        return Status::InvalidArgument(where + "out_row " + std::to_string(e.out_row) + " is used twice");
       row_used[e.out_row] = 1;
     }
   }

@@ -20,9 +20,9 @@ namespace fpgaserve {
 // One token of one sequence in a step (see kernel/kernel.h for the contract).
 struct StepEntry {
   int32_t token = 0;
-  int32_t pos = 0;      // position in the sequence, 0-based; < cache_len
-  int32_t slot = 0;     // KV slot that holds the sequence; < n_slots
-  int32_t out_row = -1; // row of the logits to write, or -1 for none
+  int32_t pos = 0;       // position in the sequence, 0-based; < cache_len
+  int32_t slot = 0;      // KV slot that holds the sequence; < n_slots
+  int32_t out_row = -1;  // row of the logits to write, or -1 for none
 };
 
 struct Step {
@@ -31,11 +31,11 @@ struct Step {
 };
 
 struct DeviceInfo {
-  std::string name;        // "sim0", "xrt0 (0000:00:1d.0)"
-  ModelConfig model;       // the model loaded on the card
-  int n_slots = 0;         // sequences the KV cache holds at once
-  int cache_len = 0;       // tokens per slot (<= model.seq_len)
-  int max_step = 0;        // entries per step
+  std::string name;   // "sim0", "xrt0 (0000:00:1d.0)"
+  ModelConfig model;  // the model loaded on the card
+  int n_slots = 0;    // sequences the KV cache holds at once
+  int cache_len = 0;  // tokens per slot (<= model.seq_len)
+  int max_step = 0;   // entries per step
   uint64_t kv_bytes_per_slot = 0;
 };
 

@@ -42,7 +42,8 @@ Result<std::vector<std::unique_ptr<Device>>> OpenDevices(const std::string& spec
                                                          const std::shared_ptr<const WeightsImage>& image,
                                                          const DevicePoolOptions& options) {
   std::vector<std::unique_ptr<Device>> cards;
-  const std::string usage = "a device spec is sim:N (N simulated cards) or xrt:I[,xrt:J...] (XRT cards by index or BDF)";
+  const std::string usage =
+      "a device spec is sim:N (N simulated cards) or xrt:I[,xrt:J...] (XRT cards by index or BDF)";
   if (spec.rfind("sim:", 0) == 0) {
     int n = 0;
     if (!ParseInt(std::string_view(spec).substr(4), &n) || n < 1 || n > 64) {

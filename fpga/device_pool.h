@@ -16,10 +16,10 @@
 namespace fpgaserve {
 
 struct DevicePoolOptions {
-  int n_slots = 8;           // KV slots per card
-  int cache_len = 0;         // tokens per slot; 0 = the model's seq_len
-  int sim_threads = 0;       // kernel threads per simulated card; 0 = by model size, at most cores / cards
-  std::string xclbin;        // the .xclbin or .awsxclbin for XRT cards
+  int n_slots = 8;             // KV slots per card
+  int cache_len = 0;           // tokens per slot; 0 = the model's seq_len
+  int sim_threads = 0;         // kernel threads per simulated card; 0 = by model size, at most cores / cards
+  std::string xclbin;          // the .xclbin or .awsxclbin for XRT cards
   int xrt_timeout_ms = 10000;  // an XRT step slower than this is a card failure
 };
 

@@ -1,8 +1,8 @@
 #include "fpga/energy_sampler.h"
 
-#include <spdlog/spdlog.h>
-
 #include <cmath>
+
+#include <spdlog/spdlog.h>
 
 #include "base/log_line.h"
 
@@ -23,8 +23,7 @@ const char* ThermalStateName(ThermalState s) {
   return "?";
 }
 
-EnergySampler::EnergySampler(const EnergySamplerOptions& options, Clock* clock)
-    : options_(options), clock_(clock) {}
+EnergySampler::EnergySampler(const EnergySamplerOptions& options, Clock* clock) : options_(options), clock_(clock) {}
 
 EnergySampler::~EnergySampler() { Stop(); }
 
@@ -87,16 +86,16 @@ void EnergySampler::UpdateThermal(Tracked& t) {
   }
   if (next == s.thermal) return;
   if (next == ThermalState::kTooHot) {
-    spdlog::error(LogLine("card too hot: taking it out of service", {{"card", s.device},
-                                                                     {"celsius", Tenths(*s.celsius)},
-                                                                     {"fail_celsius", *options_.fail_celsius}}));
+    spdlog::error(
+        LogLine("card too hot: taking it out of service",
+                {{"card", s.device}, {"celsius", Tenths(*s.celsius)}, {"fail_celsius", *options_.fail_celsius}}));
   } else if (next == ThermalState::kHot) {
-    spdlog::warn(LogLine("card runs hot", {{"card", s.device},
-                                           {"celsius", Tenths(*s.celsius)},
-                                           {"warn_celsius", *options_.warn_celsius}}));
+    spdlog::warn(
+        LogLine("card runs hot",
+                {{"card", s.device}, {"celsius", Tenths(*s.celsius)}, {"warn_celsius", *options_.warn_celsius}}));
   } else {
-    spdlog::info(LogLine("card back under its temperature limits",
-                         {{"card", s.device}, {"celsius", Tenths(*s.celsius)}}));
+    spdlog::info(
+        LogLine("card back under its temperature limits", {{"card", s.device}, {"celsius", Tenths(*s.celsius)}}));
   }
   s.thermal = next;
 }

@@ -48,14 +48,14 @@ struct DeviceEnergy {
   double joules = 0;              // integrated since the sampler started; never decreases
   bool has_energy = false;        // at least one interval was integrated (else joules means "n/a")
   ThermalState thermal = ThermalState::kOk;
-  std::string note;               // the sensor's reason for a missing value, "" when none
+  std::string note;  // the sensor's reason for a missing value, "" when none
 };
 
 struct EnergySamplerOptions {
-  std::chrono::milliseconds period{1000};   // between samples (Start's thread)
-  std::chrono::milliseconds max_gap{10000}; // a longer gap between two power readings is not integrated
-  std::optional<double> warn_celsius;       // "hot" at or past this; nullopt: no limit
-  std::optional<double> fail_celsius;       // "too hot" at or past this; nullopt: no limit
+  std::chrono::milliseconds period{1000};    // between samples (Start's thread)
+  std::chrono::milliseconds max_gap{10000};  // a longer gap between two power readings is not integrated
+  std::optional<double> warn_celsius;        // "hot" at or past this; nullopt: no limit
+  std::optional<double> fail_celsius;        // "too hot" at or past this; nullopt: no limit
 };
 
 class EnergySampler {

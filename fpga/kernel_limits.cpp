@@ -21,8 +21,8 @@ KernelLimits KernelLimits::Compiled() {
 
 Status KernelLimits::Check(const ModelConfig& c, int cache_len, const std::string& what) const {
   auto over = [&](const char* name, int value, int limit) {
-    return Status::OutOfRange("the model's " + std::string(name) + " is " + std::to_string(value) +
-                              " but " + what + " was built for at most " + std::to_string(limit));
+    return Status::OutOfRange("the model's " + std::string(name) + " is " + std::to_string(value) + " but " + what +
+                              " was built for at most " + std::to_string(limit));
   };
   if (c.dim > max_dim) return over("dim", c.dim, max_dim);
   if (c.hidden_dim > max_hidden_dim) return over("hidden_dim", c.hidden_dim, max_hidden_dim);

@@ -21,22 +21,22 @@ struct RopeScaling {
   enum Kind { kNone, kLinear, kPerFrequency };
   static constexpr int kMaxPairs = 64;  // head_size / 2 for the largest head the kernel takes (128)
   Kind kind = kNone;
-  float factor = 1.0f;                  // kLinear: the divisor; kPerFrequency: the largest divisor
-  float divisors[kMaxPairs] = {};       // kPerFrequency
-  int original_context = 0;             // context length the model was trained with before scaling
+  float factor = 1.0f;             // kLinear: the divisor; kPerFrequency: the largest divisor
+  float divisors[kMaxPairs] = {};  // kPerFrequency
+  int original_context = 0;        // context length the model was trained with before scaling
   bool active() const { return kind != kNone; }
   bool operator==(const RopeScaling&) const = default;
 };
 
 struct ModelConfig {
-  int dim = 0;          // transformer width
-  int hidden_dim = 0;   // FFN width
+  int dim = 0;         // transformer width
+  int hidden_dim = 0;  // FFN width
   int n_layers = 0;
-  int n_heads = 0;      // query heads
-  int n_kv_heads = 0;   // key/value heads (grouped-query attention when < n_heads)
+  int n_heads = 0;     // query heads
+  int n_kv_heads = 0;  // key/value heads (grouped-query attention when < n_heads)
   int vocab_size = 0;
-  int seq_len = 0;      // longest context the model was trained for
-  int group_size = 64;  // Q8_0 group size
+  int seq_len = 0;                // longest context the model was trained for
+  int group_size = 64;            // Q8_0 group size
   bool shared_classifier = true;  // classifier weights are the token embedding
   // Hyperparameters of the math; the defaults are llama2.c's. The host turns the RoPE base and scaling
   // into each step's rotation table (fpga/step_input.h); the image header carries rms_eps to the kernel.
@@ -53,22 +53,22 @@ struct ModelConfig {
 struct MatrixView {
   int rows = 0;
   int cols = 0;
-  const float* f32 = nullptr;   // fp32 values, or
-  const int8_t* q = nullptr;    // Q8_0 values and
-  const float* s = nullptr;     // their scales, rows * cols / group_size of them
+  const float* f32 = nullptr;  // fp32 values, or
+  const int8_t* q = nullptr;   // Q8_0 values and
+  const float* s = nullptr;    // their scales, rows * cols / group_size of them
   bool quantized() const { return q != nullptr; }
 };
 
 struct LayerView {
   const float* rms_att = nullptr;  // (dim)
   const float* rms_ffn = nullptr;  // (dim)
-  MatrixView wq;  // (dim, dim)
-  MatrixView wk;  // (kv_dim, dim)
-  MatrixView wv;  // (kv_dim, dim)
-  MatrixView wo;  // (dim, dim)
-  MatrixView w1;  // (hidden_dim, dim)
-  MatrixView w2;  // (dim, hidden_dim)
-  MatrixView w3;  // (hidden_dim, dim)
+  MatrixView wq;                   // (dim, dim)
+  MatrixView wk;                   // (kv_dim, dim)
+  MatrixView wv;                   // (kv_dim, dim)
+  MatrixView wo;                   // (dim, dim)
+  MatrixView w1;                   // (hidden_dim, dim)
+  MatrixView w2;                   // (dim, hidden_dim)
+  MatrixView w3;                   // (hidden_dim, dim)
 };
 
 struct ModelView {
@@ -76,7 +76,7 @@ struct ModelView {
   MatrixView token_embedding;  // (vocab, dim)
   std::vector<LayerView> layers;
   const float* rms_final = nullptr;  // (dim)
-  MatrixView classifier;       // (vocab, dim); the token embedding again when config.shared_classifier
+  MatrixView classifier;             // (vocab, dim); the token embedding again when config.shared_classifier
 };
 
 }  // namespace fpgaserve

@@ -55,9 +55,9 @@ struct Named {
   int rows, cols;
 };
 std::vector<Named> LayerMatmuls(const ModelConfig& c) {
-  return {{"matmul wq", c.dim, c.dim},        {"matmul wk", c.kv_dim(), c.dim}, {"matmul wv", c.kv_dim(), c.dim},
-          {"matmul wo", c.dim, c.dim},        {"matmul w1", c.hidden_dim, c.dim},
-          {"matmul w3", c.hidden_dim, c.dim}, {"matmul w2", c.dim, c.hidden_dim}};
+  return {{"matmul wq", c.dim, c.dim},       {"matmul wk", c.kv_dim(), c.dim},   {"matmul wv", c.kv_dim(), c.dim},
+          {"matmul wo", c.dim, c.dim},       {"matmul w1", c.hidden_dim, c.dim}, {"matmul w3", c.hidden_dim, c.dim},
+          {"matmul w2", c.dim, c.hidden_dim}};
 }
 
 }  // namespace
@@ -129,9 +129,10 @@ CardCounters TripCounts(const ModelConfig& c, const std::vector<ModelEntry>& ent
     const int64_t count = e.pos + 1;
     t.kv_read_words += static_cast<int64_t>(L) * c.n_kv_heads * 2 * count * kv_words;
     t.score_iterations += static_cast<int64_t>(L) * c.n_kv_heads * count * kv_words * kv_mul;
-    t.softmax_iterations += static_cast<int64_t>(L) * c.n_kv_heads * count * std::max(kv_mul, kernel::kLaneMinIterations);
-    t.value_iterations +=
-        static_cast<int64_t>(L) * c.n_kv_heads * count * std::max(kv_words * kv_mul, kernel::kLaneMinIterations);
+    t.softmax_iterations += static_cast<int64_t>(L) * c.n_kv_heads * count *
+                            std::max(kv_mul, kernel::kLaneMinIterations);
+    t.value_iterations += static_cast<int64_t>(L) * c.n_kv_heads * count *
+                          std::max(kv_words * kv_mul, kernel::kLaneMinIterations);
   }
   t.head_words = static_cast<int64_t>(L) * n * dw;
   t.residual_words = static_cast<int64_t>(L) * 2 * n * dw;
@@ -147,8 +148,8 @@ StepEstimate EstimateStep(const ModelConfig& c, int batch, int pos, const Platfo
   const double hz = pf.kernel_mhz * 1e6;
   // Words a port delivers a cycle in a long burst (at most one: the loaders' II).
   const double port_words = std::min(1.0, pf.port_gbps * 1e9 * pf.efficiency / (kernel::kWordBytes * hz));
-  const double depth = 40;        // a pipeline's fill and drain (float cores, trees), cycles per loop entry
-  const double burst_lat = 120;   // the first word of a burst from memory, cycles
+  const double depth = 40;       // a pipeline's fill and drain (float cores, trees), cycles per loop entry
+  const double burst_lat = 120;  // the first word of a burst from memory, cycles
   auto stage = [&](const std::string& name, double cycles, const std::string& bound) {
     for (StageEstimate& s : est.stages) {
       if (s.name == name) {
@@ -260,20 +261,20 @@ StepEstimate EstimateStep(const ModelConfig& c, int batch, int pos, const Platfo
   Resources& r = est.resources;
   const double B = pf.pe_entries, A = pf.attention_chains, R = pf.scale_rows;
   const double exp_dsp = 9 * 3 + 9 * 2;
-  const double chain_dsp = (32 * 3 + 31 * 2)               // scores: 32 products and the adder tree
-                           + (2 * exp_dsp + 3 + 3 + 2)      // weights: two KernelExp, l c + p
-                           + (exp_dsp + 3 + 7 * 2)          // ... OnlineMerge at II 8: one set of units
-                           + 32 * (3 + 3 + 2)               // values: 32 lanes of acc c + p v
-                           + 4 * (9 * 3 + 7 * 2);           // ... OnlineOut at II 4: 4 values' units
-  r.dsp = P * (16.0 * 4 * B / 2)                            // PE arrays
-          + P * R * (3 + 3 + 2)                             // scale: two multiplies and an add per row
-          + A * chain_dsp                                   // attention chains
-          + 16 * (3 + 2 + 2 * 3)                            // rmsnorm: squares, sums, the scale pass
-          + 16 * 3                                          // quantize's rounding
-          + 16 * (2 * 3 + 2) / 2 * 2                        // rope: 8 pairs, 4 multiplies and 2 adds
-          + 16 * 2                                          // residual
-          + 16 * (exp_dsp + 2 + 3)                          // swiglu
-          + 16 * 3;                                         // embed
+  const double chain_dsp = (32 * 3 + 31 * 2)            // scores: 32 products and the adder tree
+                           + (2 * exp_dsp + 3 + 3 + 2)  // weights: two KernelExp, l c + p
+                           + (exp_dsp + 3 + 7 * 2)      // ... OnlineMerge at II 8: one set of units
+                           + 32 * (3 + 3 + 2)           // values: 32 lanes of acc c + p v
+                           + 4 * (9 * 3 + 7 * 2);       // ... OnlineOut at II 4: 4 values' units
+  r.dsp = P * (16.0 * 4 * B / 2)                        // PE arrays
+          + P * R * (3 + 3 + 2)                         // scale: two multiplies and an add per row
+          + A * chain_dsp                               // attention chains
+          + 16 * (3 + 2 + 2 * 3)                        // rmsnorm: squares, sums, the scale pass
+          + 16 * 3                                      // quantize's rounding
+          + 16 * (2 * 3 + 2) / 2 * 2                    // rope: 8 pairs, 4 multiplies and 2 adds
+          + 16 * 2                                      // residual
+          + 16 * (exp_dsp + 2 + 3)                      // swiglu
+          + 16 * 3;                                     // embed
   const double step = pf.max_step;
   const double word_bram = 512.0 / 36 / 512;  // BRAM36 per 512-bit word of depth (512 deep at 72 bits)
   const double dim_words = step * c.dim / 16.0, hid_words = step * c.hidden_dim / 16.0;
@@ -281,12 +282,12 @@ StepEstimate EstimateStep(const ModelConfig& c, int batch, int pos, const Platfo
   // A 512-bit FIFO or buffer in BRAM is 8 BRAM36 across (72 bits each, up to 512 deep); FIFOs of 16 or
   // fewer words are shift registers (no BRAM).
   const double fifo = 8;
-  r.bram36 = (2 * dim_words) * word_bram                    // k, v
+  r.bram36 = (2 * dim_words) * word_bram                                  // k, v
              + P * 16 * std::ceil(step * c.hidden_dim / 4.0 / 16 / 1024)  // each PE's int8 copy: 16 banks, 1K x 32
-             + P * (fifo + fifo)                            // matmul: weights, dots streams
-             + P * fifo                                     // attention: each loader's values (a chunk)
-             + A * (fifo + fifo + 1)                        // each chain's queries, outputs, weights (64 bits)
-             + P * 8.0 * 64 * 512 / 36864;                  // m_axi read buffers: 8 bursts of 64 words
+             + P * (fifo + fifo)                                          // matmul: weights, dots streams
+             + P * fifo                                                   // attention: each loader's values (a chunk)
+             + A * (fifo + fifo + 1)        // each chain's queries, outputs, weights (64 bits)
+             + P * 8.0 * 64 * 512 / 36864;  // m_axi read buffers: 8 bursts of 64 words
   r.part_dsp = pf.dsp;
   r.part_bram36 = pf.bram36;
   r.part_uram = pf.uram;

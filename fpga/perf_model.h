@@ -29,13 +29,13 @@ struct Platform {
   double port_gbps = 19.2;  // peak bandwidth of one port's memory
   double efficiency = 0.8;  // the share of peak a long burst stream reaches
   double kernel_mhz = 300;
-  int pe_entries = 16;      // the PE arrays' entries a cycle (FPGASERVE_PE_ENTRIES)
-  int scale_rows = 16;      // the scale stages' rows a cycle (FPGASERVE_SCALE_ROWS)
-  int attention_chains = 4; // attention chains, each serving mem_ports / this ports (FPGASERVE_ATTENTION_CHAINS)
-  int max_step = 32;        // the build's FPGASERVE_MAX_STEP
+  int pe_entries = 16;       // the PE arrays' entries a cycle (FPGASERVE_PE_ENTRIES)
+  int scale_rows = 16;       // the scale stages' rows a cycle (FPGASERVE_SCALE_ROWS)
+  int attention_chains = 4;  // attention chains, each serving mem_ports / this ports (FPGASERVE_ATTENTION_CHAINS)
+  int max_step = 32;         // the build's FPGASERVE_MAX_STEP
   int dsp = 0, bram36 = 0, uram = 0;  // the part's (all SLRs)
-  double pcie_gbps = 12;    // host <-> card DMA
-  double launch_us = 30;    // xrt::run start and wait, the input's sync
+  double pcie_gbps = 12;              // host <-> card DMA
+  double launch_us = 30;              // xrt::run start and wait, the input's sync
 };
 
 // The platforms `fpgaserve estimate --platform` knows; Find returns nullptr for another name.
@@ -52,9 +52,9 @@ kernel::CardCounters TripCounts(const ModelConfig& c, const std::vector<ModelEnt
 
 // One stage (or a group of them) of the step and what bounds it.
 struct StageEstimate {
-  std::string name;    // "matmul wq", "attention", "rmsnorm", ...
-  double cycles = 0;   // over the whole step (all layers)
-  std::string bound;   // "memory", "compute", "latency"
+  std::string name;   // "matmul wq", "attention", "rmsnorm", ...
+  double cycles = 0;  // over the whole step (all layers)
+  std::string bound;  // "memory", "compute", "latency"
 };
 
 struct Resources {
@@ -65,13 +65,13 @@ struct Resources {
 struct StepEstimate {
   int batch = 0, pos = 0;
   std::vector<StageEstimate> stages;
-  double kernel_s = 0;     // the stages in sequence
-  double overhead_s = 0;   // launch, input and logits over PCIe
+  double kernel_s = 0;    // the stages in sequence
+  double overhead_s = 0;  // launch, input and logits over PCIe
   double step_s = 0;
   double tokens_per_s = 0;
   double weight_bytes = 0, kv_bytes = 0;  // read per step
   double roofline_tokens_per_s = 0;       // batch / (bytes over all ports at peak)
-  std::string bound;       // the largest stage and its bound
+  std::string bound;                      // the largest stage and its bound
   Resources resources;
 };
 

@@ -40,11 +40,11 @@ struct MemoryResource {
 };
 
 struct PlatformMemories {
-  std::string card;            // aws-f1, u200, u250, u55c, u280 (kernel/platforms/<card>.*)
-  std::string vitis_platform;  // the platform kernel/platforms/<card>.mk builds for
-  std::string port_prefix;     // memory port p is wired to <port_prefix>[p]: "DDR" or "HBM"
-  std::string io_memory;       // where the step input and the logits live
-  int slrs = 0;                // SLR0 .. SLR<slrs-1>
+  std::string card;                       // aws-f1, u200, u250, u55c, u280 (kernel/platforms/<card>.*)
+  std::string vitis_platform;             // the platform kernel/platforms/<card>.mk builds for
+  std::string port_prefix;                // memory port p is wired to <port_prefix>[p]: "DDR" or "HBM"
+  std::string io_memory;                  // where the step input and the logits live
+  int slrs = 0;                           // SLR0 .. SLR<slrs-1>
   std::vector<MemoryResource> resources;  // in MEM_TOPOLOGY order
 };
 

@@ -15,12 +15,12 @@
 namespace fpgaserve {
 
 struct SensorReading {
-  std::optional<double> watts;     // power drawn now
-  std::optional<double> celsius;   // the hottest of the sensor's temperatures that matter (the FPGA die)
+  std::optional<double> watts;    // power drawn now
+  std::optional<double> celsius;  // the hottest of the sensor's temperatures that matter (the FPGA die)
   // A cumulative energy counter in joules, when the sensor keeps one (RAPL): monotonic, wrap-arounds
   // already folded in by the sensor. When present the sampler integrates it instead of `watts`.
   std::optional<double> energy_joules;
-  std::string note;                // why a field is missing ("no electrical report: ..."), "" when all is well
+  std::string note;  // why a field is missing ("no electrical report: ..."), "" when all is well
 
   bool any() const { return watts || celsius || energy_joules; }
 };

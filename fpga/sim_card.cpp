@@ -60,8 +60,8 @@ Result<std::unique_ptr<SimCard>> SimCard::Create(std::shared_ptr<const WeightsIm
   card->info_.n_slots = options.n_slots;
   card->info_.cache_len = cache_len;
   card->info_.max_step = kernel::kMaxStep;
-  const uint64_t kv_values_per_slot =
-      static_cast<uint64_t>(c.n_layers) * cache_len * c.n_kv_heads * kernel::KvHeadStride(c.head_size());
+  const uint64_t kv_values_per_slot = static_cast<uint64_t>(c.n_layers) * cache_len * c.n_kv_heads *
+                                      kernel::KvHeadStride(c.head_size());
   card->info_.kv_bytes_per_slot = 2 * kv_values_per_slot * sizeof(kernel::KvValue);
   card->kernel_ = options.kernel != nullptr ? options.kernel : &fpgaserve_host_step;
   if (options.threads > 0) {

@@ -7,11 +7,12 @@
 // kernel's loops use OpenMP with `threads` threads of that thread's team.
 #pragma once
 
+#include <pthread.h>
+
 #include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <pthread.h>
 
 #include "fpga/device.h"
 #include "fpga/weights_image.h"
@@ -23,9 +24,9 @@ using StepFunction = void (*)(const uint8_t* const*, uint16_t*, uint16_t*, const
 
 struct SimCardOptions {
   std::string name = "sim0";
-  int n_slots = 8;     // sequences held at once
-  int cache_len = 0;   // tokens per slot; 0 = the model's seq_len
-  int threads = 0;     // OpenMP threads for the kernel; 0 = automatic (see auto_thread_cap)
+  int n_slots = 8;    // sequences held at once
+  int cache_len = 0;  // tokens per slot; 0 = the model's seq_len
+  int threads = 0;    // OpenMP threads for the kernel; 0 = automatic (see auto_thread_cap)
   // With threads = 0: one thread per 8 MB of weights (a smaller model's step is too short to pay for
   // waking a thread team ~100 times a step), at most this many; 0 = one per core.
   int auto_thread_cap = 0;
@@ -71,11 +72,11 @@ class SimCard final : public Device {
   // The hand-over of one step to the card's thread.
   std::mutex mu_;
   std::condition_variable cv_;
-  const std::vector<uint8_t>* job_input_ = nullptr;    // guarded by mu_
-  int job_entries_ = 0;                                // guarded by mu_
-  float* job_logits_ = nullptr;                        // guarded by mu_
-  bool job_done_ = false;                              // guarded by mu_
-  bool stopping_ = false;                              // guarded by mu_
+  const std::vector<uint8_t>* job_input_ = nullptr;  // guarded by mu_
+  int job_entries_ = 0;                              // guarded by mu_
+  float* job_logits_ = nullptr;                      // guarded by mu_
+  bool job_done_ = false;                            // guarded by mu_
+  bool stopping_ = false;                            // guarded by mu_
 };
 
 }  // namespace fpgaserve

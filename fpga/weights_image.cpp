@@ -27,9 +27,8 @@ Status CheckMatrix(const MatrixView& m, int rows, int cols, const char* name) {
     return Status::InvalidArgument(std::string("the model has no ") + name + " weights");
   }
   if (m.rows != rows || m.cols != cols) {
-    return Status::InvalidArgument(std::string(name) + " is " + std::to_string(m.rows) + "x" +
-                                   std::to_string(m.cols) + ", expected " + std::to_string(rows) + "x" +
-                                   std::to_string(cols));
+    return Status::InvalidArgument(std::string(name) + " is " + std::to_string(m.rows) + "x" + std::to_string(m.cols) +
+                                   ", expected " + std::to_string(rows) + "x" + std::to_string(cols));
   }
   return Status::Ok();
 }
@@ -79,9 +78,9 @@ Result<std::shared_ptr<const WeightsImage>> WeightsImage::Pack(const ModelView& 
 
 Result<std::shared_ptr<const WeightsImage>> WeightsImage::PackUnfenced(const ModelView& model) {
   const ModelConfig& c = model.config;
-  if (c.dim <= 0 || c.hidden_dim <= 0 || c.n_layers <= 0 || c.n_heads <= 0 || c.n_kv_heads <= 0 ||
-      c.vocab_size <= 0 || c.seq_len <= 0 || c.group_size <= 0 || c.dim % c.n_heads != 0 ||
-      c.n_heads % c.n_kv_heads != 0 || c.dim % c.group_size != 0 || c.hidden_dim % c.group_size != 0) {
+  if (c.dim <= 0 || c.hidden_dim <= 0 || c.n_layers <= 0 || c.n_heads <= 0 || c.n_kv_heads <= 0 || c.vocab_size <= 0 ||
+      c.seq_len <= 0 || c.group_size <= 0 || c.dim % c.n_heads != 0 || c.n_heads % c.n_kv_heads != 0 ||
+      c.dim % c.group_size != 0 || c.hidden_dim % c.group_size != 0) {
     return Status::InvalidArgument("the model's shape is inconsistent");
   }
   if (static_cast<int>(model.layers.size()) != c.n_layers) {
@@ -108,12 +107,9 @@ Result<std::shared_ptr<const WeightsImage>> WeightsImage::PackUnfenced(const Mod
       const MatrixView* m;
       int t, rows, cols;
       const char* name;
-    } mats[] = {{&L.wq, kernel::kWq, c.dim, c.dim, "wq"},
-                {&L.wk, kernel::kWk, kv_dim, c.dim, "wk"},
-                {&L.wv, kernel::kWv, kv_dim, c.dim, "wv"},
-                {&L.wo, kernel::kWo, c.dim, c.dim, "wo"},
-                {&L.w1, kernel::kW1, c.hidden_dim, c.dim, "w1"},
-                {&L.w2, kernel::kW2, c.dim, c.hidden_dim, "w2"},
+    } mats[] = {{&L.wq, kernel::kWq, c.dim, c.dim, "wq"},        {&L.wk, kernel::kWk, kv_dim, c.dim, "wk"},
+                {&L.wv, kernel::kWv, kv_dim, c.dim, "wv"},       {&L.wo, kernel::kWo, c.dim, c.dim, "wo"},
+                {&L.w1, kernel::kW1, c.hidden_dim, c.dim, "w1"}, {&L.w2, kernel::kW2, c.dim, c.hidden_dim, "w2"},
                 {&L.w3, kernel::kW3, c.hidden_dim, c.dim, "w3"}};
     for (const auto& m : mats) {
       if (st = CheckMatrix(*m.m, m.rows, m.cols, m.name); !st.ok()) break;
@@ -139,8 +135,7 @@ Result<std::shared_ptr<const WeightsImage>> WeightsImage::PackUnfenced(const Mod
   const size_t alloc = (static_cast<size_t>(at) + kHugePage - 1) / kHugePage * kHugePage;
   // Every byte of the image is written (memset, then the tensors): it must fit in memory now.
   if (Status fits = CheckMemory("the model's weights image (" + std::to_string(kMemPorts) + " parts)",
-                                CheckedMultiply(alloc, kMemPorts), AvailableMemoryBytes(),
-                                "serve a smaller model");
+                                CheckedMultiply(alloc, kMemPorts), AvailableMemoryBytes(), "serve a smaller model");
       !fits.ok()) {
     return fits;
   }
@@ -159,9 +154,18 @@ Result<std::shared_ptr<const WeightsImage>> WeightsImage::PackUnfenced(const Mod
   image->port_bytes_ = static_cast<uint64_t>(at);
   int32_t eps_bits;
   std::memcpy(&eps_bits, &c.rms_eps, 4);
-  const int32_t header[kernel::kHeaderFields] = {
-      static_cast<int32_t>(kernel::kImageMagic), kernel::kImageVersion, kMemPorts, c.dim, c.hidden_dim,
-      c.n_layers, c.n_heads, c.n_kv_heads, c.vocab_size, c.seq_len, c.group_size, eps_bits};
+  const int32_t header[kernel::kHeaderFields] = {static_cast<int32_t>(kernel::kImageMagic),
+                                                 kernel::kImageVersion,
+                                                 kMemPorts,
+                                                 c.dim,
+                                                 c.hidden_dim,
+                                                 c.n_layers,
+                                                 c.n_heads,
+                                                 c.n_kv_heads,
+                                                 c.vocab_size,
+                                                 c.seq_len,
+                                                 c.group_size,
+                                                 eps_bits};
   for (uint8_t* bank : bank_ptrs) {
     std::memcpy(bank, header, sizeof header);
     for (int id = 0; id < n_tensors; id++) {

@@ -1,11 +1,12 @@
 #include "fpga/xclbin.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iterator>
-#include <sys/stat.h>
 
 namespace fpgaserve {
 namespace {
@@ -54,20 +55,18 @@ std::string XclbinSectionKindName(uint32_t kind) {
 }
 
 Result<Xclbin> Xclbin::Parse(std::vector<uint8_t> bytes, const std::string& what) {
-  auto bad = [&](const std::string& why) {
-    return Status::InvalidArgument(what + " is not a valid xclbin: " + why);
-  };
+  auto bad = [&](const std::string& why) { return Status::InvalidArgument(what + " is not a valid xclbin: " + why); };
   if (bytes.size() < L::kAxlfBytes) {
-    return bad("it has " + std::to_string(bytes.size()) + " bytes, fewer than the " +
-               std::to_string(L::kAxlfBytes) + " of an xclbin header");
+    return bad("it has " + std::to_string(bytes.size()) + " bytes, fewer than the " + std::to_string(L::kAxlfBytes) +
+               " of an xclbin header");
   }
   if (std::memcmp(bytes.data() + L::kMagicOffset, kMagic, sizeof kMagic) != 0) {
     return bad("it does not start with \"xclbin2\" (an xclbin from an older tool, or another kind of file)");
   }
   const uint64_t length = Load<uint64_t>(bytes, L::kHeaderOffset + L::kHeaderLength);
   if (length != bytes.size()) {
-    return bad("its header says " + std::to_string(length) + " bytes but the file has " +
-               std::to_string(bytes.size()) + " (truncated or damaged)");
+    return bad("its header says " + std::to_string(length) + " bytes but the file has " + std::to_string(bytes.size()) +
+               " (truncated or damaged)");
   }
   const uint32_t n = Load<uint32_t>(bytes, L::kHeaderOffset + L::kHeaderNumSections);
   if (n == 0 || n > kMaxSections ||
@@ -108,8 +107,8 @@ Result<Xclbin> Xclbin::ReadFile(const std::string& path) {
 std::string Xclbin::uuid_string() const {
   char s[37];
   const uint8_t* u = uuid_.data();
-  std::snprintf(s, sizeof s, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0], u[1],
-                u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
+  std::snprintf(s, sizeof s, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0], u[1], u[2],
+                u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
   return s;
 }
 

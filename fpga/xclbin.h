@@ -108,25 +108,25 @@ class XclbinWriter {
 // Byte offsets of the container's fixed fields (XRT's struct axlf / axlf_header / axlf_section_header),
 // exposed so the test can compare them with <xrt/xclbin.h>.
 namespace xclbin_layout {
-constexpr size_t kMagicOffset = 0;             // char m_magic[8] = "xclbin2"
-constexpr size_t kSignatureLengthOffset = 8;   // int32 m_signature_length, -1 = unsigned
-constexpr size_t kReservedOffset = 12;         // 28 bytes of 0xFF
-constexpr size_t kKeyBlockOffset = 40;         // 256 bytes of 0xFF
-constexpr size_t kUniqueIdOffset = 296;        // uint64 m_uniqueId
-constexpr size_t kHeaderOffset = 304;          // struct axlf_header m_header
-constexpr size_t kHeaderLength = 0;            // uint64 m_length: the whole file's size
-constexpr size_t kHeaderTimeStamp = 8;         // uint64 m_timeStamp
+constexpr size_t kMagicOffset = 0;            // char m_magic[8] = "xclbin2"
+constexpr size_t kSignatureLengthOffset = 8;  // int32 m_signature_length, -1 = unsigned
+constexpr size_t kReservedOffset = 12;        // 28 bytes of 0xFF
+constexpr size_t kKeyBlockOffset = 40;        // 256 bytes of 0xFF
+constexpr size_t kUniqueIdOffset = 296;       // uint64 m_uniqueId
+constexpr size_t kHeaderOffset = 304;         // struct axlf_header m_header
+constexpr size_t kHeaderLength = 0;           // uint64 m_length: the whole file's size
+constexpr size_t kHeaderTimeStamp = 8;        // uint64 m_timeStamp
 constexpr size_t kHeaderFeatureRomTimeStamp = 16;
-constexpr size_t kHeaderVersionPatch = 24;     // uint16
-constexpr size_t kHeaderVersionMajor = 26;     // uint8
-constexpr size_t kHeaderVersionMinor = 27;     // uint8
-constexpr size_t kHeaderMode = 28;             // uint16 m_mode (XCLBIN_FLAT = 0)
-constexpr size_t kHeaderActionMask = 30;       // uint16
-constexpr size_t kHeaderRomUuid = 32;          // 16 bytes
-constexpr size_t kHeaderPlatformVbnv = 48;     // char[64]
-constexpr size_t kHeaderUuid = 112;            // xuid_t uuid (16 bytes)
-constexpr size_t kHeaderDebugBin = 128;        // char[16]
-constexpr size_t kHeaderNumSections = 144;     // uint32
+constexpr size_t kHeaderVersionPatch = 24;  // uint16
+constexpr size_t kHeaderVersionMajor = 26;  // uint8
+constexpr size_t kHeaderVersionMinor = 27;  // uint8
+constexpr size_t kHeaderMode = 28;          // uint16 m_mode (XCLBIN_FLAT = 0)
+constexpr size_t kHeaderActionMask = 30;    // uint16
+constexpr size_t kHeaderRomUuid = 32;       // 16 bytes
+constexpr size_t kHeaderPlatformVbnv = 48;  // char[64]
+constexpr size_t kHeaderUuid = 112;         // xuid_t uuid (16 bytes)
+constexpr size_t kHeaderDebugBin = 128;     // char[16]
+constexpr size_t kHeaderNumSections = 144;  // uint32
 constexpr size_t kHeaderBytes = 152;
 constexpr size_t kSectionHeadersOffset = 456;  // struct axlf_section_header m_sections[]
 constexpr size_t kSectionHeaderBytes = 40;     // uint32 kind, char name[16], (pad 4), uint64 offset, uint64 size
@@ -134,7 +134,7 @@ constexpr size_t kSectionKind = 0;
 constexpr size_t kSectionName = 4;
 constexpr size_t kSectionOffset = 24;
 constexpr size_t kSectionSize = 32;
-constexpr size_t kAxlfBytes = 496;             // sizeof(struct axlf): header plus one section header
+constexpr size_t kAxlfBytes = 496;  // sizeof(struct axlf): header plus one section header
 }  // namespace xclbin_layout
 
 }  // namespace fpgaserve

@@ -13,11 +13,11 @@ namespace fpgaserve {
 namespace {
 
 // The layouts of XRT's xclbin.h sections we write (sizes checked by tests/fpga/xclbin_test.cpp).
-constexpr size_t kMemDataBytes = 40;       // struct mem_data
-constexpr size_t kIpDataBytes = 80;        // struct ip_data
-constexpr size_t kConnectionBytes = 12;    // struct connection
-constexpr size_t kClockFreqBytes = 136;    // struct clock_freq
-constexpr uint32_t kIpKernel = 1;          // IP_KERNEL
+constexpr size_t kMemDataBytes = 40;     // struct mem_data
+constexpr size_t kIpDataBytes = 80;      // struct ip_data
+constexpr size_t kConnectionBytes = 12;  // struct connection
+constexpr size_t kClockFreqBytes = 136;  // struct clock_freq
+constexpr uint32_t kIpKernel = 1;        // IP_KERNEL
 // F1: four DDR4 banks of 16 GiB, at consecutive 16 GiB boundaries: the memories of a 4-port build.
 constexpr int kF1Banks = 4;
 constexpr uint64_t kF1BankKb = 16ull << 20;
@@ -146,7 +146,8 @@ std::string EmbeddedMetadata(const MetadataXclbinOptions& o, int n_args) {
   x += "  <platform vendor=\"xilinx\" boardid=\"aws-vu9p-f1\" name=\"shell-v04261818\" featureRomTime=\"0\">\n";
   x += "    <version major=\"201920\" minor=\"3\"/>\n";
   x += "    <device name=\"fpga0\" fpgaDevice=\"virtexuplus:xcvu9p:flgb2104:-2:i\" addrWidth=\"0\">\n";
-  x += "      <core name=\"OCL_REGION_0\" target=\"bitstream\" type=\"clc_region\" clockFreq=\"0MHz\" numComputeUnits=\"60\">\n";
+  x += "      <core name=\"OCL_REGION_0\" target=\"bitstream\" type=\"clc_region\" clockFreq=\"0MHz\" "
+       "numComputeUnits=\"60\">\n";
   x += "        <kernelClocks>\n";
   x += "          <clock port=\"KERNEL_CLK\" frequency=\"500.000000MHz\"/>\n";
   x += "          <clock port=\"DATA_CLK\" frequency=\"" + std::to_string(o.build.kernel_mhz) + ".000000MHz\"/>\n";
@@ -165,15 +166,15 @@ std::string EmbeddedMetadata(const MetadataXclbinOptions& o, int n_args) {
        "\" dataWidth=\"32\" portType=\"addressable\" base=\"0x0\"/>\n";
   for (int i = 0; i < n_args; i++) {
     const StepArgSpec& a = StepArgs()[i];
-    x += "          <arg name=\"" + a.name + "\" addressQualifier=\"" + (a.global ? "1" : "0") +
-         "\" id=\"" + std::to_string(i) + "\" port=\"" + a.port + "\" size=\"" + Hex(a.size) + "\" offset=\"" +
-         Hex(a.offset) + "\" hostOffset=\"0x0\" hostSize=\"" + Hex(a.size) + "\" type=\"" + XmlEscape(a.type) +
-         "\"/>\n";
+    x += "          <arg name=\"" + a.name + "\" addressQualifier=\"" + (a.global ? "1" : "0") + "\" id=\"" +
+         std::to_string(i) + "\" port=\"" + a.port + "\" size=\"" + Hex(a.size) + "\" offset=\"" + Hex(a.offset) +
+         "\" hostOffset=\"0x0\" hostSize=\"" + Hex(a.size) + "\" type=\"" + XmlEscape(a.type) + "\"/>\n";
   }
   x += "          <compileWorkGroupSize x=\"1\" y=\"1\" z=\"1\"/>\n";
   x += "          <maxWorkGroupSize x=\"1\" y=\"1\" z=\"1\"/>\n";
   x += "          <instance name=\"" + std::string(kStepInstanceName) + "\">\n";
-  x += "            <addrRemap base=\"" + Hex(kCuBase) + "\" range=\"" + Hex(kCuRange) + "\" port=\"S_AXI_CONTROL\"/>\n";
+  x += "            <addrRemap base=\"" + Hex(kCuBase) + "\" range=\"" + Hex(kCuRange) +
+       "\" port=\"S_AXI_CONTROL\"/>\n";
   x += "          </instance>\n";
   x += "        </kernel>\n";
   x += "      </core>\n";
@@ -189,7 +190,8 @@ const std::array<StepArgSpec, kStepArgCount>& StepArgs() {
   // Register offsets as Vitis HLS lays out an ap_ctrl_hs control block: 0x00-0x0f control/interrupt
   // registers, then 12 bytes per 64-bit pointer and 8 per 32-bit scalar. Memories as the DDR cards' link
   // configs (kernel/platforms/aws-f1.cfg): port p's buffer in memory p, so the ports stream side by side;
-  // `in` and `logits` in memory 0 (why: aws-f1.cfg). Bundles as kernel/card/step.cpp's INTERFACE pragmas: gmem<p>, gmem_in, gmem_out.
+  // `in` and `logits` in memory 0 (why: aws-f1.cfg). Bundles as kernel/card/step.cpp's INTERFACE pragmas: gmem<p>,
+  // gmem_in, gmem_out.
   static const std::array<StepArgSpec, kStepArgCount> args = [] {
     std::array<StepArgSpec, kStepArgCount> a;
     uint32_t offset = 0x10;
@@ -274,10 +276,11 @@ Result<XclbinBuildInfo> ParseBuildInfo(std::string_view text, const std::string&
     // Metadata of the kernel before memory ports (kernel/forward.cpp with four weight banks and separate
     // caches): its arguments and image layout are not this host's, so there is nothing to fall back to.
     return Status::InvalidArgument(
-        what + " was built from an older kernel (its build metadata has \"banks\", not \"mem_ports\"; weights "
-               "image version " + (j.contains("image_version") ? j["image_version"].dump() : std::string("?")) +
-        ", this fpgaserve reads " + std::to_string(kernel::kImageVersion) +
-        "); rebuild the xclbin from this checkout's kernel/ (kernel/Makefile)");
+        what +
+        " was built from an older kernel (its build metadata has \"banks\", not \"mem_ports\"; weights "
+        "image version " +
+        (j.contains("image_version") ? j["image_version"].dump() : std::string("?")) + ", this fpgaserve reads " +
+        std::to_string(kernel::kImageVersion) + "); rebuild the xclbin from this checkout's kernel/ (kernel/Makefile)");
   }
   XclbinBuildInfo b;
   std::string missing;
@@ -325,7 +328,8 @@ Result<XclbinBuildInfo> ParseBuildInfo(std::string_view text, const std::string&
 Result<XclbinBuildInfo> ReadBuildInfo(const Xclbin& xclbin, const std::string& what) {
   std::optional<std::string_view> s = xclbin.Section(XclbinSectionKind::kUserMetadata);
   if (!s) {
-    return Status::NotFound(what + " has no fpgaserve build metadata (USER_METADATA section): it was not built by "
+    return Status::NotFound(what +
+                            " has no fpgaserve build metadata (USER_METADATA section): it was not built by "
                             "kernel/Makefile, so the maxima it was compiled with are unknown");
   }
   return ParseBuildInfo(*s, what);
@@ -335,7 +339,8 @@ Result<std::vector<XclbinMemory>> ReadMemTopology(const Xclbin& xclbin, const st
   std::optional<std::string_view> s = xclbin.Section(XclbinSectionKind::kMemTopology);
   if (!s) return Status::NotFound(what + " has no MEM_TOPOLOGY section: XRT cannot place the kernel's buffers");
   const std::string_view b = *s;
-  if (b.size() < 8) return Status::InvalidArgument(what + ": its MEM_TOPOLOGY section is " + std::to_string(b.size()) + " bytes");
+  if (b.size() < 8)
+    return Status::InvalidArgument(what + ": its MEM_TOPOLOGY section is " + std::to_string(b.size()) + " bytes");
   const int32_t count = Get<int32_t>(b, 0);
   if (count < 0 || 8 + static_cast<uint64_t>(count) * kMemDataBytes > b.size()) {
     return Status::InvalidArgument(what + ": its MEM_TOPOLOGY says " + std::to_string(count) + " memories but holds " +
@@ -411,7 +416,8 @@ std::vector<uint8_t> MakeMetadataXclbin(const MetadataXclbinOptions& o) {
   w.AddSection(XclbinSectionKind::kIpLayout, "", IpLayout(o.kernel_name));
   w.AddSection(XclbinSectionKind::kConnectivity, "", Connectivity(banks, n_args));
   w.AddSection(XclbinSectionKind::kEmbeddedMetadata, "", xml);
-  w.AddSection(XclbinSectionKind::kClockFreqTopology, "", ClockFreqTopology(o.achieved_mhz > 0 ? o.achieved_mhz : o.build.kernel_mhz));
+  w.AddSection(XclbinSectionKind::kClockFreqTopology, "",
+               ClockFreqTopology(o.achieved_mhz > 0 ? o.achieved_mhz : o.build.kernel_mhz));
   if (o.with_build_info) w.AddSection(XclbinSectionKind::kUserMetadata, "fpgaserve_build", build);
   return w.Serialize();
 }

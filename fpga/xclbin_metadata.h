@@ -14,8 +14,9 @@
 // bitstream: EMBEDDED_METADATA (the kernel XML with argument offsets, sizes and ports), IP_LAYOUT (one
 // compute unit), CONNECTIVITY (argument -> memory), MEM_TOPOLOGY (a card's memories from
 // fpga/platform_memory.h when one is named; else F1's four DDR4 banks for a 4-port build, one HBM
-// pseudo-channel per port for a larger one), CLOCK_FREQ_TOPOLOGY and our USER_METADATA. XRT's noop shim loads it, which is how the XRT card is
-// tested without a card; options make it wrong on purpose for the tests of what the card refuses.
+// pseudo-channel per port for a larger one), CLOCK_FREQ_TOPOLOGY and our USER_METADATA. XRT's noop shim loads it, which
+// is how the XRT card is tested without a card; options make it wrong on purpose for the tests of what the card
+// refuses.
 #pragma once
 
 #include <array>
@@ -52,12 +53,12 @@ inline constexpr int kStepArgCount = kArgIn + 6;
 
 struct StepArgSpec {
   std::string name;
-  bool global = false;     // a pointer (an m_axi port, a buffer in a memory bank) or a scalar (s_axilite)
-  std::string port;        // the HLS interface port: M_AXI_GMEM<p>, M_AXI_GMEM_IN, M_AXI_GMEM_OUT, S_AXI_CONTROL
-  uint32_t offset = 0;     // register offset in the control interface (Vitis HLS: 0x10 on, 12 bytes a pointer)
-  uint32_t size = 0;       // bytes of the argument's value: 8 for a pointer, 4 for an int
-  const char* type = "";   // the C type, as v++ records it
-  int bank = -1;           // memory (MEM_TOPOLOGY index) of the DDR link configs (sp=...:DDR[bank]); -1 for scalars
+  bool global = false;    // a pointer (an m_axi port, a buffer in a memory bank) or a scalar (s_axilite)
+  std::string port;       // the HLS interface port: M_AXI_GMEM<p>, M_AXI_GMEM_IN, M_AXI_GMEM_OUT, S_AXI_CONTROL
+  uint32_t offset = 0;    // register offset in the control interface (Vitis HLS: 0x10 on, 12 bytes a pointer)
+  uint32_t size = 0;      // bytes of the argument's value: 8 for a pointer, 4 for an int
+  const char* type = "";  // the C type, as v++ records it
+  int bank = -1;          // memory (MEM_TOPOLOGY index) of the DDR link configs (sp=...:DDR[bank]); -1 for scalars
 };
 
 // The table above for every argument, indexed by argument number.
@@ -66,18 +67,18 @@ const std::array<StepArgSpec, kStepArgCount>& StepArgs();
 // The build metadata of an xclbin (the JSON in its USER_METADATA section).
 struct XclbinBuildInfo {
   std::string kernel = kStepKernelName;
-  KernelLimits limits;        // FPGASERVE_MAX_* the kernel was compiled with
-  int mem_ports = 0;          // kernel::kMemPorts of the build: the port buffers it takes
-  int pe_entries = 0;         // kernel::kPeEntries: entries a PE array serves a cycle (speed only, not checked)
-  int entry_fields = 0;       // kernel::kEntryFields of the build
-  int image_version = 0;      // kernel::kImageVersion: the weights image layout it reads
-  int kv_value_bytes = 0;     // sizeof(kernel::KvValue): bytes of one cached key or value
-  int kernel_mhz = 0;         // the clock asked of v++
+  KernelLimits limits;          // FPGASERVE_MAX_* the kernel was compiled with
+  int mem_ports = 0;            // kernel::kMemPorts of the build: the port buffers it takes
+  int pe_entries = 0;           // kernel::kPeEntries: entries a PE array serves a cycle (speed only, not checked)
+  int entry_fields = 0;         // kernel::kEntryFields of the build
+  int image_version = 0;        // kernel::kImageVersion: the weights image layout it reads
+  int kv_value_bytes = 0;       // sizeof(kernel::KvValue): bytes of one cached key or value
+  int kernel_mhz = 0;           // the clock asked of v++
   int kernel_mhz_achieved = 0;  // the data clock the link achieved (kernel/Makefile reads it from
                                 // CLOCK_FREQ_TOPOLOGY after v++ -l); 0 when not recorded (build-info only)
-  std::string target;         // hw, hw_emu, sw_emu, or "test" for MakeMetadataXclbin
-  std::string card;           // kernel/platforms/<card>: aws-f1, u200, u250, u55c, u280; "" in older metadata
-  std::string platform;       // the Vitis platform
+  std::string target;           // hw, hw_emu, sw_emu, or "test" for MakeMetadataXclbin
+  std::string card;             // kernel/platforms/<card>: aws-f1, u200, u250, u55c, u280; "" in older metadata
+  std::string platform;         // the Vitis platform
 };
 
 // This build's contract (kernel.h's constants) with the given limits.
@@ -93,11 +94,11 @@ Result<XclbinBuildInfo> ReadBuildInfo(const Xclbin& xclbin, const std::string& w
 
 // One memory of an xclbin's MEM_TOPOLOGY (XRT's struct mem_data); a kernel argument's group_id indexes them.
 struct XclbinMemory {
-  uint8_t type = 0;     // XclbinMemoryType
-  bool used = false;    // a kernel port connects to it
-  uint64_t bytes = 0;   // m_size is in KiB in the file
+  uint8_t type = 0;    // XclbinMemoryType
+  bool used = false;   // a kernel port connects to it
+  uint64_t bytes = 0;  // m_size is in KiB in the file
   uint64_t base = 0;
-  std::string tag;      // "bank0", "DDR[1]", "HBM[7]", "PLRAM[0]"...
+  std::string tag;  // "bank0", "DDR[1]", "HBM[7]", "PLRAM[0]"...
 };
 
 // The xclbin's memories in MEM_TOPOLOGY order. NotFound without the section, InvalidArgument when it is
@@ -112,13 +113,13 @@ struct MetadataXclbinOptions {
   XclbinBuildInfo build = BuildInfoFor(KernelLimits::Compiled(), "test");
   bool with_build_info = true;
   std::string kernel_name = kStepKernelName;
-  int drop_last_args = 0;         // leave out the last N arguments (a kernel of another version)
-  std::string afi_id;             // non-empty: an .awsxclbin whose BITSTREAM holds this AFI id
+  int drop_last_args = 0;  // leave out the last N arguments (a kernel of another version)
+  std::string afi_id;      // non-empty: an .awsxclbin whose BITSTREAM holds this AFI id
   // A card of fpga/platform_memory.h: its memories become MEM_TOPOLOGY, its Vitis platform the header's,
   // and (when `banks` is all zero) port p is wired to <port_prefix>[p], in and logits to its io_memory, as
   // kernel/platforms/<card>.cfg does. Empty: F1's banks for a 4-port build, HBM channels for more.
   std::string card;
-  int achieved_mhz = 0;           // the data clock in CLOCK_FREQ_TOPOLOGY; 0: build.kernel_mhz
+  int achieved_mhz = 0;                    // the data clock in CLOCK_FREQ_TOPOLOGY; 0: build.kernel_mhz
   std::array<int, kStepArgCount> banks{};  // per argument; filled from StepArgs() (or the card) when all zero
   std::array<uint8_t, 16> uuid{};          // all zero: derived from the contents
 };

@@ -12,8 +12,8 @@
 #include <xrt/xrt_device.h>
 #include <xrt/xrt_kernel.h>
 
-#include "fpga/step_input.h"
 #include "fpga/sensor_report.h"
+#include "fpga/step_input.h"
 #include "kernel/card/card.h"
 #include "kernel/kernel.h"
 
@@ -24,8 +24,8 @@ struct XrtCard::Impl {
   xrt::kernel kernel;
   std::vector<xrt::bo> bos;  // per argument; empty bo for scalars
   xrt::run run;
-  uint8_t* in = nullptr;             // host mapping of bos[kArgIn]
-  const uint8_t* logits = nullptr;   // host mapping of bos[kArgLogits]
+  uint8_t* in = nullptr;            // host mapping of bos[kArgIn]
+  const uint8_t* logits = nullptr;  // host mapping of bos[kArgLogits]
 };
 
 // Reads the card's reports through its xrt::device. XRT answers get_info from the driver's sysfs and the
@@ -144,8 +144,9 @@ Result<std::unique_ptr<XrtCard>> XrtCard::Open(std::shared_ptr<const WeightsImag
   if (!image) return Status::InvalidArgument(label + ": no model to load");
   if (options.device.empty()) return Status::InvalidArgument("an XRT card needs an index or a BDF (xrt:0)");
   if (options.xclbin.empty()) {
-    return Status::InvalidArgument(label + " needs an xclbin: pass --xclbin with the .xclbin or .awsxclbin "
-                                           "built from kernel/ (see kernel/README.md)");
+    return Status::InvalidArgument(label +
+                                   " needs an xclbin: pass --xclbin with the .xclbin or .awsxclbin "
+                                   "built from kernel/ (see kernel/README.md)");
   }
   if (options.n_slots <= 0) return Status::InvalidArgument(label + ": a card needs at least one KV slot");
   if (options.timeout_ms <= 0) return Status::InvalidArgument(label + ": the step timeout must be positive");
@@ -174,13 +175,12 @@ Result<std::unique_ptr<XrtCard>> XrtCard::Open(std::shared_ptr<const WeightsImag
   if (b.kernel != kStepKernelName || b.mem_ports != kernel::kMemPorts || b.entry_fields != kernel::kEntryFields ||
       b.image_version != kernel::kImageVersion || b.kv_value_bytes != kv_value_bytes) {
     return Status::InvalidArgument(
-        what + " was built for another kernel contract (kernel \"" + b.kernel + "\", " +
-        std::to_string(b.mem_ports) + " memory ports, " + std::to_string(b.entry_fields) +
-        " entry fields, weights image version " + std::to_string(b.image_version) + ", " +
-        std::to_string(b.kv_value_bytes) + "-byte KV values; this fpgaserve needs \"" + kStepKernelName + "\", " +
-        std::to_string(kernel::kMemPorts) + ", " + std::to_string(kernel::kEntryFields) + ", " +
-        std::to_string(kernel::kImageVersion) + ", " + std::to_string(kv_value_bytes) +
-        "; the memory port count is FPGASERVE_MEM_PORTS of both builds)");
+        what + " was built for another kernel contract (kernel \"" + b.kernel + "\", " + std::to_string(b.mem_ports) +
+        " memory ports, " + std::to_string(b.entry_fields) + " entry fields, weights image version " +
+        std::to_string(b.image_version) + ", " + std::to_string(b.kv_value_bytes) +
+        "-byte KV values; this fpgaserve needs \"" + kStepKernelName + "\", " + std::to_string(kernel::kMemPorts) +
+        ", " + std::to_string(kernel::kEntryFields) + ", " + std::to_string(kernel::kImageVersion) + ", " +
+        std::to_string(kv_value_bytes) + "; the memory port count is FPGASERVE_MEM_PORTS of both builds)");
   }
   if (Status st = b.limits.Check(c, cache_len, what); !st.ok()) return st;
   // The memories the link config wired the ports to: kernel.group_id(i) indexes this list.
@@ -190,8 +190,7 @@ Result<std::unique_ptr<XrtCard>> XrtCard::Open(std::shared_ptr<const WeightsImag
   // entries), so the host's BuildStepInput serves any xclbin.
   const size_t input_entry_bytes = kernel::kInputEntryBytes;
   // Port buffers: the image part, then the KV cache from word kv_base; the kernel takes kv_base as an int.
-  const int64_t kv_base =
-      static_cast<int64_t>((image->port_bytes() + kernel::kWordBytes - 1) / kernel::kWordBytes);
+  const int64_t kv_base = static_cast<int64_t>((image->port_bytes() + kernel::kWordBytes - 1) / kernel::kWordBytes);
   const int64_t kv_words = kernel::KvPortWords(c.n_layers, options.n_slots, c.n_kv_heads, cache_len, c.head_size());
   if (kv_base > INT_MAX) {
     return Status::OutOfRange(label + ": the weights image part of a memory port is " +
@@ -239,15 +238,16 @@ Result<std::unique_ptr<XrtCard>> XrtCard::Open(std::shared_ptr<const WeightsImag
     xrt::xclbin::kernel k = xclbin.get_kernel(kStepKernelName);
     if (!k) {
       std::string names;
-      for (const xrt::xclbin::kernel& other : xclbin.get_kernels()) names += (names.empty() ? "" : ", ") + other.get_name();
+      for (const xrt::xclbin::kernel& other : xclbin.get_kernels())
+        names += (names.empty() ? "" : ", ") + other.get_name();
       return Status::NotFound(what + " has no kernel " + kStepKernelName + " (it has: " +
                               (names.empty() ? "none" : names) + "); build it from kernel/ with kernel/Makefile");
     }
     const std::vector<xrt::xclbin::arg> args = k.get_args();
     if (args.size() != kStepArgCount) {
       return Status::InvalidArgument(what + ": kernel " + kStepKernelName + " has " + std::to_string(args.size()) +
-                                     " arguments but kernel/card/card.h declares " + std::to_string(kStepArgCount) + " (" +
-                                     std::to_string(kernel::kMemPorts) +
+                                     " arguments but kernel/card/card.h declares " + std::to_string(kStepArgCount) +
+                                     " (" + std::to_string(kernel::kMemPorts) +
                                      " memory ports; an xclbin of another fpgaserve version or port count?)");
     }
     for (size_t i = 0; i < args.size(); i++) {
@@ -274,8 +274,8 @@ Result<std::unique_ptr<XrtCard>> XrtCard::Open(std::shared_ptr<const WeightsImag
   const int max_step = std::min(b.limits.max_step, kernel::kMaxStep);
   const uint64_t port_bytes = static_cast<uint64_t>(kv_base + kv_words) * kernel::kWordBytes;
   const uint64_t in_bytes = input_entry_bytes + static_cast<uint64_t>(b.limits.max_step) * kernel::kRopeBytes;
-  const uint64_t logits_bytes =
-      static_cast<uint64_t>(kernel::CardLogitsWords(c.vocab_size, max_step)) * kernel::kWordBytes;
+  const uint64_t logits_bytes = static_cast<uint64_t>(kernel::CardLogitsWords(c.vocab_size, max_step)) *
+                                kernel::kWordBytes;
   try {
     x.kernel = xrt::kernel(x.device, uuid, kStepKernelName);
     x.bos.resize(kStepArgCount);
@@ -389,8 +389,9 @@ Status XrtCard::Run(const Step& step, float* logits) {
         x.run.abort();  // best effort: XRT may not be able to stop a hung compute unit
       } catch (const std::exception&) {
       }
-      return Fail(Status::DeadlineExceeded(info_.name + ": a step of " + std::to_string(n) + " entries did not finish in " +
-                                           std::to_string(timeout_ms_) + " ms; the card is taken out of service"));
+      return Fail(Status::DeadlineExceeded(info_.name + ": a step of " + std::to_string(n) +
+                                           " entries did not finish in " + std::to_string(timeout_ms_) +
+                                           " ms; the card is taken out of service"));
     }
     if (waited == XrtWait::kFailed) {
       return Fail(Status::DeviceFailure(info_.name + ": a step of " + std::to_string(n) + " entries ended in state \"" +

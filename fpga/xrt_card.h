@@ -8,8 +8,9 @@
 // pseudo-channel on U55C/U280): a buffer per memory port holding that port's part of the weights image (uploaded
 // once) followed by its share of the KV cache (kernel/card/card.h), plus the step input and the logits.
 // Run() writes the step's input (entries and RoPE table), starts the kernel, waits at most timeout_ms,
-// reads back only the logits words of the rows asked for and puts them in row order. Without a card the same sequence runs on XRT's noop shim (tests/fpga/xrt_card_test.cpp), which
-// completes every run without computing: the math is tested on the simulated card.
+// reads back only the logits words of the rows asked for and puts them in row order. Without a card the same sequence
+// runs on XRT's noop shim (tests/fpga/xrt_card_test.cpp), which completes every run without computing: the math is
+// tested on the simulated card.
 //
 // Threading: as Device — Run() from one thread at a time; info(), Healthy() from any thread.
 #pragma once
@@ -31,11 +32,11 @@ namespace fpgaserve {
 enum class XrtWait { kCompleted, kTimedOut, kFailed };
 
 struct XrtCardOptions {
-  std::string device;       // an index ("0") or a PCIe BDF ("0000:00:1d.0") of the user function
-  std::string xclbin;       // path of the .xclbin or .awsxclbin
-  int n_slots = 8;          // KV slots
-  int cache_len = 0;        // tokens per slot; 0 = the model's seq_len
-  int timeout_ms = 10000;   // a step slower than this fails the card (DeadlineExceeded)
+  std::string device;      // an index ("0") or a PCIe BDF ("0000:00:1d.0") of the user function
+  std::string xclbin;      // path of the .xclbin or .awsxclbin
+  int n_slots = 8;         // KV slots
+  int cache_len = 0;       // tokens per slot; 0 = the model's seq_len
+  int timeout_ms = 10000;  // a step slower than this fails the card (DeadlineExceeded)
   // Tests only: replaces the wait for a started run (the argument is timeout_ms), so the timeout and
   // failure paths can be driven where the hardware cannot be made to hang. Empty: xrt::run::wait.
   std::function<XrtWait(int timeout_ms)> wait_for_test;

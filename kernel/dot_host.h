@@ -12,9 +12,10 @@
 #ifndef FPGASERVE_KERNEL_DOT_HOST_H_
 #define FPGASERVE_KERNEL_DOT_HOST_H_
 
-#include <immintrin.h>
 #include <stdint.h>
 #include <string.h>
+
+#include <immintrin.h>
 
 #include "kernel/kernel.h"
 
@@ -91,8 +92,8 @@ inline void AddGroupProducts(__m512i (&sum)[C], const uint8_t* group, const int8
 
 template <int C>
 inline void GroupDots(float (*dots)[kTileRows], const uint8_t* group, const int8_t (*x)[kMaxHiddenDim],
-                      const float (*x_scale)[kMaxGroups], const int32_t (*x_sum)[kMaxGroups], int g, int gs,
-                      bool first, const TileOut* last) {
+                      const float (*x_scale)[kMaxGroups], const int32_t (*x_sum)[kMaxGroups], int g, int gs, bool first,
+                      const TileOut* last) {
   const int8_t* xg = x[0] + g * gs;
   __m512i sum[C];
 #pragma GCC unroll 16
@@ -203,11 +204,22 @@ inline void TileDotsHost(const TileOut& to, const uint8_t* tile, const int8_t (*
   case C: GroupDots<C>(dots + e, group, xq + e, xs + e, x_sums + e, g, gs, first, last); break
     switch (n - e) {
 #if defined(__AVX512VNNI__) && defined(__AVX512BW__)
-      FPGASERVE_GROUP_DOTS(15); FPGASERVE_GROUP_DOTS(14); FPGASERVE_GROUP_DOTS(13); FPGASERVE_GROUP_DOTS(12);
-      FPGASERVE_GROUP_DOTS(11); FPGASERVE_GROUP_DOTS(10); FPGASERVE_GROUP_DOTS(9); FPGASERVE_GROUP_DOTS(8);
-      FPGASERVE_GROUP_DOTS(7); FPGASERVE_GROUP_DOTS(6); FPGASERVE_GROUP_DOTS(5); FPGASERVE_GROUP_DOTS(4);
+      FPGASERVE_GROUP_DOTS(15);
+      FPGASERVE_GROUP_DOTS(14);
+      FPGASERVE_GROUP_DOTS(13);
+      FPGASERVE_GROUP_DOTS(12);
+      FPGASERVE_GROUP_DOTS(11);
+      FPGASERVE_GROUP_DOTS(10);
+      FPGASERVE_GROUP_DOTS(9);
+      FPGASERVE_GROUP_DOTS(8);
+      FPGASERVE_GROUP_DOTS(7);
+      FPGASERVE_GROUP_DOTS(6);
+      FPGASERVE_GROUP_DOTS(5);
+      FPGASERVE_GROUP_DOTS(4);
 #endif
-      FPGASERVE_GROUP_DOTS(3); FPGASERVE_GROUP_DOTS(2); FPGASERVE_GROUP_DOTS(1);
+      FPGASERVE_GROUP_DOTS(3);
+      FPGASERVE_GROUP_DOTS(2);
+      FPGASERVE_GROUP_DOTS(1);
       default: break;
     }
 #undef FPGASERVE_GROUP_DOTS

@@ -107,8 +107,8 @@ void rmsnorm(float* o, const float* x, const uint8_t* weight, int size, float ep
 
 // xb[e] = rmsnorm(x[e]) and its int8 form in xq/xs, for the n entries: the input of a layer's attention
 // or FFN matmuls.
-void norm_and_quantize(Activations xb, QuantActivations xq, QuantScales xs, const Activations x,
-                       const uint8_t* weight, int n, int dim, int gs, float eps) {
+void norm_and_quantize(Activations xb, QuantActivations xq, QuantScales xs, const Activations x, const uint8_t* weight,
+                       int n, int dim, int gs, float eps) {
 #pragma omp for schedule(static)
   for (int e = 0; e < n; e++) {
     rmsnorm(xb[e], x[e], weight, dim, eps);
@@ -261,8 +261,8 @@ void matmul_rows(float* out, int64_t out_stride, const QuantActivations xq, cons
 }
 
 // A layer's matmul into an activation buffer (row e of `out` is entry e).
-void matmul(Activations out, const QuantActivations xq, const QuantScales xs, int n, Ports w, int64_t offset,
-            int rows, int cols, int gs) {
+void matmul(Activations out, const QuantActivations xq, const QuantScales xs, int n, Ports w, int64_t offset, int rows,
+            int cols, int gs) {
   matmul_rows(&out[0][0], kMaxWidth, xq, xs, n, w, offset, rows, cols, gs);
 }
 
@@ -281,13 +281,13 @@ extern "C" void FPGASERVE_STEP_NAME(const uint8_t* const* ports, KvValue* k_cach
 
   // The step's state; on the simulated card's own large stack.
   static_assert(kMaxDim <= kMaxWidth, "activation rows must hold dim");
-  Activations x;    // (entry, dim) residual stream
-  Activations xb;   // (entry, dim) normed input, then attention output
-  Activations q;    // (entry, dim) queries
-  Activations k;    // (entry, kv_dim) keys of this step's tokens
-  Activations v;    // (entry, kv_dim) values of this step's tokens
-  Activations hb;   // (entry, hidden_dim) FFN gate
-  Activations hb2;  // (entry, hidden_dim) FFN up
+  Activations x;        // (entry, dim) residual stream
+  Activations xb;       // (entry, dim) normed input, then attention output
+  Activations q;        // (entry, dim) queries
+  Activations k;        // (entry, kv_dim) keys of this step's tokens
+  Activations v;        // (entry, kv_dim) values of this step's tokens
+  Activations hb;       // (entry, hidden_dim) FFN gate
+  Activations hb2;      // (entry, hidden_dim) FFN up
   QuantActivations xq;  // (entry, width) int8 activations of the next matmul
   QuantScales xs;       // (entry, width / gs) their scales
   int token[kMaxStep], pos[kMaxStep], slot[kMaxStep], out_row[kMaxStep];
@@ -319,93 +319,93 @@ extern "C" void FPGASERVE_STEP_NAME(const uint8_t* const* ports, KvValue* k_cach
   // `omp for` (here and in the helpers) is split over the team, with a barrier after it.
 #pragma omp parallel
   {
-  const FlushDenormals flush;  // each thread of the team
-  for (int l = 0; l < p.n_layers; l++) {
-    // Attention: q, k, v for every entry.
-    norm_and_quantize(xb, xq, xs, x, w0 + TensorOffset(w0, TensorId(l, kRmsAtt)), n, p.dim, gs, p.rms_eps);
-    matmul(q, xq, xs, n, w, TensorOffset(w0, TensorId(l, kWq)), p.dim, p.dim, gs);
-    matmul(k, xq, xs, n, w, TensorOffset(w0, TensorId(l, kWk)), p.kv_dim, p.dim, gs);
-    matmul(v, xq, xs, n, w, TensorOffset(w0, TensorId(l, kWv)), p.kv_dim, p.dim, gs);
+    const FlushDenormals flush;  // each thread of the team
+    for (int l = 0; l < p.n_layers; l++) {
+      // Attention: q, k, v for every entry.
+      norm_and_quantize(xb, xq, xs, x, w0 + TensorOffset(w0, TensorId(l, kRmsAtt)), n, p.dim, gs, p.rms_eps);
+      matmul(q, xq, xs, n, w, TensorOffset(w0, TensorId(l, kWq)), p.dim, p.dim, gs);
+      matmul(k, xq, xs, n, w, TensorOffset(w0, TensorId(l, kWk)), p.kv_dim, p.dim, gs);
+      matmul(v, xq, xs, n, w, TensorOffset(w0, TensorId(l, kWv)), p.kv_dim, p.dim, gs);
 
-    // RoPE on q and k (pairs within each head), then k and v into this layer's cache, each head padded
-    // with zeros to whole words. Every entry's k/v is written before any entry attends, so a prompt chunk
-    // sees its own earlier tokens.
+      // RoPE on q and k (pairs within each head), then k and v into this layer's cache, each head padded
+      // with zeros to whole words. Every entry's k/v is written before any entry attends, so a prompt chunk
+      // sees its own earlier tokens.
 #pragma omp for schedule(static)
-    for (int e = 0; e < n; e++) {
-      const float* r = rope + e * (kRopeBytes / 4);
-      for (int i = 0; i < p.dim; i += 2) {
-        const int f = (i % p.head_size) / 2;
-        const float c = r[2 * f], s = r[2 * f + 1];
-        const float q0 = q[e][i], q1 = q[e][i + 1];
-        q[e][i] = q0 * c - q1 * s;
-        q[e][i + 1] = q0 * s + q1 * c;
-        if (i < p.kv_dim) {
-          const float k0 = k[e][i], k1 = k[e][i + 1];
-          k[e][i] = k0 * c - k1 * s;
-          k[e][i + 1] = k0 * s + k1 * c;
+      for (int e = 0; e < n; e++) {
+        const float* r = rope + e * (kRopeBytes / 4);
+        for (int i = 0; i < p.dim; i += 2) {
+          const int f = (i % p.head_size) / 2;
+          const float c = r[2 * f], s = r[2 * f + 1];
+          const float q0 = q[e][i], q1 = q[e][i + 1];
+          q[e][i] = q0 * c - q1 * s;
+          q[e][i + 1] = q0 * s + q1 * c;
+          if (i < p.kv_dim) {
+            const float k0 = k[e][i], k1 = k[e][i + 1];
+            k[e][i] = k0 * c - k1 * s;
+            k[e][i + 1] = k0 * s + k1 * c;
+          }
         }
-      }
-      const int64_t at = l * layer_stride + (int64_t)slot[e] * slot_stride + (int64_t)pos[e] * p.kv_stride;
-      for (int hk = 0; hk < p.n_kv_heads; hk++) {
-        KvValue* kc = k_cache + at + hk * head_stride;
-        KvValue* vc = v_cache + at + hk * head_stride;
+        const int64_t at = l * layer_stride + (int64_t)slot[e] * slot_stride + (int64_t)pos[e] * p.kv_stride;
+        for (int hk = 0; hk < p.n_kv_heads; hk++) {
+          KvValue* kc = k_cache + at + hk * head_stride;
+          KvValue* vc = v_cache + at + hk * head_stride;
 #if defined(FPGASERVE_HOST_F16C) && !defined(FPGASERVE_PORTABLE_DOT)
-        KvStoreHost(kc, k[e] + hk * p.head_size, p.head_size);
-        KvStoreHost(vc, v[e] + hk * p.head_size, p.head_size);
+          KvStoreHost(kc, k[e] + hk * p.head_size, p.head_size);
+          KvStoreHost(vc, v[e] + hk * p.head_size, p.head_size);
 #else
-        for (int i = 0; i < p.head_size; i++) {
-          kc[i] = KvFromFloat(k[e][hk * p.head_size + i]);
-          vc[i] = KvFromFloat(v[e][hk * p.head_size + i]);
-        }
+          for (int i = 0; i < p.head_size; i++) {
+            kc[i] = KvFromFloat(k[e][hk * p.head_size + i]);
+            vc[i] = KvFromFloat(v[e][hk * p.head_size + i]);
+          }
 #endif
-        for (int i = p.head_size; i < p.kv_stride; i++) kc[i] = vc[i] = 0;
+          for (int i = p.head_size; i < p.kv_stride; i++) kc[i] = vc[i] = 0;
+        }
       }
-    }
 
-    // Multi-head attention of each entry over its slot's cache, positions 0..pos. Query heads share
-    // key/value heads in groups of kv_mul (grouped-query attention).
+      // Multi-head attention of each entry over its slot's cache, positions 0..pos. Query heads share
+      // key/value heads in groups of kv_mul (grouped-query attention).
 #pragma omp for collapse(2) schedule(dynamic)
-    for (int e = 0; e < n; e++) {
-      for (int h = 0; h < p.n_heads; h++) {
-        float att[kMaxSeqLen];  // (pos + 1) scores, all written by scores()
-        att[0] = 0.0f;          // g++ without -march=native cannot see that and warns attend reads att[0]
-        float qh[kMaxHeadSize];  // the head's query, padded with zeros as the cached keys are
-        for (int i = 0; i < p.kv_stride; i++) qh[i] = i < p.head_size ? q[e][h * p.head_size + i] : 0.0f;
-        const int64_t base = l * layer_stride + (int64_t)slot[e] * slot_stride + (h / p.kv_mul) * head_stride;
-        scores(att, qh, k_cache + base, pos[e] + 1, p.kv_stride, inv_sqrt);
-        attend(xb[e] + h * p.head_size, att, v_cache + base, pos[e] + 1, p.kv_stride, p.head_size);
+      for (int e = 0; e < n; e++) {
+        for (int h = 0; h < p.n_heads; h++) {
+          float att[kMaxSeqLen];   // (pos + 1) scores, all written by scores()
+          att[0] = 0.0f;           // g++ without -march=native cannot see that and warns attend reads att[0]
+          float qh[kMaxHeadSize];  // the head's query, padded with zeros as the cached keys are
+          for (int i = 0; i < p.kv_stride; i++) qh[i] = i < p.head_size ? q[e][h * p.head_size + i] : 0.0f;
+          const int64_t base = l * layer_stride + (int64_t)slot[e] * slot_stride + (h / p.kv_mul) * head_stride;
+          scores(att, qh, k_cache + base, pos[e] + 1, p.kv_stride, inv_sqrt);
+          attend(xb[e] + h * p.head_size, att, v_cache + base, pos[e] + 1, p.kv_stride, p.head_size);
+        }
       }
+
+      // Output projection and residual.
+#pragma omp for schedule(static)
+      for (int e = 0; e < n; e++) QuantizeGroups(xq[e], xs[e], xb[e], p.dim, gs);
+      matmul(xb, xq, xs, n, w, TensorOffset(w0, TensorId(l, kWo)), p.dim, p.dim, gs);
+      residual(x, xb, n, p.dim);
+
+      // FFN: w2(silu(w1 x) * w3 x), and residual.
+      norm_and_quantize(xb, xq, xs, x, w0 + TensorOffset(w0, TensorId(l, kRmsFfn)), n, p.dim, gs, p.rms_eps);
+      matmul(hb, xq, xs, n, w, TensorOffset(w0, TensorId(l, kW1)), p.hidden_dim, p.dim, gs);
+      matmul(hb2, xq, xs, n, w, TensorOffset(w0, TensorId(l, kW3)), p.hidden_dim, p.dim, gs);
+#pragma omp for schedule(static)
+      for (int e = 0; e < n; e++) {
+        for (int i = 0; i < p.hidden_dim; i++) hb[e][i] = Silu(hb[e][i]) * hb2[e][i];
+        QuantizeGroups(xq[e], xs[e], hb[e], p.hidden_dim, gs);
+      }
+      matmul(xb, xq, xs, n, w, TensorOffset(w0, TensorId(l, kW2)), p.dim, p.hidden_dim, gs);
+      residual(x, xb, n, p.dim);
     }
 
-    // Output projection and residual.
-#pragma omp for schedule(static)
-    for (int e = 0; e < n; e++) QuantizeGroups(xq[e], xs[e], xb[e], p.dim, gs);
-    matmul(xb, xq, xs, n, w, TensorOffset(w0, TensorId(l, kWo)), p.dim, p.dim, gs);
-    residual(x, xb, n, p.dim);
-
-    // FFN: w2(silu(w1 x) * w3 x), and residual.
-    norm_and_quantize(xb, xq, xs, x, w0 + TensorOffset(w0, TensorId(l, kRmsFfn)), n, p.dim, gs, p.rms_eps);
-    matmul(hb, xq, xs, n, w, TensorOffset(w0, TensorId(l, kW1)), p.hidden_dim, p.dim, gs);
-    matmul(hb2, xq, xs, n, w, TensorOffset(w0, TensorId(l, kW3)), p.hidden_dim, p.dim, gs);
+    // Final norm and classifier, only for the entries that asked for logits (row m of xq = out_row m), whose
+    // rows go straight to the logits.
 #pragma omp for schedule(static)
     for (int e = 0; e < n; e++) {
-      for (int i = 0; i < p.hidden_dim; i++) hb[e][i] = Silu(hb[e][i]) * hb2[e][i];
-      QuantizeGroups(xq[e], xs[e], hb[e], p.hidden_dim, gs);
+      if (out_row[e] < 0) continue;
+      rmsnorm(xb[e], x[e], w0 + TensorOffset(w0, kRmsFinal), p.dim, p.rms_eps);
+      QuantizeGroups(xq[out_row[e]], xs[out_row[e]], xb[e], p.dim, gs);
     }
-    matmul(xb, xq, xs, n, w, TensorOffset(w0, TensorId(l, kW2)), p.dim, p.hidden_dim, gs);
-    residual(x, xb, n, p.dim);
-  }
-
-  // Final norm and classifier, only for the entries that asked for logits (row m of xq = out_row m), whose
-  // rows go straight to the logits.
-#pragma omp for schedule(static)
-  for (int e = 0; e < n; e++) {
-    if (out_row[e] < 0) continue;
-    rmsnorm(xb[e], x[e], w0 + TensorOffset(w0, kRmsFinal), p.dim, p.rms_eps);
-    QuantizeGroups(xq[out_row[e]], xs[out_row[e]], xb[e], p.dim, gs);
-  }
-  if (n_out > 0) {
-    matmul_rows(logits, p.vocab_size, xq, xs, n_out, w, TensorOffset(w0, kClassifier), p.vocab_size, p.dim, gs);
-  }
+    if (n_out > 0) {
+      matmul_rows(logits, p.vocab_size, xq, xs, n_out, w, TensorOffset(w0, kClassifier), p.vocab_size, p.dim, gs);
+    }
   }  // omp parallel
 }

@@ -55,15 +55,15 @@
 namespace fpgaserve {
 namespace kernel {
 
-const int kMaxDim = FPGASERVE_MAX_DIM;              // model width
-const int kMaxHiddenDim = FPGASERVE_MAX_HIDDEN_DIM; // FFN width
+const int kMaxDim = FPGASERVE_MAX_DIM;               // model width
+const int kMaxHiddenDim = FPGASERVE_MAX_HIDDEN_DIM;  // FFN width
 const int kMaxLayers = FPGASERVE_MAX_LAYERS;
 const int kMaxHeads = FPGASERVE_MAX_HEADS;
-const int kMaxSeqLen = FPGASERVE_MAX_SEQ_LEN;       // longest context a slot can hold
+const int kMaxSeqLen = FPGASERVE_MAX_SEQ_LEN;  // longest context a slot can hold
 const int kMaxVocab = FPGASERVE_MAX_VOCAB;
-const int kMaxStep = FPGASERVE_MAX_STEP;            // entries (tokens) in one step
-const int kMaxKvMul = FPGASERVE_MAX_KV_MUL;         // query heads per key/value head
-const int kMaxHeadSize = 128;                       // head_size: a multiple of 16, at most this
+const int kMaxStep = FPGASERVE_MAX_STEP;     // entries (tokens) in one step
+const int kMaxKvMul = FPGASERVE_MAX_KV_MUL;  // query heads per key/value head
+const int kMaxHeadSize = 128;                // head_size: a multiple of 16, at most this
 // Groups are 32 or 64 values (llama2.c's export halves 64 while it does not divide dim); the minimum bounds
 // kMaxGroups, which sizes the on-chip scale buffers.
 const int kMinGroupSize = 32;
@@ -72,9 +72,9 @@ const int kMaxGroups = kMaxHiddenDim / kMinGroupSize;
 // The weights image is split over this many buffers, one per memory port, so that a matmul streams a
 // tile from every port at once on the card. Every port's part has the same layout and offset table.
 const int kMemPorts = FPGASERVE_MEM_PORTS;
-const int kWordBytes = 64;                          // one memory word: 512 bits
-const int kWordFloats = kWordBytes / 4;             // fp32 lanes of a word
-const int kWordHalves = kWordBytes / 2;             // fp16 lanes of a word
+const int kWordBytes = 64;               // one memory word: 512 bits
+const int kWordFloats = kWordBytes / 4;  // fp32 lanes of a word
+const int kWordHalves = kWordBytes / 2;  // fp16 lanes of a word
 
 // ---- The weights image (written by fpga/weights_image.cpp, read here) ----
 // Little-endian. Every port's part starts with the same header: kHeaderFields int32 fields (the RMS
@@ -89,12 +89,23 @@ const int kWordHalves = kWordBytes / 2;             // fp16 lanes of a word
 // 16 rows x 4 multiply-adds with nothing left to sum across the beat: on the card 16 small adder trees
 // instead of a 64-wide one, on the host one VNNI instruction per beat and entry.
 const uint32_t kImageMagic = 0x49575346u;  // "FSWI"
-const int32_t kImageVersion = 3;  // 2: tiled matrices; 3: the port count is the build's, RMS epsilon
+const int32_t kImageVersion = 3;           // 2: tiled matrices; 3: the port count is the build's, RMS epsilon
 enum HeaderField {
-  kFieldMagic, kFieldVersion, kFieldPorts, kFieldDim, kFieldHiddenDim, kFieldLayers, kFieldHeads,
-  kFieldKvHeads, kFieldVocab, kFieldSeqLen, kFieldGroupSize, kFieldRmsEps, kHeaderFields
+  kFieldMagic,
+  kFieldVersion,
+  kFieldPorts,
+  kFieldDim,
+  kFieldHiddenDim,
+  kFieldLayers,
+  kFieldHeads,
+  kFieldKvHeads,
+  kFieldVocab,
+  kFieldSeqLen,
+  kFieldGroupSize,
+  kFieldRmsEps,
+  kHeaderFields
 };
-const int kHeaderBytes = 64;   // header fields, padded; the offset table follows
+const int kHeaderBytes = 64;  // header fields, padded; the offset table follows
 const int kImageAlign = 64;
 
 // Tensors of the image, in offset-table order: three global ones, then kLayerTensors per layer.
@@ -200,8 +211,7 @@ static_assert(kInputEntryBytes % kWordBytes == 0, "the RoPE table starts on a wo
 //   n_entries  1..kMaxStep;  n_slots, cache_len: the KV cache's shape
 #ifndef __SYNTHESIS__
 extern "C" void fpgaserve_host_step(const uint8_t* const* ports, uint16_t* k_cache, uint16_t* v_cache,
-                                    const uint8_t* input, float* logits, int n_entries, int n_slots,
-                                    int cache_len);
+                                    const uint8_t* input, float* logits, int n_entries, int n_slots, int cache_len);
 #endif
 
 #endif  // FPGASERVE_KERNEL_KERNEL_H_

@@ -157,9 +157,7 @@ sum_squares_words:
 }
 
 // The RMSNorm factor of a sum of squares: o[j] = weight[j] * (factor * x[j]).
-inline float RmsFactor(float sum_squares, int size, float eps) {
-  return 1.0f / sqrtf(sum_squares / (float)size + eps);
-}
+inline float RmsFactor(float sum_squares, int size, float eps) { return 1.0f / sqrtf(sum_squares / (float)size + eps); }
 
 // The int32 sum of one group of a matmul row scaled into the row's running dot: the first group starts
 // the dot, each later one adds to it, in group order. Multiply and add are two roundings (no fused

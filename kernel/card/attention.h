@@ -39,13 +39,13 @@ namespace fpgaserve {
 namespace kernel {
 
 const int kMaxHeadWords = kMaxHeadSize / kWordHalves;  // fp16 words of a cached head
-const int kMaxJobs = kMaxStep * kMaxHeads;              // (entry, kv head) pairs of a step
+const int kMaxJobs = kMaxStep * kMaxHeads;             // (entry, kv head) pairs of a step
 // kKvChunk (card.h): positions a loader reads in one go, their keys then their values. A chunk's values
 // (kKvChunk x kMaxHeadWords words) fit the value stream, so the loader reads the next chunk's keys while
 // the values stage works through them; a chunk's weights (kKvChunk x kMaxKvMul) fit the weight stream,
 // which is what keeps the chain from deadlocking (see kv_load).
-const int kValueWords = kKvChunk * kMaxHeadWords;   // depth of a chain's value stream
-const int kWeightValues = kKvChunk * kMaxKvMul;     // depth of a chain's weight stream
+const int kValueWords = kKvChunk * kMaxHeadWords;  // depth of a chain's value stream
+const int kWeightValues = kKvChunk * kMaxKvMul;    // depth of a chain's weight stream
 
 // What a chain's weights stage hands its values stage per query head at a job's end (OnlineMerge).
 struct LaneFactors {
@@ -56,9 +56,9 @@ struct LaneFactors {
 // What attention needs of the step, the same for every port.
 struct AttentionShape {
   int n, n_kv_heads, kv_mul, head_size, cache_len, n_slots, layer;
-  int hw;                  // KvHeadWords(head_size)
-  int64_t kv_base;         // first KV word of every port
-  float inv_sqrt;          // 1 / sqrt(head_size)
+  int hw;           // KvHeadWords(head_size)
+  int64_t kv_base;  // first KV word of every port
+  float inv_sqrt;   // 1 / sqrt(head_size)
 };
 
 // A job as the loaders and attend stages see it.
@@ -111,8 +111,8 @@ write_kv_jobs:
 
 // Hands out the jobs: to each port's loader its jobs' lines; to each chain its jobs (which of its ports)
 // and their kv_mul query heads (zero-padded to whole key words). First each loader's and chain's job count.
-inline void jobs(const Word q[kMaxStep][kActWords], const int slot[kMaxStep], const int pos[kMaxStep],
-                 AttentionShape s, hls::stream<Job> load_jobs[kMemPorts], hls::stream<Job> attend_jobs[kChains],
+inline void jobs(const Word q[kMaxStep][kActWords], const int slot[kMaxStep], const int pos[kMaxStep], AttentionShape s,
+                 hls::stream<Job> load_jobs[kMemPorts], hls::stream<Job> attend_jobs[kChains],
                  hls::stream<Word> queries[kChains], hls::stream<int>& order) {
   int count[kMemPorts];
 #pragma HLS ARRAY_PARTITION variable = count complete
@@ -233,7 +233,8 @@ scores_jobs:
     for (int it = 0; it < count * s.hw * s.kv_mul; it++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxSeqLen * kMaxHeadWords
 #pragma HLS PIPELINE II = 1
-      if (r == 0) key = ReadFrom<kChainPorts>(keys, job.member);  // a key word serves the kv_mul query heads, one a cycle
+      if (r == 0)
+        key = ReadFrom<kChainPorts>(keys, job.member);  // a key word serves the kv_mul query heads, one a cycle
       float p[kWordHalves];
 #pragma HLS ARRAY_PARTITION variable = p complete
       for (int i = 0; i < kWordHalves; i++) p[i] = qh[r][w * kWordHalves + i] * KvToFloat(WordU16(key, i));
@@ -415,26 +416,28 @@ merge_words:
   CARD_COUNT(head_words, (int64_t)s.n * s.n_kv_heads * per_job);
 }
 
-#define FPGASERVE_CARD_KV_LOAD(p) kv_load(m##p, s, load_jobs[p], keys[p % kChains][p / kChains], vals[p % kChains][p / kChains]);
-#define FPGASERVE_CARD_ATTEND_CHAIN(c)                                      \
-  scores(attend_jobs[c], queries[c], keys[c], s, raw[c], counts[c]);        \
-  weights(counts[c], raw[c], online[c], factors[c], counts2[c], s);         \
+#define FPGASERVE_CARD_KV_LOAD(p) \
+  kv_load(m##p, s, load_jobs[p], keys[p % kChains][p / kChains], vals[p % kChains][p / kChains]);
+#define FPGASERVE_CARD_ATTEND_CHAIN(c)                               \
+  scores(attend_jobs[c], queries[c], keys[c], s, raw[c], counts[c]); \
+  weights(counts[c], raw[c], online[c], factors[c], counts2[c], s);  \
   values(counts2[c], online[c], factors[c], vals[c], s, outs[c]);
 
 // A layer's attention for the step's entries: y[e] = attention of q[e] over its slot's cache.
 inline void attention(FPGASERVE_FOR_PORTS(FPGASERVE_CARD_CONST_PORT_PARAM) const Word q[kMaxStep][kActWords],
-                      const int slot[kMaxStep], const int pos[kMaxStep], AttentionShape s, Word y[kMaxStep][kActWords]) {
+                      const int slot[kMaxStep], const int pos[kMaxStep], AttentionShape s,
+                      Word y[kMaxStep][kActWords]) {
 #pragma HLS DATAFLOW
   hls::stream<Job> load_jobs[kMemPorts];
   hls::stream<Job> attend_jobs[kChains];
   hls::stream<Word> queries[kChains];
   hls::stream<Word> keys[kChains][kChainPorts];  // port p's loader writes [p % kChains][p / kChains]
   hls::stream<Word> vals[kChains][kChainPorts];
-  hls::stream<float> raw[kChains];               // scores
-  hls::stream<OnlineWeight> online[kChains];     // each (position, query head)'s c and p
-  hls::stream<LaneFactors> factors[kChains];     // each job's per-head OnlineMerge
-  hls::stream<Job> counts[kChains];              // each job, scores -> weights
-  hls::stream<Job> counts2[kChains];             // ... weights -> values
+  hls::stream<float> raw[kChains];            // scores
+  hls::stream<OnlineWeight> online[kChains];  // each (position, query head)'s c and p
+  hls::stream<LaneFactors> factors[kChains];  // each job's per-head OnlineMerge
+  hls::stream<Job> counts[kChains];           // each job, scores -> weights
+  hls::stream<Job> counts2[kChains];          // ... weights -> values
   hls::stream<Word> outs[kChains];
   hls::stream<int> order;
 #pragma HLS STREAM variable = load_jobs depth = kMaxJobs

@@ -53,7 +53,8 @@ namespace fpgaserve {
 namespace kernel {
 
 const int kChains = FPGASERVE_ATTENTION_CHAINS;
-const int kChainPorts = kMemPorts / kChains;  // ports (loaders) per chain: port p is member p / kChains of chain p % kChains
+const int kChainPorts = kMemPorts /
+                        kChains;  // ports (loaders) per chain: port p is member p / kChains of chain p % kChains
 static_assert(kChains >= 1 && kChainPorts * kChains == kMemPorts, "FPGASERVE_ATTENTION_CHAINS must divide the ports");
 const int kPeEntries = FPGASERVE_PE_ENTRIES;
 const int kScaleMinCycles = 8;  // kernel_math.h's kPartials (see kScaleSlots)
@@ -68,7 +69,7 @@ static_assert(kScaleRows * kScaleParts == kTileRows && kScaleMinCycles % kScaleP
 // Cycles the scale stage gives one PE block of one group: its entries' parts, and at least
 // kScaleMinCycles: the float sums it carries come back no sooner, so the adder's latency is hidden
 // (kernel_math.h's kPartials).
-const int kScaleSlots = kPeEntries * kScaleParts > kScaleMinCycles ? kPeEntries * kScaleParts : kScaleMinCycles;
+const int kScaleSlots = kPeEntries * kScaleParts > kScaleMinCycles ? kPeEntries* kScaleParts : kScaleMinCycles;
 // Positions of a job whose keys, then values, an attention loader reads in one go (attention.h): 32
 // positions of a 64-value head are one 64-word burst.
 const int kKvChunk = 32;
@@ -115,25 +116,25 @@ inline int64_t CardLogitsWord(int tile, int row, int vocab, int n_out) {
 // simulation counts them as it runs; `fpgaserve estimate` derives the same numbers from the shape
 // (fpga/perf_model.cpp), and tests/kernel/card_sim_test.cpp checks that the two agree.
 struct CardCounters {
-  int64_t header_words;     // image header and offset table
-  int64_t input_words;      // the step input
-  int64_t embed_words;      // token embedding rows (whole groups: value words and scale word)
-  int64_t vector_words;     // norm weights read
-  int64_t norm_words;       // RMSNorm: sum of squares and scale passes, 16 values a word
-  int64_t quant_words;      // quantisation: group maximum and rounding passes
-  int64_t feed_words;       // activations broadcast to the PE arrays
-  int64_t fill_words;       // ... and stored in each PE array
-  int64_t weight_words;     // weight words streamed by the loaders
-  int64_t pe_iterations;    // PE array: (word, entry block) pairs
-  int64_t scale_iterations; // scale stage: (group, block, entry slot)
-  int64_t store_words;      // matmul outputs stored (activations or logits)
-  int64_t rope_words;       // RoPE rotation
-  int64_t kv_write_words;   // keys and values written to the cache
-  int64_t kv_read_words;    // keys and values streamed by the attention loaders
-  int64_t score_iterations; // (key word, query head) pairs
-  int64_t softmax_iterations; // online softmax: (position, query head) pairs, at least 2 a position
-  int64_t value_iterations; // (value word, query head) pairs
-  int64_t head_words;       // attention outputs merged
+  int64_t header_words;        // image header and offset table
+  int64_t input_words;         // the step input
+  int64_t embed_words;         // token embedding rows (whole groups: value words and scale word)
+  int64_t vector_words;        // norm weights read
+  int64_t norm_words;          // RMSNorm: sum of squares and scale passes, 16 values a word
+  int64_t quant_words;         // quantisation: group maximum and rounding passes
+  int64_t feed_words;          // activations broadcast to the PE arrays
+  int64_t fill_words;          // ... and stored in each PE array
+  int64_t weight_words;        // weight words streamed by the loaders
+  int64_t pe_iterations;       // PE array: (word, entry block) pairs
+  int64_t scale_iterations;    // scale stage: (group, block, entry slot)
+  int64_t store_words;         // matmul outputs stored (activations or logits)
+  int64_t rope_words;          // RoPE rotation
+  int64_t kv_write_words;      // keys and values written to the cache
+  int64_t kv_read_words;       // keys and values streamed by the attention loaders
+  int64_t score_iterations;    // (key word, query head) pairs
+  int64_t softmax_iterations;  // online softmax: (position, query head) pairs, at least 2 a position
+  int64_t value_iterations;    // (value word, query head) pairs
+  int64_t head_words;          // attention outputs merged
   int64_t residual_words;
   int64_t swiglu_words;
 };
@@ -149,8 +150,7 @@ struct CardCounters {
 //   logits              CardLogitsWords(vocab, n_out) words
 //   n_entries           1..kMaxStep; n_slots, cache_len: the KV cache's shape; kv_base: in words
 extern "C" void fpgaserve_step(FPGASERVE_FOR_PORTS(FPGASERVE_CARD_PORT_PARAM) const fpgaserve::kernel::Word* in,
-                               fpgaserve::kernel::Word* logits, int n_entries, int n_slots, int cache_len,
-                               int kv_base);
+                               fpgaserve::kernel::Word* logits, int n_entries, int n_slots, int cache_len, int kv_base);
 
 #ifndef __SYNTHESIS__
 // The C simulation's counters for the last call (zeroed at its start).

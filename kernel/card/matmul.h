@@ -103,7 +103,8 @@ feed_words:
 inline void DotPair4(const Word& w, int j, uint32_t x4, int32_t* hi, int32_t* lo) {
   int64_t packed = 0;
   for (int k = 0; k < kTileBeatValues; k++) {
-    const int64_t pair = (int64_t)WordI8(w, j * kTileBeatValues + k) * 262144 + WordI8(w, (j + 1) * kTileBeatValues + k);
+    const int64_t pair = (int64_t)WordI8(w, j * kTileBeatValues + k) * 262144 +
+                         WordI8(w, (j + 1) * kTileBeatValues + k);
     packed += pair * (int8_t)(x4 >> (8 * k));
   }
   const int64_t low = (int64_t)(((uint64_t)packed & 0x3ffffu) ^ 0x20000u) - 0x20000;  // sign-extend 18 bits
@@ -211,8 +212,8 @@ pe_words:
 
 // One port's scale stage: dot[e][j] = ScaledGroup of each group, in group order, kScaleRows rows a cycle;
 // after the last group of a tile, one word per entry (its 16 rows) to `out`.
-inline void scale(hls::stream<Word> sums_in[kPeEntries], hls::stream<Word>& w_scales_in,
-                  hls::stream<Word>& x_scales_in, MatmulShape s, hls::stream<Word>& out) {
+inline void scale(hls::stream<Word> sums_in[kPeEntries], hls::stream<Word>& w_scales_in, hls::stream<Word>& x_scales_in,
+                  MatmulShape s, hls::stream<Word>& out) {
   float dot[kMaxStep][kTileRows];
 #pragma HLS ARRAY_PARTITION variable = dot complete dim = 2
   const int entry_slots = kScaleSlots / kScaleParts;  // entries a block has room for (kPeEntries or more)
@@ -300,22 +301,22 @@ inline void store(hls::stream<Word> dots[kMemPorts], MatmulShape s, bool to_logi
   CARD_COUNT(store_words, words);
 }
 
-#define FPGASERVE_CARD_MATMUL_CHAIN(p)                              \
-  load_weights(m##p, s, words[p]);                                  \
-  pe(words[p], x[p], s, sums[p], w_scales[p], x_scales[p]);         \
+#define FPGASERVE_CARD_MATMUL_CHAIN(p)                      \
+  load_weights(m##p, s, words[p]);                          \
+  pe(words[p], x[p], s, sums[p], w_scales[p], x_scales[p]); \
   scale(sums[p], w_scales[p], x_scales[p], s, dots[p]);
-#define FPGASERVE_CARD_MATMUL_STREAMS                                  \
-  hls::stream<Word> words[kMemPorts];                                  \
-  hls::stream<Word> x[kMemPorts];                                      \
-  hls::stream<Word> sums[kMemPorts][kPeEntries];                       \
-  hls::stream<Word> w_scales[kMemPorts];                               \
-  hls::stream<Word> x_scales[kMemPorts];                               \
-  hls::stream<Word> dots[kMemPorts];                                   \
-  _Pragma("HLS STREAM variable = words depth = 64")                    \
-  _Pragma("HLS STREAM variable = x depth = 4")                         \
-  _Pragma("HLS STREAM variable = sums depth = 2")                      \
-  _Pragma("HLS STREAM variable = w_scales depth = 2")                  \
-  _Pragma("HLS STREAM variable = x_scales depth = 2")                  \
+#define FPGASERVE_CARD_MATMUL_STREAMS                 \
+  hls::stream<Word> words[kMemPorts];                 \
+  hls::stream<Word> x[kMemPorts];                     \
+  hls::stream<Word> sums[kMemPorts][kPeEntries];      \
+  hls::stream<Word> w_scales[kMemPorts];              \
+  hls::stream<Word> x_scales[kMemPorts];              \
+  hls::stream<Word> dots[kMemPorts];                  \
+  _Pragma("HLS STREAM variable = words depth = 64")   \
+  _Pragma("HLS STREAM variable = x depth = 4")        \
+  _Pragma("HLS STREAM variable = sums depth = 2")     \
+  _Pragma("HLS STREAM variable = w_scales depth = 2") \
+  _Pragma("HLS STREAM variable = x_scales depth = 2") \
   _Pragma("HLS STREAM variable = dots depth = kMaxStep")
 
 // y = W x for the n entries of xq/xs: into on-chip activations, or with to_logits (the classifier, its

@@ -9,9 +9,10 @@
 //   x ─> rmsnorm ─> quantize (entries that want logits) ─> [matmul classifier] ─> logits
 //
 // [..] is a DATAFLOW region (kernel/card/matmul.h, attention.h): a chain of stages per memory port (for
-// attention: a loader per port, a compute chain per kChains ports), side by side, joined by streams. The stages between them are elementwise passes over the
-// on-chip activations, a word (16 values) a cycle (vector_ops.h). They run one after another: each needs
-// the whole result of the one before (a norm needs all of x, attention all of this step's keys).
+// attention: a loader per port, a compute chain per kChains ports), side by side, joined by streams. The stages between
+// them are elementwise passes over the on-chip activations, a word (16 values) a cycle (vector_ops.h). They run one
+// after another: each needs the whole result of the one before (a norm needs all of x, attention all of this step's
+// keys).
 //
 // On-chip memory (the build's maxima; kernel/Makefile sets them per platform): the activations are
 // arrays of 512-bit words bound to URAM (x, xb, q, k, v, hb, hb2: (entry, word)); the int8 activations and
@@ -59,7 +60,7 @@ int64_t table_offset(const Word table[kTableWords], int id) {
 
 #define FPGASERVE_CARD_PORT_ARG(p) m##p,
 #define FPGASERVE_CARD_PRAGMA(x) _Pragma(#x)
-#define FPGASERVE_CARD_PORT_INTERFACE(p)                                                                  \
+#define FPGASERVE_CARD_PORT_INTERFACE(p) \
   FPGASERVE_CARD_PRAGMA(HLS INTERFACE m_axi port = m##p offset = slave bundle = gmem##p                   \
                         max_read_burst_length = 64 max_write_burst_length = 64 num_read_outstanding = 8 \
                         num_write_outstanding = 4 latency = 64)

@@ -16,15 +16,15 @@
 namespace fpgaserve {
 namespace kernel {
 
-const int kDimWords = kMaxDim / kWordFloats;          // words of a dim-wide activation
+const int kDimWords = kMaxDim / kWordFloats;           // words of a dim-wide activation
 const int kHiddenWords = kMaxHiddenDim / kWordFloats;  // words of a hidden-wide activation
 // Every activation array is as wide as the widest (the FFN's), so that one matmul instance serves every
 // call: a 512-bit word array takes 8 URAMs across, so the narrower ones would save nothing.
 const int kActWords = kHiddenWords;
 static_assert(kMaxDim <= kMaxHiddenDim, "activation rows must hold dim");
-const int kQuantWords = kMaxHiddenDim / kWordBytes;     // words of int8 activations (64 a word)
+const int kQuantWords = kMaxHiddenDim / kWordBytes;                    // words of int8 activations (64 a word)
 const int kScaleWords = (kMaxGroups + kWordFloats - 1) / kWordFloats;  // words of group scales
-const int kRopeWords = kMaxHeadSize / kWordFloats;      // words of one entry's RoPE table
+const int kRopeWords = kMaxHeadSize / kWordFloats;                     // words of one entry's RoPE table
 
 // w[0 .. words) = port words from `at`: a norm weight vector (stored in every port; read from port 0).
 inline void load_vector(const Word* port, int64_t at, int words, Word w[kDimWords]) {
@@ -39,8 +39,8 @@ load_vector_words:
 
 // o[e] = weight * x[e] / rms(x[e]) for n entries of `words` words: kernel_math.h's SumSquares and
 // RmsFactor, word-wide. Two passes per entry (sum of squares, then scale).
-inline void rmsnorm(Word o[kMaxStep][kActWords], const Word x[kMaxStep][kActWords], const Word weight[kDimWords],
-                    int n, int words, float eps) {
+inline void rmsnorm(Word o[kMaxStep][kActWords], const Word x[kMaxStep][kActWords], const Word weight[kDimWords], int n,
+                    int words, float eps) {
 norm_entries:
   for (int e = 0; e < n; e++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxStep
@@ -126,7 +126,8 @@ quant_entries:
 #pragma HLS LOOP_TRIPCOUNT max = kHiddenWords
 #pragma HLS PIPELINE II = 1
       const int at = w * kWordFloats;  // value index of this word's first value
-      for (int l = 0; l < kWordFloats; l++) SetWordI8(q, at % kWordBytes + l, QuantRound(WordF32(x[e][w], l), inv[w / gw]));
+      for (int l = 0; l < kWordFloats; l++)
+        SetWordI8(q, at % kWordBytes + l, QuantRound(WordF32(x[e][w], l), inv[w / gw]));
       if (at % kWordBytes == kWordBytes - kWordFloats || w == words - 1) {
         xq[r][at / kWordBytes] = q;
         q = ZeroWord();

@@ -11,7 +11,8 @@ namespace fpgaserve {
 
 namespace {
 
-constexpr const char* kColors[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"};
+constexpr const char* kColors[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e",
+                                   "#9467bd", "#8c564b", "#e377c2", "#17becf"};
 constexpr double kW = 560, kH = 320, kLeft = 64, kRight = 16, kTop = 28, kBottom = 44;
 
 std::string Escape(const std::string& s) {
@@ -40,8 +41,8 @@ struct Series {
 };
 
 // A line plot with linear axes from 0; x_labels, when given, replace the numbers under integer x ticks.
-std::string Plot(const std::string& title, const std::string& x_title, const std::string& y_title, const std::vector<Series>& series,
-                 const std::vector<std::string>& x_labels = {}) {
+std::string Plot(const std::string& title, const std::string& x_title, const std::string& y_title,
+                 const std::vector<Series>& series, const std::vector<std::string>& x_labels = {}) {
   double x_max = 0, y_max = 0;
   for (const Series& s : series) {
     for (auto [x, y] : s.points) {
@@ -54,21 +55,24 @@ std::string Plot(const std::string& title, const std::string& x_title, const std
   const double pw = kW - kLeft - kRight, ph = kH - kTop - kBottom;
   auto sx = [&](double x) { return kLeft + x / x_max * pw; };
   auto sy = [&](double y) { return kTop + ph - y / y_max * ph; };
-  std::string svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + Fmt("%.0f", kW) + "\" height=\"" + Fmt("%.0f", kH) +
-                    "\" font-family=\"sans-serif\" font-size=\"11\">\n";
-  svg += "<text x=\"" + Fmt("%.0f", kW / 2) + "\" y=\"16\" text-anchor=\"middle\" font-size=\"13\">" + Escape(title) + "</text>\n";
-  svg += "<rect x=\"" + Fmt("%.1f", kLeft) + "\" y=\"" + Fmt("%.1f", kTop) + "\" width=\"" + Fmt("%.1f", pw) + "\" height=\"" +
-         Fmt("%.1f", ph) + "\" fill=\"none\" stroke=\"#888\"/>\n";
+  std::string svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + Fmt("%.0f", kW) + "\" height=\"" +
+                    Fmt("%.0f", kH) + "\" font-family=\"sans-serif\" font-size=\"11\">\n";
+  svg += "<text x=\"" + Fmt("%.0f", kW / 2) + "\" y=\"16\" text-anchor=\"middle\" font-size=\"13\">" + Escape(title) +
+         "</text>\n";
+  svg += "<rect x=\"" + Fmt("%.1f", kLeft) + "\" y=\"" + Fmt("%.1f", kTop) + "\" width=\"" + Fmt("%.1f", pw) +
+         "\" height=\"" + Fmt("%.1f", ph) + "\" fill=\"none\" stroke=\"#888\"/>\n";
   for (int i = 0; i <= 4; i++) {  // y grid and labels
     const double y = y_max * i / 4;
-    svg += "<line x1=\"" + Fmt("%.1f", kLeft) + "\" x2=\"" + Fmt("%.1f", kLeft + pw) + "\" y1=\"" + Fmt("%.1f", sy(y)) + "\" y2=\"" +
-           Fmt("%.1f", sy(y)) + "\" stroke=\"#eee\"/>";
-    svg += "<text x=\"" + Fmt("%.1f", kLeft - 4) + "\" y=\"" + Fmt("%.1f", sy(y) + 4) + "\" text-anchor=\"end\">" + Fmt("%.4g", y) + "</text>\n";
+    svg += "<line x1=\"" + Fmt("%.1f", kLeft) + "\" x2=\"" + Fmt("%.1f", kLeft + pw) + "\" y1=\"" + Fmt("%.1f", sy(y)) +
+           "\" y2=\"" + Fmt("%.1f", sy(y)) + "\" stroke=\"#eee\"/>";
+    svg += "<text x=\"" + Fmt("%.1f", kLeft - 4) + "\" y=\"" + Fmt("%.1f", sy(y) + 4) + "\" text-anchor=\"end\">" +
+           Fmt("%.4g", y) + "</text>\n";
   }
   if (x_labels.empty()) {
     for (int i = 0; i <= 4; i++) {
       const double x = x_max * i / 4;
-      svg += "<text x=\"" + Fmt("%.1f", sx(x)) + "\" y=\"" + Fmt("%.1f", kTop + ph + 14) + "\" text-anchor=\"middle\">" + Fmt("%.4g", x) + "</text>\n";
+      svg += "<text x=\"" + Fmt("%.1f", sx(x)) + "\" y=\"" + Fmt("%.1f", kTop + ph + 14) +
+             "\" text-anchor=\"middle\">" + Fmt("%.4g", x) + "</text>\n";
     }
   } else {
     for (size_t i = 0; i < x_labels.size(); i++) {
@@ -76,20 +80,24 @@ std::string Plot(const std::string& title, const std::string& x_title, const std
              "\" text-anchor=\"middle\">" + Escape(x_labels[i]) + "</text>\n";
     }
   }
-  svg += "<text x=\"" + Fmt("%.1f", kLeft + pw / 2) + "\" y=\"" + Fmt("%.1f", kH - 8) + "\" text-anchor=\"middle\">" + Escape(x_title) + "</text>\n";
-  svg += "<text transform=\"translate(14," + Fmt("%.1f", kTop + ph / 2) + ") rotate(-90)\" text-anchor=\"middle\">" + Escape(y_title) + "</text>\n";
+  svg += "<text x=\"" + Fmt("%.1f", kLeft + pw / 2) + "\" y=\"" + Fmt("%.1f", kH - 8) + "\" text-anchor=\"middle\">" +
+         Escape(x_title) + "</text>\n";
+  svg += "<text transform=\"translate(14," + Fmt("%.1f", kTop + ph / 2) + ") rotate(-90)\" text-anchor=\"middle\">" +
+         Escape(y_title) + "</text>\n";
   for (size_t k = 0; k < series.size(); k++) {
     const char* color = kColors[k % std::size(kColors)];
     std::string pts;
     for (auto [x, y] : series[k].points) pts += Fmt("%.1f", sx(x)) + "," + Fmt("%.1f", sy(y)) + " ";
-    svg += "<polyline fill=\"none\" stroke=\"" + std::string(color) + "\" stroke-width=\"1.5\" points=\"" + pts + "\"/>\n";
+    svg += "<polyline fill=\"none\" stroke=\"" + std::string(color) + "\" stroke-width=\"1.5\" points=\"" + pts +
+           "\"/>\n";
     if (series[k].points.size() <= 32) {
       for (auto [x, y] : series[k].points) {
-        svg += "<circle cx=\"" + Fmt("%.1f", sx(x)) + "\" cy=\"" + Fmt("%.1f", sy(y)) + "\" r=\"3\" fill=\"" + color + "\"/>";
+        svg += "<circle cx=\"" + Fmt("%.1f", sx(x)) + "\" cy=\"" + Fmt("%.1f", sy(y)) + "\" r=\"3\" fill=\"" + color +
+               "\"/>";
       }
     }
-    svg += "<text x=\"" + Fmt("%.1f", kLeft + pw - 4) + "\" y=\"" + Fmt("%.1f", kTop + 14 + 13.0 * k) + "\" text-anchor=\"end\" fill=\"" +
-           color + "\">" + Escape(series[k].name) + "</text>\n";
+    svg += "<text x=\"" + Fmt("%.1f", kLeft + pw - 4) + "\" y=\"" + Fmt("%.1f", kTop + 14 + 13.0 * k) +
+           "\" text-anchor=\"end\" fill=\"" + color + "\">" + Escape(series[k].name) + "</text>\n";
   }
   return svg + "</svg>\n";
 }
@@ -101,7 +109,8 @@ std::vector<std::pair<double, double>> Cdf(std::vector<double> values) {
   std::sort(values.begin(), values.end());
   const size_t step = std::max<size_t>(1, values.size() / 200);
   points.emplace_back(values.front(), 0.0);
-  for (size_t i = 0; i < values.size(); i += step) points.emplace_back(values[i], static_cast<double>(i + 1) / values.size());
+  for (size_t i = 0; i < values.size(); i += step)
+    points.emplace_back(values[i], static_cast<double>(i + 1) / values.size());
   points.emplace_back(values.back(), 1.0);
   return points;
 }
@@ -128,18 +137,20 @@ std::string PowerPlot(const BenchStats& r) {
 }
 
 std::string FiguresTable(const std::vector<BenchStats>& runs) {
-  std::string t = "<table><tr><th>concurrency</th><th>rate</th><th>ok</th><th>failed</th><th>errors</th><th>req/s</th>"
-                  "<th>goodput</th><th>out tok/s</th><th>total tok/s</th><th>TTFT p50/p99</th><th>TPOT p50/p99</th>"
-                  "<th>ITL p50/p99</th><th>E2EL p50/p99</th></tr>\n";
+  std::string t =
+      "<table><tr><th>concurrency</th><th>rate</th><th>ok</th><th>failed</th><th>errors</th><th>req/s</th>"
+      "<th>goodput</th><th>out tok/s</th><th>total tok/s</th><th>TTFT p50/p99</th><th>TPOT p50/p99</th>"
+      "<th>ITL p50/p99</th><th>E2EL p50/p99</th></tr>\n";
   for (const BenchStats& r : runs) {
     std::string errors;
     for (const auto& [key, count] : r.errors_by_status) errors += Escape(key) + ": " + std::to_string(count) + " ";
     auto pair = [](const Distribution& d) { return Fmt("%.1f", d.median) + " / " + Fmt("%.1f", d.p99); };
-    t += "<tr><td>" + ConcurrencyLabel(r.config.max_concurrency) + "</td><td>" + RateLabel(r.config.request_rate) + "</td><td>" +
-         std::to_string(r.completed) + "</td><td>" + std::to_string(r.failed) + "</td><td>" + errors + "</td><td>" +
-         Fmt("%.2f", r.request_throughput) + "</td><td>" + (r.goodput ? Fmt("%.2f", *r.goodput) : "-") + "</td><td>" +
-         Fmt("%.1f", r.output_throughput) + "</td><td>" + Fmt("%.1f", r.total_token_throughput) + "</td><td>" + pair(r.ttft_ms) +
-         "</td><td>" + pair(r.tpot_ms) + "</td><td>" + pair(r.itl_ms) + "</td><td>" + pair(r.e2el_ms) + "</td></tr>\n";
+    t += "<tr><td>" + ConcurrencyLabel(r.config.max_concurrency) + "</td><td>" + RateLabel(r.config.request_rate) +
+         "</td><td>" + std::to_string(r.completed) + "</td><td>" + std::to_string(r.failed) + "</td><td>" + errors +
+         "</td><td>" + Fmt("%.2f", r.request_throughput) + "</td><td>" + (r.goodput ? Fmt("%.2f", *r.goodput) : "-") +
+         "</td><td>" + Fmt("%.1f", r.output_throughput) + "</td><td>" + Fmt("%.1f", r.total_token_throughput) +
+         "</td><td>" + pair(r.ttft_ms) + "</td><td>" + pair(r.tpot_ms) + "</td><td>" + pair(r.itl_ms) + "</td><td>" +
+         pair(r.e2el_ms) + "</td></tr>\n";
   }
   return t + "</table>\n";
 }
@@ -153,8 +164,8 @@ std::string ReportToHtml(const BenchReport& report) {
       "td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}code{background:#f4f4f4;padding:2px 4px}"
       "svg{margin:8px 16px 8px 0;border:1px solid #eee}</style></head><body>\n";
   html += "<h1>fpgaserve bench serve</h1>\n<p><code>" + Escape(report.command) + "</code></p>\n";
-  html += "<p>" + Escape(report.date) + " &middot; server " + Escape(report.url) + " &middot; model " + Escape(report.model) +
-          " &middot; " + Escape(report.endpoint) + " &middot; " + Escape(report.workload) +
+  html += "<p>" + Escape(report.date) + " &middot; server " + Escape(report.url) + " &middot; model " +
+          Escape(report.model) + " &middot; " + Escape(report.endpoint) + " &middot; " + Escape(report.workload) +
           (report.slo.empty() ? "" : " &middot; SLO " + Escape(report.slo)) + "</p>\n";
   html += FiguresTable(report.runs);
 

@@ -1,10 +1,10 @@
 #include "server/bench/bench_report.h"
 
-#include "server/bench/energy_report.h"
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+
+#include "server/bench/energy_report.h"
 
 namespace fpgaserve {
 
@@ -52,8 +52,12 @@ std::string DistributionLines(const char* title, const char* name, const Distrib
 
 }  // namespace
 
-std::string RateLabel(double rate) { return std::isinf(rate) || rate <= 0 ? "inf" : Num(rate, rate == std::floor(rate) ? 0 : 2); }
-std::string ConcurrencyLabel(int max_concurrency) { return max_concurrency > 0 ? std::to_string(max_concurrency) : "none"; }
+std::string RateLabel(double rate) {
+  return std::isinf(rate) || rate <= 0 ? "inf" : Num(rate, rate == std::floor(rate) ? 0 : 2);
+}
+std::string ConcurrencyLabel(int max_concurrency) {
+  return max_concurrency > 0 ? std::to_string(max_concurrency) : "none";
+}
 
 std::string FormatRunTable(const BenchStats& r) {
   std::string s = Heading("Serving Benchmark Result", '=');
@@ -70,7 +74,8 @@ std::string FormatRunTable(const BenchStats& r) {
   if (r.goodput) s += Line("Request goodput (req/s):", Num(*r.goodput));
   s += Line("Output token throughput (tok/s):", Num(r.output_throughput));
   s += Line("Total token throughput (tok/s):", Num(r.total_token_throughput));
-  s += Line("Energy per output token:", FormatEnergyPerToken({r.energy_joules, r.energy_source}, r.total_output_tokens));
+  s += Line("Energy per output token:",
+            FormatEnergyPerToken({r.energy_joules, r.energy_source}, r.total_output_tokens));
   s += DistributionLines("Time to First Token", "TTFT", r.ttft_ms);
   s += DistributionLines("Time per Output Token (excl. 1st token)", "TPOT", r.tpot_ms);
   s += DistributionLines("Inter-token Latency", "ITL", r.itl_ms);
@@ -82,14 +87,14 @@ std::string FormatRunTable(const BenchStats& r) {
 std::string FormatSweepTable(const std::vector<BenchStats>& runs) {
   std::string s;
   char buf[256];
-  std::snprintf(buf, sizeof(buf), "%11s %8s %6s %6s %9s %10s %10s %10s %10s %10s\n", "concurrency", "rate", "ok", "failed",
-                "req/s", "out tok/s", "p50 TTFT", "p99 TTFT", "p50 ITL", "p99 ITL");
+  std::snprintf(buf, sizeof(buf), "%11s %8s %6s %6s %9s %10s %10s %10s %10s %10s\n", "concurrency", "rate", "ok",
+                "failed", "req/s", "out tok/s", "p50 TTFT", "p99 TTFT", "p50 ITL", "p99 ITL");
   s += buf;
   for (const BenchStats& r : runs) {
     std::snprintf(buf, sizeof(buf), "%11s %8s %6d %6d %9.2f %10.1f %10.1f %10.1f %10.2f %10.2f\n",
-                  ConcurrencyLabel(r.config.max_concurrency).c_str(), RateLabel(r.config.request_rate).c_str(), r.completed,
-                  r.failed, r.request_throughput, r.output_throughput, r.ttft_ms.median, r.ttft_ms.p99, r.itl_ms.median,
-                  r.itl_ms.p99);
+                  ConcurrencyLabel(r.config.max_concurrency).c_str(), RateLabel(r.config.request_rate).c_str(),
+                  r.completed, r.failed, r.request_throughput, r.output_throughput, r.ttft_ms.median, r.ttft_ms.p99,
+                  r.itl_ms.median, r.itl_ms.p99);
     s += buf;
   }
   s += "(latencies in ms)\n";
@@ -113,15 +118,16 @@ json RunToJson(const BenchStats& r) {
   j["request_goodput"] = j["goodput"];  // vLLM's name for the same figure
   j["good_requests"] = r.good_requests;
   j["max_concurrency"] = r.config.max_concurrency > 0 ? json(r.config.max_concurrency) : json(nullptr);
-  j["request_rate"] = std::isinf(r.config.request_rate) || r.config.request_rate <= 0 ? json("inf") : json(r.config.request_rate);
+  j["request_rate"] = std::isinf(r.config.request_rate) || r.config.request_rate <= 0 ? json("inf")
+                                                                                      : json(r.config.request_rate);
   j["burstiness"] = r.config.burstiness;
   // Energy: null when nothing measured it (no sensor), never a guess.
   const bool energy = r.energy_joules.has_value() && r.total_output_tokens > 0;
   j["energy_joules"] = r.energy_joules ? json(*r.energy_joules) : json(nullptr);
   j["energy_source"] = r.energy_joules ? json(r.energy_source) : json(nullptr);
   j["joules_per_output_token"] = energy ? json(*r.energy_joules / r.total_output_tokens) : json(nullptr);
-  j["mwh_per_output_token"] =
-      energy ? json(JoulesToMilliwattHours(*r.energy_joules / r.total_output_tokens)) : json(nullptr);
+  j["mwh_per_output_token"] = energy ? json(JoulesToMilliwattHours(*r.energy_joules / r.total_output_tokens))
+                                     : json(nullptr);
   // Power during the run: [{"t_s": 0.5, "watts": {"xrt0": 23.4}}, ...]; [] when none was sampled.
   j["power_samples"] = json::array();
   for (const PowerSample& p : r.power_samples) j["power_samples"].push_back({{"t_s", p.t_s}, {"watts", p.watts}});

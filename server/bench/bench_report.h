@@ -2,22 +2,23 @@
 // so existing scripts read it) and the self-contained HTML report (bench_html.cpp).
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "server/bench/bench_stats.h"
 
 namespace fpgaserve {
 
 struct BenchReport {
-  std::string command;   // the exact command line, shell-quoted
+  std::string command;  // the exact command line, shell-quoted
   std::string url;
   std::string model;
-  std::string endpoint;  // the path, e.g. "/v1/completions"
-  std::string date;      // ISO 8601, local time
-  std::string workload;  // e.g. "random token ids, 64 in / 64 out" or "dataset prompts.jsonl"
-  std::string slo;       // as given to --slo, "" for none
+  std::string endpoint;          // the path, e.g. "/v1/completions"
+  std::string date;              // ISO 8601, local time
+  std::string workload;          // e.g. "random token ids, 64 in / 64 out" or "dataset prompts.jsonl"
+  std::string slo;               // as given to --slo, "" for none
   std::vector<BenchStats> runs;  // in the order they ran
 };
 

@@ -80,7 +80,8 @@ BenchStats ComputeStats(const LoadResult& result, const RunConfig& config, const
       tpot.push_back(*request_tpot);
     }
     // A request too short to have a TPOT meets a TPOT objective (vLLM counts it as 0).
-    const bool good = (!slo.ttft_ms || ttft <= *slo.ttft_ms) && (!slo.tpot_ms || request_tpot.value_or(0) <= *slo.tpot_ms) &&
+    const bool good = (!slo.ttft_ms || ttft <= *slo.ttft_ms) &&
+                      (!slo.tpot_ms || request_tpot.value_or(0) <= *slo.tpot_ms) &&
                       (!slo.e2el_ms || e2el <= *slo.e2el_ms);
     if (good) s.good_requests++;
   }

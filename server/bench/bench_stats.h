@@ -36,8 +36,8 @@ double Percentile(const std::vector<double>& sorted, double p);
 
 // What the run was asked to do, echoed into the report.
 struct RunConfig {
-  int max_concurrency = 0;   // 0: no cap
-  double request_rate = 0;   // infinity: all at once
+  int max_concurrency = 0;  // 0: no cap
+  double request_rate = 0;  // infinity: all at once
   double burstiness = 1.0;
 };
 
@@ -54,9 +54,9 @@ struct BenchStats {
   int completed = 0;
   int failed = 0;
   int not_sent = 0;
-  std::map<std::string, int> errors_by_status;  // FailureKey() -> count
-  double duration = 0;  // seconds
-  long long total_input_tokens = 0, total_output_tokens = 0;  // of completed requests
+  std::map<std::string, int> errors_by_status;                                       // FailureKey() -> count
+  double duration = 0;                                                               // seconds
+  long long total_input_tokens = 0, total_output_tokens = 0;                         // of completed requests
   double request_throughput = 0, output_throughput = 0, total_token_throughput = 0;  // per second
   std::optional<double> goodput;  // good requests per second, when an SLO was given
   int good_requests = 0;

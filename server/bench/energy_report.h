@@ -30,7 +30,8 @@ inline std::map<std::string, double> ParsePowerGauges(std::string_view metrics_t
 // Which devices speak for the server: the cards (every device but "host") when any is present, as the
 // cards are what serves; else "host" (RAPL) alone; else none. Returns that subset of `by_device`, and
 // names it in `source` ("cards", "host" or "") when source is not null.
-std::map<std::string, double> PreferCards(const std::map<std::string, double>& by_device, std::string* source = nullptr);
+std::map<std::string, double> PreferCards(const std::map<std::string, double>& by_device,
+                                          std::string* source = nullptr);
 
 struct EnergyUse {
   std::optional<double> joules;  // nullopt: not measured

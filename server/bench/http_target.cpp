@@ -7,11 +7,12 @@
 #pragma GCC diagnostic ignored "-Wnull-dereference"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
+#include <chrono>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <chrono>
 
 #include "base/parse_number.h"
 
@@ -30,7 +31,8 @@ std::string HttpTarget::Url() const { return "http://" + HostHeader() + base_pat
 
 Result<HttpTarget> ParseHttpUrl(const std::string& url) {
   const size_t scheme_end = url.find("://");
-  if (scheme_end == std::string::npos) return Status::InvalidArgument("URL \"" + url + "\" has no scheme: write http://host:port");
+  if (scheme_end == std::string::npos)
+    return Status::InvalidArgument("URL \"" + url + "\" has no scheme: write http://host:port");
   const std::string scheme = url.substr(0, scheme_end);
   if (scheme == "https") {
     return Status::InvalidArgument("https URLs are not supported (\"" + url +
@@ -89,17 +91,19 @@ Result<HttpReply> HttpFetch(const HttpTarget& target, const std::string& method,
   beast::error_code failure;
   const auto budget = std::chrono::milliseconds(static_cast<int64_t>(timeout_seconds * 1000));
   tcp::resolver resolver(ioc);
-  resolver.async_resolve(target.host, target.port, [&](beast::error_code ec, const tcp::resolver::results_type& results) {
-    if (ec) return void(failure = ec);
-    stream.expires_after(budget);  // one budget for the whole exchange: it is never renewed
-    stream.async_connect(results, [&](beast::error_code ec2, const tcp::endpoint&) {
-      if (ec2) return void(failure = ec2);
-      http::async_write(stream, req, [&](beast::error_code ec3, size_t) {
-        if (ec3) return void(failure = ec3);
-        http::async_read(stream, buffer, parser, [&](beast::error_code ec4, size_t) { failure = ec4; });
-      });
-    });
-  });
+  resolver.async_resolve(target.host, target.port,
+                         [&](beast::error_code ec, const tcp::resolver::results_type& results) {
+                           if (ec) return void(failure = ec);
+                           stream.expires_after(budget);  // one budget for the whole exchange: it is never renewed
+                           stream.async_connect(results, [&](beast::error_code ec2, const tcp::endpoint&) {
+                             if (ec2) return void(failure = ec2);
+                             http::async_write(stream, req, [&](beast::error_code ec3, size_t) {
+                               if (ec3) return void(failure = ec3);
+                               http::async_read(stream, buffer, parser,
+                                                [&](beast::error_code ec4, size_t) { failure = ec4; });
+                             });
+                           });
+                         });
   ioc.run();
   const std::string where = method + " " + target.Url() + path;
   if (failure == beast::error::timeout) return Status::DeadlineExceeded(where + " got no answer within the timeout");

@@ -7,6 +7,14 @@
 #pragma GCC diagnostic ignored "-Wnull-dereference"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
+#include <chrono>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -15,14 +23,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <chrono>
-#include <cstdint>
-#include <limits>
-#include <memory>
 #include <nlohmann/json.hpp>
-#include <optional>
-#include <thread>
-#include <unordered_map>
 
 #include "server/bench/sse_parser.h"
 
@@ -108,9 +109,17 @@ class Driver {
  public:
   Driver(asio::io_context& ioc, const HttpTarget& target, tcp::resolver::results_type endpoints,
          const std::vector<RequestSpec>& specs, const LoadOptions& options)
-      : ioc_(ioc), target_(target), endpoints_(std::move(endpoints)), specs_(specs), options_(options),
-        times_(ArrivalTimes(static_cast<int>(specs.size()), options.arrivals)), records_(specs.size()),
-        strand_(asio::make_strand(ioc)), arrival_timer_(strand_), stop_timer_(strand_), progress_timer_(strand_) {}
+      : ioc_(ioc),
+        target_(target),
+        endpoints_(std::move(endpoints)),
+        specs_(specs),
+        options_(options),
+        times_(ArrivalTimes(static_cast<int>(specs.size()), options.arrivals)),
+        records_(specs.size()),
+        strand_(asio::make_strand(ioc)),
+        arrival_timer_(strand_),
+        stop_timer_(strand_),
+        progress_timer_(strand_) {}
 
   void Start() {
     start_ = last_end_ = Clock::now();
@@ -152,7 +161,9 @@ class Driver {
     if (options_.on_progress) ScheduleProgress();
     if (options_.max_seconds > 0) {
       stop_timer_.expires_at(start_ + ToDuration(options_.max_seconds));
-      stop_timer_.async_wait([this](beast::error_code ec) { if (!ec) StopSending(); });
+      stop_timer_.async_wait([this](beast::error_code ec) {
+        if (!ec) StopSending();
+      });
     }
     ReleaseArrivals();
     CheckFinished();
@@ -167,7 +178,9 @@ class Driver {
     TryLaunch();
     if (next_arrival_ < specs_.size() && !stop_sending_) {
       arrival_timer_.expires_at(start_ + ToDuration(times_[next_arrival_]));
-      arrival_timer_.async_wait([this](beast::error_code ec) { if (!ec) ReleaseArrivals(); });
+      arrival_timer_.async_wait([this](beast::error_code ec) {
+        if (!ec) ReleaseArrivals();
+      });
     }
   }
 
@@ -188,7 +201,9 @@ class Driver {
     arrival_timer_.cancel();
     if (in_flight_ > 0) {
       stop_timer_.expires_after(ToDuration(options_.grace_seconds));
-      stop_timer_.async_wait([this](beast::error_code ec) { if (!ec) HardStop(); });
+      stop_timer_.async_wait([this](beast::error_code ec) {
+        if (!ec) HardStop();
+      });
     }
     CheckFinished();
   }
@@ -218,11 +233,14 @@ class Driver {
     if (finished_) return;
     options_.on_progress(Progress());
     progress_timer_.expires_after(ToDuration(options_.progress_interval_s));
-    progress_timer_.async_wait([this](beast::error_code ec) { if (!ec) ScheduleProgress(); });
+    progress_timer_.async_wait([this](beast::error_code ec) {
+      if (!ec) ScheduleProgress();
+    });
   }
 
   LoadProgress Progress() const {
-    return {static_cast<int>(specs_.size()), next_launch_, done_, failed_, in_flight_, SecondsBetween(start_, Clock::now())};
+    return {static_cast<int>(specs_.size()),     next_launch_, done_, failed_, in_flight_,
+            SecondsBetween(start_, Clock::now())};
   }
 
   // Constant after construction.
@@ -231,7 +249,7 @@ class Driver {
   const tcp::resolver::results_type endpoints_;
   const std::vector<RequestSpec>& specs_;
   const LoadOptions& options_;
-  const std::vector<double> times_;  // arrival time of each request, seconds after start_
+  const std::vector<double> times_;     // arrival time of each request, seconds after start_
   std::vector<RequestRecord> records_;  // slot i written by request i's session only
   Clock::time_point start_;
 
@@ -317,7 +335,9 @@ void Session::OnRead(beast::error_code ec, size_t) {
     if (finished_) return;
   } else {
     error_body_.append(chunk_, n);
-    if (error_body_.size() > 2048) return Fail(RequestOutcome::kHttpStatus, "HTTP " + std::to_string(rec_.http_status) + ": " + Truncated(error_body_));
+    if (error_body_.size() > 2048)
+      return Fail(RequestOutcome::kHttpStatus,
+                  "HTTP " + std::to_string(rec_.http_status) + ": " + Truncated(error_body_));
   }
   if (parser_.is_done()) return Complete(at);
   ReadSome();
@@ -328,13 +348,16 @@ void Session::HandleEvents(Clock::time_point at) {
     saw_event_ = true;
     if (event == "[DONE]") continue;
     const auto j = nlohmann::json::parse(event, nullptr, /*allow_exceptions=*/false);
-    if (j.is_discarded() || !j.is_object()) return Fail(RequestOutcome::kStreamError, "malformed event: " + Truncated(event));
-    if (auto e = j.find("error"); e != j.end() && !e->is_null()) return Fail(RequestOutcome::kStreamError, "error event: " + Truncated(e->dump()));
+    if (j.is_discarded() || !j.is_object())
+      return Fail(RequestOutcome::kStreamError, "malformed event: " + Truncated(event));
+    if (auto e = j.find("error"); e != j.end() && !e->is_null())
+      return Fail(RequestOutcome::kStreamError, "error event: " + Truncated(e->dump()));
     if (auto choices = j.find("choices"); choices != j.end() && choices->is_array() && !choices->empty()) {
       const auto& c = choices->front();
       const nlohmann::json* content = nullptr;
       if (auto t = c.find("text"); t != c.end()) content = &*t;  // completions
-      else if (auto d = c.find("delta"); d != c.end() && d->is_object() && d->contains("content")) content = &(*d)["content"];  // chat
+      else if (auto d = c.find("delta"); d != c.end() && d->is_object() && d->contains("content"))
+        content = &(*d)["content"];  // chat
       if (content != nullptr && content->is_string() && !content->get_ref<const std::string&>().empty()) {
         if (rec_.content_chunks == 0) rec_.ttft_s = SecondsBetween(sent_at_, at);
         else rec_.itl_s.push_back(SecondsBetween(last_content_, at));
@@ -353,11 +376,14 @@ void Session::HandleEvents(Clock::time_point at) {
 
 void Session::Complete(Clock::time_point at) {
   rec_.e2el_s = SecondsBetween(sent_at_, at);
-  if (rec_.http_status != 200) return Fail(RequestOutcome::kHttpStatus, "HTTP " + std::to_string(rec_.http_status) + ": " + Truncated(error_body_));
+  if (rec_.http_status != 200)
+    return Fail(RequestOutcome::kHttpStatus,
+                "HTTP " + std::to_string(rec_.http_status) + ": " + Truncated(error_body_));
   sse_.Finish(events_);
   HandleEvents(at);
   if (finished_) return;
-  if (!saw_event_) return Fail(RequestOutcome::kStreamError, "HTTP 200 without server-sent events (does the server stream?)");
+  if (!saw_event_)
+    return Fail(RequestOutcome::kStreamError, "HTTP 200 without server-sent events (does the server stream?)");
   if (rec_.content_chunks == 0) rec_.ttft_s = rec_.e2el_s;  // nothing generated: the first byte is the last
   if (!rec_.usage_reported) rec_.completion_tokens = rec_.content_chunks;
   Finish();
@@ -382,7 +408,8 @@ void Session::Finish() {
 
 }  // namespace
 
-Result<LoadResult> RunLoad(const HttpTarget& target, const std::vector<RequestSpec>& specs, const LoadOptions& options) {
+Result<LoadResult> RunLoad(const HttpTarget& target, const std::vector<RequestSpec>& specs,
+                           const LoadOptions& options) {
   asio::io_context ioc(options.threads > 1 ? options.threads : 1);
   beast::error_code ec;
   tcp::resolver resolver(ioc);

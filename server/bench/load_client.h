@@ -25,20 +25,20 @@ struct RequestSpec {
 };
 
 enum class RequestOutcome {
-  kOk,          // HTTP 200 and a stream that ended cleanly
-  kHttpStatus,  // the server answered with another status (http_status says which)
-  kConnection,  // connect failed, or the connection broke before the response ended
-  kTimeout,     // --timeout fired, or the request was still running at the hard stop
-  kStreamError, // HTTP 200 but the stream carried an error event or malformed JSON
+  kOk,           // HTTP 200 and a stream that ended cleanly
+  kHttpStatus,   // the server answered with another status (http_status says which)
+  kConnection,   // connect failed, or the connection broke before the response ended
+  kTimeout,      // --timeout fired, or the request was still running at the hard stop
+  kStreamError,  // HTTP 200 but the stream carried an error event or malformed JSON
 };
 
 struct RequestRecord {
   RequestOutcome outcome = RequestOutcome::kOk;
   int http_status = 0;
-  std::string error;        // why it failed, for the log; empty on success
-  double send_s = 0.0;      // when the request was started, seconds after the run's start
-  double ttft_s = 0.0;      // first chunk with content, after send
-  double e2el_s = 0.0;      // end of the response, after send
+  std::string error;          // why it failed, for the log; empty on success
+  double send_s = 0.0;        // when the request was started, seconds after the run's start
+  double ttft_s = 0.0;        // first chunk with content, after send
+  double e2el_s = 0.0;        // end of the response, after send
   std::vector<double> itl_s;  // gaps between consecutive content chunks (arrival times of the reads)
   int prompt_tokens = 0;      // from the usage chunk, else RequestSpec::input_tokens
   int completion_tokens = 0;  // from the usage chunk, else the number of content chunks
@@ -51,9 +51,9 @@ struct RequestRecord {
 };
 
 struct LoadProgress {
-  int total = 0;      // requests in the run
+  int total = 0;  // requests in the run
   int sent = 0;
-  int done = 0;       // finished, successfully or not
+  int done = 0;  // finished, successfully or not
   int failed = 0;
   int in_flight = 0;
   double elapsed_s = 0.0;

@@ -7,7 +7,7 @@
 namespace fpgaserve {
 
 struct OpenFileLimit {
-  long soft = 0;        // after raising
+  long soft = 0;  // after raising
   long hard = 0;
   std::string warning;  // non-empty when `wanted` could not be reached: says how many streams fit
 };

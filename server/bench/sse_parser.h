@@ -29,10 +29,10 @@ class SseParser {
  private:
   void EndLine(std::vector<std::string>& events);
 
-  std::string line_;         // the current line, without its terminator
-  std::string data_;         // data lines of the current event, joined with "\n"
-  bool has_data_ = false;    // the current event has at least one data line (which may be empty)
-  bool after_cr_ = false;    // the last byte was '\r': a following '\n' belongs to the same terminator
+  std::string line_;       // the current line, without its terminator
+  std::string data_;       // data lines of the current event, joined with "\n"
+  bool has_data_ = false;  // the current event has at least one data line (which may be empty)
+  bool after_cr_ = false;  // the last byte was '\r': a following '\n' belongs to the same terminator
 };
 
 }  // namespace fpgaserve

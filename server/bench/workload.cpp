@@ -3,8 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <random>
+
+#include <nlohmann/json.hpp>
 
 namespace fpgaserve {
 
@@ -12,20 +13,27 @@ using nlohmann::json;
 
 namespace {
 
-constexpr const char* kWords[] = {
-    "time", "person", "year", "way", "day", "thing", "man", "world", "life", "hand", "part", "child", "eye",
-    "woman", "place", "work", "week", "case", "point", "number", "group", "problem", "fact", "good", "new",
-    "first", "last", "long", "great", "little", "own", "other", "old", "right", "big", "high", "small",
-    "large", "next", "early", "young", "important", "few", "public", "bad", "same", "able", "go", "make",
-    "know", "take", "see", "come", "think", "look", "want", "give", "use", "find", "tell", "ask", "seem",
-    "feel", "try", "leave", "call", "garden", "letter", "morning", "evening", "sister", "house", "road"};
+constexpr const char* kWords[] = {"time",  "person",    "year",   "way",    "day",     "thing",   "man",    "world",
+                                  "life",  "hand",      "part",   "child",  "eye",     "woman",   "place",  "work",
+                                  "week",  "case",      "point",  "number", "group",   "problem", "fact",   "good",
+                                  "new",   "first",     "last",   "long",   "great",   "little",  "own",    "other",
+                                  "old",   "right",     "big",    "high",   "small",   "large",   "next",   "early",
+                                  "young", "important", "few",    "public", "bad",     "same",    "able",   "go",
+                                  "make",  "know",      "take",   "see",    "come",    "think",   "look",   "want",
+                                  "give",  "use",       "find",   "tell",   "ask",     "seem",    "feel",   "try",
+                                  "leave", "call",      "garden", "letter", "morning", "evening", "sister", "house",
+                                  "road"};
 constexpr int kFirstTokenId = 3;  // llama2.c tokenizers: 0 <unk>, 1 <s>, 2 </s>
 
 json Body(const WorkloadOptions& o, json prompt, bool is_messages, int max_tokens) {
-  json body = {{"model", o.model}, {"max_tokens", max_tokens}, {"ignore_eos", true}, {"stream", true},
+  json body = {{"model", o.model},
+               {"max_tokens", max_tokens},
+               {"ignore_eos", true},
+               {"stream", true},
                {"stream_options", {{"include_usage", true}}}};
   if (o.endpoint == Endpoint::kChat) {
-    body["messages"] = is_messages ? std::move(prompt) : json::array({{{"role", "user"}, {"content", std::move(prompt)}}});
+    body["messages"] = is_messages ? std::move(prompt)
+                                   : json::array({{{"role", "user"}, {"content", std::move(prompt)}}});
   } else {
     body["prompt"] = std::move(prompt);
   }
@@ -34,7 +42,8 @@ json Body(const WorkloadOptions& o, json prompt, bool is_messages, int max_token
 
 Status CheckSizes(const WorkloadOptions& o) {
   if (o.num_prompts < 1) return Status::InvalidArgument("--num-prompts must be at least 1");
-  if (o.input_tokens < 1 || o.output_tokens < 1) return Status::InvalidArgument("--input-tokens and --output-tokens must be at least 1");
+  if (o.input_tokens < 1 || o.output_tokens < 1)
+    return Status::InvalidArgument("--input-tokens and --output-tokens must be at least 1");
   if (o.vocab_size <= kFirstTokenId) return Status::InvalidArgument("--vocab-size must be more than 3");
   return Status::Ok();
 }
@@ -96,12 +105,15 @@ Result<std::vector<RequestSpec>> DatasetWorkload(const std::string& path, const 
     RequestSpec spec;
     spec.output_tokens = o.output_tokens;
     if (auto m = j.find("max_tokens"); m != j.end()) {
-      if (!m->is_number_integer() || m->get<int>() < 1) return Status::InvalidArgument(where + ": max_tokens must be a positive integer");
+      if (!m->is_number_integer() || m->get<int>() < 1)
+        return Status::InvalidArgument(where + ": max_tokens must be a positive integer");
       spec.output_tokens = m->get<int>();
     }
     if (auto p = j.find("prompt"); p != j.end()) {
-      if (p->is_array() && o.endpoint == Endpoint::kChat) return Status::InvalidArgument(where + ": token-id prompts need --endpoint completions");
-      if (!p->is_string() && !p->is_array()) return Status::InvalidArgument(where + ": prompt must be a string or a list of token ids");
+      if (p->is_array() && o.endpoint == Endpoint::kChat)
+        return Status::InvalidArgument(where + ": token-id prompts need --endpoint completions");
+      if (!p->is_string() && !p->is_array())
+        return Status::InvalidArgument(where + ": prompt must be a string or a list of token ids");
       spec.input_tokens = p->is_array() ? static_cast<int>(p->size()) : 0;  // 0: unknown until usage says
       spec.body = Body(o, *p, false, spec.output_tokens).dump();
     } else if (auto m2 = j.find("messages"); m2 != j.end()) {

@@ -2,9 +2,9 @@
 // A benchmark, not a test: it prints figures and never fails on them.
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <memory>
 #include <optional>
-#include <cstdio>
 #include <string>
 #include <thread>
 #include <vector>
@@ -20,8 +20,8 @@ namespace fpgaserve::cli {
 namespace {
 
 struct KernelBenchOptions {
-  std::string model;         // a checkpoint file, or
-  std::string shape;         // a random model of a named shape
+  std::string model;  // a checkpoint file, or
+  std::string shape;  // a random model of a named shape
   std::vector<int> batches = {1, 4, 16, 32, 64};
   int steps = 64;            // decode steps per batch size
   int prefill_tokens = 256;  // prompt length for the prefill figure
@@ -50,11 +50,14 @@ void RunKernelBench(const KernelBenchOptions& o) {
   auto card = SimCard::Create(model.image(), options);
   if (!card.ok()) Fail(card.status().message());
   Device& dev = *card.value();
-  if (max_batch > dev.info().max_step) Fail("batch " + std::to_string(max_batch) + " exceeds the kernel's step size " + std::to_string(dev.info().max_step));
+  if (max_batch > dev.info().max_step)
+    Fail("batch " + std::to_string(max_batch) + " exceeds the kernel's step size " +
+         std::to_string(dev.info().max_step));
 
   std::printf("model %s: dim %d, hidden %d, layers %d, heads %d/%d, vocab %d, group %d\n", model.name().c_str(), c.dim,
               c.hidden_dim, c.n_layers, c.n_heads, c.n_kv_heads, c.vocab_size, c.group_size);
-  std::printf("simulated card, %d threads, %d decode steps from position 0 per batch size (after an untimed pass)\n\n", threads, o.steps);
+  std::printf("simulated card, %d threads, %d decode steps from position 0 per batch size (after an untimed pass)\n\n",
+              threads, o.steps);
   // The host's energy (the simulated card is the host's CPU): RAPL when readable, else "n/a".
   std::unique_ptr<PowercapSensor> rapl;
   if (!o.powercap.empty()) {
@@ -97,7 +100,8 @@ void RunKernelBench(const KernelBenchOptions& o) {
     }
     if (Status st = dev.Run(step, logits.data()); !st.ok()) Fail(st.ToString());
   }
-  std::printf("\nprefill: %d tokens in chunks of %d: %.1f tok/s\n", prompt, dev.info().max_step, prompt / Seconds(start));
+  std::printf("\nprefill: %d tokens in chunks of %d: %.1f tok/s\n", prompt, dev.info().max_step,
+              prompt / Seconds(start));
 }
 
 }  // namespace
@@ -106,12 +110,14 @@ void AddBenchCommand(CLI::App& app) {
   CLI::App* bench = app.add_subcommand("bench", "Benchmarks (they print figures; they are not tests)");
   bench->require_subcommand(1);
   auto o = std::make_shared<KernelBenchOptions>();
-  CLI::App* kernel = bench->add_subcommand("kernel", "Decode tok/s per batch size and prefill tok/s of the simulated card");
+  CLI::App* kernel = bench->add_subcommand("kernel",
+                                           "Decode tok/s per batch size and prefill tok/s of the simulated card");
   kernel->add_option("--model", o->model, "llama2.c checkpoint");
   kernel->add_option("--shape", o->shape, "random weights of a named shape: stories15M, stories42M, stories110M, tiny");
   kernel->add_option("--batch", o->batches, "batch sizes")->delimiter(',');
   kernel->add_option("--steps", o->steps, "decode steps per batch size")->check(CLI::Range(1, 100000));
-  kernel->add_option("--prefill-tokens", o->prefill_tokens, "prompt length for the prefill figure")->check(CLI::Range(1, 1 << 20));
+  kernel->add_option("--prefill-tokens", o->prefill_tokens, "prompt length for the prefill figure")
+      ->check(CLI::Range(1, 1 << 20));
   kernel->add_option("--threads", o->threads, "kernel threads (default: one per core)");
   kernel->add_option("--powercap", o->powercap, "powercap folder for the host's RAPL energy per token (\"\": none)")
       ->capture_default_str();

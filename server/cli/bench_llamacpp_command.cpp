@@ -11,9 +11,10 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "fpga/sim_card.h"
 #include "server/cli/commands.h"
@@ -27,7 +28,7 @@ namespace fpgaserve::cli {
 namespace {
 
 struct LlamaCppBenchOptions {
-  std::string model;  // a GGUF file, or
+  std::string model;                  // a GGUF file, or
   std::string shape = "stories110M";  // random Q8_0 weights of a named shape, written to a temp file
   std::vector<int> streams = {1, 32};
   int steps = 64;
@@ -94,7 +95,8 @@ std::vector<double> LlamaCppTokensPerSecond(const std::string& gguf, const Llama
   std::string out;
   char buf[4096];
   for (size_t n; (n = std::fread(buf, 1, sizeof buf, pipe)) > 0;) out.append(buf, n);
-  if (pclose(pipe) != 0) Fail("llama.cpp's benchmark failed: " + cmd + " (tests/llamacpp/install.sh installs node-llama-cpp)");
+  if (pclose(pipe) != 0)
+    Fail("llama.cpp's benchmark failed: " + cmd + " (tests/llamacpp/install.sh installs node-llama-cpp)");
   std::vector<double> tps;
   try {
     const nlohmann::json j = nlohmann::json::parse(out);
@@ -112,8 +114,8 @@ void RunLlamaCppBench(const LlamaCppBenchOptions& o) {
   const std::vector<double> ours = CardTokensPerSecond(gguf, o);
   const std::vector<double> theirs = LlamaCppTokensPerSecond(gguf, o);
   if (temp) std::remove(gguf.c_str());
-  std::printf("%d threads each, %d decode steps from position 0 per stream count (after an untimed pass)\n\n", o.threads,
-              o.steps);
+  std::printf("%d threads each, %d decode steps from position 0 per stream count (after an untimed pass)\n\n",
+              o.threads, o.steps);
   std::printf("%8s %18s %18s %12s\n", "streams", "llama.cpp tok/s", "fpgaserve tok/s", "fpgaserve/llama.cpp");
   for (size_t i = 0; i < o.streams.size(); i++) {
     std::printf("%8d %18.1f %18.1f %11.2fx\n", o.streams[i], theirs[i], ours[i], ours[i] / theirs[i]);
@@ -124,14 +126,18 @@ void RunLlamaCppBench(const LlamaCppBenchOptions& o) {
 
 void AddBenchLlamaCppCommand(CLI::App& bench) {
   auto o = std::make_shared<LlamaCppBenchOptions>();
-  CLI::App* cmd = bench.add_subcommand("llamacpp", "Decode tok/s of llama.cpp (CPU) and of the simulated card on one GGUF");
+  CLI::App* cmd = bench.add_subcommand("llamacpp",
+                                       "Decode tok/s of llama.cpp (CPU) and of the simulated card on one GGUF");
   cmd->add_option("--model", o->model, "GGUF file (default: random Q8_0 weights of --shape)");
   cmd->add_option("--shape", o->shape, "random weights of a named shape: stories15M, stories42M, stories110M, tiny")
       ->capture_default_str();
   cmd->add_option("--streams", o->streams, "parallel streams")->delimiter(',')->capture_default_str();
-  cmd->add_option("--steps", o->steps, "decode steps per stream count")->check(CLI::Range(1, 4096))->capture_default_str();
+  cmd->add_option("--steps", o->steps, "decode steps per stream count")
+      ->check(CLI::Range(1, 4096))
+      ->capture_default_str();
   cmd->add_option("--threads", o->threads, "threads for each side")->check(CLI::Range(1, 256))->capture_default_str();
-  cmd->add_option("--node-dir", o->node_dir, "the folder of bench.mjs, with node-llama-cpp installed")->capture_default_str();
+  cmd->add_option("--node-dir", o->node_dir, "the folder of bench.mjs, with node-llama-cpp installed")
+      ->capture_default_str();
   cmd->callback([o] { RunLlamaCppBench(*o); });
 }
 

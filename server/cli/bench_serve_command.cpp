@@ -17,8 +17,8 @@
 #include <string>
 #include <vector>
 
-#include "server/bench/bench_report.h"
 #include "base/parse_number.h"
+#include "server/bench/bench_report.h"
 #include "server/bench/bench_stats.h"
 #include "server/bench/energy_report.h"
 #include "server/bench/http_target.h"
@@ -69,7 +69,9 @@ std::string CommandLine() {
     std::string a = args[i];
     if (i > 1 && args[i - 1] == "--api-key") a = "***";
     if (a.rfind("--api-key=", 0) == 0) a = "--api-key=***";
-    const bool plain = !a.empty() && a.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_=.,/:@%+") == std::string::npos;
+    const bool plain = !a.empty() && a.find_first_not_of(
+                                         "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_=.,/:@%+") ==
+                                         std::string::npos;
     if (!plain) {
       std::string quoted = "'";
       for (char c : a) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
@@ -108,7 +110,8 @@ std::string DiscoverModel(const HttpTarget& target, const std::string& api_key) 
 
 // Words per token of the server's tokenizer, from its /tokenize endpoint (vLLM's and ours); 1.3 tokens
 // per word (typical of 32k-vocabulary tokenizers on English) when it has none.
-double CalibrateTokensPerWord(const HttpTarget& target, const std::string& model, const std::string& api_key, bool quiet) {
+double CalibrateTokensPerWord(const HttpTarget& target, const std::string& model, const std::string& api_key,
+                              bool quiet) {
   const int words = 200;
   nlohmann::json body = {{"model", model}, {"prompt", RandomWords(words, 12345)}};
   auto reply = HttpFetch(target, "POST", "/tokenize", body.dump(), api_key, 10);
@@ -116,10 +119,14 @@ double CalibrateTokensPerWord(const HttpTarget& target, const std::string& model
     const auto j = nlohmann::json::parse(reply->body, nullptr, false);
     int count = 0;
     if (!j.is_discarded() && j.contains("count") && j["count"].is_number_integer()) count = j["count"].get<int>();
-    else if (!j.is_discarded() && j.contains("tokens") && j["tokens"].is_array()) count = static_cast<int>(j["tokens"].size());
+    else if (!j.is_discarded() && j.contains("tokens") && j["tokens"].is_array())
+      count = static_cast<int>(j["tokens"].size());
     if (count > 0) return static_cast<double>(count) / words;
   }
-  if (!quiet) std::fprintf(stderr, "fpgaserve: the server has no usable /tokenize: assuming 1.3 tokens per word (usage reports the real counts)\n");
+  if (!quiet)
+    std::fprintf(stderr,
+                 "fpgaserve: the server has no usable /tokenize: assuming 1.3 tokens per word (usage reports the real "
+                 "counts)\n");
   return 1.3;
 }
 
@@ -127,8 +134,9 @@ double CalibrateTokensPerWord(const HttpTarget& target, const std::string& model
 void DrawProgress(const LoadProgress& p, const std::string& label) {
   const int width = 30;
   const int filled = p.total > 0 ? width * p.done / p.total : width;
-  std::fprintf(stderr, "\r%s [%s%s] %d/%d done, %d failed, %d in flight, %.1f s ", label.c_str(), std::string(filled, '#').c_str(),
-               std::string(width - filled, ' ').c_str(), p.done, p.total, p.failed, p.in_flight, p.elapsed_s);
+  std::fprintf(stderr, "\r%s [%s%s] %d/%d done, %d failed, %d in flight, %.1f s ", label.c_str(),
+               std::string(filled, '#').c_str(), std::string(width - filled, ' ').c_str(), p.done, p.total, p.failed,
+               p.in_flight, p.elapsed_s);
   std::fflush(stderr);
 }
 
@@ -186,10 +194,12 @@ void RunServeBench(const ServeBenchOptions& o) {
     specs = DatasetWorkload(o.dataset, w);
     workload = "dataset " + o.dataset + ", " + std::to_string(w.num_prompts) + " requests";
   } else {
-    if (w.prompt_kind == PromptKind::kText) w.tokens_per_word = CalibrateTokensPerWord(*target, w.model, api_key, o.quiet);
+    if (w.prompt_kind == PromptKind::kText)
+      w.tokens_per_word = CalibrateTokensPerWord(*target, w.model, api_key, o.quiet);
     specs = RandomWorkload(w);
     workload = std::string("random ") + (w.prompt_kind == PromptKind::kText ? "text" : "token ids") + ", " +
-               std::to_string(w.input_tokens) + " in / " + std::to_string(w.output_tokens) + " out, " + std::to_string(w.num_prompts) + " requests";
+               std::to_string(w.input_tokens) + " in / " + std::to_string(w.output_tokens) + " out, " +
+               std::to_string(w.num_prompts) + " requests";
   }
   if (!specs.ok()) Fail(specs.status().message());
 
@@ -237,7 +247,8 @@ void RunServeBench(const ServeBenchOptions& o) {
       if (show_progress) std::fprintf(stderr, "\n");
       if (!result.ok()) Fail(result.status().message());
       ReportFailures(*result);
-      if (result->hard_stopped) std::fprintf(stderr, "fpgaserve: requests still running %.0f s after --max-seconds were cancelled\n", o.grace);
+      if (result->hard_stopped)
+        std::fprintf(stderr, "fpgaserve: requests still running %.0f s after --max-seconds were cancelled\n", o.grace);
       report.runs.push_back(ComputeStats(*result, {c, rate, o.burstiness}, slo.value()));
       // Energy per token: the server's counters over the run (which also count any other traffic it had).
       const EnergyUse energy = EnergyBetween(energy_before, energy_after);
@@ -253,38 +264,70 @@ void RunServeBench(const ServeBenchOptions& o) {
   if (!o.html_path.empty()) WriteText(o.html_path, ReportToHtml(report));
   int completed = 0;
   for (const BenchStats& r : report.runs) completed += r.completed;
-  if (completed == 0) Fail("no request completed: is the server at " + target->Url() + " up and serving " + w.model + "?");
+  if (completed == 0)
+    Fail("no request completed: is the server at " + target->Url() + " up and serving " + w.model + "?");
 }
 
 }  // namespace
 
 void AddBenchServeCommand(CLI::App& bench) {
   auto o = std::make_shared<ServeBenchOptions>();
-  CLI::App* serve = bench.add_subcommand("serve", "Load-test an OpenAI-compatible server: throughput and TTFT/TPOT/ITL/E2EL per concurrency or rate");
+  CLI::App* serve = bench.add_subcommand(
+      "serve", "Load-test an OpenAI-compatible server: throughput and TTFT/TPOT/ITL/E2EL per concurrency or rate");
   serve->add_option("--url", o->url, "server base URL (http only)")->capture_default_str();
   serve->add_option("--model", o->model, "model name to request (default: the first of GET /v1/models)");
-  serve->add_option("--endpoint", o->endpoint, "completions or chat")->check(CLI::IsMember({"completions", "chat"}))->capture_default_str();
-  serve->add_option("--input-tokens", o->input_tokens, "prompt length of random prompts")->check(CLI::Range(1, 1 << 20))->capture_default_str();
-  serve->add_option("--output-tokens", o->output_tokens, "tokens generated per request (max_tokens with ignore_eos)")->check(CLI::Range(1, 1 << 20))->capture_default_str();
-  serve->add_option("--num-prompts", o->num_prompts, "requests per run")->check(CLI::Range(1, 10000000))->capture_default_str();
-  serve->add_option("--concurrency", o->concurrency, "max requests in flight; a list sweeps, one run each (default: no cap)")->delimiter(',')->check(CLI::Range(1, 1000000));
-  serve->add_option("--rate", o->rates, "requests per second, or inf (all at once); a list sweeps")->delimiter(',')->capture_default_str();
-  serve->add_option("--burstiness", o->burstiness, "gamma shape of the arrival gaps: 1 Poisson, <1 burstier, >1 steadier")->capture_default_str();
-  serve->add_option("--max-seconds", o->max_seconds, "stop sending after this many seconds (0: no limit)")->check(CLI::NonNegativeNumber);
-  serve->add_option("--grace", o->grace, "then cancel requests still running after this many more seconds")->check(CLI::NonNegativeNumber)->capture_default_str();
-  serve->add_option("--timeout", o->timeout, "per-request timeout in seconds (0: none)")->check(CLI::NonNegativeNumber)->capture_default_str();
-  serve->add_option("--dataset", o->dataset, "JSONL file, one {\"prompt\": ...} or {\"messages\": [...]} per line")->check(CLI::ExistingFile);
-  serve->add_option("--prompt", o->prompt, "random prompts as token ids (exact lengths) or text: auto, ids, text")->check(CLI::IsMember({"auto", "ids", "text"}))->capture_default_str();
+  serve->add_option("--endpoint", o->endpoint, "completions or chat")
+      ->check(CLI::IsMember({"completions", "chat"}))
+      ->capture_default_str();
+  serve->add_option("--input-tokens", o->input_tokens, "prompt length of random prompts")
+      ->check(CLI::Range(1, 1 << 20))
+      ->capture_default_str();
+  serve->add_option("--output-tokens", o->output_tokens, "tokens generated per request (max_tokens with ignore_eos)")
+      ->check(CLI::Range(1, 1 << 20))
+      ->capture_default_str();
+  serve->add_option("--num-prompts", o->num_prompts, "requests per run")
+      ->check(CLI::Range(1, 10000000))
+      ->capture_default_str();
+  serve
+      ->add_option("--concurrency", o->concurrency,
+                   "max requests in flight; a list sweeps, one run each (default: no cap)")
+      ->delimiter(',')
+      ->check(CLI::Range(1, 1000000));
+  serve->add_option("--rate", o->rates, "requests per second, or inf (all at once); a list sweeps")
+      ->delimiter(',')
+      ->capture_default_str();
+  serve
+      ->add_option("--burstiness", o->burstiness,
+                   "gamma shape of the arrival gaps: 1 Poisson, <1 burstier, >1 steadier")
+      ->capture_default_str();
+  serve->add_option("--max-seconds", o->max_seconds, "stop sending after this many seconds (0: no limit)")
+      ->check(CLI::NonNegativeNumber);
+  serve->add_option("--grace", o->grace, "then cancel requests still running after this many more seconds")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  serve->add_option("--timeout", o->timeout, "per-request timeout in seconds (0: none)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  serve->add_option("--dataset", o->dataset, "JSONL file, one {\"prompt\": ...} or {\"messages\": [...]} per line")
+      ->check(CLI::ExistingFile);
+  serve->add_option("--prompt", o->prompt, "random prompts as token ids (exact lengths) or text: auto, ids, text")
+      ->check(CLI::IsMember({"auto", "ids", "text"}))
+      ->capture_default_str();
   serve->add_option("--vocab-size", o->vocab_size, "random token ids are below this")->capture_default_str();
   serve->add_option("--seed", o->seed, "seed for prompts and arrival times")->capture_default_str();
   serve->add_option("--slo", o->slo, "goodput objectives in ms, e.g. ttft=500,tpot=50 (keys ttft, tpot, e2el)");
   serve->add_option("--json", o->json_path, "write every figure and the command to this JSON file");
   serve->add_option("--html", o->html_path, "write a self-contained HTML report with plots");
   serve->add_option("--api-key", o->api_key, "sent as a Bearer token (default: $OPENAI_API_KEY)");
-  serve->add_option("--client-threads", o->client_threads, "threads running the client's event loop")->check(CLI::Range(1, 16))->capture_default_str();
-  serve->add_option("--power-interval-ms", o->power_interval_ms,
-                    "scrape the server's power (/metrics) this often during each run, for the HTML report's power plot (0: off)")
-      ->check(CLI::Range(0, 3600000))->capture_default_str();
+  serve->add_option("--client-threads", o->client_threads, "threads running the client's event loop")
+      ->check(CLI::Range(1, 16))
+      ->capture_default_str();
+  serve
+      ->add_option(
+          "--power-interval-ms", o->power_interval_ms,
+          "scrape the server's power (/metrics) this often during each run, for the HTML report's power plot (0: off)")
+      ->check(CLI::Range(0, 3600000))
+      ->capture_default_str();
   serve->add_flag("--quiet", o->quiet, "no progress bar or notes on stderr");
   serve->callback([o] { RunServeBench(*o); });
 }

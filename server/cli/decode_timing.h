@@ -1,8 +1,8 @@
 // The decode measurement `bench kernel` and `bench llamacpp` share, so their figures mean the same thing.
 #pragma once
 
-#include "fpga/device.h"
 #include "base/status.h"
+#include "fpga/device.h"
 
 namespace fpgaserve::cli {
 

@@ -46,17 +46,25 @@ void PrintPlatform(const ModelConfig& c, const std::vector<int>& batches, int po
                    nlohmann::json* out) {
   nlohmann::json rows = nlohmann::json::array();
   if (!json) {
-    std::printf("\n%s: %s, %d x %s ports at %.1f GB/s (x%.0f%% in a burst), %.0f MHz, PE arrays of %d entries, "
-                "scale stages of %d rows a cycle, %d attention chains\n",
-                pf.name.c_str(), pf.part.c_str(), pf.mem_ports, pf.memory.c_str(), pf.port_gbps, pf.efficiency * 100,
-                pf.kernel_mhz, pf.pe_entries, pf.scale_rows, pf.attention_chains);
+    std::printf(
+        "\n%s: %s, %d x %s ports at %.1f GB/s (x%.0f%% in a burst), %.0f MHz, PE arrays of %d entries, "
+        "scale stages of %d rows a cycle, %d attention chains\n",
+        pf.name.c_str(), pf.part.c_str(), pf.mem_ports, pf.memory.c_str(), pf.port_gbps, pf.efficiency * 100,
+        pf.kernel_mhz, pf.pe_entries, pf.scale_rows, pf.attention_chains);
   }
   for (int b : batches) {
     const StepEstimate e = EstimateStep(c, b, pos, pf);
-    nlohmann::json row = {{"batch", b}, {"pos", pos}, {"step_ms", e.step_s * 1e3}, {"tokens_per_s", e.tokens_per_s},
-                          {"roofline_tokens_per_s", e.roofline_tokens_per_s}, {"bound", e.bound},
-                          {"dsp", e.resources.dsp}, {"bram36", e.resources.bram36}, {"uram", e.resources.uram},
-                          {"pe_entries", pf.pe_entries}, {"scale_rows", pf.scale_rows},
+    nlohmann::json row = {{"batch", b},
+                          {"pos", pos},
+                          {"step_ms", e.step_s * 1e3},
+                          {"tokens_per_s", e.tokens_per_s},
+                          {"roofline_tokens_per_s", e.roofline_tokens_per_s},
+                          {"bound", e.bound},
+                          {"dsp", e.resources.dsp},
+                          {"bram36", e.resources.bram36},
+                          {"uram", e.resources.uram},
+                          {"pe_entries", pf.pe_entries},
+                          {"scale_rows", pf.scale_rows},
                           {"attention_chains", pf.attention_chains}};
     nlohmann::json stages = nlohmann::json::array();
     for (const StageEstimate& s : e.stages) {
@@ -65,10 +73,11 @@ void PrintPlatform(const ModelConfig& c, const std::vector<int>& batches, int po
     row["stages"] = stages;
     rows.push_back(row);
     if (json) continue;
-    std::printf("  batch %d: %.1f tok/s (%.3f ms a step; memory roofline %.1f tok/s at peak: %.0f%% of it, %.0f%% of "
-                "it at the burst efficiency); bound: %s\n",
-                b, e.tokens_per_s, e.step_s * 1e3, e.roofline_tokens_per_s, 100 * e.tokens_per_s / e.roofline_tokens_per_s,
-                100 * e.tokens_per_s / (e.roofline_tokens_per_s * pf.efficiency), e.bound.c_str());
+    std::printf(
+        "  batch %d: %.1f tok/s (%.3f ms a step; memory roofline %.1f tok/s at peak: %.0f%% of it, %.0f%% of "
+        "it at the burst efficiency); bound: %s\n",
+        b, e.tokens_per_s, e.step_s * 1e3, e.roofline_tokens_per_s, 100 * e.tokens_per_s / e.roofline_tokens_per_s,
+        100 * e.tokens_per_s / (e.roofline_tokens_per_s * pf.efficiency), e.bound.c_str());
     if (e.resources.dsp > e.resources.part_dsp || e.resources.bram36 > e.resources.part_bram36 ||
         e.resources.uram > e.resources.part_uram) {
       std::printf("    DOES NOT FIT the %s as built: see the resources below\n", pf.name.c_str());
@@ -87,8 +96,9 @@ void PrintPlatform(const ModelConfig& c, const std::vector<int>& batches, int po
 }  // namespace
 
 void AddEstimateCommand(CLI::App& app) {
-  CLI::App* cmd = app.add_subcommand(
-      "estimate", "Predict tokens/s, step latency and resources of the card kernel on Alveo and F1 cards (a model, not a measurement)");
+  CLI::App* cmd = app.add_subcommand("estimate",
+                                     "Predict tokens/s, step latency and resources of the card kernel on Alveo and F1 "
+                                     "cards (a model, not a measurement)");
   auto o = std::make_shared<EstimateOptions>();
   std::string shapes;
   for (const std::string& name : NamedShapeNames()) shapes += (shapes.empty() ? "" : "|") + name;
@@ -128,13 +138,14 @@ void AddEstimateCommand(CLI::App& app) {
     nlohmann::json out = {{"model", name}, {"pos", pos}};
     if (!o->json) {
       std::printf("fpgaserve estimate: a MODEL of the card kernel (kernel/card/), not a measurement.\n");
-      std::printf("model: %s (dim %d, hidden %d, %d layers, %d heads, %d kv heads, vocab %d, Q8_0 group %d); every "
-                  "entry at position %d, each wanting logits\n",
-                  name.c_str(), c.dim, c.hidden_dim, c.n_layers, c.n_heads, c.n_kv_heads, c.vocab_size, c.group_size,
-                  pos);
-      std::printf("stages run in sequence; per-port chains side by side within a matmul or attention; each stage's "
-                  "time is its loop trip counts at II=1 or its words over the ports, whichever is larger "
-                  "(fpga/perf_model.h, kernel/README.md)\n");
+      std::printf(
+          "model: %s (dim %d, hidden %d, %d layers, %d heads, %d kv heads, vocab %d, Q8_0 group %d); every "
+          "entry at position %d, each wanting logits\n",
+          name.c_str(), c.dim, c.hidden_dim, c.n_layers, c.n_heads, c.n_kv_heads, c.vocab_size, c.group_size, pos);
+      std::printf(
+          "stages run in sequence; per-port chains side by side within a matmul or attention; each stage's "
+          "time is its loop trip counts at II=1 or its words over the ports, whichever is larger "
+          "(fpga/perf_model.h, kernel/README.md)\n");
     }
     for (const Platform* pf : platforms) PrintPlatform(c, batches, pos, *pf, o->json, &out);
     if (o->json) {

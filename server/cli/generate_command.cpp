@@ -48,7 +48,8 @@ void RunGenerate(GenerateOptions o) {
   const std::vector<int> prompt = tok.EncodeWithSpecials(o.prompt, tok.add_bos(), /*eos=*/false);
   if (prompt.empty()) Fail("the prompt is empty (and this vocabulary adds no BOS): give a prompt");
   if (static_cast<int>(prompt.size()) >= c.seq_len) {
-    Fail("the prompt is " + std::to_string(prompt.size()) + " tokens; the model's context is " + std::to_string(c.seq_len));
+    Fail("the prompt is " + std::to_string(prompt.size()) + " tokens; the model's context is " +
+         std::to_string(c.seq_len));
   }
   SimCardOptions options;
   options.n_slots = 1;
@@ -63,7 +64,8 @@ void RunGenerate(GenerateOptions o) {
   int pos = 0;
   while (pos < static_cast<int>(prompt.size())) {
     Step step;
-    for (; pos < static_cast<int>(prompt.size()) && static_cast<int>(step.entries.size()) < dev.info().max_step; pos++) {
+    for (; pos < static_cast<int>(prompt.size()) && static_cast<int>(step.entries.size()) < dev.info().max_step;
+         pos++) {
       step.entries.push_back({prompt[pos], pos, 0, -1});
     }
     if (pos == static_cast<int>(prompt.size())) {
@@ -118,7 +120,9 @@ void AddGenerateCommand(CLI::App& app) {
   cmd->add_option("--top-p", o->sampling.top_p, "nucleus sampling")->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--top-k", o->sampling.top_k, "0 = off");
   cmd->add_option("--min-p", o->sampling.min_p, "0 = off")->check(CLI::Range(0.0, 1.0));
-  cmd->add_option("--seed,-s", o->seed, "random seed (default: random)")->each([o](const std::string&) { o->seed_set = true; });
+  cmd->add_option("--seed,-s", o->seed, "random seed (default: random)")->each([o](const std::string&) {
+    o->seed_set = true;
+  });
   cmd->add_option("--threads", o->threads, "kernel threads (default: one per core)");
   cmd->callback([o] { RunGenerate(*o); });
 }

@@ -5,9 +5,10 @@
 #include <cmath>
 #include <cstdio>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "fpga/sim_card.h"
 #include "server/cli/commands.h"
@@ -92,13 +93,16 @@ void RunLogits(const LogitsOptions& o) {
 void AddModelLogitsCommand(CLI::App& model) {
   auto o = std::make_shared<LogitsOptions>();
   CLI::App* cmd = model.add_subcommand(
-      "logits", "Log-probabilities for token ids and the greedy continuation, as JSON (tests/llamacpp/logits.mjs's shape)");
+      "logits",
+      "Log-probabilities for token ids and the greedy continuation, as JSON (tests/llamacpp/logits.mjs's shape)");
   cmd->add_option("--model", o->model, "llama2.c checkpoint or GGUF file")->required();
   cmd->add_option("--tokens", o->tokens, "token ids, fed as they are (no BOS added)")->delimiter(',')->required();
   cmd->add_option("--reference", o->reference, "kernel (the simulated card) or float (the fp32 reference)")
       ->check(CLI::IsMember({"kernel", "float"}))
       ->capture_default_str();
-  cmd->add_option("--steps", o->steps, "greedy tokens after the given ones")->check(CLI::Range(0, 1 << 20))->capture_default_str();
+  cmd->add_option("--steps", o->steps, "greedy tokens after the given ones")
+      ->check(CLI::Range(0, 1 << 20))
+      ->capture_default_str();
   cmd->add_option("--threads", o->threads, "kernel threads")->check(CLI::Range(1, 256))->capture_default_str();
   cmd->callback([o] { RunLogits(*o); });
 }

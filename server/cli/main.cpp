@@ -40,8 +40,9 @@ int main(int argc, char** argv) {
       return app.exit(e);
     }
   } catch (const std::bad_alloc&) {
-    std::fprintf(stderr, "fpgaserve: out of memory (std::bad_alloc); lower the sizes asked for "
-                         "(--kv-slots, --cache-len, the model) or free memory\n");
+    std::fprintf(stderr,
+                 "fpgaserve: out of memory (std::bad_alloc); lower the sizes asked for "
+                 "(--kv-slots, --cache-len, the model) or free memory\n");
     return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "fpgaserve: unexpected error: %s\n", e.what());

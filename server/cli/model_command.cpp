@@ -49,16 +49,17 @@ void RequireLlama2cRope(const ModelConfig& config, const std::string& what) {
 }  // namespace
 
 void AddModelCommand(CLI::App& app) {
-  CLI::App* model = app.add_subcommand("model", "Inspect, quantize and convert model files (llama2.c, GGUF); make random ones of known shapes");
+  CLI::App* model = app.add_subcommand(
+      "model", "Inspect, quantize and convert model files (llama2.c, GGUF); make random ones of known shapes");
   model->require_subcommand(1);
 
   // model info FILE
   {
-    CLI::App* info = model->add_subcommand(
-        "info", "Print a model file's format, shape, parameters and size (and a GGUF's metadata)");
+    CLI::App* info =
+        model->add_subcommand("info",
+                              "Print a model file's format, shape, parameters and size (and a GGUF's metadata)");
     auto file = std::make_shared<std::string>();
-    info->add_option("FILE", *file, "llama2.c checkpoint (v0, v1 or v2) or GGUF file (architecture llama)")
-        ->required();
+    info->add_option("FILE", *file, "llama2.c checkpoint (v0, v1 or v2) or GGUF file (architecture llama)")->required();
     info->callback([file] {
       if (GgufFile::HasMagic(*file)) {
         Result<std::unique_ptr<GgufModel>> gguf = GgufModel::Open(*file);
@@ -72,9 +73,10 @@ void AddModelCommand(CLI::App& app) {
 
   // model quantize IN OUT
   {
-    CLI::App* quantize = model->add_subcommand(
-        "quantize", "Write a checkpoint as llama2.c v2 (Q8_0); fp32 input is quantized with the group size "
-                    "`model info` shows, v2 input is copied");
+    CLI::App* quantize =
+        model->add_subcommand("quantize",
+                              "Write a checkpoint as llama2.c v2 (Q8_0); fp32 input is quantized with the group size "
+                              "`model info` shows, v2 input is copied");
     auto in = std::make_shared<std::string>();
     auto out = std::make_shared<std::string>();
     quantize->add_option("IN", *in, "input checkpoint (v0, v1 or v2)")->required();
@@ -88,8 +90,8 @@ void AddModelCommand(CLI::App& app) {
 
   // model convert IN OUT [--tokenizer FILE] [--format v1|v2|gguf]
   {
-    CLI::App* convert = model->add_subcommand(
-        "convert", "Convert between llama2.c checkpoints and GGUF files (architecture llama)");
+    CLI::App* convert =
+        model->add_subcommand("convert", "Convert between llama2.c checkpoints and GGUF files (architecture llama)");
     struct Options {
       std::string in;
       std::string out;
@@ -103,14 +105,16 @@ void AddModelCommand(CLI::App& app) {
     convert->add_option("--tokenizer", o->tokenizer,
                         "llama2.c tokenizer.bin whose vocabulary a GGUF written from a llama2.c checkpoint carries "
                         "(required then: a GGUF serves with its own vocabulary)");
-    convert->add_option("--format", o->format,
-                        "v1 (llama2.c fp32), v2 (llama2.c Q8_0) or gguf (fp32 matrices stay fp32, Q8_0 ones Q8_0); "
-                        "default gguf when OUT ends with .gguf, else v2")
+    convert
+        ->add_option("--format", o->format,
+                     "v1 (llama2.c fp32), v2 (llama2.c Q8_0) or gguf (fp32 matrices stay fp32, Q8_0 ones Q8_0); "
+                     "default gguf when OUT ends with .gguf, else v2")
         ->check(CLI::IsMember({"v1", "v2", "gguf"}));
     // The types ModelToGguf can encode; K-quants need rows of a multiple of 256 values.
-    convert->add_option("--type", o->type,
-                        "GGUF output: the type fp32 matrices are written as (Q8_0 matrices stay Q8_0): F32, F16, "
-                        "BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K; fpgaserve requantizes 4-6-bit types to Q8_0 at load")
+    convert
+        ->add_option("--type", o->type,
+                     "GGUF output: the type fp32 matrices are written as (Q8_0 matrices stay Q8_0): F32, F16, "
+                     "BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K; fpgaserve requantizes 4-6-bit types to Q8_0 at load")
         ->check(CLI::IsMember({"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_K", "Q5_K", "Q6_K"}))
         ->capture_default_str();
     convert->callback([o] {
@@ -170,9 +174,10 @@ void AddModelCommand(CLI::App& app) {
     for (const std::string& name : NamedShapeNames()) shapes += (shapes.empty() ? "" : "|") + name;
     random->add_option("--shape", o->shape, shapes)->required();
     random->add_option("--seed", o->seed, "seed of the weights (same seed, same file)")->capture_default_str();
-    random->add_option("--format", o->format,
-                       "v1 (llama2.c fp32), v2 (llama2.c Q8_0) or gguf (Q8_0); default gguf when OUT ends with "
-                       ".gguf, else v2")
+    random
+        ->add_option("--format", o->format,
+                     "v1 (llama2.c fp32), v2 (llama2.c Q8_0) or gguf (Q8_0); default gguf when OUT ends with "
+                     ".gguf, else v2")
         ->check(CLI::IsMember({"v1", "v2", "gguf"}));
     random->add_option("--tokenizer-json", o->tokenizer_json,
                        "a Hugging Face tokenizer.json (byte-level BPE: Llama 3, SmolLM2) whose vocabulary the GGUF "

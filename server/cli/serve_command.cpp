@@ -47,7 +47,7 @@ namespace {
 using nlohmann::json;
 
 struct ServeFlags {
-  std::map<std::string, std::string> values;           // option key -> text typed
+  std::map<std::string, std::string> values;  // option key -> text typed
   std::vector<std::pair<std::string, CLI::Option*>> options;
 };
 
@@ -67,8 +67,10 @@ void LoadApiKeyFile(ServerConfig& config) {
 class SignalHandler {
  public:
   SignalHandler(HttpServer* server, double drain_timeout_s)
-      : server_(server), drain_timeout_(std::chrono::milliseconds(static_cast<int64_t>(drain_timeout_s * 1000))),
-        signals_(io_, SIGINT, SIGTERM), timer_(io_) {
+      : server_(server),
+        drain_timeout_(std::chrono::milliseconds(static_cast<int64_t>(drain_timeout_s * 1000))),
+        signals_(io_, SIGINT, SIGTERM),
+        timer_(io_) {
     Wait();
     thread_ = std::thread([this] { io_.run(); });
   }
@@ -92,7 +94,8 @@ class SignalHandler {
         std::_Exit(1);
       }
       draining_ = true;
-      spdlog::info(LogLine("draining", {{"signal", signal}, {"in_flight", server_->in_flight()},
+      spdlog::info(LogLine("draining", {{"signal", signal},
+                                        {"in_flight", server_->in_flight()},
                                         {"drain_timeout_s", drain_timeout_.count() / 1000.0}}));
       server_->StartDrain();
       deadline_ = std::chrono::steady_clock::now() + drain_timeout_;
@@ -159,10 +162,11 @@ Result<std::shared_ptr<const JinjaChatTemplate>> ChatTemplateFor(const ServerCon
     return std::shared_ptr<const JinjaChatTemplate>();
   }
   *source = "gguf:tokenizer.chat_template";
-  Result<std::shared_ptr<const JinjaChatTemplate>> t = JinjaChatTemplate::Create(text->str, VocabularyChatOptions(tokenizer));
+  Result<std::shared_ptr<const JinjaChatTemplate>> t = JinjaChatTemplate::Create(text->str,
+                                                                                 VocabularyChatOptions(tokenizer));
   if (!t.ok()) {
-    return Status::InvalidArgument(model.gguf()->path() + ": its tokenizer.chat_template cannot be used: " +
-                                   t.status().message() +
+    return Status::InvalidArgument(model.gguf()->path() +
+                                   ": its tokenizer.chat_template cannot be used: " + t.status().message() +
                                    " (choose another with --chat-template llama2|plain or --chat-template-file)");
   }
   return t;
@@ -189,7 +193,8 @@ void RunServe(const ServeFlags& flags) {
   std::thread serve_thread([&server] { server.Serve(); });
   SignalHandler signals(&server, config.drain_timeout_s);
   spdlog::info(LogLine("listening", {{"address", "http://" + config.host + ":" + std::to_string(port.value())},
-                                     {"model", model_name}, {"api_keys", config.api_keys.size()}}));
+                                     {"model", model_name},
+                                     {"api_keys", config.api_keys.size()}}));
 
   // Load while /health says "loading". A failure stops the server and exits 1.
   auto fail = [&](const std::string& message) {
@@ -203,9 +208,15 @@ void RunServe(const ServeFlags& flags) {
   Result<std::shared_ptr<const LoadedModel>> model = LoadedModel::FromFile(model_path);
   if (!model.ok()) fail(model.status().message());
   const ModelConfig& mc = model.value()->config();
-  spdlog::info(LogLine("model", {{"file", model_path}, {"dim", mc.dim}, {"hidden_dim", mc.hidden_dim},
-                                 {"layers", mc.n_layers}, {"heads", mc.n_heads}, {"kv_heads", mc.n_kv_heads},
-                                 {"vocab", mc.vocab_size}, {"seq_len", mc.seq_len}, {"group_size", mc.group_size}}));
+  spdlog::info(LogLine("model", {{"file", model_path},
+                                 {"dim", mc.dim},
+                                 {"hidden_dim", mc.hidden_dim},
+                                 {"layers", mc.n_layers},
+                                 {"heads", mc.n_heads},
+                                 {"kv_heads", mc.n_kv_heads},
+                                 {"vocab", mc.vocab_size},
+                                 {"seq_len", mc.seq_len},
+                                 {"group_size", mc.group_size}}));
   // No tokenizer configured: a GGUF model's own, else the bundled one.
   Result<Tokenizer> tokenizer = LoadTokenizerFor(*model.value(), config.tokenizer, BundledTokenizerPath());
   if (!tokenizer.ok()) fail(tokenizer.status().message());
@@ -225,8 +236,11 @@ void RunServe(const ServeFlags& flags) {
   if (!cards.ok()) fail(cards.status().message());
   for (const auto& card : cards.value()) {
     const DeviceInfo& d = card->info();
-    spdlog::info(LogLine("card", {{"name", d.name}, {"kv_slots", d.n_slots}, {"cache_len", d.cache_len},
-                                  {"max_step", d.max_step}, {"kv_bytes_per_slot", d.kv_bytes_per_slot},
+    spdlog::info(LogLine("card", {{"name", d.name},
+                                  {"kv_slots", d.n_slots},
+                                  {"cache_len", d.cache_len},
+                                  {"max_step", d.max_step},
+                                  {"kv_bytes_per_slot", d.kv_bytes_per_slot},
                                   {"kv_bytes", d.kv_bytes_per_slot * static_cast<uint64_t>(d.n_slots)}}));
   }
 
@@ -253,8 +267,8 @@ void RunServe(const ServeFlags& flags) {
     }
   }
 
-  Result<std::unique_ptr<Engine>> engine =
-      Engine::Create(engine_options, std::move(cards.value()), shared_tokenizer, &engine_metrics);
+  Result<std::unique_ptr<Engine>> engine = Engine::Create(engine_options, std::move(cards.value()), shared_tokenizer,
+                                                          &engine_metrics);
   if (!engine.ok()) fail(engine.status().message());
 
   EnergyMetrics energy_metrics(*registry, model_name);
@@ -276,8 +290,8 @@ void RunServe(const ServeFlags& flags) {
         if (Status st = running_engine->FailCard(d.device, "too hot: " + FormatReading(d.celsius, "C") +
                                                                ", at or past card_fail_celsius");
             !st.ok()) {
-          spdlog::error(LogLine("could not take a too hot card out of service",
-                                {{"card", d.device}, {"error", st.ToString()}}));
+          spdlog::error(
+              LogLine("could not take a too hot card out of service", {{"card", d.device}, {"error", st.ToString()}}));
         }
       }
     }
@@ -288,8 +302,8 @@ void RunServe(const ServeFlags& flags) {
     for (const auto& s : sensors) names += (names.empty() ? "" : ",") + s.first;
     spdlog::info(LogLine("energy sampling", {{"devices", names}, {"period_ms", config.energy_sample_ms}}));
   } else {
-    spdlog::info(LogLine("energy sampling off", {{"reason", sensors.empty() ? "no card or host sensor"
-                                                                             : "energy_sample_ms is 0"}}));
+    spdlog::info(LogLine("energy sampling off",
+                         {{"reason", sensors.empty() ? "no card or host sensor" : "energy_sample_ms is 0"}}));
   }
   EngineBackend backend(engine.value().get());
   server.SetReady(shared_tokenizer, &backend, chat_template.value());

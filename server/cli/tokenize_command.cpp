@@ -22,9 +22,10 @@ void AddTokenizeCommand(CLI::App& app) {
     std::string text;
   };
   auto o = std::make_shared<Options>();
-  CLI::App* cmd = app.add_subcommand(
-      "tokenize", "Print the token ids of a text (as a completions prompt is tokenized: special-token spellings "
-                  "become those tokens), or with --jsonl, of every JSON string line of stdin");
+  CLI::App* cmd =
+      app.add_subcommand("tokenize",
+                         "Print the token ids of a text (as a completions prompt is tokenized: special-token spellings "
+                         "become those tokens), or with --jsonl, of every JSON string line of stdin");
   cmd->add_option("--model", o->model, "model file (GGUF with its vocabulary, or llama2.c with --tokenizer)")
       ->required();
   cmd->add_option("--tokenizer", o->tokenizer, "llama2.c tokenizer.bin (default: the GGUF's own vocabulary)");
@@ -42,8 +43,8 @@ void AddTokenizeCommand(CLI::App& app) {
     const Tokenizer& tok = loaded.value();
     const bool bos = o->bos && tok.add_bos();
     if (!o->jsonl) {
-      const std::vector<int> ids =
-          o->no_special ? tok.Encode(o->text, bos, false) : tok.EncodeWithSpecials(o->text, bos, false);
+      const std::vector<int> ids = o->no_special ? tok.Encode(o->text, bos, false)
+                                                 : tok.EncodeWithSpecials(o->text, bos, false);
       std::printf("%s\n", nlohmann::json(ids).dump().c_str());
       return;
     }

@@ -55,11 +55,13 @@ void AddXclbinCommand(CLI::App& app) {
       std::printf("fpgaserve build: kernel %s, target %s, card %s, platform %s, %d MHz asked, %s achieved\n",
                   m.kernel.c_str(), m.target.c_str(), m.card.empty() ? "(not recorded)" : m.card.c_str(),
                   m.platform.c_str(), m.kernel_mhz,
-                  m.kernel_mhz_achieved > 0 ? (std::to_string(m.kernel_mhz_achieved) + " MHz").c_str() : "(not recorded)");
-      std::printf("  maxima: dim %d, hidden_dim %d, layers %d, heads %d, seq_len %d, vocab %d, step %d; group size a "
-                  "multiple of %d; %d memory ports\n",
-                  l.max_dim, l.max_hidden_dim, l.max_layers, l.max_heads, l.max_seq_len, l.max_vocab, l.max_step,
-                  l.min_group_size, m.mem_ports);
+                  m.kernel_mhz_achieved > 0 ? (std::to_string(m.kernel_mhz_achieved) + " MHz").c_str()
+                                            : "(not recorded)");
+      std::printf(
+          "  maxima: dim %d, hidden_dim %d, layers %d, heads %d, seq_len %d, vocab %d, step %d; group size a "
+          "multiple of %d; %d memory ports\n",
+          l.max_dim, l.max_hidden_dim, l.max_layers, l.max_heads, l.max_seq_len, l.max_vocab, l.max_step,
+          l.min_group_size, m.mem_ports);
     });
   }
 
@@ -82,8 +84,9 @@ void AddXclbinCommand(CLI::App& app) {
     make->add_option("--max-seq-len", o->limits.max_seq_len, "FPGASERVE_MAX_SEQ_LEN")->capture_default_str();
     make->add_option("--max-vocab", o->limits.max_vocab, "FPGASERVE_MAX_VOCAB")->capture_default_str();
     make->add_option("--max-step", o->limits.max_step, "FPGASERVE_MAX_STEP")->capture_default_str();
-    make->add_option("--card", o->card, "lay out MEM_TOPOLOGY and the wiring as this card's (aws-f1, u200, u250, u55c, "
-                                        "u280; kernel/platforms/)");
+    make->add_option("--card", o->card,
+                     "lay out MEM_TOPOLOGY and the wiring as this card's (aws-f1, u200, u250, u55c, "
+                     "u280; kernel/platforms/)");
     make->add_option("--afi", o->afi, "write an .awsxclbin whose BITSTREAM holds this AFI id (agfi-...)");
     make->callback([o] {
       MetadataXclbinOptions x;
@@ -100,9 +103,10 @@ void AddXclbinCommand(CLI::App& app) {
       std::ofstream out(o->out, std::ios::binary | std::ios::trunc);
       out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
       if (!out.flush()) Fail("cannot write " + o->out);
-      std::printf("wrote %s (%zu bytes): kernel %s, no bitstream; load it with XCL_EMULATION_MODE=noop "
-                  "(tools/xrt-noop-env.sh)\n",
-                  o->out.c_str(), bytes.size(), kStepKernelName);
+      std::printf(
+          "wrote %s (%zu bytes): kernel %s, no bitstream; load it with XCL_EMULATION_MODE=noop "
+          "(tools/xrt-noop-env.sh)\n",
+          o->out.c_str(), bytes.size(), kStepKernelName);
     });
   }
 }

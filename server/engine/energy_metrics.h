@@ -11,14 +11,14 @@
 // outlive this object.
 #pragma once
 
+#include <map>
+#include <string>
+#include <vector>
+
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
-
-#include <map>
-#include <string>
-#include <vector>
 
 #include "fpga/energy_sampler.h"
 

@@ -44,10 +44,8 @@ Status CancellationOf(const Sequence& seq, Clock::TimePoint now) {
 Engine::Engine(const EngineOptions& options, std::shared_ptr<const Tokenizer> tokenizer, EngineMetrics* metrics)
     : options_(options), tokenizer_(std::move(tokenizer)), metrics_(metrics) {}
 
-Result<std::unique_ptr<Engine>> Engine::Create(const EngineOptions& options,
-                                               std::vector<std::unique_ptr<Device>> cards,
-                                               std::shared_ptr<const Tokenizer> tokenizer,
-                                               EngineMetrics* metrics) {
+Result<std::unique_ptr<Engine>> Engine::Create(const EngineOptions& options, std::vector<std::unique_ptr<Device>> cards,
+                                               std::shared_ptr<const Tokenizer> tokenizer, EngineMetrics* metrics) {
   if (cards.empty()) return Status::InvalidArgument("the engine needs at least one card");
   if (tokenizer == nullptr) return Status::InvalidArgument("the engine needs a tokenizer");
   if (options.max_queue < 1) return Status::InvalidArgument("max_queue must be at least 1");
@@ -324,7 +322,8 @@ void Engine::PlanStepLocked(size_t card, Step* step) {
   }
   self.planner.Plan(flight.inputs, step, &flight.work);
   flight.planned.clear();
-  for (const PlannedWork& w : flight.work) flight.planned.push_back({self.running[w.index].get(), w.entries, w.out_row});
+  for (const PlannedWork& w : flight.work)
+    flight.planned.push_back({self.running[w.index].get(), w.entries, w.out_row});
 }
 
 void Engine::ProcessResults(size_t card, float* logits) {
@@ -336,8 +335,8 @@ void Engine::ProcessResults(size_t card, float* logits) {
     seq.fed += p.entries;
     if (p.out_row < 0) continue;
     // The next token would go at position `fed`; the slot ends at cache_len.
-    SequenceOutput::Next next =
-        seq.output->OnLogits(logits + static_cast<size_t>(p.out_row) * vocab, seq.fed >= cache_len);
+    SequenceOutput::Next next = seq.output->OnLogits(logits + static_cast<size_t>(p.out_row) * vocab,
+                                                     seq.fed >= cache_len);
     const Clock::TimePoint now = clock_->Now();
     if (metrics_ != nullptr) {
       if (seq.generated() == 1) {
@@ -434,9 +433,9 @@ void Engine::FailCardLocked(size_t card, const std::string& reason) {
   if (worker.metrics() != nullptr) worker.metrics()->SetHealthy(false);
   const bool can_requeue = AnyHealthyCardLocked() && !stopping_;
   spdlog::error(LogLine("card failed: out of service", {{"card", worker.info().name},
-                                                       {"reason", reason},
-                                                       {"sequences", self.running.size()},
-                                                       {"requeue_unstreamed", can_requeue}}));
+                                                        {"reason", reason},
+                                                        {"sequences", self.running.size()},
+                                                        {"requeue_unstreamed", can_requeue}}));
   const Status failure = Status::DeviceFailure("card " + worker.info().name + " failed: " + reason);
   // Backwards, so that pushing each to the front keeps their admission order ahead of the queue.
   for (auto it = self.running.rbegin(); it != self.running.rend(); ++it) {
@@ -451,7 +450,8 @@ void Engine::FailCardLocked(size_t card, const std::string& reason) {
   self.running.clear();
   self.free_slots.clear();
   if (worker.metrics() != nullptr) worker.metrics()->SetSlotsUsed(0);
-  if (!AnyHealthyCardLocked()) FailQueueLocked(Status::Unavailable("no healthy card is left (" + failure.message() + ")"));
+  if (!AnyHealthyCardLocked())
+    FailQueueLocked(Status::Unavailable("no healthy card is left (" + failure.message() + ")"));
   UpdateGaugesLocked();
   work_cv_.notify_all();
 }

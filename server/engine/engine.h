@@ -96,18 +96,18 @@ struct Sequence;      // server/engine/sequence.h
 
 // One sequence to generate (one OpenAI choice: a request with n = 3 is three of these).
 struct SequenceRequest {
-  std::string request_id;            // for logs; the HTTP layer's id (with "/<index>" for n > 1)
-  std::vector<int32_t> prompt;       // token ids, BOS included; not empty
-  SamplingParams sampling;           // sampling.seed is set (the HTTP layer draws one when absent)
-  int max_tokens = 16;               // >= 1; prompt.size() + max_tokens <= a card's cache_len
-  std::vector<std::string> stop;     // stop strings (<= 4); the text stops before them, never emitting them
-  bool ignore_eos = false;           // keep generating past EOS (benchmarks: exact output lengths)
+  std::string request_id;         // for logs; the HTTP layer's id (with "/<index>" for n > 1)
+  std::vector<int32_t> prompt;    // token ids, BOS included; not empty
+  SamplingParams sampling;        // sampling.seed is set (the HTTP layer draws one when absent)
+  int max_tokens = 16;            // >= 1; prompt.size() + max_tokens <= a card's cache_len
+  std::vector<std::string> stop;  // stop strings (<= 4); the text stops before them, never emitting them
+  bool ignore_eos = false;        // keep generating past EOS (benchmarks: exact output lengths)
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
 };
 
 struct EngineOptions {
-  int max_queue = 256;                 // waiting sequences; Submit beyond it returns ResourceExhausted
-  int step_token_budget = 0;           // entries per step (decode + prefill); 0 = each card's max_step
+  int max_queue = 256;                            // waiting sequences; Submit beyond it returns ResourceExhausted
+  int step_token_budget = 0;                      // entries per step (decode + prefill); 0 = each card's max_step
   std::chrono::milliseconds step_timeout{30000};  // a card step taking longer marks the card unhealthy
   // The time of the watchdog, the housekeeping period, step timing and queue deadlines (a request's deadline
   // is on this clock); nullptr = RealClock(). Must outlive the engine. Tests pass a FakeClock.
@@ -130,8 +130,8 @@ struct CardState {
   CardSensors sensors;
 };
 struct EngineState {
-  int waiting = 0;   // sequences queued, not yet on a card
-  int running = 0;   // sequences holding a KV slot
+  int waiting = 0;  // sequences queued, not yet on a card
+  int running = 0;  // sequences holding a KV slot
   bool draining = false;
   std::vector<CardState> cards;
 };
@@ -145,8 +145,7 @@ class Engine : private StepScheduler {
   // is not Healthy() at start is never used.
   static Result<std::unique_ptr<Engine>> Create(const EngineOptions& options,
                                                 std::vector<std::unique_ptr<Device>> cards,
-                                                std::shared_ptr<const Tokenizer> tokenizer,
-                                                EngineMetrics* metrics);
+                                                std::shared_ptr<const Tokenizer> tokenizer, EngineMetrics* metrics);
   // Cancels everything still running or waiting (each gets its final kError event, kCancelled, at once),
   // stops the workers and joins them. A worker inside Device::Run cannot be interrupted: its sequences
   // are ended without it, and the destructor then waits for Run to return before destroying the device
@@ -206,11 +205,11 @@ class Engine : private StepScheduler {
   // The step a card's worker is running, and what it produced: touched only by that worker's thread (inside
   // NextStep and FinishStep), so it is not guarded; the sequences it points to follow sequence.h's rules.
   struct StepInFlight {
-    std::vector<PlanInput> inputs;     // the running sequences, as the planner sees them
-    std::vector<PlannedWork> work;     // the planner's answer
+    std::vector<PlanInput> inputs;  // the running sequences, as the planner sees them
+    std::vector<PlannedWork> work;  // the planner's answer
     std::vector<Planned> planned;
     std::vector<Pending> pending;
-    std::vector<Sequence*> finished;   // sequences that ended in this step (their final event is in pending)
+    std::vector<Sequence*> finished;  // sequences that ended in this step (their final event is in pending)
   };
 
   Engine(const EngineOptions& options, std::shared_ptr<const Tokenizer> tokenizer, EngineMetrics* metrics);
@@ -270,14 +269,15 @@ class Engine : private StepScheduler {
   std::thread housekeeping_;
 
   // Lock order: mu_, then a CardWorker's watch lock or a Stream's own lock (events are pushed with mu_ held
-  // on some paths), then the RequestEvents a Stream forwards to (stream.h). Never call Device::Run, Sampler or the detokenizer with mu_ held.
+  // on some paths), then the RequestEvents a Stream forwards to (stream.h). Never call Device::Run, Sampler or the
+  // detokenizer with mu_ held.
   mutable Mutex mu_;
-  std::condition_variable work_cv_;          // workers sleep here when idle; notified on any change
-  std::condition_variable housekeeping_cv_;  // wakes the housekeeping thread early at shutdown
-  std::vector<CardSchedule> cards_ GUARDED_BY(mu_);  // element i: card i; the vector's size is constant
+  std::condition_variable work_cv_;                              // workers sleep here when idle; notified on any change
+  std::condition_variable housekeeping_cv_;                      // wakes the housekeeping thread early at shutdown
+  std::vector<CardSchedule> cards_ GUARDED_BY(mu_);              // element i: card i; the vector's size is constant
   std::deque<std::shared_ptr<Sequence>> queue_ GUARDED_BY(mu_);  // FIFO, re-queued sequences at the front
   bool draining_ GUARDED_BY(mu_) = false;
-  bool stopping_ GUARDED_BY(mu_) = false;           // the destructor has begun
+  bool stopping_ GUARDED_BY(mu_) = false;  // the destructor has begun
   bool housekeeping_stop_ GUARDED_BY(mu_) = false;
 };
 

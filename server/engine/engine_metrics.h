@@ -29,16 +29,16 @@
 // Lifetime: the registry must outlive this object; CardMetrics pointers live as long as this object.
 #pragma once
 
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
-
-#include <memory>
-#include <string>
-#include <utility>
-#include <vector>
 
 #include "base/mutex.h"
 #include "base/status.h"

@@ -38,7 +38,7 @@ inline float KeepIf(bool keep, float a) {
 // vectorise without -ffast-math, and 32000 of those take ~90 µs, the whole budget of a sample.
 // Cephes' expf: x = n ln2 + r with |r| <= ln2 / 2, e^r by a degree-6 polynomial, 2^n from the exponent bits.
 inline float ExpNonPositive(float x) {
-  const bool in_range = x >= kExpFloor;                                // false for NaN
+  const bool in_range = x >= kExpFloor;                                      // false for NaN
   const float clamped = KeepIf(in_range, x) + KeepIf(!in_range, kExpFloor);  // one term is 0: exact
   const float kRound = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer
   const float n = (clamped * 1.44269504088896341f + kRound) - kRound;
@@ -156,12 +156,11 @@ Status ValidateSamplingParams(const SamplingParams& params, int vocab_size, std:
   }
   for (const auto& [token, bias] : params.logit_bias) {
     if (token < 0 || token >= vocab_size) {
-      return fail("logit_bias", "has token id " + Num(token) + ", outside the vocabulary (0.." +
-                                    Num(vocab_size - 1) + ")");
+      return fail("logit_bias",
+                  "has token id " + Num(token) + ", outside the vocabulary (0.." + Num(vocab_size - 1) + ")");
     }
     if (!InRange(bias, -100.0f, 100.0f)) {
-      return fail("logit_bias", "value for token " + Num(token) + " must be between -100 and 100, got " +
-                                    Num(bias));
+      return fail("logit_bias", "value for token " + Num(token) + " must be between -100 and 100, got " + Num(bias));
     }
   }
   if (params.top_logprobs < 0 || params.top_logprobs > 20) {
@@ -290,8 +289,7 @@ int32_t Sampler::DrawCandidates(const float* logits, float max_logit, float inv_
     // than top_p: the nucleus is among them, and only they need sorting. The most likely token (weight 1)
     // is always kept, even when cut is above it.
     total = TotalWeight(logits, n, max_logit, inv_temperature, 0.0f);
-    const float cut =
-        n > 1 ? std::min(1.0f, (1.0f - params_.top_p) / static_cast<float>(n - 1) * total) : 0.0f;
+    const float cut = n > 1 ? std::min(1.0f, (1.0f - params_.top_p) / static_cast<float>(n - 1) * total) : 0.0f;
     candidates_.clear();
     float pad[kBlock];
     float w[kBlock];

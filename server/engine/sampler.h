@@ -50,8 +50,8 @@ struct SamplingParams {
   // The Rng seed. Absent: the caller seeds the sequence's Rng with Rng::RandomSeed(). The Sampler itself
   // never reads it; it is here because it arrives with the other parameters.
   std::optional<uint64_t> seed;
-  float presence_penalty = 0.0f;    // subtracted once from every token generated so far
-  float frequency_penalty = 0.0f;   // subtracted once per occurrence among the generated tokens
+  float presence_penalty = 0.0f;   // subtracted once from every token generated so far
+  float frequency_penalty = 0.0f;  // subtracted once per occurrence among the generated tokens
   // HF / llama.cpp semantics over every token of the prompt and of the output so far (the whole history,
   // not a last-n window): positive logits divided by it, negative ones multiplied. 1 = off.
   float repetition_penalty = 1.0f;
@@ -135,7 +135,7 @@ class Sampler {
   // Constant after construction (not declared const so that a Sampler stays movable).
   SamplingParams params_;
   int vocab_size_;
-  bool tracks_history_;          // a penalty is active
+  bool tracks_history_;  // a penalty is active
   bool wants_logprobs_;
   std::vector<Candidate> bias_;  // params_.logit_bias as a flat list, ids in range
 

@@ -29,7 +29,7 @@ struct Sequence {
   // Constant after Submit.
   SequenceRequest request;
   std::shared_ptr<Stream> stream;
-  uint64_t seed = 0;           // request.sampling.seed, or a random one drawn at Submit
+  uint64_t seed = 0;  // request.sampling.seed, or a random one drawn at Submit
   Clock::time_point submitted;
 
   // Set at the first admission (a re-queued sequence keeps it).
@@ -37,8 +37,8 @@ struct Sequence {
 
   // Card binding: reset by Bind() at each admission to a card.
   int slot = -1;
-  int fed = 0;                 // tokens written to the slot's KV cache: positions 0..fed-1
-  int32_t next_token = 0;      // in the decode phase: the last sampled token, fed next at position `fed`
+  int fed = 0;             // tokens written to the slot's KV cache: positions 0..fed-1
+  int32_t next_token = 0;  // in the decode phase: the last sampled token, fed next at position `fed`
   Clock::time_point last_token_time;
   std::optional<SequenceOutput> output;  // sampler, RNG, detokenizer, stop matcher; set by Bind()
 

@@ -35,10 +35,10 @@ bool TakesQueueHead(std::span<const CardRoom> cards, size_t self);
 
 // One sequence on the card, as the planner sees it.
 struct PlanInput {
-  int slot = -1;                      // its KV slot
-  int fed = 0;                        // tokens already in the slot: positions 0..fed-1
-  std::span<const int32_t> prompt;    // not empty
-  int32_t next_token = 0;             // past the prompt (fed >= prompt.size()): the token fed next, at `fed`
+  int slot = -1;                    // its KV slot
+  int fed = 0;                      // tokens already in the slot: positions 0..fed-1
+  std::span<const int32_t> prompt;  // not empty
+  int32_t next_token = 0;           // past the prompt (fed >= prompt.size()): the token fed next, at `fed`
 };
 
 // One sequence's part of a planned step.
@@ -63,7 +63,7 @@ class StepPlanner {
 
  private:
   int budget_;
-  size_t decode_cursor_ = 0;     // rotation: where the next step's decoders start, modulo their count
+  size_t decode_cursor_ = 0;      // rotation: where the next step's decoders start, modulo their count
   std::vector<size_t> decoders_;  // scratch, reused every step
 };
 

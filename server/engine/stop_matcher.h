@@ -50,7 +50,7 @@ class StopMatcher {
 
   std::vector<std::string> stops_;  // non-empty ones only
   size_t max_stop_len_ = 0;
-  std::string held_;  // text received but not released: a possible start of a stop string
+  std::string held_;       // text received but not released: a possible start of a stop string
   bool matched_ = false;   // a stop string was found
   bool finished_ = false;  // matched or flushed: Feed() returns nothing more
 };

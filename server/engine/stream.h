@@ -43,12 +43,12 @@ struct StreamEvent {
   };
   Kind kind = Kind::kToken;
   std::string text;
-  int32_t token = -1;                     // kToken: the sampled token id
-  float logprob = 0.0f;                   // kToken: when sampling.logprobs
-  std::vector<TokenLogprob> top_logprobs; // kToken: when sampling.top_logprobs > 0
+  int32_t token = -1;                                // kToken: the sampled token id
+  float logprob = 0.0f;                              // kToken: when sampling.logprobs
+  std::vector<TokenLogprob> top_logprobs;            // kToken: when sampling.top_logprobs > 0
   FinishReason finish_reason = FinishReason::kStop;  // kFinished
-  Status error;                           // kError
-  int prompt_tokens = 0;                  // kFinished / kError: usage so far
+  Status error;                                      // kError
+  int prompt_tokens = 0;                             // kFinished / kError: usage so far
   int completion_tokens = 0;
 
   bool is_final() const { return kind != Kind::kToken; }
@@ -79,9 +79,9 @@ class Stream {
 
  private:
   Mutex mu_;
-  std::condition_variable cv_;                           // Next's wait; notified by Push
-  std::deque<StreamEvent> events_ GUARDED_BY(mu_);        // not attached: pushed, not yet taken
-  bool final_taken_ GUARDED_BY(mu_) = false;              // Next has returned the final event
+  std::condition_variable cv_;                               // Next's wait; notified by Push
+  std::deque<StreamEvent> events_ GUARDED_BY(mu_);           // not attached: pushed, not yet taken
+  bool final_taken_ GUARDED_BY(mu_) = false;                 // Next has returned the final event
   std::shared_ptr<RequestEvents> attached_ GUARDED_BY(mu_);  // set once by AttachTo
   int choice_ GUARDED_BY(mu_) = 0;
   std::atomic<bool> cancelled_{false};
@@ -119,9 +119,9 @@ class RequestEvents {
 
   Clock* const clock_;
   Mutex mu_;
-  std::condition_variable cv_;                     // notified by Add
+  std::condition_variable cv_;  // notified by Add
   std::deque<Event> queue_ GUARDED_BY(mu_);
-  std::vector<bool> ended_ GUARDED_BY(mu_);        // by choice index; grown on demand
+  std::vector<bool> ended_ GUARDED_BY(mu_);  // by choice index; grown on demand
 };
 
 }  // namespace fpgaserve

@@ -9,51 +9,33 @@ nlohmann::json ApiError::ToJson() const {
   return {{"error", e}};
 }
 
-std::string ApiError::Body() const {
-  return ToJson().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
+std::string ApiError::Body() const { return ToJson().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
 
 ApiError ErrorFromStatus(const Status& status, const std::string& param, const std::string& code) {
   ApiError e;
   e.message = status.message();
   e.param = param;
   switch (status.code()) {
-    case StatusCode::kInvalidArgument:
-      e = {400, status.message(), "invalid_request_error", param, ""};
-      break;
+    case StatusCode::kInvalidArgument: e = {400, status.message(), "invalid_request_error", param, ""}; break;
     case StatusCode::kOutOfRange:
       e = {400, status.message(), "invalid_request_error", param, "context_length_exceeded"};
       break;
-    case StatusCode::kNotFound:
-      e = {404, status.message(), "invalid_request_error", param, "not_found"};
-      break;
-    case StatusCode::kResourceExhausted:
-      e = {429, status.message(), "requests", param, "rate_limit_exceeded"};
-      break;
-    case StatusCode::kUnavailable:
-      e = {503, status.message(), "server_error", param, "service_unavailable"};
-      break;
-    case StatusCode::kCancelled:
-      e = {503, status.message(), "server_error", param, "cancelled"};
-      break;
-    case StatusCode::kDeviceFailure:
-      e = {503, status.message(), "server_error", param, "device_failure"};
-      break;
-    case StatusCode::kDeadlineExceeded:
-      e = {504, status.message(), "server_error", param, "timeout"};
-      break;
+    case StatusCode::kNotFound: e = {404, status.message(), "invalid_request_error", param, "not_found"}; break;
+    case StatusCode::kResourceExhausted: e = {429, status.message(), "requests", param, "rate_limit_exceeded"}; break;
+    case StatusCode::kUnavailable: e = {503, status.message(), "server_error", param, "service_unavailable"}; break;
+    case StatusCode::kCancelled: e = {503, status.message(), "server_error", param, "cancelled"}; break;
+    case StatusCode::kDeviceFailure: e = {503, status.message(), "server_error", param, "device_failure"}; break;
+    case StatusCode::kDeadlineExceeded: e = {504, status.message(), "server_error", param, "timeout"}; break;
     case StatusCode::kOk:
-    case StatusCode::kInternal:
-      e = {500, status.message(), "server_error", param, "internal_error"};
-      break;
+    case StatusCode::kInternal: e = {500, status.message(), "server_error", param, "internal_error"}; break;
   }
   if (!code.empty()) e.code = code;
   return e;
 }
 
 ApiError InvalidApiKeyError() {
-  return {401, "Incorrect or missing API key: send the header 'Authorization: Bearer <key>'.",
-          "invalid_request_error", "", "invalid_api_key"};
+  return {401, "Incorrect or missing API key: send the header 'Authorization: Bearer <key>'.", "invalid_request_error",
+          "", "invalid_api_key"};
 }
 
 ApiError MethodNotAllowedError(const std::string& method, const std::string& path) {

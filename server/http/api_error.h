@@ -15,8 +15,9 @@
 // Errors that have no Status (authentication, HTTP method, body size) are made by the helpers below.
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <string>
+
+#include <nlohmann/json.hpp>
 
 #include "base/status.h"
 
@@ -37,9 +38,9 @@ struct ApiError {
 // the default code (e.g. "model_not_found").
 ApiError ErrorFromStatus(const Status& status, const std::string& param = "", const std::string& code = "");
 
-ApiError InvalidApiKeyError();                       // 401
+ApiError InvalidApiKeyError();                                                       // 401
 ApiError MethodNotAllowedError(const std::string& method, const std::string& path);  // 405
 ApiError RouteNotFoundError(const std::string& method, const std::string& path);     // 404
-ApiError BodyTooLargeError(size_t limit_bytes);      // 413
+ApiError BodyTooLargeError(size_t limit_bytes);                                      // 413
 
 }  // namespace fpgaserve

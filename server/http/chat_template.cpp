@@ -27,10 +27,10 @@ Result<Turns> SplitTurns(const std::vector<ChatMessage>& messages) {
     }
     const char* expected = t.turns.size() % 2 == 0 ? "user" : "assistant";
     if (m.role != expected) {
-      return Status::InvalidArgument("messages must alternate user and assistant, starting with user (after "
-                                     "any system messages); message " +
-                                     std::to_string(&m - messages.data()) + " is '" + m.role + "' where '" +
-                                     expected + "' was expected");
+      return Status::InvalidArgument(
+          "messages must alternate user and assistant, starting with user (after "
+          "any system messages); message " +
+          std::to_string(&m - messages.data()) + " is '" + m.role + "' where '" + expected + "' was expected");
     }
     t.turns.push_back(&m);
   }

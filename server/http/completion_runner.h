@@ -24,11 +24,12 @@
 #include <chrono>
 #include <functional>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <stop_token>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "base/clock.h"
 #include "server/engine/stream.h"
@@ -74,9 +75,9 @@ class CompletionRunner {
  private:
   struct Choice {
     std::shared_ptr<Stream> stream;
-    int32_t prev_token = 0;  // for the piece text of the next token
-    std::string text;        // Collect: the whole text (echo included)
-    size_t text_bytes = 0;   // text_offset of the next token
+    int32_t prev_token = 0;           // for the piece text of the next token
+    std::string text;                 // Collect: the whole text (echo included)
+    size_t text_bytes = 0;            // text_offset of the next token
     std::vector<TokenReport> tokens;  // Collect: every token; StreamTo: the current chunk's
     FinishReason finish_reason = FinishReason::kStop;
     int completion_tokens = 0;

@@ -17,8 +17,6 @@ void HttpMetrics::CountRequest(const std::string& endpoint, int status) {
   requests_.Add({{"model", model_}, {"endpoint", endpoint}, {"status", std::to_string(status)}}).Increment();
 }
 
-void HttpMetrics::CountError(const std::string& type) {
-  errors_.Add({{"model", model_}, {"type", type}}).Increment();
-}
+void HttpMetrics::CountError(const std::string& type) { errors_.Add({{"model", model_}, {"type", type}}).Increment(); }
 
 }  // namespace fpgaserve

@@ -8,11 +8,11 @@
 // Threading: thread-safe (prometheus-cpp families lock internally). The registry must outlive this object.
 #pragma once
 
+#include <string>
+
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/registry.h>
-
-#include <string>
 
 namespace fpgaserve {
 

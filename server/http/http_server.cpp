@@ -1,10 +1,10 @@
 #include "server/http/http_server.h"
 
-#include <prometheus/text_serializer.h>
-#include <spdlog/spdlog.h>
-
 #include <chrono>
 #include <ctime>
+
+#include <prometheus/text_serializer.h>
+#include <spdlog/spdlog.h>
 
 #include "base/log_line.h"
 #include "server/http/completion_runner.h"
@@ -21,8 +21,9 @@ using HandlerResponse = httplib::Server::HandlerResponse;
 using Steady = std::chrono::steady_clock;
 
 const char* const kJson = "application/json";
-const char* const kRoutes[] = {"/v1/completions", "/v1/chat/completions", "/v1/models", "/tokenize",
-                               "/detokenize", "/health", "/metrics"};
+const char* const kRoutes[] = {"/v1/completions", "/v1/chat/completions", "/v1/models",
+                               "/tokenize",       "/detokenize",          "/health",
+                               "/metrics"};
 
 // What the log line and the metrics of the request being answered on this thread say. httplib answers a
 // request, its streamed body included, on one thread, and calls the logger last; so a thread-local record
@@ -165,7 +166,8 @@ void HttpServer::InstallRoutes() {
     SendError(res, ErrorFromStatus(Status::Internal("internal error: " + what)));
   });
 
-  server_.Post("/v1/completions", [this](const Request& q, Response& r) { HandleGenerate(ApiKind::kCompletion, q, r); });
+  server_.Post("/v1/completions",
+               [this](const Request& q, Response& r) { HandleGenerate(ApiKind::kCompletion, q, r); });
   server_.Post("/v1/chat/completions", [this](const Request& q, Response& r) { HandleGenerate(ApiKind::kChat, q, r); });
   server_.Get("/v1/models", [this](const Request& q, Response& r) { HandleModels(q, r); });
   server_.Get("/v1/models/(.+)", [this](const Request& q, Response& r) { HandleModels(q, r); });
@@ -211,10 +213,9 @@ HandlerResponse HttpServer::PreRoute(const Request& req, Response& res) {
     res.set_header("Vary", "Origin");
     if (req.method == "OPTIONS") {
       res.set_header("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
-      res.set_header("Access-Control-Allow-Headers",
-                     req.has_header("Access-Control-Request-Headers")
-                         ? req.get_header_value("Access-Control-Request-Headers")
-                         : std::string("Authorization, Content-Type"));
+      res.set_header("Access-Control-Allow-Headers", req.has_header("Access-Control-Request-Headers")
+                                                         ? req.get_header_value("Access-Control-Request-Headers")
+                                                         : std::string("Authorization, Content-Type"));
       res.set_header("Access-Control-Max-Age", "600");
       res.status = 204;
       return HandlerResponse::Handled;
@@ -264,7 +265,9 @@ void HttpServer::SendError(Response& res, const ApiError& error) {
 void HttpServer::OnLogged(const Request& req, const Response& res) {
   RequestRecord& r = RecordFor(req);
   const double ms = std::chrono::duration<double, std::milli>(Steady::now() - r.start).count();
-  nlohmann::json fields = {{"method", req.method}, {"path", req.path}, {"status", res.status},
+  nlohmann::json fields = {{"method", req.method},
+                           {"path", req.path},
+                           {"status", res.status},
                            {"latency_ms", std::round(ms * 10) / 10}};
   if (!r.id.empty()) fields["id"] = r.id;
   if (r.prompt_tokens >= 0) fields["prompt_tokens"] = r.prompt_tokens;
@@ -285,8 +288,8 @@ bool HttpServer::GetReady(Response& res, Ready* ready) {
     *ready = ready_;
   }
   if (draining_) {
-    SendError(res, ErrorFromStatus(Status::Unavailable("The server is shutting down; retry on another instance."),
-                                   "", "draining"));
+    SendError(res, ErrorFromStatus(Status::Unavailable("The server is shutting down; retry on another instance."), "",
+                                   "draining"));
     return false;
   }
   if (ready->backend == nullptr) {
@@ -306,17 +309,18 @@ void HttpServer::HandleGenerate(ApiKind kind, const Request& req, Response& res)
   OpenAiRequest& request = parsed.value();
   record.user = request.user;
   if (!request.model.empty() && request.model != model_name_) {
-    return SendError(res, ErrorFromStatus(Status::NotFound("The model '" + request.model +
-                                                           "' does not exist; this server serves '" + model_name_ + "'."),
-                                          "model", "model_not_found"));
+    return SendError(res,
+                     ErrorFromStatus(Status::NotFound("The model '" + request.model +
+                                                      "' does not exist; this server serves '" + model_name_ + "'."),
+                                     "model", "model_not_found"));
   }
   ResponseMeta meta{kind, NewResponseId(kind), static_cast<int64_t>(std::time(nullptr)), model_name_};
   record.id = meta.id;
   PrepareOptions options{chat_template_, config_.default_max_tokens, config_.max_tokens_limit,
                          std::chrono::milliseconds(static_cast<int64_t>(config_.request_timeout_s * 1000)),
                          ready.chat_template};
-  Result<PreparedRequest> prepared =
-      PrepareRequest(request, *ready.tokenizer, ready.backend->context_length(), options, meta.id, &param);
+  Result<PreparedRequest> prepared = PrepareRequest(request, *ready.tokenizer, ready.backend->context_length(), options,
+                                                    meta.id, &param);
   if (!prepared.ok()) return SendError(res, ErrorFromStatus(prepared.status(), param));
 
   const bool stream = request.stream;
@@ -370,12 +374,15 @@ void HttpServer::HandleHealth(Response& res) {
     std::vector<std::string> hot;
     for (const CardState& c : state.cards) {
       healthy += c.healthy ? 1 : 0;
-      nlohmann::json card = {{"name", c.name}, {"healthy", c.healthy}, {"slots_total", c.slots_total},
-                             {"slots_used", c.slots_used}, {"thermal", c.sensors.thermal}};
+      nlohmann::json card = {{"name", c.name},
+                             {"healthy", c.healthy},
+                             {"slots_total", c.slots_total},
+                             {"slots_used", c.slots_used},
+                             {"thermal", c.sensors.thermal}};
       // Sensors: a value, or "unavailable" (never a made-up number).
       card["power_watts"] = c.sensors.watts ? nlohmann::json(*c.sensors.watts) : nlohmann::json("unavailable");
-      card["temperature_celsius"] =
-          c.sensors.celsius ? nlohmann::json(*c.sensors.celsius) : nlohmann::json("unavailable");
+      card["temperature_celsius"] = c.sensors.celsius ? nlohmann::json(*c.sensors.celsius)
+                                                      : nlohmann::json("unavailable");
       if (c.sensors.thermal != "ok") hot.push_back(c.name + " is " + c.sensors.thermal);
       cards.push_back(std::move(card));
     }
@@ -426,8 +433,9 @@ void HttpServer::HandleTokenize(bool tokenize, const Request& req, Response& res
   Ready ready;
   if (!GetReady(res, &ready)) return;
   std::string param;
-  Result<nlohmann::json> body = tokenize ? TokenizeBody(req.body, *ready.tokenizer, ready.backend->context_length(), &param)
-                                         : DetokenizeBody(req.body, *ready.tokenizer, &param);
+  Result<nlohmann::json> body = tokenize
+                                    ? TokenizeBody(req.body, *ready.tokenizer, ready.backend->context_length(), &param)
+                                    : DetokenizeBody(req.body, *ready.tokenizer, &param);
   if (!body.ok()) return SendError(res, ErrorFromStatus(body.status(), param));
   res.set_content(DumpJson(body.value()), kJson);
 }

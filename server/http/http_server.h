@@ -23,9 +23,6 @@
 // to SetReady must outlive Serve()'s return.
 #pragma once
 
-#include <httplib.h>
-#include <prometheus/registry.h>
-
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -36,9 +33,11 @@
 #include <stop_token>
 #include <string>
 
+#include <httplib.h>
+#include <prometheus/registry.h>
+
 #include "base/clock.h"
 #include "base/mutex.h"
-
 #include "server/http/api_error.h"
 #include "server/http/backend.h"
 #include "server/http/chat_template.h"

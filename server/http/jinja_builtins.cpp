@@ -146,8 +146,8 @@ Value Split(const Value& s, CallArgs& args, const ValueLimits& limits) {
   const Value& maxsplit = args.Get(1, "maxsplit", kAbsent);
   const bool given = !sep.is_undefined() && !sep.is_none();
   if (given && RequireStr(sep, "split()").empty()) throw JinjaError("split(): empty separator");
-  const std::vector<std::string> parts =
-      PySplit(s.str(), given ? sep.str() : "", given, maxsplit.is_undefined() ? -1 : RequireInt(maxsplit, "split()"));
+  const std::vector<std::string> parts = PySplit(s.str(), given ? sep.str() : "", given,
+                                                 maxsplit.is_undefined() ? -1 : RequireInt(maxsplit, "split()"));
   CheckItemCount(limits, parts.size(), "split()");
   ValueList out;
   for (const std::string& p : parts) out.push_back(Derived(p, {&s}));
@@ -279,8 +279,8 @@ bool Less(const Value& a, const Value& b, const std::string& op) {
     if (i < x.size() && i < y.size()) return Less(x[i], y[i], op);
     cmp = x.size() < y.size() ? -1 : x.size() > y.size() ? 1 : 0;
   } else {
-    throw JinjaError("'" + op + "' not supported between instances of '" + a.TypeName() + "' and '" +
-                     b.TypeName() + "'");
+    throw JinjaError("'" + op + "' not supported between instances of '" + a.TypeName() + "' and '" + b.TypeName() +
+                     "'");
   }
   if (op == "<") return cmp < 0;
   if (op == "<=") return cmp <= 0;
@@ -458,11 +458,11 @@ bool ApplyTest(const std::string& name, const Value& v, CallArgs& args) {
   const Value& arg = args.Get(0, "", kAbsent);
   using K = Value::Kind;
   // Tests that compare with something take exactly one argument; the others none (jinja2 refuses extras).
-  static const char* const kOneArgument[] = {"divisibleby", "eq", "equalto", "==", "ne", "!=", "lt", "<", "le", "<=",
-                                             "gt", ">", "ge", ">=", "in", "sameas"};
-  static const char* const kNoArgument[] = {"defined", "undefined", "none", "boolean", "true", "false", "integer",
-                                            "float", "number", "string", "mapping", "iterable", "sequence",
-                                            "callable", "lower", "upper", "odd", "even"};
+  static const char* const kOneArgument[] = {"divisibleby", "eq", "equalto", "==", "ne", "!=", "lt", "<",
+                                             "le",          "<=", "gt",      ">",  "ge", ">=", "in", "sameas"};
+  static const char* const kNoArgument[] = {"defined",  "undefined", "none",   "boolean", "true",    "false",
+                                            "integer",  "float",     "number", "string",  "mapping", "iterable",
+                                            "sequence", "callable",  "lower",  "upper",   "odd",     "even"};
   bool one = false, known = false;
   for (const char* t : kOneArgument) one = one || name == t;
   for (const char* t : kNoArgument) known = known || name == t;
@@ -521,8 +521,7 @@ bool ApplyTest(const std::string& name, const Value& v, CallArgs& args) {
   throw JinjaError("unknown test '" + name + "'");
 }
 
-Value CallMethod(const Value& obj, const std::string& name, CallArgs& args, const ValueLimits& limits,
-                 bool* found) {
+Value CallMethod(const Value& obj, const std::string& name, CallArgs& args, const ValueLimits& limits, bool* found) {
   *found = true;
   args.callee = name + "()";
   if (obj.is_string()) {

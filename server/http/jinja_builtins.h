@@ -44,7 +44,6 @@ Value ApplyFilter(const std::string& name, const Value& subject, CallArgs& args,
 bool ApplyTest(const std::string& name, const Value& subject, CallArgs& args);
 // Calls obj.name(args) when obj is a str or dict with that method; *found = false (and returns undefined)
 // when there is no such method.
-Value CallMethod(const Value& obj, const std::string& name, CallArgs& args, const ValueLimits& limits,
-                 bool* found);
+Value CallMethod(const Value& obj, const std::string& name, CallArgs& args, const ValueLimits& limits, bool* found);
 
 }  // namespace fpgaserve::jinja

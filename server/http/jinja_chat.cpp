@@ -1,8 +1,9 @@
 #include "server/http/jinja_chat.h"
 
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <sstream>
+
+#include <nlohmann/json.hpp>
 
 namespace fpgaserve {
 
@@ -15,8 +16,7 @@ Result<std::shared_ptr<const JinjaChatTemplate>> JinjaChatTemplate::Create(std::
       return Status::InvalidArgument("a special token needs a non-empty spelling and an id >= 0");
     }
   }
-  return std::shared_ptr<const JinjaChatTemplate>(
-      new JinjaChatTemplate(std::move(parsed.value()), std::move(options)));
+  return std::shared_ptr<const JinjaChatTemplate>(new JinjaChatTemplate(std::move(parsed.value()), std::move(options)));
 }
 
 Result<std::vector<PromptPiece>> JinjaChatTemplate::Render(const std::vector<ChatMessage>& messages,

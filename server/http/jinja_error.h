@@ -19,8 +19,7 @@ struct SourcePos {
 
 class JinjaError : public std::runtime_error {
  public:
-  explicit JinjaError(const std::string& message, SourcePos pos = {})
-      : std::runtime_error(message), pos_(pos) {}
+  explicit JinjaError(const std::string& message, SourcePos pos = {}) : std::runtime_error(message), pos_(pos) {}
   SourcePos pos() const { return pos_; }
   // Attaches a position when the error has none yet (the innermost known position wins).
   void SetPosIfUnknown(SourcePos pos) {

@@ -125,8 +125,8 @@ class Parser {
   // After Body() stopped at one of its end tags: consumes the tag name (and, for end tags, the '%}').
   void EndTag(const std::string& tag, const std::string& opener, SourcePos opened) {
     if (Peek().type == TokenType::kEof) {
-      throw JinjaError("missing '{% " + tag + " %}' for the '" + opener + "' opened at " +
-                           std::to_string(opened.line) + ":" + std::to_string(opened.column),
+      throw JinjaError("missing '{% " + tag + " %}' for the '" + opener + "' opened at " + std::to_string(opened.line) +
+                           ":" + std::to_string(opened.column),
                        opened);
     }
     Next();
@@ -273,9 +273,8 @@ class Parser {
     while (true) {
       std::string op;
       const SourcePos pos = Peek().pos;
-      if (Peek().type == TokenType::kOperator &&
-          (Peek().text == "==" || Peek().text == "!=" || Peek().text == "<" || Peek().text == "<=" ||
-           Peek().text == ">" || Peek().text == ">=")) {
+      if (Peek().type == TokenType::kOperator && (Peek().text == "==" || Peek().text == "!=" || Peek().text == "<" ||
+                                                  Peek().text == "<=" || Peek().text == ">" || Peek().text == ">=")) {
         op = Next().text;
       } else if (IsName("in")) {
         Next();

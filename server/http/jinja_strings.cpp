@@ -27,9 +27,8 @@ uint32_t DecodeAt(std::string_view text, size_t pos, size_t* len) {
 }
 
 bool IsPySpace(uint32_t cp) {
-  return (cp >= 0x09 && cp <= 0x0D) || (cp >= 0x1C && cp <= 0x20) || cp == 0x85 || cp == 0xA0 ||
-         cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F ||
-         cp == 0x205F || cp == 0x3000;
+  return (cp >= 0x09 && cp <= 0x0D) || (cp >= 0x1C && cp <= 0x20) || cp == 0x85 || cp == 0xA0 || cp == 0x1680 ||
+         (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F || cp == 0x205F || cp == 0x3000;
 }
 
 // Whether the code point at text[pos] (of `len` bytes) is one of the code points of `chars`.
@@ -104,8 +103,7 @@ std::vector<std::string> PySplit(std::string_view text, std::string_view sep, bo
   return out;
 }
 
-std::string PyReplace(std::string_view text, std::string_view old_text, std::string_view new_text,
-                      int64_t count) {
+std::string PyReplace(std::string_view text, std::string_view old_text, std::string_view new_text, int64_t count) {
   std::string out;
   if (old_text.empty()) {
     // Python inserts `new` before every code point and at the end.

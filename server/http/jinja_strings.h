@@ -23,8 +23,7 @@ bool IsPySpaceAt(std::string_view text, size_t pos, size_t* len);
 std::string PyStrip(std::string_view text, std::string_view chars, bool left, bool right, bool chars_given);
 // str.split(sep, maxsplit): sep empty = runs of whitespace; maxsplit < 0 = no limit.
 std::vector<std::string> PySplit(std::string_view text, std::string_view sep, bool sep_given, int64_t maxsplit);
-std::string PyReplace(std::string_view text, std::string_view old_text, std::string_view new_text,
-                      int64_t count);
+std::string PyReplace(std::string_view text, std::string_view old_text, std::string_view new_text, int64_t count);
 std::string AsciiUpper(std::string_view text);
 std::string AsciiLower(std::string_view text);
 // str.title(): each run of letters starts upper-case, the rest lower-case.

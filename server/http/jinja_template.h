@@ -43,7 +43,7 @@ struct JinjaOptions {
   // Statements + expressions + loop iterations evaluated. A chat template spends some 50 per message;
   // a million is a few hundred milliseconds of work at worst.
   int64_t max_steps = 1000000;
-  int max_depth = 100;                // nesting of blocks and expressions in the source, and of input data
+  int max_depth = 100;  // nesting of blocks and expressions in the source, and of input data
 };
 
 // Render's variables.

@@ -69,8 +69,8 @@ class Value {
   static Value Bool(bool b);
   static Value Int(int64_t i);
   static Value Float(double d);
-  static Value Str(std::string trusted_text);           // template text: no user bytes
-  static Value UserStr(std::string user_text);          // caller data: all bytes are user bytes
+  static Value Str(std::string trusted_text);   // template text: no user bytes
+  static Value UserStr(std::string user_text);  // caller data: all bytes are user bytes
   static Value Text(TaintedText text);
   static Value List(ValueList items);
   static Value Tuple(ValueList items);  // a list that prints as Python prints a tuple: (1, 2), (1,)

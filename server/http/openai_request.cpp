@@ -33,8 +33,7 @@ Status ReadFloat(const json& obj, const char* key, float* out, std::string* para
 }
 
 // An integer (or integral float) within [lo, hi].
-Status ReadIntValue(const json& v, const std::string& name, int64_t lo, int64_t hi, int64_t* out,
-                    std::string* param) {
+Status ReadIntValue(const json& v, const std::string& name, int64_t lo, int64_t hi, int64_t* out, std::string* param) {
   if (v.is_number_integer()) {
     if (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) {
       return Bad(param, name, "is too large");
@@ -50,8 +49,8 @@ Status ReadIntValue(const json& v, const std::string& name, int64_t lo, int64_t 
     return Bad(param, name, "must be an integer");
   }
   if (*out < lo || *out > hi) {
-    return Bad(param, name, "must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got " +
-                                std::to_string(*out));
+    return Bad(param, name,
+               "must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got " + std::to_string(*out));
   }
   return Status::Ok();
 }
@@ -162,8 +161,10 @@ Status ReadStop(const json& body, std::vector<std::string>* stop, std::string* p
 }
 
 Status ReadSampling(const json& body, SamplingParams* s, std::string* param) {
-  for (auto [key, field] : {std::pair{"temperature", &s->temperature}, {"top_p", &s->top_p},
-                            {"min_p", &s->min_p}, {"presence_penalty", &s->presence_penalty},
+  for (auto [key, field] : {std::pair{"temperature", &s->temperature},
+                            {"top_p", &s->top_p},
+                            {"min_p", &s->min_p},
+                            {"presence_penalty", &s->presence_penalty},
                             {"frequency_penalty", &s->frequency_penalty},
                             {"repetition_penalty", &s->repetition_penalty}}) {
     if (Status st = ReadFloat(body, key, field, param); !st.ok()) return st;

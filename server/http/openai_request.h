@@ -23,10 +23,11 @@
 #pragma once
 
 #include <cstdint>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "base/status.h"
 #include "server/engine/sampler.h"
@@ -45,11 +46,11 @@ struct PromptInput {
 
 struct OpenAiRequest {
   ApiKind kind = ApiKind::kCompletion;
-  std::string model;                 // "" when absent
-  std::vector<PromptInput> prompts;  // completions: one or more
-  std::vector<ChatMessage> messages; // chat
+  std::string model;                  // "" when absent
+  std::vector<PromptInput> prompts;   // completions: one or more
+  std::vector<ChatMessage> messages;  // chat
   std::optional<int> max_tokens;
-  SamplingParams sampling;           // logprobs / top_logprobs filled as the engine wants them
+  SamplingParams sampling;  // logprobs / top_logprobs filled as the engine wants them
   std::vector<std::string> stop;
   int n = 1;
   bool echo = false;

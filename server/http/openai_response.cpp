@@ -38,7 +38,9 @@ std::string NewResponseId(ApiKind kind) {
 json LogprobsJson(const OpenAiRequest& request, const std::vector<TokenReport>& tokens) {
   if (request.kind == ApiKind::kCompletion) {
     if (request.legacy_logprobs < 0) return nullptr;
-    json out = {{"tokens", json::array()}, {"token_logprobs", json::array()}, {"top_logprobs", json::array()},
+    json out = {{"tokens", json::array()},
+                {"token_logprobs", json::array()},
+                {"top_logprobs", json::array()},
                 {"text_offset", json::array()}};
     for (const TokenReport& t : tokens) {
       out["tokens"].push_back(t.piece);
@@ -59,8 +61,8 @@ json LogprobsJson(const OpenAiRequest& request, const std::vector<TokenReport>& 
     for (const auto& [piece, lp] : t.top) {
       top.push_back({{"token", piece}, {"logprob", lp}, {"bytes", BytesJson(piece)}});
     }
-    content.push_back({{"token", t.piece}, {"logprob", t.logprob}, {"bytes", BytesJson(t.piece)},
-                       {"top_logprobs", std::move(top)}});
+    content.push_back(
+        {{"token", t.piece}, {"logprob", t.logprob}, {"bytes", BytesJson(t.piece)}, {"top_logprobs", std::move(top)}});
   }
   return {{"content", std::move(content)}, {"refusal", nullptr}};
 }

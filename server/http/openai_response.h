@@ -17,11 +17,12 @@
 #pragma once
 
 #include <cstdint>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "server/engine/engine.h"
 #include "server/http/openai_request.h"
@@ -45,7 +46,7 @@ struct TokenReport {
   std::string piece;  // raw bytes of the token
   float logprob = 0.0f;
   std::vector<std::pair<std::string, float>> top;  // alternatives, best first
-  size_t text_offset = 0;  // completions: where the token's text starts in the choice's text
+  size_t text_offset = 0;                          // completions: where the token's text starts in the choice's text
 };
 
 struct ChoiceResult {

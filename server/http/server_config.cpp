@@ -5,8 +5,9 @@
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <sstream>
+
+#include <nlohmann/json.hpp>
 
 #include "base/parse_number.h"
 
@@ -40,9 +41,7 @@ Status SetFromText(ServerConfig& config, const ConfigOption& option, const std::
                    const std::string& source) {
   const std::string t = Trim(text);
   switch (option.type()) {
-    case ConfigType::kString:
-      config.*std::get<std::string C::*>(option.field) = t;
-      return Status::Ok();
+    case ConfigType::kString: config.*std::get<std::string C::*>(option.field) = t; return Status::Ok();
     case ConfigType::kInt: {
       const std::optional<int64_t> v = ParseInt64(t);
       if (!v || *v < INT32_MIN || *v > INT32_MAX) {
@@ -145,8 +144,7 @@ const std::vector<ConfigOption>& ConfigOptions() {
       {"cache_len", "tokens per KV slot (the context); 0 = the model's seq_len", &C::cache_len},
       {"sim_threads", "kernel threads per simulated card; 0 = cores / cards", &C::sim_threads},
       {"max_queue", "sequences waiting for a slot; beyond it requests get 429", &C::max_queue},
-      {"step_token_budget", "tokens per card step (decode + prefill); 0 = the card's maximum",
-       &C::step_token_budget},
+      {"step_token_budget", "tokens per card step (decode + prefill); 0 = the card's maximum", &C::step_token_budget},
       {"step_timeout_ms", "a card step slower than this marks the card unhealthy", &C::step_timeout_ms},
       {"energy_sample_ms", "ms between power/temperature readings of the cards and the host; 0 = none",
        &C::energy_sample_ms},
@@ -154,10 +152,8 @@ const std::vector<ConfigOption>& ConfigOptions() {
        &C::card_warn_celsius},
       {"card_fail_celsius", "a card at or past this temperature is taken out of service; 0 = no limit",
        &C::card_fail_celsius},
-      {"powercap_dir", "Linux powercap folder for the host's RAPL energy; empty = do not read it",
-       &C::powercap_dir},
-      {"request_timeout_s", "a sequence running longer than this is ended; 0 = no limit",
-       &C::request_timeout_s},
+      {"powercap_dir", "Linux powercap folder for the host's RAPL energy; empty = do not read it", &C::powercap_dir},
+      {"request_timeout_s", "a sequence running longer than this is ended; 0 = no limit", &C::request_timeout_s},
       {"chat_template",
        "auto (the model's own: a GGUF's tokenizer.chat_template, else llama2), plain (System:/User:/Assistant: "
        "lines) or llama2 ([INST] ... [/INST])",
@@ -171,11 +167,9 @@ const std::vector<ConfigOption>& ConfigOptions() {
       {"max_n", "the largest n (choices per request)", &C::max_n},
       {"api_keys", "accepted API keys (comma-separated); empty = no authentication", &C::api_keys},
       {"api_key_file", "file with one API key per line, added to api_keys", &C::api_key_file},
-      {"cors_origins", "origins allowed by CORS (comma-separated, * = any); empty = CORS off",
-       &C::cors_origins},
+      {"cors_origins", "origins allowed by CORS (comma-separated, * = any); empty = CORS off", &C::cors_origins},
       {"max_body_bytes", "largest request body; larger ones get 413", &C::max_body_bytes},
-      {"sse_keepalive_s", "seconds between SSE keep-alive comments while no token arrives",
-       &C::sse_keepalive_s},
+      {"sse_keepalive_s", "seconds between SSE keep-alive comments while no token arrives", &C::sse_keepalive_s},
       {"drain_timeout_s", "on SIGTERM/SIGINT, how long in-flight requests may still run", &C::drain_timeout_s},
       {"http_threads", "HTTP connection threads (each open stream holds one)", &C::http_threads},
       {"http_read_timeout_s", "socket read timeout", &C::http_read_timeout_s},
@@ -216,8 +210,7 @@ EnvLookup ProcessEnv() {
   };
 }
 
-Result<ServerConfig> ResolveServerConfig(const std::map<std::string, std::string>& flags,
-                                         const EnvLookup& env) {
+Result<ServerConfig> ResolveServerConfig(const std::map<std::string, std::string>& flags, const EnvLookup& env) {
   ServerConfig config;
   std::optional<std::string> file;
   if (auto it = flags.find("config"); it != flags.end()) {

@@ -35,39 +35,39 @@ struct ServerConfig {
   std::string served_model_name;  // "" = a GGUF's general.name, else the model file's name without extension
   std::string device = "sim:1";
   std::string xclbin;
-  int kv_slots = 8;               // per card
-  int cache_len = 0;              // tokens per KV slot; 0 = the model's seq_len
-  int sim_threads = 0;            // kernel threads per simulated card; 0 = cores / cards
+  int kv_slots = 8;     // per card
+  int cache_len = 0;    // tokens per KV slot; 0 = the model's seq_len
+  int sim_threads = 0;  // kernel threads per simulated card; 0 = cores / cards
   // Engine.
   int max_queue = 256;
   int step_token_budget = 0;
   int step_timeout_ms = 30000;
   // Power and temperature (fpga/energy_sampler.h).
-  int energy_sample_ms = 1000;                    // between sensor readings; 0 = no sampling
-  double card_warn_celsius = 90;                  // a card at or past this is "hot" (/health, log); 0 = off
-  double card_fail_celsius = 100;                 // ... and past this taken out of service; 0 = off
+  int energy_sample_ms = 1000;                       // between sensor readings; 0 = no sampling
+  double card_warn_celsius = 90;                     // a card at or past this is "hot" (/health, log); 0 = off
+  double card_fail_celsius = 100;                    // ... and past this taken out of service; 0 = off
   std::string powercap_dir = "/sys/class/powercap";  // the host's RAPL counters; "" = do not read them
-  double request_timeout_s = 600;  // a sequence running longer is ended; 0 = no limit
+  double request_timeout_s = 600;                    // a sequence running longer is ended; 0 = no limit
   // OpenAI API behaviour.
   // auto | llama2 | plain. auto: the model's own template (a GGUF's tokenizer.chat_template) when it has
   // one, else llama2. plain is for base models such as the bundled demo.
   std::string chat_template = "auto";
-  std::string chat_template_file;  // a Jinja chat template (HF format); when set, chat_template is unused
-  int default_max_tokens = 256;   // when a request gives none: min(this, context - prompt)
-  int max_tokens_limit = 0;       // the largest max_tokens accepted; 0 = the context length
-  int max_n = 16;                 // the largest n (choices per request)
-  std::vector<std::string> api_keys;  // empty (and no api_key_file) = no authentication
-  std::string api_key_file;       // one key per line, added to api_keys
+  std::string chat_template_file;         // a Jinja chat template (HF format); when set, chat_template is unused
+  int default_max_tokens = 256;           // when a request gives none: min(this, context - prompt)
+  int max_tokens_limit = 0;               // the largest max_tokens accepted; 0 = the context length
+  int max_n = 16;                         // the largest n (choices per request)
+  std::vector<std::string> api_keys;      // empty (and no api_key_file) = no authentication
+  std::string api_key_file;               // one key per line, added to api_keys
   std::vector<std::string> cors_origins;  // empty = CORS off; "*" = any origin
   // HTTP.
   int max_body_bytes = 1 << 20;
-  double sse_keepalive_s = 5;     // SSE comment interval while no token arrives
-  double drain_timeout_s = 30;    // on SIGTERM: how long in-flight requests may still run
-  int http_threads = 256;         // connection threads; each open stream holds one
+  double sse_keepalive_s = 5;   // SSE comment interval while no token arrives
+  double drain_timeout_s = 30;  // on SIGTERM: how long in-flight requests may still run
+  int http_threads = 256;       // connection threads; each open stream holds one
   int http_read_timeout_s = 30;
   int http_write_timeout_s = 30;
   int http_keep_alive_timeout_s = 5;
-  int retry_after_s = 1;          // the Retry-After header of 429 answers
+  int retry_after_s = 1;  // the Retry-After header of 429 answers
   // Logs.
   std::string log_format = "text";  // text | json
   std::string log_level = "info";   // trace | debug | info | warn | error
@@ -101,8 +101,7 @@ EnvLookup ProcessEnv();
 // set), then env variables, then `flags` (option key -> text as typed, only the flags given). Returns the
 // validated config, or InvalidArgument naming the source and option ("FPGASERVE_PORT: 'x' is not an
 // integer", "config file f.json: unknown option 'prot'"), or NotFound when the config file is missing.
-Result<ServerConfig> ResolveServerConfig(const std::map<std::string, std::string>& flags,
-                                         const EnvLookup& env);
+Result<ServerConfig> ResolveServerConfig(const std::map<std::string, std::string>& flags, const EnvLookup& env);
 
 // Range checks of a resolved config (ports, positive sizes, enum values). InvalidArgument naming the key.
 Status ValidateServerConfig(const ServerConfig& config);

@@ -21,8 +21,7 @@ Result<json> ParseObject(const std::string& body) {
 
 }  // namespace
 
-Result<json> TokenizeBody(const std::string& body, const Tokenizer& tokenizer, int context_length,
-                          std::string* param) {
+Result<json> TokenizeBody(const std::string& body, const Tokenizer& tokenizer, int context_length, std::string* param) {
   param->clear();
   Result<json> doc = ParseObject(body);
   if (!doc.ok()) return doc.status();
@@ -39,8 +38,8 @@ Result<json> TokenizeBody(const std::string& body, const Tokenizer& tokenizer, i
     add_special = d[special_key].get<bool>();
   }
   // As for completions prompts, special-token spellings in the text are those tokens (the client owns it).
-  const std::vector<int> tokens =
-      tokenizer.EncodeWithSpecials(d[text_key].get<std::string>(), add_special && tokenizer.add_bos(), false);
+  const std::vector<int> tokens = tokenizer.EncodeWithSpecials(d[text_key].get<std::string>(),
+                                                               add_special && tokenizer.add_bos(), false);
   return json{{"tokens", tokens}, {"count", tokens.size()}, {"max_model_len", context_length}};
 }
 

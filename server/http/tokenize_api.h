@@ -7,8 +7,9 @@
 // The text is valid UTF-8: bytes that do not form a character become U+FFFD (StreamDecoder's rule).
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <string>
+
+#include <nlohmann/json.hpp>
 
 #include "base/status.h"
 #include "server/model/tokenizer.h"

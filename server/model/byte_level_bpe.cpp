@@ -84,9 +84,11 @@ Result<std::shared_ptr<const ByteLevelBpe>> ByteLevelBpe::Create(std::vector<std
                                                                  std::shared_ptr<const Pretokenizer> pre,
                                                                  const std::string& source) {
   if (tokens.empty() || tokens.size() != types.size() || tokens.size() > static_cast<size_t>(INT32_MAX)) {
-    return Status::InvalidArgument(source + ": a byte-level BPE vocabulary needs one type per token and at least "
-                                   "one token; got " + std::to_string(tokens.size()) + " tokens and " +
-                                   std::to_string(types.size()) + " types");
+    return Status::InvalidArgument(source +
+                                   ": a byte-level BPE vocabulary needs one type per token and at least "
+                                   "one token; got " +
+                                   std::to_string(tokens.size()) + " tokens and " + std::to_string(types.size()) +
+                                   " types");
   }
   std::shared_ptr<ByteLevelBpe> v(new ByteLevelBpe());
   v->pre_ = std::move(pre);
@@ -109,7 +111,8 @@ Result<std::shared_ptr<const ByteLevelBpe>> ByteLevelBpe::Create(std::vector<std
     }
     if (!TokenBytes(tokens[id], &v->bytes_[id])) {
       if (types[id] == TokenType::kNormal) {
-        return Status::InvalidArgument(where + " is a normal token but not spelled in byte-level characters "
+        return Status::InvalidArgument(where +
+                                       " is a normal token but not spelled in byte-level characters "
                                        "(GPT-2's byte-to-unicode map)");
       }
       v->bytes_[id] = tokens[id];  // unknown/unused/byte tokens in another spelling: their text
@@ -155,9 +158,8 @@ Result<std::shared_ptr<const ByteLevelBpe>> ByteLevelBpe::Create(std::vector<std
       v->starts_special_[static_cast<uint8_t>(tokens[id][0])] = true;
     }
   }
-  std::stable_sort(v->specials_.begin(), v->specials_.end(), [](const auto& a, const auto& b) {
-    return a.text.size() > b.text.size();
-  });
+  std::stable_sort(v->specials_.begin(), v->specials_.end(),
+                   [](const auto& a, const auto& b) { return a.text.size() > b.text.size(); });
   v->tokens_ = std::move(tokens);
   v->types_ = std::move(types);
   return std::shared_ptr<const ByteLevelBpe>(std::move(v));

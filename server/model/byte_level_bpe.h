@@ -92,10 +92,10 @@ class ByteLevelBpe {
   // All constant after Create.
   std::vector<std::string> tokens_;
   std::vector<TokenType> types_;
-  std::vector<std::string> bytes_;  // per id: what Decode gives
+  std::vector<std::string> bytes_;                                   // per id: what Decode gives
   std::unordered_map<std::string, int, Hash, std::equal_to<>> ids_;  // lowest id per spelling
-  int byte_token_[256] = {};                                        // per byte: its one-character token
-  std::unordered_map<uint64_t, Merge> merges_;                      // key: left id << 32 | right id
+  int byte_token_[256] = {};                                         // per byte: its one-character token
+  std::unordered_map<uint64_t, Merge> merges_;                       // key: left id << 32 | right id
   std::vector<SpecialTokenSpelling> specials_;
   bool starts_special_[256] = {};  // per byte: whether some special token's spelling starts with it
   std::shared_ptr<const Pretokenizer> pre_;

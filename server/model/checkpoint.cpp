@@ -17,12 +17,12 @@ static_assert(std::endian::native == std::endian::little, "checkpoint.cpp reads 
 
 namespace {
 
-constexpr uint32_t kMagic = 0x616b3432;     // "ak42" in hex digits; on disk the bytes 32 34 6b 61, "24ka"
-constexpr uint64_t kV0HeaderBytes = 28;     // 7 int32
-constexpr uint64_t kHeaderBytes = 256;      // v1, v2
-constexpr uint64_t kParamsOffset = 8;       // after magic and version
-constexpr uint64_t kSharedOffset = 36;      // uint8 shared_classifier
-constexpr uint64_t kGroupSizeOffset = 37;   // v2: int32, unaligned
+constexpr uint32_t kMagic = 0x616b3432;    // "ak42" in hex digits; on disk the bytes 32 34 6b 61, "24ka"
+constexpr uint64_t kV0HeaderBytes = 28;    // 7 int32
+constexpr uint64_t kHeaderBytes = 256;     // v1, v2
+constexpr uint64_t kParamsOffset = 8;      // after magic and version
+constexpr uint64_t kSharedOffset = 36;     // uint8 shared_classifier
+constexpr uint64_t kGroupSizeOffset = 37;  // v2: int32, unaligned
 
 int32_t ReadInt32(const uint8_t* p) {
   int32_t v;
@@ -32,9 +32,8 @@ int32_t ReadInt32(const uint8_t* p) {
 
 std::string Shape(const ModelConfig& c) {
   std::ostringstream s;
-  s << "dim " << c.dim << ", hidden_dim " << c.hidden_dim << ", n_layers " << c.n_layers << ", n_heads "
-    << c.n_heads << ", n_kv_heads " << c.n_kv_heads << ", vocab_size " << c.vocab_size << ", seq_len "
-    << c.seq_len;
+  s << "dim " << c.dim << ", hidden_dim " << c.hidden_dim << ", n_layers " << c.n_layers << ", n_heads " << c.n_heads
+    << ", n_kv_heads " << c.n_kv_heads << ", vocab_size " << c.vocab_size << ", seq_len " << c.seq_len;
   return s.str();
 }
 
@@ -246,10 +245,10 @@ const char* CheckpointFormatName(CheckpointFormat format) {
 }
 
 Status ValidateModelConfig(const ModelConfig& c) {
-  const std::pair<const char*, int> dims[] = {{"dim", c.dim},         {"hidden_dim", c.hidden_dim},
-                                              {"n_layers", c.n_layers}, {"n_heads", c.n_heads},
-                                              {"n_kv_heads", c.n_kv_heads}, {"vocab_size", c.vocab_size},
-                                              {"seq_len", c.seq_len}};
+  const std::pair<const char*, int> dims[] = {
+      {"dim", c.dim},         {"hidden_dim", c.hidden_dim}, {"n_layers", c.n_layers},
+      {"n_heads", c.n_heads}, {"n_kv_heads", c.n_kv_heads}, {"vocab_size", c.vocab_size},
+      {"seq_len", c.seq_len}};
   for (const auto& [name, value] : dims) {
     if (value <= 0) {
       return Status::InvalidArgument(std::string(name) + " is " + std::to_string(value) +
@@ -264,8 +263,7 @@ Status ValidateModelConfig(const ModelConfig& c) {
     return Status::InvalidArgument("n_kv_heads " + str(c.n_kv_heads) + " exceeds n_heads " + str(c.n_heads));
   }
   if (c.n_heads % c.n_kv_heads != 0) {
-    return Status::InvalidArgument("n_kv_heads " + str(c.n_kv_heads) + " does not divide n_heads " +
-                                   str(c.n_heads));
+    return Status::InvalidArgument("n_kv_heads " + str(c.n_kv_heads) + " does not divide n_heads " + str(c.n_heads));
   }
   if (c.head_size() % 2 != 0) {
     return Status::InvalidArgument("head_size " + str(c.head_size()) + " (dim " + str(c.dim) + " / n_heads " +
@@ -276,8 +274,7 @@ Status ValidateModelConfig(const ModelConfig& c) {
   }
   for (const auto& [name, value] : {std::pair<const char*, int>{"dim", c.dim}, {"hidden_dim", c.hidden_dim}}) {
     if (value % c.group_size != 0) {
-      return Status::InvalidArgument("group_size " + str(c.group_size) + " does not divide " + name + " " +
-                                     str(value) +
+      return Status::InvalidArgument("group_size " + str(c.group_size) + " does not divide " + name + " " + str(value) +
                                      " (Q8_0 groups may not straddle matrix rows; quantize again with a "
                                      "group size that divides both dim and hidden_dim)");
     }
@@ -296,12 +293,11 @@ uint64_t ParameterCount(const ModelConfig& c) {
   const uint64_t hidden = static_cast<uint64_t>(c.hidden_dim);
   const uint64_t kv_dim = static_cast<uint64_t>(c.kv_dim());
   const uint64_t vocab = static_cast<uint64_t>(c.vocab_size);
-  const uint64_t per_layer = 2 * dim                     // rms_att, rms_ffn
-                             + 2 * dim * dim             // wq, wo
-                             + 2 * kv_dim * dim          // wk, wv
-                             + 3 * hidden * dim;         // w1, w2, w3
-  return vocab * dim + static_cast<uint64_t>(c.n_layers) * per_layer + dim +
-         (c.shared_classifier ? 0 : vocab * dim);
+  const uint64_t per_layer = 2 * dim              // rms_att, rms_ffn
+                             + 2 * dim * dim      // wq, wo
+                             + 2 * kv_dim * dim   // wk, wv
+                             + 3 * hidden * dim;  // w1, w2, w3
+  return vocab * dim + static_cast<uint64_t>(c.n_layers) * per_layer + dim + (c.shared_classifier ? 0 : vocab * dim);
 }
 
 Result<std::unique_ptr<Checkpoint>> Checkpoint::Open(const std::string& path) {
@@ -321,9 +317,8 @@ Result<std::unique_ptr<Checkpoint>> Checkpoint::Open(const std::string& path) {
   const char* version = CheckpointFormatName(ckpt->format_);
   if (Status s = ValidateModelConfig(c); !s.ok()) {
     // A v0 file is whatever lacks the magic, so say so: a wrong magic shows up as a nonsensical v0 header.
-    const std::string label = ckpt->format_ == CheckpointFormat::kV0Legacy
-                                  ? "llama2.c v0, as it has no \"ak42\" magic"
-                                  : "llama2.c " + std::string(version);
+    const std::string label = ckpt->format_ == CheckpointFormat::kV0Legacy ? "llama2.c v0, as it has no \"ak42\" magic"
+                                                                           : "llama2.c " + std::string(version);
     return Status::InvalidArgument(what + " (" + label + ") has a bad header: " + s.message());
   }
 
@@ -343,8 +338,8 @@ Result<std::unique_ptr<Checkpoint>> Checkpoint::Open(const std::string& path) {
                                    " bytes, the file has " + std::to_string(size));
   }
   if (size > expected) {
-    return Status::InvalidArgument(what + " has " + std::to_string(size - expected) + " trailing bytes: " +
-                                   header + " implies " + std::to_string(expected) + " bytes, the file has " +
+    return Status::InvalidArgument(what + " has " + std::to_string(size - expected) + " trailing bytes: " + header +
+                                   " implies " + std::to_string(expected) + " bytes, the file has " +
                                    std::to_string(size) + " (a wrong shape or a wrong format)");
   }
   ModelView& view = ckpt->view_;
@@ -389,8 +384,7 @@ std::string Checkpoint::Describe() const {
     case CheckpointFormat::kV1Float: s << " (fp32"; break;
     case CheckpointFormat::kV2Q8: s << " (Q8_0"; break;
   }
-  s << ", group size " << c.group_size
-    << (format_ == CheckpointFormat::kV2Q8 ? ")" : " when quantized)") << "\n";
+  s << ", group size " << c.group_size << (format_ == CheckpointFormat::kV2Q8 ? ")" : " when quantized)") << "\n";
   s << "  shape       " << Shape(c) << "\n";
   s << "  derived     head_size " << c.head_size() << ", kv_dim " << c.kv_dim()
     << (c.n_kv_heads < c.n_heads ? " (grouped-query attention)" : "") << "\n";

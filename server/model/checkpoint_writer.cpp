@@ -42,8 +42,8 @@ Status CheckView(const ModelView& m) {
     const std::string at = " of layer " + std::to_string(l);
     if (L.rms_att == nullptr || L.rms_ffn == nullptr) return Status::InvalidArgument("a norm" + at + " has no values");
     const std::pair<const MatrixView*, std::pair<int, int>> ms[] = {
-        {&L.wq, {c.dim, c.dim}},        {&L.wk, {c.kv_dim(), c.dim}},  {&L.wv, {c.kv_dim(), c.dim}},
-        {&L.wo, {c.dim, c.dim}},        {&L.w1, {c.hidden_dim, c.dim}}, {&L.w2, {c.dim, c.hidden_dim}},
+        {&L.wq, {c.dim, c.dim}},       {&L.wk, {c.kv_dim(), c.dim}},   {&L.wv, {c.kv_dim(), c.dim}},
+        {&L.wo, {c.dim, c.dim}},       {&L.w1, {c.hidden_dim, c.dim}}, {&L.w2, {c.dim, c.hidden_dim}},
         {&L.w3, {c.hidden_dim, c.dim}}};
     const char* names[] = {"wq", "wk", "wv", "wo", "w1", "w2", "w3"};
     for (int i = 0; s.ok() && i < 7; i++) {
@@ -61,7 +61,9 @@ class Sink {
     if (err_ == 0 && bytes > 0 && std::fwrite(data, 1, bytes, f_) != bytes) err_ = errno ? errno : EIO;
   }
   template <typename T>
-  void Values(const T* p, size_t n) { Write(p, n * sizeof(T)); }
+  void Values(const T* p, size_t n) {
+    Write(p, n * sizeof(T));
+  }
   int err() const { return err_; }
 
  private:
@@ -69,8 +71,8 @@ class Sink {
   int err_ = 0;
 };
 
-void WriteMatrix(Sink& out, const MatrixView& m, CheckpointFormat format, int group_size,
-                 std::vector<float>& f32, std::vector<int8_t>& q, std::vector<float>& s) {
+void WriteMatrix(Sink& out, const MatrixView& m, CheckpointFormat format, int group_size, std::vector<float>& f32,
+                 std::vector<int8_t>& q, std::vector<float>& s) {
   const size_t n = static_cast<size_t>(m.rows) * static_cast<size_t>(m.cols);
   const size_t groups = n / static_cast<size_t>(group_size);
   if (format == CheckpointFormat::kV1Float) {
@@ -113,9 +115,8 @@ void WriteBody(Sink& out, const ModelView& m, CheckpointFormat format) {
   std::vector<int8_t> q;
   std::vector<float> s;
   WriteMatrix(out, m.token_embedding, format, c.group_size, f32, q, s);
-  for (MatrixView LayerView::*field :
-       {&LayerView::wq, &LayerView::wk, &LayerView::wv, &LayerView::wo, &LayerView::w1, &LayerView::w2,
-        &LayerView::w3}) {
+  for (MatrixView LayerView::*field : {&LayerView::wq, &LayerView::wk, &LayerView::wv, &LayerView::wo, &LayerView::w1,
+                                       &LayerView::w2, &LayerView::w3}) {
     for (const LayerView& l : m.layers) WriteMatrix(out, l.*field, format, c.group_size, f32, q, s);
   }
   if (!c.shared_classifier) WriteMatrix(out, m.classifier, format, c.group_size, f32, q, s);

@@ -50,8 +50,8 @@ FloatReference::FloatReference(const ModelView& m) : c_(m.config) {
   token_embedding_ = ToFloat(m.token_embedding, gs);
   for (const LayerView& l : m.layers) {
     layers_.push_back({std::vector<float>(l.rms_att, l.rms_att + dim), std::vector<float>(l.rms_ffn, l.rms_ffn + dim),
-                       ToFloat(l.wq, gs), ToFloat(l.wk, gs), ToFloat(l.wv, gs), ToFloat(l.wo, gs),
-                       ToFloat(l.w1, gs), ToFloat(l.w2, gs), ToFloat(l.w3, gs)});
+                       ToFloat(l.wq, gs), ToFloat(l.wk, gs), ToFloat(l.wv, gs), ToFloat(l.wo, gs), ToFloat(l.w1, gs),
+                       ToFloat(l.w2, gs), ToFloat(l.w3, gs)});
   }
   rms_final_.assign(m.rms_final, m.rms_final + dim);
   classifier_ = c_.shared_classifier ? token_embedding_ : ToFloat(m.classifier, gs);
@@ -108,7 +108,8 @@ const float* FloatReference::Forward(int token, int pos) {
       const float* qh = q_.data() + h * head_size;
       float* att = att_.data() + static_cast<size_t>(h) * c_.seq_len;
       for (int t = 0; t <= pos; t++) {
-        const float* kt = key_cache_.data() + (static_cast<size_t>(l) * c_.seq_len + t) * kv_dim + (h / kv_mul) * head_size;
+        const float* kt = key_cache_.data() + (static_cast<size_t>(l) * c_.seq_len + t) * kv_dim +
+                          (h / kv_mul) * head_size;
         float score = 0.0f;
         for (int i = 0; i < head_size; i++) score += qh[i] * kt[i];
         att[t] = score / std::sqrt(static_cast<float>(head_size));
@@ -117,7 +118,8 @@ const float* FloatReference::Forward(int token, int pos) {
       float* xbh = xb_.data() + h * head_size;
       std::fill(xbh, xbh + head_size, 0.0f);
       for (int t = 0; t <= pos; t++) {
-        const float* vt = value_cache_.data() + (static_cast<size_t>(l) * c_.seq_len + t) * kv_dim + (h / kv_mul) * head_size;
+        const float* vt = value_cache_.data() + (static_cast<size_t>(l) * c_.seq_len + t) * kv_dim +
+                          (h / kv_mul) * head_size;
         for (int i = 0; i < head_size; i++) xbh[i] += att[t] * vt[i];
       }
     }

@@ -31,8 +31,8 @@ class FloatReference {
   // Weights (read-only after construction).
   std::vector<float> token_embedding_;  // (vocab, dim)
   std::vector<Layer> layers_;
-  std::vector<float> rms_final_;        // (dim)
-  std::vector<float> classifier_;       // (vocab, dim)
+  std::vector<float> rms_final_;   // (dim)
+  std::vector<float> classifier_;  // (vocab, dim)
   // State of the sequence.
   std::vector<float> x_, xb_, xb2_, hb_, hb2_, q_, k_, v_, att_, logits_;
   std::vector<float> key_cache_, value_cache_;  // (layer, seq_len, kv_dim)

@@ -65,8 +65,8 @@ uint64_t MinValueBytes(GgufValueType type) {
     case GgufValueType::kUint64:
     case GgufValueType::kInt64:
     case GgufValueType::kFloat64:
-    case GgufValueType::kString: return 8;   // the length
-    case GgufValueType::kArray: return 12;   // element type and count
+    case GgufValueType::kString: return 8;  // the length
+    case GgufValueType::kArray: return 12;  // element type and count
   }
   return 0;
 }
@@ -83,8 +83,8 @@ class Parser {
     return false;
   }
   bool Truncated(const std::string& what) {
-    return Fail("is truncated: it ends at byte " + Str(cur_.offset() + cur_.left()) + " inside " + what +
-                " (at byte " + Str(cur_.offset()) + ")");
+    return Fail("is truncated: it ends at byte " + Str(cur_.offset() + cur_.left()) + " inside " + what + " (at byte " +
+                Str(cur_.offset()) + ")");
   }
 
   bool Header(uint32_t* version, uint64_t* tensor_count, uint64_t* kv_count) {
@@ -416,8 +416,10 @@ Status GgufFile::Parse() {
     }
     if (t.offset > data_bytes || t.bytes > data_bytes - t.offset) {
       return Status::InvalidArgument("has tensor " + t.name + " (" + Str(t.bytes) + " bytes at data offset " +
-                                     Str(t.offset) + ") reaching past the end of the file: the tensor data "
-                                     "holds " + Str(data_bytes) + " bytes (truncated, or a bad offset)");
+                                     Str(t.offset) +
+                                     ") reaching past the end of the file: the tensor data "
+                                     "holds " +
+                                     Str(data_bytes) + " bytes (truncated, or a bad offset)");
     }
     t.data = base + data_offset_ + t.offset;
   }
@@ -432,8 +434,8 @@ Status GgufFile::Parse() {
     const GgufTensorInfo& b = *by_offset[i];
     if (a.offset + a.bytes > b.offset) {  // both inside the file: no overflow
       return Status::InvalidArgument("has overlapping tensors: " + a.name + " (bytes " + Str(a.offset) + " to " +
-                                     Str(a.offset + a.bytes) + " of the data) and " + b.name +
-                                     " (from byte " + Str(b.offset) + ")");
+                                     Str(a.offset + a.bytes) + " of the data) and " + b.name + " (from byte " +
+                                     Str(b.offset) + ")");
     }
   }
   return Status::Ok();

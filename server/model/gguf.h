@@ -86,16 +86,16 @@ struct GgufTensorInfo {
   std::string name;
   std::vector<uint64_t> dims;  // dims[0] varies fastest
   GgmlType type = GgmlType::kF32;
-  uint64_t offset = 0;         // from the start of the tensor data, as stored
-  uint64_t elements = 0;       // product of dims
-  uint64_t bytes = 0;          // of data, from the type's block layout
+  uint64_t offset = 0;            // from the start of the tensor data, as stored
+  uint64_t elements = 0;          // product of dims
+  uint64_t bytes = 0;             // of data, from the type's block layout
   const uint8_t* data = nullptr;  // into the mapping; `bytes` of it lie inside the file
 };
 
 class GgufFile {
  public:
   static constexpr uint64_t kDefaultAlignment = 32;
-  static constexpr int kMaxArrayDepth = 4;        // llama.cpp's files nest at most 2 deep
+  static constexpr int kMaxArrayDepth = 4;         // llama.cpp's files nest at most 2 deep
   static constexpr uint64_t kMaxKeyBytes = 65535;  // the spec's limit
   static constexpr uint64_t kMaxNameBytes = 64;    // the spec's limit on tensor names
   static constexpr uint32_t kMaxDims = 4;
@@ -148,7 +148,7 @@ class GgufFile {
   std::vector<std::pair<std::string, GgufValue>> metadata_;
   std::unordered_map<std::string_view, size_t> metadata_index_;  // keys point into metadata_
   std::vector<GgufTensorInfo> tensors_;
-  std::unordered_map<std::string_view, size_t> tensor_index_;    // keys point into tensors_
+  std::unordered_map<std::string_view, size_t> tensor_index_;  // keys point into tensors_
 };
 
 }  // namespace fpgaserve

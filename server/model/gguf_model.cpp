@@ -1,13 +1,13 @@
 #include "server/model/gguf_model.h"
 
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
 #include <climits>
 #include <cmath>
 #include <cstring>
 #include <map>
 #include <sstream>
+
+#include <spdlog/spdlog.h>
 
 #include "base/log_line.h"
 #include "server/model/checkpoint.h"
@@ -76,8 +76,8 @@ Status GgufModel::LoadConfig() {
     }
     int64_t x = 0;
     if (!v->ToInt(1, INT_MAX, &x)) {
-      return Status::InvalidArgument(what_ + " has " + key + " = " + v->Summary() + " (" +
-                                     GgufValueTypeName(v->type) + "); a positive integer below 2^31 is expected");
+      return Status::InvalidArgument(what_ + " has " + key + " = " + v->Summary() + " (" + GgufValueTypeName(v->type) +
+                                     "); a positive integer below 2^31 is expected");
     }
     *out = static_cast<int>(x);
     return Status::Ok();
@@ -95,10 +95,11 @@ Status GgufModel::LoadConfig() {
     *out = static_cast<float>(x);
     return Status::Ok();
   };
-  const std::pair<const char*, int*> required[] = {
-      {"llama.embedding_length", &c.dim},   {"llama.feed_forward_length", &c.hidden_dim},
-      {"llama.block_count", &c.n_layers},   {"llama.attention.head_count", &c.n_heads},
-      {"llama.context_length", &c.seq_len}};
+  const std::pair<const char*, int*> required[] = {{"llama.embedding_length", &c.dim},
+                                                   {"llama.feed_forward_length", &c.hidden_dim},
+                                                   {"llama.block_count", &c.n_layers},
+                                                   {"llama.attention.head_count", &c.n_heads},
+                                                   {"llama.context_length", &c.seq_len}};
   for (const auto& [key, field] : required) {
     if (Status s = integer(key, -1, field); !s.ok()) return s;
   }
@@ -311,8 +312,7 @@ Status GgufModel::Load() {
   }
   if (dequantized_ > 0) {
     // The card runs them requantized to Q8_0.
-    spdlog::info(LogLine("dequantized 4-6 bit tensors to fp32",
-                         {{"file", file_->path()}, {"tensors", dequantized_}}));
+    spdlog::info(LogLine("dequantized 4-6 bit tensors to fp32", {{"file", file_->path()}, {"tensors", dequantized_}}));
   }
   return Status::Ok();
 }
@@ -337,7 +337,8 @@ std::string GgufModel::Describe() const {
     << (c.n_kv_heads < c.n_heads ? " (grouped-query attention)" : "") << "\n";
   s << "  math        rope_theta " << c.rope_theta << ", rms_eps " << c.rms_eps << ", rope scaling ";
   if (c.rope_scaling.active()) {
-    s << (c.rope_scaling.kind == RopeScaling::kLinear ? "linear, factor " : "per frequency (rope_freqs), largest divisor ")
+    s << (c.rope_scaling.kind == RopeScaling::kLinear ? "linear, factor "
+                                                      : "per frequency (rope_freqs), largest divisor ")
       << c.rope_scaling.factor << " (original context " << c.rope_scaling.original_context << ")\n";
   } else {
     s << "none\n";

@@ -56,7 +56,8 @@ const GgufValue* StringArray(const GgufFile& file, const char* key) {
 Result<Tokenizer> ByteLevelFromGguf(const GgufFile& file, int vocab_size, const std::string& what) {
   const GgufValue* pre = file.Find("tokenizer.ggml.pre");
   if (pre == nullptr || pre->type != GgufValueType::kString) {
-    return Status::InvalidArgument(what + " is a byte-level BPE (\"gpt2\") vocabulary without a tokenizer.ggml.pre "
+    return Status::InvalidArgument(what +
+                                   " is a byte-level BPE (\"gpt2\") vocabulary without a tokenizer.ggml.pre "
                                    "string; fpgaserve needs it to know the pre-tokenizer");
   }
   Result<std::shared_ptr<const Pretokenizer>> pretokenizer = Pretokenizer::Create(pre->str);
@@ -71,8 +72,8 @@ Result<Tokenizer> ByteLevelFromGguf(const GgufFile& file, int vocab_size, const 
   }
   std::vector<TokenType> types(tokens->array.size(), TokenType::kNormal);
   if (const GgufValue* t = file.Find("tokenizer.ggml.token_type")) {
-    if (t->type != GgufValueType::kArray || !(t->element_type == GgufValueType::kInt32 ||
-                                              t->element_type == GgufValueType::kUint32) ||
+    if (t->type != GgufValueType::kArray ||
+        !(t->element_type == GgufValueType::kInt32 || t->element_type == GgufValueType::kUint32) ||
         t->array.size() != types.size()) {
       return Status::InvalidArgument(what + ": tokenizer.ggml.token_type must be an array of " +
                                      std::to_string(vocab_size) + " int32s, it is " + t->Summary());
@@ -95,8 +96,9 @@ Result<Tokenizer> ByteLevelFromGguf(const GgufFile& file, int vocab_size, const 
   std::vector<std::string> token_texts;
   token_texts.reserve(tokens->array.size());
   for (const GgufValue& t : tokens->array) token_texts.push_back(t.str);
-  Result<std::shared_ptr<const ByteLevelBpe>> vocab = ByteLevelBpe::Create(
-      std::move(token_texts), std::move(types), merge_texts, std::move(pretokenizer.value()), what);
+  Result<std::shared_ptr<const ByteLevelBpe>> vocab = ByteLevelBpe::Create(std::move(token_texts), std::move(types),
+                                                                           merge_texts, std::move(pretokenizer.value()),
+                                                                           what);
   if (!vocab.ok()) return vocab.status();
 
   ByteLevelBpeIds ids;

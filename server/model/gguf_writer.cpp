@@ -346,7 +346,8 @@ GgufBuilder ModelToGguf(const ModelView& model, const GgufModelOptions& options)
         tokens.push_back(i == 0 ? "<unk>" : i == 1 ? "<s>" : "</s>");
       } else if (options.vocabulary != nullptr) {
         std::string piece;
-        for (char ch : options.vocabulary->Piece(i)) piece += ch == ' ' ? std::string("\xe2\x96\x81") : std::string(1, ch);
+        for (char ch : options.vocabulary->Piece(i))
+          piece += ch == ' ' ? std::string("\xe2\x96\x81") : std::string(1, ch);
         tokens.push_back(piece);
       } else {
         tokens.push_back("tok" + std::to_string(i));

@@ -106,8 +106,8 @@ void AddVocabulary(GgufBuilder& b, const GgufVocabulary& v);
 struct GgufModelOptions {
   GgmlType matrix_type = GgmlType::kF32;  // used for fp32 matrices; Q8_0 matrices are written as Q8_0
   GgmlType norm_type = GgmlType::kF32;
-  bool tokenizer = true;                  // tokenizer.ggml.* metadata with a made-up vocabulary, or
-  const Tokenizer* vocabulary = nullptr;  // this one's pieces (' ' written as U+2581) and scores, or
+  bool tokenizer = true;                            // tokenizer.ggml.* metadata with a made-up vocabulary, or
+  const Tokenizer* vocabulary = nullptr;            // this one's pieces (' ' written as U+2581) and scores, or
   const GgufVocabulary* gguf_vocabulary = nullptr;  // this one as it is (takes precedence over `vocabulary`)
 };
 

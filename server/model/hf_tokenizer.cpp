@@ -40,8 +40,8 @@ std::string PreOf(const json& pre) {
   if (is_llama3_split(pre)) return "llama-bpe";
   if (!IsType(pre, "Sequence") || !pre.contains("pretokenizers") || !pre["pretokenizers"].is_array()) return "";
   const json& seq = pre["pretokenizers"];
-  if (seq.size() == 2 && is_llama3_split(seq[0]) && IsType(seq[1], "ByteLevel") &&
-      !seq[1].value("use_regex", true) && !seq[1].value("add_prefix_space", false)) {
+  if (seq.size() == 2 && is_llama3_split(seq[0]) && IsType(seq[1], "ByteLevel") && !seq[1].value("use_regex", true) &&
+      !seq[1].value("add_prefix_space", false)) {
     return "llama-bpe";
   }
   if (seq.size() == 2 && IsType(seq[0], "Digits") && seq[0].value("individual_digits", false) &&
@@ -182,8 +182,8 @@ Result<GgufVocabulary> ReadHfTokenizer(const std::string& tokenizer_json_path,
     const json post = t.value("post_processor", json());
     if (IsType(post, "TemplateProcessing") && post.contains("single") && post["single"].is_array()) {
       const json& first = post["single"].empty() ? json() : post["single"][0];
-      v.add_bos = first.is_object() && first.contains("SpecialToken") &&
-                  first["SpecialToken"].value("id", "") == bos && !bos.empty();
+      v.add_bos = first.is_object() && first.contains("SpecialToken") && first["SpecialToken"].value("id", "") == bos &&
+                  !bos.empty();
     }
     if (config.contains("add_bos_token") && config["add_bos_token"].is_boolean()) {
       v.add_bos = config["add_bos_token"].get<bool>();

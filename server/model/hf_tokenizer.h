@@ -34,6 +34,7 @@ namespace fpgaserve {
 // cannot be read; InvalidArgument naming the file and the defect when it is not JSON, the model is not BPE,
 // a normalizer is present, the pre-tokenizer is none of the two above (the message shows it), ids are
 // negative, repeated or leave holes, a merge is malformed, or a named special token is not in the vocabulary.
-Result<GgufVocabulary> ReadHfTokenizer(const std::string& tokenizer_json_path, const std::string& tokenizer_config_path);
+Result<GgufVocabulary> ReadHfTokenizer(const std::string& tokenizer_json_path,
+                                       const std::string& tokenizer_config_path);
 
 }  // namespace fpgaserve

@@ -11,7 +11,6 @@ Status LoadedModel::PackImage() {
   return Status::Ok();
 }
 
-
 Result<std::shared_ptr<const LoadedModel>> LoadedModel::FromFile(const std::string& path) {
   if (GgufFile::HasMagic(path)) {
     auto gguf = GgufModel::Open(path);
@@ -44,7 +43,8 @@ Result<std::shared_ptr<const LoadedModel>> LoadedModel::Random(const std::string
   return std::shared_ptr<const LoadedModel>(std::move(m));
 }
 
-Result<Tokenizer> LoadTokenizerFor(const LoadedModel& model, const std::string& path, const std::string& fallback_path) {
+Result<Tokenizer> LoadTokenizerFor(const LoadedModel& model, const std::string& path,
+                                   const std::string& fallback_path) {
   const int vocab = model.config().vocab_size;
   if (!path.empty()) return Tokenizer::Load(path, vocab);
   if (model.gguf() != nullptr) return TokenizerFromGguf(*model.gguf(), vocab);

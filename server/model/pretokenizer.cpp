@@ -14,14 +14,14 @@ constexpr const char* kNotSpaceLetterDigit = "[^" WS "\\p{L}\\p{N}]";
 #undef WS
 
 std::string Llama3Pattern() {
-  return std::string("(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])") +
-         "|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+" + "|\\p{N}{1,3}" + "| ?" + kNotSpaceLetterDigit + "+[\\r\\n]*" + "|" +
-         kSpace + "*[\\r\\n]+" + "|" + kSpace + "+(?!" + kNotSpace + ")" + "|" + kSpace + "+";
+  return std::string("(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])") + "|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+" +
+         "|\\p{N}{1,3}" + "| ?" + kNotSpaceLetterDigit + "+[\\r\\n]*" + "|" + kSpace + "*[\\r\\n]+" + "|" + kSpace +
+         "+(?!" + kNotSpace + ")" + "|" + kSpace + "+";
 }
 
 std::string Gpt2Pattern() {
-  return std::string("'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?") + kNotSpaceLetterDigit + "+|" + kSpace +
-         "+(?!" + kNotSpace + ")|" + kSpace + "+";
+  return std::string("'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?") + kNotSpaceLetterDigit + "+|" + kSpace + "+(?!" +
+         kNotSpace + ")|" + kSpace + "+";
 }
 
 }  // namespace
@@ -63,8 +63,8 @@ Result<std::shared_ptr<const Pretokenizer>> Pretokenizer::Create(std::string_vie
     if (code == nullptr) {
       PCRE2_UCHAR message[256];
       pcre2_get_error_message(error, message, sizeof(message));
-      return Status::Internal("PCRE2 refuses the " + p->name_ + " pattern at offset " + std::to_string(offset) +
-                              ": " + reinterpret_cast<const char*>(message));
+      return Status::Internal("PCRE2 refuses the " + p->name_ + " pattern at offset " + std::to_string(offset) + ": " +
+                              reinterpret_cast<const char*>(message));
     }
     p->stages_.push_back({code});
     // JIT is an optimisation: without it (a platform PCRE2 has no JIT for) pcre2_match interprets.
@@ -74,8 +74,9 @@ Result<std::shared_ptr<const Pretokenizer>> Pretokenizer::Create(std::string_vie
 }
 
 void Pretokenizer::SplitStage(const Stage& stage, std::string_view text, std::vector<std::string_view>* pieces) const {
-  std::unique_ptr<pcre2_match_data, void (*)(pcre2_match_data*)> match(
-      pcre2_match_data_create_from_pattern(stage.code, nullptr), &pcre2_match_data_free);
+  std::unique_ptr<pcre2_match_data, void (*)(pcre2_match_data*)> match(pcre2_match_data_create_from_pattern(stage.code,
+                                                                                                            nullptr),
+                                                                       &pcre2_match_data_free);
   const auto* subject = reinterpret_cast<PCRE2_SPTR>(text.data());
   size_t gap_from = 0;  // start of the text not yet matched
   size_t at = 0;

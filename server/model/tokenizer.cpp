@@ -1,7 +1,5 @@
 #include "server/model/tokenizer.h"
 
-#include "server/model/utf8.h"
-
 #include <algorithm>
 #include <bit>
 #include <cerrno>
@@ -12,6 +10,8 @@
 #include <filesystem>
 #include <memory>
 #include <queue>
+
+#include "server/model/utf8.h"
 
 namespace fpgaserve {
 namespace {
@@ -71,11 +71,11 @@ class FileReader {
 // ids recorded here detect that, because a node's piece only grows, so its id never comes back.
 struct Tokenizer::Candidate {
   float score;
-  int left;      // node index; list order is index order, so the smaller index is the leftmost pair
-  int right;     // node index
-  int left_id;   // token ids when the pair was queued
+  int left;     // node index; list order is index order, so the smaller index is the leftmost pair
+  int right;    // node index
+  int left_id;  // token ids when the pair was queued
   int right_id;
-  int merged;    // the token the pair becomes
+  int merged;  // the token the pair becomes
 };
 
 Result<Tokenizer> Tokenizer::Load(const std::string& path, int vocab_size) {
@@ -88,10 +88,10 @@ Result<Tokenizer> Tokenizer::Load(const std::string& path, int vocab_size) {
   if (!file) return Status::NotFound("cannot open " + where + ": " + std::strerror(errno));
   FileReader reader(file.get());
   auto truncated = [&](const std::string& what) {
-    return Status::InvalidArgument(
-        where + " is truncated or unreadable: it ends at byte " + std::to_string(reader.offset()) +
-        " inside " + what + " (expected " + std::to_string(vocab_size) + " tokens)" +
-        (reader.error() ? std::string(": ") + std::strerror(errno) : std::string()));
+    return Status::InvalidArgument(where + " is truncated or unreadable: it ends at byte " +
+                                   std::to_string(reader.offset()) + " inside " + what + " (expected " +
+                                   std::to_string(vocab_size) + " tokens)" +
+                                   (reader.error() ? std::string(": ") + std::strerror(errno) : std::string()));
   };
 
   Tokenizer t;
@@ -139,9 +139,11 @@ Result<Tokenizer> Tokenizer::Load(const std::string& path, int vocab_size) {
 Result<Tokenizer> Tokenizer::FromPieces(std::vector<std::string> pieces, std::vector<float> scores,
                                         const std::string& source) {
   if (pieces.size() < 3 || pieces.size() != scores.size() || pieces.size() > static_cast<size_t>(INT32_MAX)) {
-    return Status::InvalidArgument(source + ": a vocabulary needs at least 3 pieces (<unk>, BOS, EOS) and one "
-                                   "score per piece; got " + std::to_string(pieces.size()) + " pieces and " +
-                                   std::to_string(scores.size()) + " scores");
+    return Status::InvalidArgument(source +
+                                   ": a vocabulary needs at least 3 pieces (<unk>, BOS, EOS) and one "
+                                   "score per piece; got " +
+                                   std::to_string(pieces.size()) + " pieces and " + std::to_string(scores.size()) +
+                                   " scores");
   }
   Tokenizer t;
   for (size_t id = 0; id < pieces.size(); ++id) {
@@ -164,9 +166,9 @@ Result<Tokenizer> Tokenizer::FromPieces(std::vector<std::string> pieces, std::ve
 Result<Tokenizer> Tokenizer::FromByteLevelBpe(std::shared_ptr<const ByteLevelBpe> vocab, const ByteLevelBpeIds& ids,
                                               const std::string& source) {
   const int n = vocab->size();
-  const std::pair<const char*, int> named[] = {{"BOS", ids.bos}, {"EOS", ids.eos}, {"end-of-turn", ids.eot},
-                                               {"end-of-message", ids.eom}, {"unknown", ids.unk},
-                                               {"padding", ids.pad}};
+  const std::pair<const char*, int> named[] = {{"BOS", ids.bos},         {"EOS", ids.eos},
+                                               {"end-of-turn", ids.eot}, {"end-of-message", ids.eom},
+                                               {"unknown", ids.unk},     {"padding", ids.pad}};
   for (const auto& [name, id] : named) {
     if (id < -1 || id >= n) {
       return Status::InvalidArgument(source + ": the " + std::string(name) + " token id " + std::to_string(id) +

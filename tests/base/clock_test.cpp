@@ -2,10 +2,10 @@
 // on Advance, and its waits and sleeps end when the fake time reaches them (never on the wall clock).
 #include "base/clock.h"
 
-#include <gtest/gtest.h>
-
 #include <atomic>
 #include <thread>
+
+#include <gtest/gtest.h>
 
 namespace fpgaserve {
 namespace {

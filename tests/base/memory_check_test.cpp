@@ -12,8 +12,9 @@ TEST(MemoryCheck, PassesWhatFitsAndRefusesWhatDoesNotWithBothFiguresAndTheHint) 
   const Status st = CheckMemory("the cache", 3ull << 30, 1ull << 30, "lower --x");
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.code(), StatusCode::kResourceExhausted);
-  EXPECT_EQ(st.message(), "the cache needs 3221225472 bytes (3.00 GiB), but the machine has 1073741824 bytes "
-                          "(1.00 GiB) available; lower --x");
+  EXPECT_EQ(st.message(),
+            "the cache needs 3221225472 bytes (3.00 GiB), but the machine has 1073741824 bytes "
+            "(1.00 GiB) available; lower --x");
 }
 
 TEST(MemoryCheck, AnUnknownAvailableFigurePassesAndAnOverflowedSizeFails) {

@@ -1,10 +1,10 @@
 // Status and Result: codes and messages, and the checked invariants (misuse aborts with a message, no UB).
 #include "base/status.h"
 
-#include <gtest/gtest.h>
-
 #include <memory>
 #include <string>
+
+#include <gtest/gtest.h>
 
 namespace fpgaserve {
 namespace {
@@ -47,7 +47,12 @@ TEST(ResultDeathTest, ValueOnAnErrorAbortsWithTheError) {
 
 TEST(ResultDeathTest, BuildingOneFromAnOkStatusAborts) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
-  EXPECT_DEATH({ Result<int> r(Status::Ok()); (void)r; }, "Result constructed from an OK Status");
+  EXPECT_DEATH(
+      {
+        Result<int> r(Status::Ok());
+        (void)r;
+      },
+      "Result constructed from an OK Status");
 }
 
 }  // namespace

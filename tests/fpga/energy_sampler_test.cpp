@@ -1,7 +1,7 @@
 // EnergySampler with a fake clock and fake sensors: trapezoid integration of power, energy counters,
 // a sensor that stops answering and comes back, gaps too long to integrate, thermal limits, and the
 // background thread's start and stop. No test sleeps: time is the fake clock's.
-#include <gtest/gtest.h>
+#include "fpga/energy_sampler.h"
 
 #include <condition_variable>
 #include <deque>
@@ -10,7 +10,7 @@
 #include <optional>
 #include <thread>
 
-#include "fpga/energy_sampler.h"
+#include <gtest/gtest.h>
 
 namespace fpgaserve {
 namespace {
@@ -111,7 +111,7 @@ TEST(EnergySampler, AnEnergyCounterIsAddedAsItGrowsAndNeverGoesBack) {
   };
   f.sensor.Push(counter(0));
   f.sensor.Push(counter(40));
-  f.sensor.Push(counter(5));   // the sensor restarted: nothing added, new base
+  f.sensor.Push(counter(5));  // the sensor restarted: nothing added, new base
   f.sensor.Push(counter(25));
   f.At(seconds(0));
   DeviceEnergy e = f.At(seconds(2));

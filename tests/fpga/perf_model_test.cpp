@@ -1,8 +1,9 @@
 // The card model's figures: sane, in the direction the design says, and within the aims' reach or not
 // (the counters against the C simulation are in tests/kernel/card_sim_test.cpp).
+#include "fpga/perf_model.h"
+
 #include <gtest/gtest.h>
 
-#include "fpga/perf_model.h"
 #include "server/model/random_model.h"
 
 namespace fpgaserve {
@@ -16,7 +17,7 @@ TEST(PerfModel, EveryPlatformGivesFiguresAndBatchingPays) {
     const StepEstimate many = EstimateStep(c, 32, 256, pf);
     EXPECT_GT(one.tokens_per_s, 0);
     EXPECT_LE(one.tokens_per_s, one.roofline_tokens_per_s * 1.0001);  // never faster than its bytes
-    EXPECT_GT(many.tokens_per_s, 1.5 * one.tokens_per_s);            // a weight word serves every entry
+    EXPECT_GT(many.tokens_per_s, 1.5 * one.tokens_per_s);             // a weight word serves every entry
     EXPECT_FALSE(one.bound.empty());
     EXPECT_GT(one.resources.dsp, 0);
   }

@@ -4,8 +4,6 @@
 // PE width, clock and step maxima agree with `fpgaserve estimate`'s Platforms() and with what
 // `make build-info` records. Also: the Makefile refuses a link config of another port count, and
 // tools/xclbin_clock.py reads the clock an xclbin's link achieved.
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
@@ -13,6 +11,8 @@
 #include <set>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "fpga/perf_model.h"
 #include "fpga/platform_memory.h"
@@ -103,8 +103,8 @@ TEST(PlatformConfigs, LinkConfigsNameOnlyMemoriesTheirCardHas) {
 
     // Every memory exists on the card.
     for (const auto& [arg, memory] : c.sp) {
-      EXPECT_GE(MemoryIndex(*mem, memory), 0) << arg << " is wired to " << memory << ", which " << pf.name
-                                             << " does not have";
+      EXPECT_GE(MemoryIndex(*mem, memory), 0)
+          << arg << " is wired to " << memory << ", which " << pf.name << " does not have";
     }
     // Port p on <prefix>[p], each on its own memory; exactly the card's port count; in and logits on
     // the card's io memory; nothing else.
@@ -125,8 +125,10 @@ TEST(PlatformConfigs, LinkConfigsNameOnlyMemoriesTheirCardHas) {
     // and an slr= line would confine it to one; Vivado is asked for the strategies of designs spanning SLRs.
     EXPECT_TRUE(c.slr.empty()) << "slr= pins a compute unit larger than one SLR into one: " << c.slr.front();
     const Resources r = EstimateStep(NamedShape("stories110M").value(), 1, 0, pf).resources;
-    EXPECT_GT(r.dsp, static_cast<double>(pf.dsp) / mem->slrs) << "the compute unit would fit one SLR: placing it there is an option";
-    EXPECT_NE(std::find(c.vivado.begin(), c.vivado.end(), "run.impl_1.STEPS.PLACE_DESIGN.ARGS.DIRECTIVE=SSI_SpreadLogic_high"),
+    EXPECT_GT(r.dsp, static_cast<double>(pf.dsp) / mem->slrs)
+        << "the compute unit would fit one SLR: placing it there is an option";
+    EXPECT_NE(std::find(c.vivado.begin(), c.vivado.end(),
+                        "run.impl_1.STEPS.PLACE_DESIGN.ARGS.DIRECTIVE=SSI_SpreadLogic_high"),
               c.vivado.end());
 
     // The memory kind the performance model assumes.
@@ -142,8 +144,8 @@ TEST(PlatformConfigs, MakefilePresetsAgreeWithTheEstimate) {
   for (const Platform& pf : Platforms()) {
     SCOPED_TRACE(pf.name);
     const std::string out = dir.path() + "/" + pf.name;
-    const std::string cmd = "env -u AWS_PLATFORM make -s -C " + testing::SourceDir() + "/kernel build-info PLATFORM=" +
-                            pf.name + " BUILD_DIR=" + out + " >/dev/null";
+    const std::string cmd = "env -u AWS_PLATFORM make -s -C " + testing::SourceDir() +
+                            "/kernel build-info PLATFORM=" + pf.name + " BUILD_DIR=" + out + " >/dev/null";
     ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
     Result<XclbinBuildInfo> b = ParseBuildInfo(testing::ReadFile(out + "/fpgaserve_build.json"), pf.name);
     ASSERT_TRUE(b.ok()) << b.status().ToString();
@@ -154,12 +156,15 @@ TEST(PlatformConfigs, MakefilePresetsAgreeWithTheEstimate) {
     // Speed and area only (the host does not depend on them), so only the JSON records them.
     const std::string json = testing::ReadFile(out + "/fpgaserve_build.json");
     EXPECT_NE(json.find("\"scale_rows\":" + std::to_string(pf.scale_rows) + ","), std::string::npos) << json;
-    EXPECT_NE(json.find("\"attention_chains\":" + std::to_string(pf.attention_chains) + ","), std::string::npos) << json;
+    EXPECT_NE(json.find("\"attention_chains\":" + std::to_string(pf.attention_chains) + ","), std::string::npos)
+        << json;
     EXPECT_EQ(b.value().kernel_mhz, static_cast<int>(pf.kernel_mhz));
     EXPECT_EQ(b.value().limits.max_step, pf.max_step);
     EXPECT_EQ(b.value().kernel_mhz_achieved, 0) << "only a linked xclbin knows its clock";
   }
-  EXPECT_NE(std::system(("make -s -C " + testing::SourceDir() + "/kernel build-info PLATFORM=f2 >/dev/null 2>&1").c_str()), 0)
+  EXPECT_NE(std::system(
+                ("make -s -C " + testing::SourceDir() + "/kernel build-info PLATFORM=f2 >/dev/null 2>&1").c_str()),
+            0)
       << "an unknown card must be refused";
 }
 
@@ -193,7 +198,9 @@ TEST(PlatformConfigs, TheAchievedClockIsReadFromTheClockSection) {
   ASSERT_EQ(std::system((tool + dir.file("clock.bin") + " > " + dir.file("mhz")).c_str()), 0);
   EXPECT_EQ(testing::ReadFile(dir.file("mhz")), "237\n");
   ASSERT_EQ(std::system((tool + "--merge " + dir.file("build.json") + " " + dir.file("clock.bin") + " > " +
-                         dir.file("final.json")).c_str()), 0);
+                         dir.file("final.json"))
+                            .c_str()),
+            0);
   Result<XclbinBuildInfo> b = ParseBuildInfo(testing::ReadFile(dir.file("final.json")), "final");
   ASSERT_TRUE(b.ok()) << b.status().ToString();
   EXPECT_EQ(b.value().kernel_mhz, 300);

@@ -1,11 +1,11 @@
 // The sensors behind DeviceSensor: XRT's electrical and thermal report texts (recorded as XRT 2.13 writes
 // them, and malformed ones), and the host's powercap (RAPL) counters in a fake sysfs tree with a
 // wrap-around, an unreadable counter and a psys zone.
-#include <gtest/gtest.h>
-
 #include <filesystem>
 #include <fstream>
 #include <string>
+
+#include <gtest/gtest.h>
 
 #include "fpga/powercap_sensor.h"
 #include "fpga/sensor_report.h"
@@ -51,12 +51,12 @@ TEST(XrtSensorReport, PowerIsUnavailableRatherThanMadeUp) {
            R"({"power_consumption_watts": "NA"})",
            R"({"power_consumption_watts": "0.000000"})",  // no sensor
            R"({"power_consumption_watts": "-3"})",
-           R"({"power_consumption_watts": "12.5 W"})",    // not a whole number
-           R"({"power_consumption_watts": "50000"})",     // implausible
-           R"({"power_rails": []})",                      // no field
+           R"({"power_consumption_watts": "12.5 W"})",  // not a whole number
+           R"({"power_consumption_watts": "50000"})",   // implausible
+           R"({"power_rails": []})",                    // no field
            R"({"power_consumption_watts": ""})",
-           R"(["power_consumption_watts", 20])",          // not an object
-           R"({"power_consumption_watts": "23.4)",        // truncated
+           R"(["power_consumption_watts", 20])",    // not an object
+           R"({"power_consumption_watts": "23.4)",  // truncated
            "",
        }) {
     const XrtReportValue w = ParseXrtElectrical(text);
@@ -104,7 +104,9 @@ class FakePowercap {
     Put(zone + "/max_energy_range_uj", std::to_string(max_range_uj));
   }
   void Energy(const std::string& zone, uint64_t uj) { Put(zone + "/energy_uj", std::to_string(uj)); }
-  void Put(const std::string& file, const std::string& text) { ASSERT_TRUE(testing::WriteFile(dir_.file(file), text + "\n")); }
+  void Put(const std::string& file, const std::string& text) {
+    ASSERT_TRUE(testing::WriteFile(dir_.file(file), text + "\n"));
+  }
   const std::string& root() const { return dir_.path(); }
 
  private:
@@ -118,7 +120,7 @@ TEST(PowercapSensor, SumsThePackagesAndFoldsInAWrapAround) {
   fs.Zone("intel-rapl:0:0", "core", range);  // a sub-zone: part of package-0, not added again
   fs.Zone("intel-rapl:1", "package-1", range);
   fs.Zone("intel-rapl-mmio:0", "package-0", range);  // another view of package 0: not added
-  fs.Energy("intel-rapl:0", range - 2000000);       // 2 J before the wrap
+  fs.Energy("intel-rapl:0", range - 2000000);        // 2 J before the wrap
   fs.Energy("intel-rapl:0:0", 5);
   fs.Energy("intel-rapl:1", 1000000);
   fs.Energy("intel-rapl-mmio:0", 7);

@@ -1,6 +1,6 @@
 // The xclbin container (reader and writer), the build metadata, and the agreement of the host's view of
 // the kernel with kernel/platforms/aws-f1.cfg and kernel/Makefile.
-#include <gtest/gtest.h>
+#include "fpga/xclbin.h"
 
 #include <cstddef>
 #include <cstdlib>
@@ -9,7 +9,8 @@
 #include <sstream>
 #include <string>
 
-#include "fpga/xclbin.h"
+#include <gtest/gtest.h>
+
 #include "fpga/xclbin_metadata.h"
 #include "kernel/kernel.h"
 #include "support/test_support.h"

@@ -3,8 +3,6 @@
 // steps, timeouts, and every xclbin it must refuse. The noop shim computes nothing (logits come back as
 // the zeros the card wrote into a fresh buffer); the math is tested on the simulated card and the card
 // kernel's C simulation (tests/kernel), the logits reordering here without a card.
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -13,6 +11,8 @@
 #include <memory>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "fpga/device_pool.h"
 #include "fpga/platform_memory.h"
@@ -42,7 +42,7 @@ std::shared_ptr<const WeightsImage> TinyImage() {
     Result<ModelConfig> config = NamedShape("tiny");
     EXPECT_TRUE(config.ok());
     RandomModel m = MakeRandomModel(config.value(), 7);
-    Result<std::shared_ptr<const WeightsImage>> packed = WeightsImage::Pack(m.view);
+    Result<std::shared_ptr<const WeightsImage> > packed = WeightsImage::Pack(m.view);
     EXPECT_TRUE(packed.ok()) << packed.status().ToString();
     return packed.value();
   }();
@@ -91,7 +91,8 @@ class XrtCardTest : public ::testing::Test {
     return o;
   }
 
-  Result<std::unique_ptr<XrtCard>> OpenWith(const MetadataXclbinOptions& x, const std::string& name = "fpgaserve.xclbin") {
+  Result<std::unique_ptr<XrtCard> > OpenWith(const MetadataXclbinOptions& x,
+                                             const std::string& name = "fpgaserve.xclbin") {
     return XrtCard::Open(TinyImage(), Options(Write(MakeMetadataXclbin(x), name)));
   }
 
@@ -106,7 +107,7 @@ Step Decode(int n, int pos) {
 }
 
 TEST_F(XrtCardTest, OpensLoadsTheXclbinAndReportsTheCardsShape) {
-  Result<std::unique_ptr<XrtCard>> card = OpenWith(TinyXclbin());
+  Result<std::unique_ptr<XrtCard> > card = OpenWith(TinyXclbin());
   ASSERT_TRUE(card.ok()) << card.status().ToString();
   const DeviceInfo& info = card.value()->info();
   EXPECT_EQ(info.name.rfind("xrt0 (", 0), 0u) << info.name;
@@ -140,7 +141,7 @@ TEST_F(XrtCardTest, CapsTheStepAtTheHostsMaximum) {
   // An xclbin built for longer steps than this host lays out (BuildStepInput's kMaxStep).
   MetadataXclbinOptions o = TinyXclbin();
   o.build.limits.max_step = 2 * kernel::kMaxStep;
-  Result<std::unique_ptr<XrtCard>> card = OpenWith(o, "long.xclbin");
+  Result<std::unique_ptr<XrtCard> > card = OpenWith(o, "long.xclbin");
   ASSERT_TRUE(card.ok()) << card.status().ToString();
   EXPECT_EQ(card.value()->info().max_step, kernel::kMaxStep);
 }
@@ -171,7 +172,7 @@ TEST(CardLogitsToRows, PutsTheCardsTilesInRowOrder) {
 
 TEST_F(XrtCardTest, PlacesEveryBufferInTheBankTheConnectivityNames) {
   // The link config's wiring (kernel/platforms/aws-f1.cfg, mirrored by StepArgs()): port p in memory p.
-  Result<std::unique_ptr<XrtCard>> card = OpenWith(TinyXclbin());
+  Result<std::unique_ptr<XrtCard> > card = OpenWith(TinyXclbin());
   ASSERT_TRUE(card.ok()) << card.status().ToString();
   for (int i = 0; i < kStepArgCount; i++) {
     EXPECT_EQ(card.value()->arg_banks()[i], StepArgs()[i].bank) << "argument " << StepArgs()[i].name;
@@ -186,7 +187,7 @@ TEST_F(XrtCardTest, PlacesEveryBufferInTheBankTheConnectivityNames) {
   for (int p = 0; p < kernel::kMemPorts; p++) rewired.banks[kArgPort0 + p] = memories - 1 - p;
   rewired.banks[kArgIn] = 1;
   rewired.banks[kArgLogits] = 2;
-  Result<std::unique_ptr<XrtCard>> other = OpenWith(rewired, "rewired.xclbin");
+  Result<std::unique_ptr<XrtCard> > other = OpenWith(rewired, "rewired.xclbin");
   ASSERT_TRUE(other.ok()) << other.status().ToString();
   for (int i = 0; i < kStepArgCount; i++) {
     EXPECT_EQ(other.value()->arg_banks()[i], StepArgs()[i].global ? rewired.banks[i] : -1)
@@ -195,7 +196,7 @@ TEST_F(XrtCardTest, PlacesEveryBufferInTheBankTheConnectivityNames) {
 }
 
 TEST_F(XrtCardTest, RunsStepsAndReadsBackOnlyTheRowsAskedFor) {
-  Result<std::unique_ptr<XrtCard>> opened = OpenWith(TinyXclbin());
+  Result<std::unique_ptr<XrtCard> > opened = OpenWith(TinyXclbin());
   ASSERT_TRUE(opened.ok()) << opened.status().ToString();
   XrtCard& card = *opened.value();
   const int vocab = card.info().model.vocab_size;
@@ -227,7 +228,7 @@ TEST_F(XrtCardTest, RunsStepsAndReadsBackOnlyTheRowsAskedFor) {
 }
 
 TEST_F(XrtCardTest, RefusesAMalformedStepAndStaysHealthy) {
-  Result<std::unique_ptr<XrtCard>> card = OpenWith(TinyXclbin());
+  Result<std::unique_ptr<XrtCard> > card = OpenWith(TinyXclbin());
   ASSERT_TRUE(card.ok()) << card.status().ToString();
   std::vector<float> logits(16 * 1024);
   Step too_big = Decode(4, 0);
@@ -252,7 +253,7 @@ TEST_F(XrtCardTest, ATimeoutIsDeadlineExceededAndRetiresTheCard) {
     asked_ms = ms;
     return XrtWait::kTimedOut;
   };
-  Result<std::unique_ptr<XrtCard>> card = XrtCard::Open(TinyImage(), o);
+  Result<std::unique_ptr<XrtCard> > card = XrtCard::Open(TinyImage(), o);
   ASSERT_TRUE(card.ok()) << card.status().ToString();
   std::vector<float> logits(16 * 1024);
   const Status st = card.value()->Run(Decode(2, 0), logits.data());
@@ -266,7 +267,7 @@ TEST_F(XrtCardTest, ATimeoutIsDeadlineExceededAndRetiresTheCard) {
 TEST_F(XrtCardTest, ARunThatEndsInErrorIsADeviceFailure) {
   XrtCardOptions o = Options(Write(MakeMetadataXclbin(TinyXclbin())));
   o.wait_for_test = [](int) { return XrtWait::kFailed; };
-  Result<std::unique_ptr<XrtCard>> card = XrtCard::Open(TinyImage(), o);
+  Result<std::unique_ptr<XrtCard> > card = XrtCard::Open(TinyImage(), o);
   ASSERT_TRUE(card.ok()) << card.status().ToString();
   std::vector<float> logits(16 * 1024);
   EXPECT_EQ(card.value()->Run(Decode(1, 0), logits.data()).code(), StatusCode::kDeviceFailure);
@@ -281,7 +282,7 @@ TEST_F(XrtCardTest, ARunThatEndsInErrorIsADeviceFailure) {
 TEST_F(XrtCardTest, RefusesAnXclbinWithoutTheKernel) {
   MetadataXclbinOptions o = TinyXclbin();
   o.kernel_name = "vadd";
-  Result<std::unique_ptr<XrtCard>> card = OpenWith(o, "vadd.xclbin");
+  Result<std::unique_ptr<XrtCard> > card = OpenWith(o, "vadd.xclbin");
   ASSERT_FALSE(card.ok());
   EXPECT_EQ(card.status().code(), StatusCode::kNotFound) << card.status().ToString();
   EXPECT_NE(card.status().message().find("no kernel fpgaserve_step"), std::string::npos) << card.status().message();
@@ -291,7 +292,7 @@ TEST_F(XrtCardTest, RefusesAnXclbinWithoutTheKernel) {
 TEST_F(XrtCardTest, RefusesAKernelWithOtherArguments) {
   MetadataXclbinOptions o = TinyXclbin();
   o.drop_last_args = 1;  // no kv_base: a kernel of another version
-  Result<std::unique_ptr<XrtCard>> card = OpenWith(o, "old.xclbin");
+  Result<std::unique_ptr<XrtCard> > card = OpenWith(o, "old.xclbin");
   ASSERT_FALSE(card.ok());
   EXPECT_EQ(card.status().code(), StatusCode::kInvalidArgument) << card.status().ToString();
   EXPECT_NE(card.status().message().find(std::to_string(kStepArgCount - 1) + " arguments"), std::string::npos)
@@ -301,7 +302,7 @@ TEST_F(XrtCardTest, RefusesAKernelWithOtherArguments) {
 TEST_F(XrtCardTest, RefusesACorruptedOrMissingFileNamingIt) {
   std::vector<uint8_t> bytes = MakeMetadataXclbin(TinyXclbin());
   std::vector<uint8_t> truncated(bytes.begin(), bytes.begin() + bytes.size() / 2);
-  Result<std::unique_ptr<XrtCard>> card = XrtCard::Open(TinyImage(), Options(Write(truncated, "half.xclbin")));
+  Result<std::unique_ptr<XrtCard> > card = XrtCard::Open(TinyImage(), Options(Write(truncated, "half.xclbin")));
   ASSERT_FALSE(card.ok());
   EXPECT_EQ(card.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(card.status().message().find("half.xclbin"), std::string::npos) << card.status().message();
@@ -321,7 +322,7 @@ TEST_F(XrtCardTest, RefusesACorruptedOrMissingFileNamingIt) {
 TEST_F(XrtCardTest, RefusesAnXclbinWithoutBuildMetadata) {
   MetadataXclbinOptions o = TinyXclbin();
   o.with_build_info = false;
-  Result<std::unique_ptr<XrtCard>> card = OpenWith(o, "plain.xclbin");
+  Result<std::unique_ptr<XrtCard> > card = OpenWith(o, "plain.xclbin");
   ASSERT_FALSE(card.ok());
   EXPECT_EQ(card.status().code(), StatusCode::kNotFound) << card.status().ToString();
   EXPECT_NE(card.status().message().find("build metadata"), std::string::npos);
@@ -330,7 +331,7 @@ TEST_F(XrtCardTest, RefusesAnXclbinWithoutBuildMetadata) {
 TEST_F(XrtCardTest, RefusesAModelLargerThanTheXclbinsMaxima) {
   MetadataXclbinOptions o = TinyXclbin();
   o.build.limits.max_dim = 32;  // tiny has dim 64
-  Result<std::unique_ptr<XrtCard>> card = OpenWith(o, "small.xclbin");
+  Result<std::unique_ptr<XrtCard> > card = OpenWith(o, "small.xclbin");
   ASSERT_FALSE(card.ok());
   EXPECT_EQ(card.status().code(), StatusCode::kOutOfRange) << card.status().ToString();
   EXPECT_NE(card.status().message().find("dim is 64"), std::string::npos) << card.status().message();
@@ -350,7 +351,7 @@ TEST_F(XrtCardTest, RefusesAnotherKernelContract) {
   // another argument list and splits the image and cache differently.
   MetadataXclbinOptions o = TinyXclbin();
   o.build.mem_ports = 2 * kernel::kMemPorts;
-  Result<std::unique_ptr<XrtCard>> card = OpenWith(o, "hbm.xclbin");
+  Result<std::unique_ptr<XrtCard> > card = OpenWith(o, "hbm.xclbin");
   ASSERT_FALSE(card.ok());
   EXPECT_EQ(card.status().code(), StatusCode::kInvalidArgument) << card.status().ToString();
   EXPECT_NE(card.status().message().find(std::to_string(2 * kernel::kMemPorts) + " memory ports"), std::string::npos)
@@ -375,7 +376,7 @@ TEST_F(XrtCardTest, LoadsAnAwsXclbinThroughTheSamePath) {
   // noop shim programs nothing, so this pins down that our checks accept the AWS container.
   MetadataXclbinOptions o = TinyXclbin();
   o.afi_id = "agfi-0123456789abcdef0";
-  Result<std::unique_ptr<XrtCard>> card = OpenWith(o, "fpgaserve.awsxclbin");
+  Result<std::unique_ptr<XrtCard> > card = OpenWith(o, "fpgaserve.awsxclbin");
   ASSERT_TRUE(card.ok()) << card.status().ToString();
   std::vector<float> logits(16 * 1024);
   EXPECT_TRUE(card.value()->Run(Decode(1, 0), logits.data()).ok());
@@ -386,14 +387,14 @@ TEST_F(XrtCardTest, OpenDevicesBuildsXrtCardsFromTheDeviceSpec) {
   o.n_slots = 2;
   o.cache_len = 32;
   o.xclbin = Write(MakeMetadataXclbin(TinyXclbin()));
-  Result<std::vector<std::unique_ptr<Device>>> cards = OpenDevices("xrt:0", TinyImage(), o);
+  Result<std::vector<std::unique_ptr<Device> > > cards = OpenDevices("xrt:0", TinyImage(), o);
   ASSERT_TRUE(cards.ok()) << cards.status().ToString();
   ASSERT_EQ(cards.value().size(), 1u);
   EXPECT_EQ(cards.value()[0]->info().n_slots, 2);
   EXPECT_EQ(cards.value()[0]->info().cache_len, 32);
 
   o.xclbin = "";
-  Result<std::vector<std::unique_ptr<Device>>> none = OpenDevices("xrt:0", TinyImage(), o);
+  Result<std::vector<std::unique_ptr<Device> > > none = OpenDevices("xrt:0", TinyImage(), o);
   ASSERT_FALSE(none.ok());
   EXPECT_NE(none.status().message().find("--xclbin"), std::string::npos) << none.status().message();
 }
@@ -404,7 +405,7 @@ TEST_F(XrtCardTest, OpenDevicesBuildsXrtCardsFromTheDeviceSpec) {
 TEST_F(XrtCardTest, PlacesPortsInTheDdrBanksOfADdrCard) {
   MetadataXclbinOptions o = TinyXclbin();
   o.card = "u250";
-  Result<std::unique_ptr<XrtCard>> card = OpenWith(o, "u250.xclbin");
+  Result<std::unique_ptr<XrtCard> > card = OpenWith(o, "u250.xclbin");
   ASSERT_TRUE(card.ok()) << card.status().ToString();
   for (int p = 0; p < kernel::kMemPorts; p++) {
     EXPECT_EQ(card.value()->arg_memories()[kArgPort0 + p], "DDR[" + std::to_string(p) + "]");
@@ -424,7 +425,7 @@ TEST_F(XrtCardTest, PlacesPortsInTheHbmPseudoChannelsOfAnHbmCard) {
     o.build.card = name;
     o.build.platform = FindPlatformMemories(name)->vitis_platform;
     o.achieved_mhz = 280;
-    Result<std::unique_ptr<XrtCard>> card = OpenWith(o, name + ".xclbin");
+    Result<std::unique_ptr<XrtCard> > card = OpenWith(o, name + ".xclbin");
     ASSERT_TRUE(card.ok()) << card.status().ToString();
     const PlatformMemories& mem = *FindPlatformMemories(name);
     for (int p = 0; p < kernel::kMemPorts; p++) {
@@ -447,7 +448,7 @@ TEST_F(XrtCardTest, RefusesAnImageSplitForAnotherPortCountSayingHowToBuild) {
   o.card = "u55c";
   o.build.card = "u55c";
   o.build.mem_ports = kernel::kMemPorts == 32 ? 4 : 32;
-  Result<std::unique_ptr<XrtCard>> card = OpenWith(o, "u55c-32.xclbin");
+  Result<std::unique_ptr<XrtCard> > card = OpenWith(o, "u55c-32.xclbin");
   ASSERT_FALSE(card.ok());
   EXPECT_EQ(card.status().code(), StatusCode::kInvalidArgument) << card.status().ToString();
   const std::string& m = card.status().message();
@@ -459,7 +460,7 @@ TEST_F(XrtCardTest, RefusesAnImageSplitForAnotherPortCountSayingHowToBuild) {
 // The card's sensors go through XRT's device information (electrical and thermal reports). The noop
 // shim has no management firmware behind it: the card must say "unavailable", not a number.
 TEST_F(XrtCardTest, ReportsPowerAndTemperatureUnavailableUnderTheNoopShim) {
-  Result<std::unique_ptr<XrtCard>> card = OpenWith(TinyXclbin());
+  Result<std::unique_ptr<XrtCard> > card = OpenWith(TinyXclbin());
   ASSERT_TRUE(card.ok()) << card.status().ToString();
   DeviceSensor* sensor = card.value()->sensor();
   ASSERT_NE(sensor, nullptr);

@@ -1,9 +1,9 @@
 // The PE array's two-rows-a-DSP product (kernel/card/matmul.h, DotPair4) against plain int32 dot products,
 // on the extremes (every weight and value -128 or 127, where the low row's sum reaches 2^16) and on random
 // words.
-#include <gtest/gtest.h>
-
 #include <random>
+
+#include <gtest/gtest.h>
 
 #include "kernel/card/matmul.h"
 

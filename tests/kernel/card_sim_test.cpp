@@ -1,12 +1,12 @@
 // The card kernel's C simulation against the simulated card (the host's SIMD step, and its AVX2 and
 // portable forms): the same logits, bit for bit, on random models of several shapes, over a prefill step
 // of many sequences and decode steps after it.
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <cstring>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "card_sim_device.h"
 #include "fpga/perf_model.h"
@@ -14,10 +14,10 @@
 #include "fpga/weights_image.h"
 #include "server/model/random_model.h"
 
-extern "C" void fpgaserve_host_step_portable(const uint8_t* const*, uint16_t*, uint16_t*, const uint8_t*, float*,
-                                             int, int, int);
-extern "C" void fpgaserve_host_step_avx2(const uint8_t* const*, uint16_t*, uint16_t*, const uint8_t*, float*,
-                                         int, int, int);
+extern "C" void fpgaserve_host_step_portable(const uint8_t* const*, uint16_t*, uint16_t*, const uint8_t*, float*, int,
+                                             int, int);
+extern "C" void fpgaserve_host_step_avx2(const uint8_t* const*, uint16_t*, uint16_t*, const uint8_t*, float*, int, int,
+                                         int);
 
 namespace fpgaserve {
 namespace {
@@ -106,7 +106,8 @@ TEST(CardSim, HostStepsComputeTheCardKernelsBits) {
       StepFunction fn;
     };
     std::vector<Form> forms = {{"SIMD", nullptr}, {"portable", &fpgaserve_host_step_portable}};
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) forms.push_back({"AVX2", &fpgaserve_host_step_avx2});
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+      forms.push_back({"AVX2", &fpgaserve_host_step_avx2});
     for (const Form& f : forms) {
       SimCardOptions options;
       options.n_slots = 8;
@@ -128,7 +129,8 @@ TEST(CardSim, HostStepsComputeTheCardKernelsBits) {
 }
 
 // The model's trip counts are the C simulation's: for the build the tests link (4 ports, 16-entry PE
-// arrays, 8 scale rows a cycle, 2 attention chains, max step 32), on each shape, at several batch sizes and positions (40: two chunks of keys).
+// arrays, 8 scale rows a cycle, 2 attention chains, max step 32), on each shape, at several batch sizes and positions
+// (40: two chunks of keys).
 TEST(CardSim, ModelTripCountsEqualTheSimulationsCounters) {
   Platform build = *FindPlatform("u250");
   build.mem_ports = kernel::kMemPorts;

@@ -1,12 +1,12 @@
 // The kernel's math, on the simulated card: against the float reference, and the step contract's
 // promises (a prefill chunk equals token-by-token feeding; a sequence's logits do not depend on what
 // else shares its step).
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "fpga/sim_card.h"
 #include "fpga/weights_image.h"
@@ -51,7 +51,8 @@ std::vector<std::vector<float>> RunAll(Device& card, std::vector<StepEntry> entr
   Status st = card.Run(step, logits.data());
   EXPECT_TRUE(st.ok()) << st.ToString();
   std::vector<std::vector<float>> rows;
-  for (size_t i = 0; i < entries.size(); i++) rows.emplace_back(logits.begin() + i * vocab, logits.begin() + (i + 1) * vocab);
+  for (size_t i = 0; i < entries.size(); i++)
+    rows.emplace_back(logits.begin() + i * vocab, logits.begin() + (i + 1) * vocab);
   return rows;
 }
 
@@ -192,7 +193,5 @@ TEST(Kernel, GroupedQueryAndMultiHeadShapesBothWork) {
 }  // namespace fpgaserve
 
 namespace fpgaserve {
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 }  // namespace fpgaserve

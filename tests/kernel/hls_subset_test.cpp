@@ -1,11 +1,11 @@
 // kernel/hls_subset.h: the g++ stand-in for the part of Vitis's ap_uint<512> and hls::stream the card kernel
 // uses. Lanes must sit where ap_uint<512>::range puts them (lane i of b bits = bits [b*i, b*i + b), little
 // endian), and a stream must be a FIFO that fails loudly where the card would deadlock or hang.
-#include <gtest/gtest.h>
+#include "kernel/hls_subset.h"
 
 #include <cstring>
 
-#include "kernel/hls_subset.h"
+#include <gtest/gtest.h>
 
 namespace fpgaserve::kernel {
 namespace {

@@ -1,12 +1,12 @@
 // kernel/kernel_math.h: the kernel's own e^x against the exact value (libm in double), over the range the
 // kernel uses and past it; the int8 quantisation of activations on known groups and on degenerate ones.
-#include <gtest/gtest.h>
+#include "kernel/kernel_math.h"
 
 #include <cmath>
 #include <cstdint>
 #include <vector>
 
-#include "kernel/kernel_math.h"
+#include <gtest/gtest.h>
 
 namespace fpgaserve::kernel {
 namespace {

@@ -1,13 +1,13 @@
 // The fp16 KV cache's conversions (kernel/kernel.h): the portable functions the card synthesises against
 // IEEE binary16 as the host's F16C instructions implement it (the simulated card's path, dot_host.h).
 // The kernel-level bit-identity test then covers the attention loops that use them.
-#include <gtest/gtest.h>
-
 #include <cmath>
 #include <cstring>
 #include <limits>
 #include <random>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "kernel/dot_host.h"
 #include "kernel/kernel.h"
@@ -83,8 +83,8 @@ TEST(KvHalf, PortableConversionsGiveTheF16cBits) {
       in.push_back(-f);
     }
   }
-  for (float f : {65504.0f, 65519.0f, 65520.0f, 1e6f, 3.4e38f, INFINITY, -INFINITY, NAN, -NAN,
-                  std::ldexp(1.0f, -25), std::nextafter(std::ldexp(1.0f, -25), 1.0f), std::ldexp(1.0f, -26),
+  for (float f : {65504.0f, 65519.0f, 65520.0f, 1e6f, 3.4e38f, INFINITY, -INFINITY, NAN, -NAN, std::ldexp(1.0f, -25),
+                  std::nextafter(std::ldexp(1.0f, -25), 1.0f), std::ldexp(1.0f, -26),
                   std::numeric_limits<float>::denorm_min(), std::numeric_limits<float>::min()}) {
     in.push_back(f);
     in.push_back(-f);

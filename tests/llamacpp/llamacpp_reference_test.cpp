@@ -12,15 +12,15 @@
 // largest difference of the two programs' rows (then either token may win on either side).
 //
 // run.sh installs node-llama-cpp and runs this binary; it is not built under the sanitizers.
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "fpga/sim_card.h"
 #include "server/model/float_reference.h"
@@ -60,8 +60,8 @@ Reference RunLlamaCpp(const std::string& gguf, const std::vector<int>& tokens, c
   std::string ids;
   for (int t : tokens) ids += (ids.empty() ? std::string() : std::string(",")) + std::to_string(t);
   const std::string cmd = "node '" + testing::SourceDir() + "/tests/llamacpp/logits.mjs' --model '" + gguf +
-                          "' --tokens " + ids + " --steps " + std::to_string(kGreedySteps) +
-                          " --threads 2 --kv-type " + kv_type;
+                          "' --tokens " + ids + " --steps " + std::to_string(kGreedySteps) + " --threads 2 --kv-type " +
+                          kv_type;
   std::string out;
   FILE* pipe = popen(cmd.c_str(), "r");
   if (pipe == nullptr) ADD_FAILURE() << "cannot run: " << cmd;
@@ -100,7 +100,8 @@ std::vector<std::vector<double>> FloatRows(const std::string& gguf, const std::v
   FloatReference reference(loaded.value()->view());
   const int vocab = loaded.value()->config().vocab_size;
   std::vector<std::vector<double>> rows;
-  for (size_t p = 0; p < tokens.size(); p++) rows.push_back(LogSoftmax(reference.Forward(tokens[p], static_cast<int>(p)), vocab));
+  for (size_t p = 0; p < tokens.size(); p++)
+    rows.push_back(LogSoftmax(reference.Forward(tokens[p], static_cast<int>(p)), vocab));
   return rows;
 }
 
@@ -135,7 +136,8 @@ std::vector<std::vector<double>> KernelRows(const std::string& gguf, const std::
 }
 
 // Compares our rows with llama.cpp's; prints the largest difference (the figure the tolerances rest on).
-void Compare(const std::string& what, const Reference& ref, const std::vector<std::vector<double>>& ours, double tolerance) {
+void Compare(const std::string& what, const Reference& ref, const std::vector<std::vector<double>>& ours,
+             double tolerance) {
   ASSERT_EQ(ref.logprobs.size(), static_cast<size_t>(kPromptTokens + kGreedySteps - 1)) << what;
   ASSERT_EQ(ours.size(), ref.logprobs.size()) << what;
   double max_diff = 0.0;
@@ -149,8 +151,8 @@ void Compare(const std::string& what, const Reference& ref, const std::vector<st
       if (d > max_diff) max_diff = d, worst_row = r;
     }
   }
-  std::printf("%s: max |log p ours - log p llama.cpp| = %.3g nats (row %zu; bound %.3g)\n", what.c_str(), max_diff, worst_row,
-              tolerance);
+  std::printf("%s: max |log p ours - log p llama.cpp| = %.3g nats (row %zu; bound %.3g)\n", what.c_str(), max_diff,
+              worst_row, tolerance);
   EXPECT_LE(max_diff, tolerance) << what << ", row " << worst_row;
 
   // Greedy: our argmax on each row that chose a greedy token (the prompt's last and every one after).
@@ -165,9 +167,10 @@ void Compare(const std::string& what, const Reference& ref, const std::vector<st
     if (mine == ref.greedy[static_cast<size_t>(s)]) continue;
     // Where both rows are within max_diff of each other, the two tokens can swap places only when
     // llama.cpp's log-probabilities of them are within 2 * max_diff.
-    const double gap = theirs[static_cast<size_t>(ref.greedy[static_cast<size_t>(s)])] - theirs[static_cast<size_t>(mine)];
-    std::printf("%s: greedy step %d: ours %d, llama.cpp %d, which llama.cpp prefers by %.3g nats\n", what.c_str(), s, mine,
-                ref.greedy[static_cast<size_t>(s)], gap);
+    const double gap = theirs[static_cast<size_t>(ref.greedy[static_cast<size_t>(s)])] -
+                       theirs[static_cast<size_t>(mine)];
+    std::printf("%s: greedy step %d: ours %d, llama.cpp %d, which llama.cpp prefers by %.3g nats\n", what.c_str(), s,
+                mine, ref.greedy[static_cast<size_t>(s)], gap);
     EXPECT_LE(gap, 2 * max_diff) << what << ": greedy step " << s << " differs (ours " << mine << ", llama.cpp "
                                  << ref.greedy[static_cast<size_t>(s)] << ") and is no near-tie";
   }
@@ -176,7 +179,9 @@ void Compare(const std::string& what, const Reference& ref, const std::vector<st
 // GPT-2's spelling of byte b as a token: printable Latin-1 bytes stand for themselves, the others
 // (controls, space, 0x7F-0xA0, 0xAD) for U+0100 upwards in byte order.
 std::string ByteToken(int b) {
-  auto printable = [](int c) { return (c >= 0x21 && c <= 0x7E) || (c >= 0xA1 && c <= 0xAC) || (c >= 0xAE && c <= 0xFF); };
+  auto printable = [](int c) {
+    return (c >= 0x21 && c <= 0x7E) || (c >= 0xA1 && c <= 0xAC) || (c >= 0xAE && c <= 0xFF);
+  };
   int code = b;
   if (!printable(b)) {
     code = 0x100;
@@ -194,8 +199,8 @@ std::string ByteToken(int b) {
 
 // Replaces the tokenizer metadata ModelToGguf wrote.
 void EraseVocabulary(GgufBuilder& b) {
-  for (const char* key : {"tokenizer.ggml.model", "tokenizer.ggml.tokens", "tokenizer.ggml.scores", "tokenizer.ggml.token_type",
-                          "tokenizer.ggml.bos_token_id", "tokenizer.ggml.eos_token_id"}) {
+  for (const char* key : {"tokenizer.ggml.model", "tokenizer.ggml.tokens", "tokenizer.ggml.scores",
+                          "tokenizer.ggml.token_type", "tokenizer.ggml.bos_token_id", "tokenizer.ggml.eos_token_id"}) {
     b.Erase(key);
   }
 }
@@ -211,8 +216,8 @@ void WriteBpeVocabulary(GgufBuilder& b, int vocab) {
     merges.push_back(a + " " + c);
     tokens.push_back(a + c);
   };
-  merge(space, "t"), merge("h", "e"), merge(space + "t", "he"), merge(space, "a"), merge("i", "n"),
-      merge(space, "s"), merge("e", "r"), merge(space + "a", "n"), merge("o", "n"), merge(space, "w");
+  merge(space, "t"), merge("h", "e"), merge(space + "t", "he"), merge(space, "a"), merge("i", "n"), merge(space, "s"),
+      merge("e", "r"), merge(space + "a", "n"), merge("o", "n"), merge(space, "w");
   // Then two-letter words until the vocabulary is full.
   for (char x = 'a'; x <= 'z'; x++) {
     for (char y = 'a'; y <= 'z' && static_cast<int>(tokens.size()) < vocab - 2; y++) {
@@ -301,7 +306,8 @@ TEST(LlamaCppReference, BpeVocabularyMatches) {
 
 TEST(LlamaCppReference, GroupedQueryHeadsTiedEmbeddingsMatch) {
   // The tiny shape: 4 query heads over 2 key/value heads, no output.weight (the classifier is token_embd).
-  CompareWithLlamaCpp("grouped-query tied", Shape(64, 192, 2, 4, 2, 512, /*shared=*/true), Vocabulary::kMadeUpSentencePiece);
+  CompareWithLlamaCpp("grouped-query tied", Shape(64, 192, 2, 4, 2, 512, /*shared=*/true),
+                      Vocabulary::kMadeUpSentencePiece);
 }
 
 }  // namespace

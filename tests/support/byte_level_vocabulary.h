@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "server/model/byte_level_bpe.h"
-#include "server/model/pretokenizer.h"
 #include "server/model/gguf_writer.h"
+#include "server/model/pretokenizer.h"
 #include "server/model/tokenizer.h"
 
 namespace fpgaserve::testing {
@@ -66,8 +66,8 @@ inline Tokenizer SmallByteLevelTokenizer(int size = 512) {
   ids.eos = v.eos;
   ids.eot = v.eot;
   return Tokenizer::FromByteLevelBpe(
-             ByteLevelBpe::Create(v.tokens, types, v.merges, Pretokenizer::Create(v.pre).value(), "test").value(),
-             ids, "test")
+             ByteLevelBpe::Create(v.tokens, types, v.merges, Pretokenizer::Create(v.pre).value(), "test").value(), ids,
+             "test")
       .value();
 }
 

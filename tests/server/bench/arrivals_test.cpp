@@ -1,9 +1,9 @@
 #include "server/bench/arrivals.h"
 
-#include <gtest/gtest.h>
-
 #include <cmath>
 #include <limits>
+
+#include <gtest/gtest.h>
 
 namespace fpgaserve {
 namespace {
@@ -35,8 +35,10 @@ TEST(ArrivalsTest, GammaKeepsTheMeanRateWhileBurstinessSetsTheSpread) {
 }
 
 TEST(ArrivalsTest, SameSeedSameScheduleAndInfiniteRateSendsAllAtOnce) {
-  EXPECT_EQ(ArrivalTimes(100, {.rate = 5, .burstiness = 1, .seed = 1}), ArrivalTimes(100, {.rate = 5, .burstiness = 1, .seed = 1}));
-  EXPECT_NE(ArrivalTimes(100, {.rate = 5, .burstiness = 1, .seed = 1}), ArrivalTimes(100, {.rate = 5, .burstiness = 1, .seed = 2}));
+  EXPECT_EQ(ArrivalTimes(100, {.rate = 5, .burstiness = 1, .seed = 1}),
+            ArrivalTimes(100, {.rate = 5, .burstiness = 1, .seed = 1}));
+  EXPECT_NE(ArrivalTimes(100, {.rate = 5, .burstiness = 1, .seed = 1}),
+            ArrivalTimes(100, {.rate = 5, .burstiness = 1, .seed = 2}));
   const auto all = ArrivalTimes(10, {.rate = std::numeric_limits<double>::infinity(), .burstiness = 1, .seed = 0});
   EXPECT_EQ(all, std::vector<double>(10, 0.0));
 }

@@ -1,8 +1,8 @@
 #include "server/bench/bench_report.h"
 
-#include <gtest/gtest.h>
-
 #include <limits>
+
+#include <gtest/gtest.h>
 
 namespace fpgaserve {
 namespace {
@@ -23,7 +23,8 @@ BenchStats SampleRun(int concurrency) {
   failed.outcome = RequestOutcome::kHttpStatus;
   failed.http_status = 503;
   result.records.push_back(failed);
-  return ComputeStats(result, {concurrency, std::numeric_limits<double>::infinity(), 1.0}, ParseSlo("ttft=100").value());
+  return ComputeStats(result, {concurrency, std::numeric_limits<double>::infinity(), 1.0},
+                      ParseSlo("ttft=100").value());
 }
 
 BenchReport SampleReport(int runs) {
@@ -40,11 +41,13 @@ BenchReport SampleReport(int runs) {
 
 TEST(BenchReportTest, JsonUsesVllmFieldNamesAndKeepsTheCommand) {
   const nlohmann::json j = ReportToJson(SampleReport(1));
-  for (const char* field : {"completed", "failed", "request_throughput", "output_throughput", "total_token_throughput", "mean_ttft_ms",
-                            "median_ttft_ms", "p90_ttft_ms", "p99_ttft_ms", "mean_tpot_ms", "median_tpot_ms", "p90_tpot_ms",
-                            "p99_tpot_ms", "mean_itl_ms", "median_itl_ms", "p90_itl_ms", "p99_itl_ms", "mean_e2el_ms",
-                            "median_e2el_ms", "p90_e2el_ms", "p99_e2el_ms", "goodput", "duration", "total_input_tokens",
-                            "total_output_tokens", "max_concurrency", "request_rate", "burstiness", "errors_by_status", "command"}) {
+  for (const char* field :
+       {"completed",       "failed",         "request_throughput", "output_throughput",  "total_token_throughput",
+        "mean_ttft_ms",    "median_ttft_ms", "p90_ttft_ms",        "p99_ttft_ms",        "mean_tpot_ms",
+        "median_tpot_ms",  "p90_tpot_ms",    "p99_tpot_ms",        "mean_itl_ms",        "median_itl_ms",
+        "p90_itl_ms",      "p99_itl_ms",     "mean_e2el_ms",       "median_e2el_ms",     "p90_e2el_ms",
+        "p99_e2el_ms",     "goodput",        "duration",           "total_input_tokens", "total_output_tokens",
+        "max_concurrency", "request_rate",   "burstiness",         "errors_by_status",   "command"}) {
     EXPECT_TRUE(j.contains(field)) << field;
   }
   EXPECT_EQ(j["completed"], 20);
@@ -86,7 +89,9 @@ TEST(BenchReportTest, HtmlIsSelfContainedWithPlots) {
 // Run 0 sampled two cards three times; run 1 has no power data.
 BenchReport ReportWithPower() {
   BenchReport report = SampleReport(2);
-  report.runs[0].power_samples = {{0.5, {{"xrt0", 20}, {"xrt1", 30}}}, {1.0, {{"xrt0", 22}, {"xrt1", 31}}}, {1.5, {{"xrt0", 21}, {"xrt1", 33}}}};
+  report.runs[0].power_samples = {{0.5, {{"xrt0", 20}, {"xrt1", 30}}},
+                                  {1.0, {{"xrt0", 22}, {"xrt1", 31}}},
+                                  {1.5, {{"xrt0", 21}, {"xrt1", 33}}}};
   return report;
 }
 

@@ -1,8 +1,8 @@
 #include "server/bench/bench_stats.h"
 
-#include <gtest/gtest.h>
-
 #include <cmath>
+
+#include <gtest/gtest.h>
 
 namespace fpgaserve {
 namespace {
@@ -26,7 +26,7 @@ RequestRecord Failed(RequestOutcome outcome, int status = 0) {
 
 TEST(BenchStatsTest, PercentilesInterpolateLikeNumpy) {
   const std::vector<double> v = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
-  EXPECT_DOUBLE_EQ(Percentile(v, 50), 5.5);   // numpy.percentile(range(1,11), 50)
+  EXPECT_DOUBLE_EQ(Percentile(v, 50), 5.5);  // numpy.percentile(range(1,11), 50)
   EXPECT_DOUBLE_EQ(Percentile(v, 90), 9.1);
   EXPECT_DOUBLE_EQ(Percentile(v, 99), 9.91);
   EXPECT_DOUBLE_EQ(Percentile({42}, 99), 42);
@@ -42,8 +42,9 @@ TEST(BenchStatsTest, PercentilesInterpolateLikeNumpy) {
 TEST(BenchStatsTest, ThroughputTpotAndFailuresFromFixedRecords) {
   LoadResult result;
   result.duration_s = 2.0;
-  result.records = {Ok(0.100, 1.100, 11, {0.1, 0.1}), Ok(0.300, 0.700, 5, {0.05}), Failed(RequestOutcome::kHttpStatus, 429),
-                    Failed(RequestOutcome::kHttpStatus, 429), Failed(RequestOutcome::kConnection)};
+  result.records = {Ok(0.100, 1.100, 11, {0.1, 0.1}), Ok(0.300, 0.700, 5, {0.05}),
+                    Failed(RequestOutcome::kHttpStatus, 429), Failed(RequestOutcome::kHttpStatus, 429),
+                    Failed(RequestOutcome::kConnection)};
   result.not_sent = 3;
   const BenchStats s = ComputeStats(result, {8, 4.0, 1.0}, {});
   EXPECT_EQ(s.completed, 2);
@@ -66,10 +67,10 @@ TEST(BenchStatsTest, ThroughputTpotAndFailuresFromFixedRecords) {
 TEST(BenchStatsTest, GoodputCountsRequestsMeetingEverySlo) {
   LoadResult result;
   result.duration_s = 4.0;
-  result.records = {Ok(0.1, 1.1, 11, {}),   // ttft 100, tpot 100
-                    Ok(0.5, 1.5, 11, {}),   // ttft 500: misses ttft
-                    Ok(0.1, 2.1, 11, {}),   // tpot 200: misses tpot
-                    Ok(0.2, 0.2, 1, {}),    // one token: no TPOT, meets it
+  result.records = {Ok(0.1, 1.1, 11, {}),  // ttft 100, tpot 100
+                    Ok(0.5, 1.5, 11, {}),  // ttft 500: misses ttft
+                    Ok(0.1, 2.1, 11, {}),  // tpot 200: misses tpot
+                    Ok(0.2, 0.2, 1, {}),   // one token: no TPOT, meets it
                     Failed(RequestOutcome::kTimeout)};
   auto slo = ParseSlo("ttft=300,tpot=150");
   ASSERT_TRUE(slo.ok());

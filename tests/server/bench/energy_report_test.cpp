@@ -1,19 +1,19 @@
 // Energy per token in the benchmark reports: the /metrics counters parsed, the energy between two scrapes,
 // and — from an injected sensor through the sampler, the metrics and the scrape — a report that shows mWh
 // per output token, or "n/a" when nothing measured it.
-#include <gtest/gtest.h>
-
-#include "base/clock.h"
-#include <prometheus/registry.h>
-#include <prometheus/text_serializer.h>
+#include "server/bench/energy_report.h"
 
 #include <chrono>
 #include <deque>
 #include <string>
 
+#include <gtest/gtest.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include "base/clock.h"
 #include "fpga/energy_sampler.h"
 #include "server/bench/bench_report.h"
-#include "server/bench/energy_report.h"
 #include "server/engine/energy_metrics.h"
 #include "support/test_support.h"
 
@@ -39,10 +39,11 @@ TEST(EnergyReport, ParsesTheEnergyCountersOfAMetricsPage) {
 }
 
 TEST(EnergyReport, ParsesThePowerGaugesOfAMetricsPageWithTheSameParser) {
-  const std::map<std::string, double> w = ParsePowerGauges(std::string(kMetrics) +
-                                                           "fpgaserve_device_power_watts{model=\"m\",device=\"host\"} 61.5\n"
-                                                           "fpgaserve_device_power_watts_other{device=\"x\"} 7\n"
-                                                           "fpgaserve_device_power_watts{model=\"m\"} 3\n");
+  const std::map<std::string, double> w = ParsePowerGauges(
+      std::string(kMetrics) +
+      "fpgaserve_device_power_watts{model=\"m\",device=\"host\"} 61.5\n"
+      "fpgaserve_device_power_watts_other{device=\"x\"} 7\n"
+      "fpgaserve_device_power_watts{model=\"m\"} 3\n");
   ASSERT_EQ(w.size(), 2u) << "only the power gauges with a device label";
   EXPECT_DOUBLE_EQ(w.at("xrt0 (0000:3b:00.1)"), 23.4);
   EXPECT_DOUBLE_EQ(w.at("host"), 61.5);

@@ -7,13 +7,13 @@
 #pragma GCC diagnostic ignored "-Wnull-dereference"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
+#include <set>
 #include <utility>  // before Asio: 1.74's awaitable.hpp uses std::exchange without it
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
-#include <set>
 
 namespace fpgaserve::testing {
 
@@ -29,7 +29,7 @@ class Connection;
 struct FakeOpenAiServer::Impl {
   asio::io_context ioc{1};
   tcp::acceptor acceptor{ioc};
-  std::set<std::shared_ptr<Connection>> open;      // everything on the server thread: no locks
+  std::set<std::shared_ptr<Connection>> open;       // everything on the server thread: no locks
   std::vector<std::shared_ptr<Connection>> parked;  // waiting for hold_until_open
   asio::steady_timer park_deadline{ioc};
   bool killed = false;
@@ -49,7 +49,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
       : server_(server), impl_(impl), socket_(std::move(socket)), timer_(socket_.get_executor()) {}
 
   void Start() {
-    http::async_read(socket_, buffer_, request_, [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRequest(ec); });
+    http::async_read(socket_, buffer_, request_,
+                     [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRequest(ec); });
   }
 
   void Close() {
@@ -68,22 +69,26 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (server_.options_.reject_every > 0 && n % server_.options_.reject_every == 0) {
       server_.rejected_++;
       const std::string body = R"({"error":{"message":"too many requests","type":"rate_limit"}})";
-      return Write("HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: " +
-                       std::to_string(body.size()) + "\r\n\r\n" + body,
-                   [this] { Done(); });
+      return Write(
+          "HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: " +
+              std::to_string(body.size()) + "\r\n\r\n" + body,
+          [this] { Done(); });
     }
     auto j = nlohmann::json::parse(request_.body(), nullptr, false);
     if (!j.is_object()) j = nlohmann::json::object();  // a bad body gets the defaults, not an exception
     max_tokens_ = j.value("max_tokens", 16);
     const auto prompt = j.find("prompt");
-    prompt_tokens_ = prompt != j.end() && prompt->is_array() ? static_cast<int>(prompt->size()) : server_.options_.text_prompt_tokens;
+    prompt_tokens_ = prompt != j.end() && prompt->is_array() ? static_cast<int>(prompt->size())
+                                                             : server_.options_.text_prompt_tokens;
     chat_ = j.contains("messages");
     const int open = ++server_.open_streams_;
     int seen = server_.max_open_streams_;
     while (open > seen && !server_.max_open_streams_.compare_exchange_weak(seen, open)) {
     }
     streaming_ = true;
-    Write("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n", [this] { NextToken(); });
+    Write(
+        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+        [this] { NextToken(); });
   }
 
   void ServeMetrics() {
@@ -93,7 +98,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
     std::string body = "# TYPE fpgaserve_device_power_watts gauge\n";
     auto gauge = [&](const char* device, int watts) {
-      body += "fpgaserve_device_power_watts{device=\"" + std::string(device) + "\",model=\"fake\"} " + std::to_string(watts) + "\n";
+      body += "fpgaserve_device_power_watts{device=\"" + std::string(device) + "\",model=\"fake\"} " +
+              std::to_string(watts) + "\n";
     };
     if (!server_.options_.metrics_host_only) {
       gauge("fake0", 10 + k);
@@ -107,14 +113,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void NextToken() {
     if (sent_ == max_tokens_) return Finish();
-    const std::string event = chat_ ? R"({"choices":[{"index":0,"delta":{"content":"t"}}]})" : R"({"choices":[{"index":0,"text":"t"}]})";
+    const std::string event = chat_ ? R"({"choices":[{"index":0,"delta":{"content":"t"}}]})"
+                                    : R"({"choices":[{"index":0,"text":"t"}]})";
     sent_++;
     Write(Chunk("data: " + event + "\n\n"), [this] {
       const int hold = server_.options_.hold_until_open;
       if (sent_ == 1 && hold > 0 && !released_) return Park();
       if (server_.options_.chunk_delay_ms <= 0) return NextToken();
       timer_.expires_after(std::chrono::milliseconds(server_.options_.chunk_delay_ms));
-      timer_.async_wait([self = shared_from_this()](beast::error_code ec) { if (!ec) self->NextToken(); });
+      timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+        if (!ec) self->NextToken();
+      });
     });
   }
 
@@ -139,7 +148,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
     std::string tail;
     if (server_.options_.send_usage) {
       const nlohmann::json usage = {{"choices", nlohmann::json::array()},
-                                    {"usage", {{"prompt_tokens", prompt_tokens_}, {"completion_tokens", sent_}, {"total_tokens", prompt_tokens_ + sent_}}}};
+                                    {"usage",
+                                     {{"prompt_tokens", prompt_tokens_},
+                                      {"completion_tokens", sent_},
+                                      {"total_tokens", prompt_tokens_ + sent_}}}};
       tail += Chunk("data: " + usage.dump() + "\n\n");
     }
     tail += Chunk("data: [DONE]\n\n") + "0\r\n\r\n";
@@ -177,7 +189,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::string out_;
   int max_tokens_ = 0, prompt_tokens_ = 0, sent_ = 0;
   bool chat_ = false, streaming_ = false, released_ = false, done_ = false;
-
 };
 
 void Accept(FakeOpenAiServer& server, FakeOpenAiServer::Impl& im) {
@@ -202,7 +213,9 @@ FakeOpenAiServer::FakeOpenAiServer(FakeServerOptions options) : options_(options
   Accept(*this, *impl_);
   if (options_.hold_until_open > 0) {  // never hang a test: release parked streams after 20 s regardless
     impl_->park_deadline.expires_after(std::chrono::seconds(20));
-    impl_->park_deadline.async_wait([im = impl_.get()](beast::error_code ec) { if (!ec) Connection::ReleaseParked(*im); });
+    impl_->park_deadline.async_wait([im = impl_.get()](beast::error_code ec) {
+      if (!ec) Connection::ReleaseParked(*im);
+    });
   }
   thread_ = std::thread([im = impl_.get()] { im->ioc.run(); });
 }

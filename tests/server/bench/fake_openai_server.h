@@ -15,9 +15,9 @@
 namespace fpgaserve::testing {
 
 struct FakeServerOptions {
-  int chunk_delay_ms = 0;   // pause between content chunks
-  int reject_every = 0;     // k > 0: every k-th request (k, 2k, ...) gets 429 Too Many Requests
-  bool send_usage = true;   // the final usage chunk
+  int chunk_delay_ms = 0;      // pause between content chunks
+  int reject_every = 0;        // k > 0: every k-th request (k, 2k, ...) gets 429 Too Many Requests
+  bool send_usage = true;      // the final usage chunk
   int text_prompt_tokens = 5;  // prompt_tokens reported for a text prompt (a token-id prompt reports its length)
   // n > 0: each stream pauses after its first chunk until n streams are open at once (or 20 s pass),
   // which proves the client held n streams open concurrently.
@@ -61,7 +61,8 @@ class FakeOpenAiServer {
   // Below: state shared with the connections in the .cpp (public so they can reach it, not for tests).
   struct Impl;
   const FakeServerOptions options_;
-  std::atomic<int> requests_{0}, rejected_{0}, streams_completed_{0}, open_streams_{0}, max_open_streams_{0}, metrics_scrapes_{0};
+  std::atomic<int> requests_{0}, rejected_{0}, streams_completed_{0}, open_streams_{0}, max_open_streams_{0},
+      metrics_scrapes_{0};
   std::atomic<long> tokens_served_{0}, prompt_tokens_served_{0};
 
  private:

@@ -1,11 +1,11 @@
 // End to end: the load generator against the fake streaming server on loopback.
 #include "server/bench/load_client.h"
 
-#include <gtest/gtest.h>
-
 #include <chrono>
 #include <future>
 #include <thread>
+
+#include <gtest/gtest.h>
 
 #include "server/bench/bench_stats.h"
 #include "server/bench/fake_openai_server.h"
@@ -18,7 +18,9 @@ namespace {
 using testing::FakeOpenAiServer;
 using testing::FakeServerOptions;
 
-HttpTarget Target(const FakeOpenAiServer& server) { return ParseHttpUrl("http://127.0.0.1:" + std::to_string(server.port())).value(); }
+HttpTarget Target(const FakeOpenAiServer& server) {
+  return ParseHttpUrl("http://127.0.0.1:" + std::to_string(server.port())).value();
+}
 
 std::vector<RequestSpec> Specs(int n, int input_tokens, int output_tokens, Endpoint endpoint = Endpoint::kCompletions) {
   WorkloadOptions o;
@@ -139,7 +141,8 @@ TEST(LoadClientTest, UnreachableServerFailsEveryRequestAsConnection) {
     FakeOpenAiServer gone;
     port = gone.port();
   }
-  auto result = RunLoad(ParseHttpUrl("http://127.0.0.1:" + std::to_string(port)).value(), Specs(5, 4, 4), LoadOptions{});
+  auto result = RunLoad(ParseHttpUrl("http://127.0.0.1:" + std::to_string(port)).value(), Specs(5, 4, 4),
+                        LoadOptions{});
   ASSERT_TRUE(result.ok());
   EXPECT_EQ(ComputeStats(*result, {}, {}).errors_by_status.at("connection"), 5);
 }

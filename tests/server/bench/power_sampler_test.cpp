@@ -3,13 +3,12 @@
 // run neither disturbs it nor outlives it.
 #include "server/bench/power_sampler.h"
 
-#include <gtest/gtest.h>
-
-#include "base/clock.h"
-
 #include <chrono>
 #include <thread>
 
+#include <gtest/gtest.h>
+
+#include "base/clock.h"
 #include "server/bench/fake_openai_server.h"
 #include "server/bench/load_client.h"
 #include "server/bench/workload.h"
@@ -22,7 +21,9 @@ using testing::FakeOpenAiServer;
 using testing::FakeServerOptions;
 using Watts = std::map<std::string, double>;
 
-HttpTarget Target(const FakeOpenAiServer& server) { return ParseHttpUrl("http://127.0.0.1:" + std::to_string(server.port())).value(); }
+HttpTarget Target(const FakeOpenAiServer& server) {
+  return ParseHttpUrl("http://127.0.0.1:" + std::to_string(server.port())).value();
+}
 
 FakeServerOptions WithMetrics(bool host_only = false) {
   FakeServerOptions o;

@@ -1,11 +1,11 @@
 // `fpgaserve bench serve` against the real `fpgaserve serve` (tiny model, two simulated cards, loopback):
 // what the load generator counts must equal what the server's /metrics counted, and failures (429s, a
 // server that dies mid-run) must be reported, never dropped.
-#include <gtest/gtest.h>
-
 #include <cstdio>
-#include <nlohmann/json.hpp>
 #include <sstream>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "server/http/serve_process.h"
 #include "support/test_support.h"
@@ -53,14 +53,16 @@ TEST(BenchServeAgainstRealServer, CountsEqualTheServersMetrics) {
   TempDir dir;
   const BenchRun run = RunBench(server.port(),
                                 "--input-tokens 8 --output-tokens 16 --num-prompts 24 --concurrency 4 --max-seconds 60"
-                                " --power-interval-ms 100 --html " + dir.file("run.html"),
+                                " --power-interval-ms 100 --html " +
+                                    dir.file("run.html"),
                                 dir.file("run.json"));
   ASSERT_EQ(run.exit_code, 0) << run.output;
   ASSERT_TRUE(run.json.is_object()) << run.output;
   EXPECT_EQ(run.json.value("completed", -1), 24);
   // Simulated cards have no power sensor and this host no powercap: sampled, nothing to keep, and said so.
   EXPECT_TRUE(run.json["power_samples"].is_array()) << run.json.dump();
-  EXPECT_EQ(run.json["power_samples"].empty(), ReadFile(dir.file("run.html")).find("no power data") != std::string::npos);
+  EXPECT_EQ(run.json["power_samples"].empty(),
+            ReadFile(dir.file("run.html")).find("no power data") != std::string::npos);
   EXPECT_EQ(run.json.value("failed", -1), 0);
   EXPECT_EQ(run.json.value("total_output_tokens", -1), 24 * 16);
 
@@ -76,9 +78,9 @@ TEST(BenchServeAgainstRealServer, QueueOverflowIsReportedAs429) {
   ServeProcess server({"--device", "sim:1", "--kv-slots", "1", "--max-queue", "1"});
   ASSERT_TRUE(server.ok()) << server.log();
   TempDir dir;
-  const BenchRun run = RunBench(server.port(),
-                                "--input-tokens 8 --output-tokens 32 --num-prompts 16 --concurrency 16 --max-seconds 60",
-                                dir.file("run.json"));
+  const BenchRun run =
+      RunBench(server.port(), "--input-tokens 8 --output-tokens 32 --num-prompts 16 --concurrency 16 --max-seconds 60",
+               dir.file("run.json"));
   ASSERT_TRUE(run.json.is_object()) << run.output;
   const int completed = run.json.value("completed", -1);
   const int failed = run.json.value("failed", -1);
@@ -96,9 +98,9 @@ TEST(BenchServeAgainstRealServer, AServerThatDiesMidRunIsReportedAsFailures) {
     std::this_thread::sleep_for(std::chrono::milliseconds(700));
     server.Signal(SIGKILL);
   });
-  const BenchRun run = RunBench(server.port(),
-                                "--input-tokens 8 --output-tokens 100 --num-prompts 400 --concurrency 2 --max-seconds 60",
-                                dir.file("run.json"));
+  const BenchRun run =
+      RunBench(server.port(), "--input-tokens 8 --output-tokens 100 --num-prompts 400 --concurrency 2 --max-seconds 60",
+               dir.file("run.json"));
   killer.join();
   ASSERT_TRUE(run.json.is_object()) << run.output;
   const int completed = run.json.value("completed", -1);

@@ -12,8 +12,8 @@ const std::string kStream =
     "data:{\"x\":1}\r\r"
     "data: first\ndata: second\n\n"
     "data: [DONE]\n\n";
-const std::vector<std::string> kEvents = {"{\"choices\":[{\"text\":\"a\"}]}", "{\"choices\":[{\"text\":\"b\"}]}", "{\"x\":1}",
-                                          "first\nsecond", "[DONE]"};
+const std::vector<std::string> kEvents = {"{\"choices\":[{\"text\":\"a\"}]}", "{\"choices\":[{\"text\":\"b\"}]}",
+                                          "{\"x\":1}", "first\nsecond", "[DONE]"};
 
 TEST(SseParserTest, ParsesAWholeStreamInOneRead) {
   SseParser parser;

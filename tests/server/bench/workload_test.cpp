@@ -1,7 +1,6 @@
 #include "server/bench/workload.h"
 
 #include <gtest/gtest.h>
-
 #include <nlohmann/json.hpp>
 
 #include "server/bench/http_target.h"
@@ -29,7 +28,7 @@ TEST(WorkloadTest, RandomTokenIdPromptsHaveExactLengthsAndAskForExactOutput) {
   EXPECT_EQ(body["ignore_eos"], true);
   EXPECT_EQ(body["stream"], true);
   EXPECT_EQ(body["stream_options"]["include_usage"], true);
-  EXPECT_NE(specs->at(0).body, specs->at(1).body);  // different prompts: no accidental prefix caching
+  EXPECT_NE(specs->at(0).body, specs->at(1).body);              // different prompts: no accidental prefix caching
   EXPECT_EQ(RandomWorkload(o)->at(3).body, specs->at(3).body);  // reproducible
 }
 
@@ -52,7 +51,8 @@ TEST(WorkloadTest, ChatPromptsAreTextMessages) {
 
 TEST(WorkloadTest, DatasetLinesAreUsedInOrderAndCycled) {
   testing::TempDir dir;
-  ASSERT_TRUE(testing::WriteFile(dir.file("d.jsonl"), "{\"prompt\": \"hello\"}\n\n{\"prompt\": [5, 6, 7], \"max_tokens\": 3}\n"));
+  ASSERT_TRUE(testing::WriteFile(dir.file("d.jsonl"),
+                                 "{\"prompt\": \"hello\"}\n\n{\"prompt\": [5, 6, 7], \"max_tokens\": 3}\n"));
   WorkloadOptions o;
   o.num_prompts = 3;
   auto specs = DatasetWorkload(dir.file("d.jsonl"), o);
@@ -65,7 +65,8 @@ TEST(WorkloadTest, DatasetLinesAreUsedInOrderAndCycled) {
   auto bad = DatasetWorkload(dir.file("bad.jsonl"), o);
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("bad.jsonl:2"), std::string::npos);
-  ASSERT_TRUE(testing::WriteFile(dir.file("chat.jsonl"), "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}\n"));
+  ASSERT_TRUE(
+      testing::WriteFile(dir.file("chat.jsonl"), "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}\n"));
   EXPECT_FALSE(DatasetWorkload(dir.file("chat.jsonl"), o).ok());  // messages need --endpoint chat
   o.endpoint = Endpoint::kChat;
   EXPECT_TRUE(DatasetWorkload(dir.file("chat.jsonl"), o).ok());

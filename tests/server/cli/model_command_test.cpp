@@ -1,9 +1,9 @@
 // `fpgaserve model convert`, run as a user runs it: llama2.c <-> GGUF without losing a bit where the
 // formats allow it, and clear refusals where they do not.
-#include <gtest/gtest.h>
-
 #include <cstdio>
 #include <string>
+
+#include <gtest/gtest.h>
 
 #include "server/http/http_test_util.h"
 #include "server/model/checkpoint.h"
@@ -57,10 +57,13 @@ TEST(ModelConvertCommand, WhatTheFormatsCannotHoldIsRefused) {
   EXPECT_NE(out.find("--tokenizer tokenizer.bin"), std::string::npos) << out;
   // GGUF to GGUF is not a conversion; a missing input is named.
   ASSERT_TRUE(testing::WriteFile(dir.file("tokenizer.bin"), testing::TestTokenizerBytes()));
-  ASSERT_EQ(RunFpgaserve("model convert " + a + " " + gguf + " --tokenizer " + dir.file("tokenizer.bin"), &out), 0) << out;
+  ASSERT_EQ(RunFpgaserve("model convert " + a + " " + gguf + " --tokenizer " + dir.file("tokenizer.bin"), &out), 0)
+      << out;
   EXPECT_NE(RunFpgaserve("model convert " + gguf + " " + dir.file("y.gguf"), &out), 0);
   EXPECT_NE(out.find("GGUF file already"), std::string::npos) << out;
-  EXPECT_NE(RunFpgaserve("model convert " + dir.file("missing.bin") + " " + dir.file("z.gguf") + " --tokenizer x", &out), 0);
+  EXPECT_NE(RunFpgaserve("model convert " + dir.file("missing.bin") + " " + dir.file("z.gguf") + " --tokenizer x",
+                         &out),
+            0);
   EXPECT_NE(out.find("missing.bin"), std::string::npos) << out;
 }
 

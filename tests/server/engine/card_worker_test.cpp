@@ -3,14 +3,14 @@
 // failed step, shows the watchdog when it is inside Run, and ends when the scheduler says so.
 #include "server/engine/card_worker.h"
 
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <chrono>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "server/engine/fake_device.h"
 

@@ -4,11 +4,6 @@
 // deadlines, queue limits, drain and shutdown.
 #include "server/engine/engine.h"
 
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-#include <prometheus/registry.h>
-#include <prometheus/text_serializer.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -20,6 +15,11 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
 
 #include "fpga/sim_card.h"
 #include "fpga/weights_image.h"
@@ -132,7 +132,7 @@ std::shared_ptr<Stream> MustSubmit(Engine& engine, SequenceRequest request) {
 struct Outcome {
   std::vector<StreamEvent> tokens;  // kToken events
   std::vector<int32_t> ids;
-  std::string text;                 // all text, the final event's included
+  std::string text;  // all text, the final event's included
   StreamEvent final;
   bool got_final = false;
 };
@@ -462,8 +462,8 @@ TEST(EngineText, HeldBackTextIsFlushedAtTheEnd) {
 
 TEST(EngineText, MultiByteCharactersFromByteTokensAndStopStrings) {
   const auto& tok = *TestTokenizer();
-  const std::vector<int32_t> script = {tok.PieceToId("a"), tok.ByteToken(0xC3), tok.ByteToken(0xA9),
-                                       tok.PieceToId("!"), tok.PieceToId("b")};
+  const std::vector<int32_t> script = {tok.PieceToId("a"), tok.ByteToken(0xC3), tok.ByteToken(0xA9), tok.PieceToId("!"),
+                                       tok.PieceToId("b")};
   FakeDeviceOptions fo;
   fo.next_token = Script(script);
   auto engine = MakeEngine(Fake(std::make_shared<FakeControl>(), fo));
@@ -727,8 +727,8 @@ TEST(EngineFailure, FailCardTakesACardOutOfServiceAtItsNextBoundary) {
 }
 
 TEST(EngineState, ReportsTheSensorNewsOfEachCard) {
-  auto engine = MakeEngine(FaultyAndGoodCards(std::make_shared<FakeControl>(), std::make_shared<FakeControl>(),
-                                              FakeDeviceOptions{}));
+  auto engine = MakeEngine(
+      FaultyAndGoodCards(std::make_shared<FakeControl>(), std::make_shared<FakeControl>(), FakeDeviceOptions{}));
   EXPECT_EQ(engine->State().cards[1].sensors.thermal, "ok");
   EXPECT_FALSE(engine->State().cards[1].sensors.watts.has_value()) << "unavailable until a sensor says";
   engine->ReportCardSensors("fake1", {31.5, 91.0, "hot"});

@@ -69,9 +69,9 @@ struct FakeDeviceOptions {
   int cache_len = 64;
   int max_step = 16;
   int vocab_size = 512;
-  int fail_at_step = -1;   // this Run (0-based) returns DeviceFailure; the card is unhealthy afterwards
-  bool throw_at_fail = false;  // ... or throws instead
-  int hang_at_step = -1;   // this Run blocks until FakeControl::Release()
+  int fail_at_step = -1;               // this Run (0-based) returns DeviceFailure; the card is unhealthy afterwards
+  bool throw_at_fail = false;          // ... or throws instead
+  int hang_at_step = -1;               // this Run blocks until FakeControl::Release()
   std::chrono::milliseconds delay{0};  // every Run takes at least this long
   // The token each logits row makes the most likely one, from the entry that asked for the row.
   std::function<int32_t(const StepEntry&)> next_token = [](const StepEntry& e) { return 100 + (e.pos + 1) % 50; };

@@ -2,8 +2,6 @@
 // Rng, so no test depends on chance.
 #include "server/engine/sampler.h"
 
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -14,6 +12,8 @@
 #include <set>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "server/engine/rng.h"
 
@@ -71,16 +71,14 @@ std::vector<double> GridFrequencies(const SamplingParams& params, const std::vec
 
 // The documented pipeline (stages 5-10) in double precision with full sorts: the tokens that can be
 // drawn, in the order the walk visits them, with their renormalised probabilities.
-std::vector<std::pair<int, double>> ReferenceKept(const SamplingParams& params,
-                                                  const std::vector<float>& logits) {
+std::vector<std::pair<int, double>> ReferenceKept(const SamplingParams& params, const std::vector<float>& logits) {
   const int n = static_cast<int>(logits.size());
   std::vector<int> ids(n);
   std::iota(ids.begin(), ids.end(), 0);
   const bool top_k = params.top_k > 0 && params.top_k < n;
   if (top_k) {
-    std::sort(ids.begin(), ids.end(), [&](int a, int b) {
-      return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
-    });
+    std::sort(ids.begin(), ids.end(),
+              [&](int a, int b) { return logits[a] > logits[b] || (logits[a] == logits[b] && a < b); });
     ids.resize(params.top_k);
   }
   double max_logit = -1e300;
@@ -309,7 +307,7 @@ TEST(SamplerTest, TopKKeepsTheKHighestLogitsTiesByLowestId) {
   params.top_k = 2;
   // Token 1 and token 3 tie for second place: token 1 is kept.
   const std::vector<float> logits = {3.0f, 1.0f, 0.0f, 1.0f, -1.0f};
-  EXPECT_EQ(SampleOnce(params, logits, 0.0f), 0);     // walk in descending probability
+  EXPECT_EQ(SampleOnce(params, logits, 0.0f), 0);  // walk in descending probability
   EXPECT_EQ(SampleOnce(params, logits, 0.999f), 1);
   const std::vector<double> freq = GridFrequencies(params, logits, 1000);
   const double p0 = std::exp(3.0) / (std::exp(3.0) + std::exp(1.0));
@@ -326,8 +324,8 @@ TEST(SamplerTest, TopPKeepsTheSmallestNucleus) {
     std::set<int> kept;
     int last;  // the least likely kept token, what u = 0.999 picks
   };
-  for (const Case& c : {Case{0.4f, {2}, 2}, Case{0.75f, {2, 0}, 0}, Case{0.85f, {2, 0, 3}, 3},
-                        Case{0.99f, {2, 0, 3, 1}, 1}}) {
+  for (const Case& c :
+       {Case{0.4f, {2}, 2}, Case{0.75f, {2, 0}, 0}, Case{0.85f, {2, 0, 3}, 3}, Case{0.99f, {2, 0, 3, 1}, 1}}) {
     SamplingParams params;
     params.top_p = c.top_p;
     EXPECT_EQ(SampleOnce(params, logits, 0.0f), 2) << "top_p " << c.top_p;
@@ -389,9 +387,9 @@ TEST(SamplerTest, MatchesTheReferencePipelineForEveryCombination) {
             params.top_p = top_p;
             params.min_p = min_p;
             const auto kept = ReferenceKept(params, logits);
-            const std::string label = "seed " + std::to_string(seed) + " T " + std::to_string(temperature) +
-                                      " k " + std::to_string(top_k) + " p " + std::to_string(top_p) +
-                                      " min_p " + std::to_string(min_p);
+            const std::string label = "seed " + std::to_string(seed) + " T " + std::to_string(temperature) + " k " +
+                                      std::to_string(top_k) + " p " + std::to_string(top_p) + " min_p " +
+                                      std::to_string(min_p);
             double cdf = 0.0;
             for (const auto& [token, prob] : kept) {
               if (prob > 1e-4) {
@@ -457,10 +455,10 @@ TEST(SamplerTest, PresenceAndFrequencyPenaltiesCountGeneratedTokensOnly) {
   EXPECT_EQ(sampler.generated(), 3);
   std::vector<float> logits(4, 1.0f);
   sampler.ApplyPenalties(logits.data());
-  EXPECT_FLOAT_EQ(logits[0], 1.0f);                         // in the prompt only: untouched
-  EXPECT_FLOAT_EQ(logits[1], 1.0f);                         // never seen
-  EXPECT_FLOAT_EQ(logits[2], 1.0f - (0.5f + 0.25f * 1));   // generated once
-  EXPECT_FLOAT_EQ(logits[3], 1.0f - (0.5f + 0.25f * 2));   // generated twice
+  EXPECT_FLOAT_EQ(logits[0], 1.0f);                       // in the prompt only: untouched
+  EXPECT_FLOAT_EQ(logits[1], 1.0f);                       // never seen
+  EXPECT_FLOAT_EQ(logits[2], 1.0f - (0.5f + 0.25f * 1));  // generated once
+  EXPECT_FLOAT_EQ(logits[3], 1.0f - (0.5f + 0.25f * 2));  // generated twice
 }
 
 TEST(SamplerTest, NegativePresenceAndFrequencyPenaltiesEncourageRepeats) {
@@ -743,11 +741,26 @@ TEST(ValidateSamplingParamsTest, RejectsEachBadValueNamingTheParameter) {
       {"repetition_penalty", [](SamplingParams& p) { p.repetition_penalty = 0.0f; }},
       {"repetition_penalty", [](SamplingParams& p) { p.repetition_penalty = -1.0f; }},
       {"repetition_penalty", [](SamplingParams& p) { p.repetition_penalty = 10.5f; }},
-      {"logit_bias", [](SamplingParams& p) { p.logit_bias = {{100, 1.0f}}; }},
-      {"logit_bias", [](SamplingParams& p) { p.logit_bias = {{-1, 1.0f}}; }},
-      {"logit_bias", [](SamplingParams& p) { p.logit_bias = {{5, 100.5f}}; }},
-      {"logit_bias", [](SamplingParams& p) { p.logit_bias = {{5, -101.0f}}; }},
-      {"logit_bias", [nan](SamplingParams& p) { p.logit_bias = {{5, nan}}; }},
+      {"logit_bias",
+       [](SamplingParams& p) {
+         p.logit_bias = {{100, 1.0f}};
+       }},
+      {"logit_bias",
+       [](SamplingParams& p) {
+         p.logit_bias = {{-1, 1.0f}};
+       }},
+      {"logit_bias",
+       [](SamplingParams& p) {
+         p.logit_bias = {{5, 100.5f}};
+       }},
+      {"logit_bias",
+       [](SamplingParams& p) {
+         p.logit_bias = {{5, -101.0f}};
+       }},
+      {"logit_bias",
+       [nan](SamplingParams& p) {
+         p.logit_bias = {{5, nan}};
+       }},
       {"top_logprobs", [](SamplingParams& p) { p.top_logprobs = 21; }},
       {"top_logprobs", [](SamplingParams& p) { p.top_logprobs = -1; }},
   };
@@ -763,8 +776,7 @@ TEST(ValidateSamplingParamsTest, RejectsEachBadValueNamingTheParameter) {
   // Without the out-parameter, still named in the message.
   SamplingParams params;
   params.top_p = 0.0f;
-  EXPECT_EQ(ValidateSamplingParams(params, 100).message(),
-            "top_p must be greater than 0 and at most 1, got 0");
+  EXPECT_EQ(ValidateSamplingParams(params, 100).message(), "top_p must be greater than 0 and at most 1, got 0");
 }
 
 // --------------------------------------------------------------------------------------- performance

@@ -3,10 +3,10 @@
 // length, the U+FFFD flush of an unfinished character, usage, logprobs.
 #include "server/engine/sequence_output.h"
 
-#include <gtest/gtest.h>
-
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "server/engine/test_tokenizer.h"
 
@@ -32,8 +32,7 @@ int32_t Id(const std::string& piece) { return TestTokenizer()->PieceToId(piece);
 
 // Feeds rows that make greedy sampling pick `tokens` in order, until the output finishes; returns what each
 // row produced.
-std::vector<SequenceOutput::Next> Feed(SequenceOutput& out, const std::vector<int32_t>& tokens,
-                                       int slot_full_at = -1) {
+std::vector<SequenceOutput::Next> Feed(SequenceOutput& out, const std::vector<int32_t>& tokens, int slot_full_at = -1) {
   std::vector<SequenceOutput::Next> all;
   for (size_t i = 0; i < tokens.size() && !out.finished(); i++) {
     std::vector<float> row(kTestVocab, 0.0f);

@@ -4,11 +4,11 @@
 // logits.
 #include "server/engine/step_planner.h"
 
-#include <gtest/gtest.h>
-
 #include <map>
 #include <numeric>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 namespace fpgaserve {
 namespace {
@@ -108,7 +108,9 @@ TEST(PlannerStep, NothingRunningIsAnEmptyStep) {
 TEST(PlannerStep, DecodeEntriesFirstThenPrefillInAdmissionOrderWithinTheBudget) {
   StepPlanner planner(6);
   // Admission order: a prompt being prefilled, a decoder, another prompt, another decoder.
-  std::vector<Seq> seqs = {{Prompt(4, 10), 0, 0, 0}, {Prompt(2, 20), 1, 5, 7}, {Prompt(3, 30), 2, 0, 0},
+  std::vector<Seq> seqs = {{Prompt(4, 10), 0, 0, 0},
+                           {Prompt(2, 20), 1, 5, 7},
+                           {Prompt(3, 30), 2, 0, 0},
                            {Prompt(1, 40), 3, 2, 9}};
   std::vector<PlannedWork> work;
   const Step step = PlanAndAdvance(planner, seqs, &work);

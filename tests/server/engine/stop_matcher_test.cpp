@@ -1,10 +1,10 @@
 // StopMatcher: what is released, what is held back, and what is never emitted.
 #include "server/engine/stop_matcher.h"
 
-#include <gtest/gtest.h>
-
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 namespace fpgaserve {
 namespace {

@@ -2,9 +2,9 @@
 // a push or on the clock's deadline and on nothing else.
 #include "server/engine/stream.h"
 
-#include <gtest/gtest.h>
-
 #include <thread>
+
+#include <gtest/gtest.h>
 
 namespace fpgaserve {
 namespace {

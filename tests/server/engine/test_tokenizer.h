@@ -2,14 +2,14 @@
 // vocabulary size) whose single characters and byte tokens let a test spell any text token by token.
 #pragma once
 
-#include <gtest/gtest.h>
-
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "server/model/tokenizer.h"
 #include "support/test_support.h"

@@ -3,11 +3,11 @@
 // keep-alive time or a stop. One test keeps FakeBackend's threads, for producers racing the consumer.
 #include "server/http/completion_runner.h"
 
-#include <gtest/gtest.h>
-
 #include <condition_variable>
 #include <mutex>
 #include <thread>
+
+#include <gtest/gtest.h>
 
 #include "fake_backend.h"
 #include "http_test_util.h"
@@ -99,7 +99,12 @@ class CompletionRunnerTest : public ::testing::Test {
   }
   // Streams the runner's whole response onto *sse; StreamTo's result (true when [DONE] was written).
   static bool StreamAll(CompletionRunner& runner, std::string* sse, milliseconds keepalive = milliseconds(5000)) {
-    return runner.StreamTo([sse](std::string_view d) { *sse += d; return true; }, keepalive, {});
+    return runner.StreamTo(
+        [sse](std::string_view d) {
+          *sse += d;
+          return true;
+        },
+        keepalive, {});
   }
   // Streams into a vector of SSE events (the text between blank lines).
   static std::vector<std::string> Events(const std::string& sse) {

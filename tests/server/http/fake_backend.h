@@ -17,13 +17,13 @@ namespace fpgaserve::testing {
 
 struct FakeScript {
   std::vector<std::string> pieces = {"Hel", "lo", "!"};  // one kToken event each (token id = 300 + i)
-  std::chrono::milliseconds delay{1};                   // before each event
-  bool fail_after_first = false;                        // end with kError(DeviceFailure) after one token
-  bool hold_after_first = false;                        // after one token, neither emit nor notice a
-                                                        // Cancel() until Release() (a stuck card)
+  std::chrono::milliseconds delay{1};                    // before each event
+  bool fail_after_first = false;                         // end with kError(DeviceFailure) after one token
+  bool hold_after_first = false;                         // after one token, neither emit nor notice a
+                                                         // Cancel() until Release() (a stuck card)
   FinishReason finish = FinishReason::kLength;
-  int accept = 1 << 30;                                 // Submit calls accepted; later ones -> queue full
-  int healthy_cards = 1;                                // State(): this many healthy cards of 4 slots
+  int accept = 1 << 30;   // Submit calls accepted; later ones -> queue full
+  int healthy_cards = 1;  // State(): this many healthy cards of 4 slots
 };
 
 class FakeBackend final : public Backend {
@@ -108,11 +108,11 @@ class FakeBackend final : public Backend {
 
   const FakeScript script_;
   mutable std::mutex mu_;
-  int submitted_ = 0;                            // guarded by mu_
+  int submitted_ = 0;                             // guarded by mu_
   std::vector<std::shared_ptr<Stream>> streams_;  // guarded by mu_
   std::vector<std::thread> threads_;              // guarded by mu_
   std::condition_variable released_cv_;
-  bool released_ = false;                         // guarded by mu_
+  bool released_ = false;  // guarded by mu_
 };
 
 }  // namespace fpgaserve::testing

@@ -2,10 +2,10 @@
 // ready, no healthy card, draining) over real loopback HTTP, and Stop, timed by a FakeClock.
 #include "server/http/http_server.h"
 
-#include <gtest/gtest.h>
-
 #include <future>
 #include <thread>
+
+#include <gtest/gtest.h>
 
 #include "fake_backend.h"
 #include "http_test_util.h"
@@ -38,8 +38,8 @@ class HttpServerTest : public ::testing::Test {
   }
   httplib::Result Get(const std::string& path) { return httplib::Client("127.0.0.1", port_).Get(path); }
   httplib::Result Complete() {
-    return httplib::Client("127.0.0.1", port_).Post("/v1/completions", R"({"prompt":"a","max_tokens":3})",
-                                                   "application/json");
+    return httplib::Client("127.0.0.1", port_)
+        .Post("/v1/completions", R"({"prompt":"a","max_tokens":3})", "application/json");
   }
   // Starts a streamed completion on a client thread; returns once its first bytes arrived (the request is in
   // flight then). *body collects the whole stream.

@@ -26,9 +26,9 @@ inline std::string TestTokenizerBytes() {
     pieces.push_back({buf, 0});
   }
   for (int c = 32; c < 127; ++c) pieces.push_back({std::string(1, static_cast<char>(c)), -1000.0f - c});
-  const char* words[] = {" the", " a", " and", " of", " to", " in", " is", " was", " he", " she", " it",
-                         " you", " I", "th", "he", "in", "er", "an", "re", "on", "at", "en", "nd", "ti",
-                         "es", "or", " t", " s", " w", " o", " b", " c", " m", " h", " f", " p"};
+  const char* words[] = {" the", " a", " and", " of", " to", " in", " is", " was", " he", " she", " it", " you",
+                         " I",   "th", "he",   "in",  "er",  "an",  "re",  "on",   "at",  "en",   "nd",  "ti",
+                         "es",   "or", " t",   " s",  " w",  " o",  " b",  " c",   " m",  " h",   " f",  " p"};
   float score = -1;
   for (const char* w : words) pieces.push_back({w, score--});
   for (char a = 'a'; a <= 'z' && pieces.size() < kTestVocab; ++a) {

@@ -1,11 +1,11 @@
 #include "server/http/jinja_chat.h"
 
+#include <string>
+#include <vector>
+
 #include <gtest/gtest.h>
 
 #include "support/byte_level_vocabulary.h"
-
-#include <string>
-#include <vector>
 
 namespace fpgaserve {
 namespace {
@@ -52,7 +52,9 @@ TEST(JinjaChatTemplateTest, Llama3TurnsBecomeSpecialTokensAndMessageTextStaysTex
   JinjaChatOptions options;
   options.bos_token = "<|begin_of_text|>";
   options.eos_token = "<|eot_id|>";
-  options.special_tokens = {{"<|begin_of_text|>", 100}, {"<|eot_id|>", 101}, {"<|start_header_id|>", 102},
+  options.special_tokens = {{"<|begin_of_text|>", 100},
+                            {"<|eot_id|>", 101},
+                            {"<|start_header_id|>", 102},
                             {"<|end_header_id|>", 103}};
   auto t = JinjaChatTemplate::Create(
       "{{ bos_token }}{% for m in messages %}<|start_header_id|>{{ m.role }}<|end_header_id|>\n\n"

@@ -1,14 +1,14 @@
 // Our Jinja interpreter against Python's jinja2 (the renderer chat templates are written for): every
 // template of chat_templates/ with every conversation of chat_templates/conversations.json, byte for byte.
 // jinja_oracle.py renders the same pairs with jinja2 set up as Hugging Face sets it up.
-#include <gtest/gtest.h>
-
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "server/http/jinja_chat.h"
 #include "server/http/jinja_template.h"
@@ -129,9 +129,9 @@ TEST(JinjaFuzzOracleTest, RandomTemplatesRenderAsJinja2Does) {
       }
       const bool same = c["ok"].get<bool>() ? got.ok() && got.value().text == c["text"].get<std::string>() : !got.ok();
       if (!same && ++mismatches <= 5) {
-        ADD_FAILURE() << "seed " << seed << ": " << json(source).dump() << "\n jinja2: "
-                      << (c["ok"].get<bool>() ? json(c["text"]).dump() : "an error") << "\n ours:   "
-                      << (got.ok() ? json(got.value().text).dump() : got.status().message());
+        ADD_FAILURE() << "seed " << seed << ": " << json(source).dump()
+                      << "\n jinja2: " << (c["ok"].get<bool>() ? json(c["text"]).dump() : "an error")
+                      << "\n ours:   " << (got.ok() ? json(got.value().text).dump() : got.status().message());
       }
     }
     EXPECT_EQ(mismatches, 0) << "seed " << seed;
@@ -143,8 +143,8 @@ TEST(JinjaFuzzOracleTest, RandomTemplatesRenderAsJinja2Does) {
 TEST_F(JinjaOracleTest, SpecialTokenSpellingsInMessagesNeverBecomeTokens) {
   const json templates = LoadJson("templates.json");
   const json conversations = LoadJson("conversations.json");
-  for (const char* cname : {"special_tokens_in_content", "special_tokens_from_the_user_only",
-                            "template_syntax_in_content"}) {
+  for (const char* cname :
+       {"special_tokens_in_content", "special_tokens_from_the_user_only", "template_syntax_in_content"}) {
     json hostile = conversations[cname];
     json harmless = hostile;
     for (json& m : harmless["messages"]) m["content"] = "x";

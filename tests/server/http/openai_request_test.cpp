@@ -1,8 +1,8 @@
 #include "server/http/openai_request.h"
 
-#include <gtest/gtest.h>
-
 #include <string>
+
+#include <gtest/gtest.h>
 
 namespace fpgaserve {
 namespace {
@@ -16,7 +16,8 @@ TEST(OpenAiRequestTest, CompletionDefaultsAndEveryGoodField) {
   auto r = Parse(ApiKind::kCompletion, R"({"model":"m","prompt":"hi","max_tokens":5,"temperature":0,"top_p":0.5,
       "top_k":3,"min_p":0.1,"seed":7,"stop":["a","b"],"n":2,"presence_penalty":1,"frequency_penalty":-1,
       "repetition_penalty":1.2,"logit_bias":{"5":-100,"7":2.5},"logprobs":3,"stream":true,
-      "stream_options":{"include_usage":true},"user":"u1","ignore_eos":true,"unknown_field":{"x":1}})", &param);
+      "stream_options":{"include_usage":true},"user":"u1","ignore_eos":true,"unknown_field":{"x":1}})",
+                 &param);
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(r->model, "m");
   ASSERT_EQ(r->prompts.size(), 1u);
@@ -151,7 +152,8 @@ TEST(OpenAiRequestTest, ChatMessagesTextPartsAndRoles) {
   std::string param;
   auto r = Parse(ApiKind::kChat, R"({"messages":[{"role":"developer","content":"be brief"},
       {"role":"user","content":[{"type":"text","text":"Hel"},{"type":"text","text":"lo"}]},
-      {"role":"assistant","content":null}],"logprobs":true,"top_logprobs":4})", &param);
+      {"role":"assistant","content":null}],"logprobs":true,"top_logprobs":4})",
+                 &param);
   ASSERT_TRUE(r.ok()) << r.status().message();
   ASSERT_EQ(r->messages.size(), 3u);
   EXPECT_EQ(r->messages[0].role, "system");

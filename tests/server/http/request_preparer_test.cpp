@@ -63,8 +63,8 @@ TEST_F(RequestPreparerTest, ContextOverflowNamesBothNumbersAndTheParam) {
   EXPECT_NE(p.status().message().find("60"), std::string::npos);
 
   const std::string long_text(200, 'q');
-  auto too_long = Prepare(ApiKind::kChat, R"({"messages":[{"role":"user","content":")" + long_text + R"("}]})",
-                          &param, 32);
+  auto too_long = Prepare(ApiKind::kChat, R"({"messages":[{"role":"user","content":")" + long_text + R"("}]})", &param,
+                          32);
   ASSERT_FALSE(too_long.ok());
   EXPECT_EQ(param, "messages");
   auto too_long_prompt = Prepare(ApiKind::kCompletion, R"({"prompt":")" + long_text + R"("})", &param, 32);
@@ -95,7 +95,8 @@ TEST_F(RequestPreparerTest, ChatUsesTheTemplate) {
   PrepareOptions options;
   options.chat_template = ChatTemplateKind::kLlama2;
   auto p = Prepare(ApiKind::kChat, R"({"messages":[{"role":"user","content":"a"},{"role":"assistant","content":"b"},
-      {"role":"user","content":"c"}]})", &param, 128, options);
+      {"role":"user","content":"c"}]})",
+                   &param, 128, options);
   ASSERT_TRUE(p.ok()) << p.status().message();
   const auto& t = p->sequences[0].prompt;
   EXPECT_EQ(std::count(t.begin(), t.end(), Tokenizer::kBosId), 2);

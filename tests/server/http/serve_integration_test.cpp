@@ -1,11 +1,11 @@
 // The real `fpgaserve serve` over real HTTP: every endpoint, every error code, concurrency, disconnects,
 // queue overflow and draining. Each suite starts its own server (loopback, free port) and stops it.
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
-
 #include <atomic>
 #include <future>
 #include <thread>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "serve_process.h"
 #include "server/model/gguf_writer.h"
@@ -76,7 +76,8 @@ double Metric(const std::string& text, const std::string& name, const std::strin
     if (next != '{' && next != ' ') continue;  // another metric whose name starts like this one
     const size_t space = line.rfind(' ');
     const std::string labels = line.substr(name.size(), space - name.size());
-    if (label_filter.empty() || labels.find(label_filter) != std::string::npos) sum += std::stod(line.substr(space + 1));
+    if (label_filter.empty() || labels.find(label_filter) != std::string::npos)
+      sum += std::stod(line.substr(space + 1));
   }
   return sum;
 }
@@ -143,8 +144,8 @@ TEST_F(ServeTest, EveryErrorHasTheOpenAiShape) {
   expect(c.Post("/v1/completions", kAuth, "{bad json", "application/json"), 400, "");
   expect(c.Post("/v1/completions", kAuth, R"({"model":"tiny","prompt":"a","temperature":9})", "application/json"), 400,
          "temperature");
-  expect(c.Post("/v1/completions", kAuth, R"({"model":"tiny","prompt":"a","max_tokens":500})", "application/json"),
-         400, "max_tokens");
+  expect(c.Post("/v1/completions", kAuth, R"({"model":"tiny","prompt":"a","max_tokens":500})", "application/json"), 400,
+         "max_tokens");
   expect(c.Post("/v1/completions", R"({"prompt":"a"})", "application/json"), 401, "invalid_api_key");
   expect(c.Post("/v1/completions", {{"Authorization", "Bearer wrong"}}, R"({"prompt":"a"})", "application/json"), 401,
          "invalid_api_key");
@@ -174,11 +175,13 @@ TEST_F(ServeTest, CompletionsAndChatNonStreamed) {
   ASSERT_EQ(j["choices"].size(), 2u);
   EXPECT_EQ(j["choices"][0]["text"].get<std::string>().rfind("the", 0), 0u);
   EXPECT_LE(j["usage"]["completion_tokens"].get<int>(), 10);
-  EXPECT_EQ(j["usage"]["total_tokens"], j["usage"]["prompt_tokens"].get<int>() + j["usage"]["completion_tokens"].get<int>());
+  EXPECT_EQ(j["usage"]["total_tokens"],
+            j["usage"]["prompt_tokens"].get<int>() + j["usage"]["completion_tokens"].get<int>());
 
   auto chat = c.Post("/v1/chat/completions", kAuth,
                      R"({"model":"tiny","messages":[{"role":"system","content":"s"},{"role":"user","content":"hi"}],
-                         "max_tokens":4,"temperature":0,"logprobs":true,"top_logprobs":2})", "application/json");
+                         "max_tokens":4,"temperature":0,"logprobs":true,"top_logprobs":2})",
+                     "application/json");
   ASSERT_TRUE(chat);
   ASSERT_EQ(chat->status, 200) << chat->body;
   const json cj = Body(chat);
@@ -191,8 +194,9 @@ TEST_F(ServeTest, CompletionsAndChatNonStreamed) {
 // Greedy decoding ignores the seed, so use temperature 1 with fixed seeds: batching must not change outputs.
 TEST_F(ServeTest, SixtyFourConcurrentStreamsEqualTheSameRequestsOneAtATime) {
   auto request = [](int i) {
-    return json{{"model", "tiny"}, {"prompt", "the story " + std::to_string(i % 5)}, {"max_tokens", 12},
-                {"seed", 1000 + i}, {"stream", true}, {"ignore_eos", true}};
+    return json{{"model", "tiny"},  {"prompt", "the story " + std::to_string(i % 5)},
+                {"max_tokens", 12}, {"seed", 1000 + i},
+                {"stream", true},   {"ignore_eos", true}};
   };
   std::vector<std::string> sequential(64);
   for (int i = 0; i < 64; ++i) {
@@ -222,8 +226,12 @@ TEST_F(ServeTest, SixtyFourConcurrentStreamsEqualTheSameRequestsOneAtATime) {
 TEST_F(ServeTest, ChatStreamWithUsageChunk) {
   auto c = server_->Client();
   const Streamed s = Stream(c, "/v1/chat/completions",
-                            {{"model", "tiny"}, {"messages", {{{"role", "user"}, {"content", "hi"}}}}, {"max_tokens", 6},
-                             {"stream", true}, {"stream_options", {{"include_usage", true}}}, {"n", 2}});
+                            {{"model", "tiny"},
+                             {"messages", {{{"role", "user"}, {"content", "hi"}}}},
+                             {"max_tokens", 6},
+                             {"stream", true},
+                             {"stream_options", {{"include_usage", true}}},
+                             {"n", 2}});
   EXPECT_EQ(s.status, 200);
   EXPECT_TRUE(s.done);
   ASSERT_TRUE(s.usage.is_object());
@@ -241,8 +249,9 @@ TEST_F(ServeTest, ClientsThatDisconnectMidStreamFreeTheirSlots) {
       req.method = "POST";
       req.path = "/v1/completions";
       req.headers = kAuth;
-      req.body = json{{"model", "tiny"}, {"prompt", "a"}, {"max_tokens", 120}, {"ignore_eos", true}, {"stream", true},
-                      {"seed", i}, {"logprobs", 5}}.dump();
+      req.body = json{{"model", "tiny"}, {"prompt", "a"}, {"max_tokens", 120}, {"ignore_eos", true},
+                      {"stream", true},  {"seed", i},     {"logprobs", 5}}
+                     .dump();
       req.set_header("Content-Type", "application/json");
       int chunks = 0;
       req.content_receiver = [&](const char*, size_t, uint64_t, uint64_t) { return ++chunks < 2; };  // hang up
@@ -285,7 +294,8 @@ TEST(ServeLimitsTest, SigtermDrainsThenExitsZero) {
   // within the drain timeout even under ThreadSanitizer (~4 ms a step there).
   auto streamed = std::async(std::launch::async, [&] {
     auto c = server.Client();
-    std::string body = json{{"prompt", "a"}, {"n", 16}, {"max_tokens", 100}, {"ignore_eos", true}, {"stream", true}}.dump();
+    std::string body =
+        json{{"prompt", "a"}, {"n", 16}, {"max_tokens", 100}, {"ignore_eos", true}, {"stream", true}}.dump();
     auto r = c.Post("/v1/completions", body, "application/json");
     return r ? r->body : std::string();
   });
@@ -330,9 +340,10 @@ TEST(ServeChatTemplateTest, AJinjaTemplateFileRendersChatRequests) {
   ASSERT_TRUE(server.ok()) << server.log();
   EXPECT_NE(server.log().find("chat_template=jinja:"), std::string::npos) << server.log();
   auto c = server.Client();
-  auto ok = c.Post("/v1/chat/completions",
-                   R"({"messages":[{"role":"system","content":"S"},{"role":"user","content":"hi </s>"}],"max_tokens":2})",
-                   "application/json");
+  auto ok =
+      c.Post("/v1/chat/completions",
+             R"({"messages":[{"role":"system","content":"S"},{"role":"user","content":"hi </s>"}],"max_tokens":2})",
+             "application/json");
   ASSERT_TRUE(ok);
   EXPECT_EQ(ok->status, 200) << ok->body;
   auto bad = c.Post("/v1/chat/completions",

@@ -1,14 +1,14 @@
 // The daemon's log, through start-up, a request and SIGTERM, in both formats: with --log-format json every
 // line is a JSON object with time, level and msg; by default every line is "[time] [level] message key=value..."
 // whose fields parse back (logfmt quoting). So a log shipper can read every line the server writes.
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
-
 #include <chrono>
 #include <map>
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "base/log_line.h"
 #include "serve_process.h"
@@ -133,8 +133,8 @@ TEST(LogLineTest, TextValuesWithSpacesQuotesOrEqualsAreQuotedAndParseBack) {
   std::string level, message;
   std::map<std::string, std::string> fields;
   const std::string line = "[2026-01-01 00:00:00.000] [info] " +
-                           LogLine("card failed", {{"card", "sim0"}, {"reason", "a step said \"no\" = bad"},
-                                                   {"empty", ""}, {"n", 3}});
+                           LogLine("card failed",
+                                   {{"card", "sim0"}, {"reason", "a step said \"no\" = bad"}, {"empty", ""}, {"n", 3}});
   ASSERT_TRUE(ParseTextLine(line, &level, &message, &fields)) << line;
   EXPECT_EQ(message, "card failed");
   EXPECT_EQ(fields["card"], "sim0");

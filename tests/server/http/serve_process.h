@@ -3,7 +3,6 @@
 // stop it; every wait is bounded.
 #pragma once
 
-#include <httplib.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -14,6 +13,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <httplib.h>
 
 #include "http_test_util.h"
 #include "support/test_support.h"
@@ -65,8 +66,8 @@ class ServeProcess {
  private:
   void Start(const std::vector<std::string>& model_flags, const std::vector<std::string>& extra) {
     log_ = dir_.file("serve.log");
-    std::vector<std::string> args = {FpgaserveBinary(), "serve", "--host", "127.0.0.1", "--port", "0",
-                                     "--http-keep-alive-timeout-s", "1"};
+    std::vector<std::string> args = {
+        FpgaserveBinary(), "serve", "--host", "127.0.0.1", "--port", "0", "--http-keep-alive-timeout-s", "1"};
     args.insert(args.end(), model_flags.begin(), model_flags.end());
     args.insert(args.end(), extra.begin(), extra.end());
     pid_ = fork();

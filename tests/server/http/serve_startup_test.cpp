@@ -1,9 +1,9 @@
 // The real `fpgaserve serve` at start-up and in its log: sizes the machine cannot hold are refused with a
 // message naming the bytes and the option (exit 1, no "terminate called"), and every log line is valid in
 // its format (JSON lines with --log-format json, key=value lines by default).
-#include <gtest/gtest.h>
-
 #include <chrono>
+
+#include <gtest/gtest.h>
 
 #include "serve_process.h"
 

@@ -1,9 +1,9 @@
 #include "server/http/server_config.h"
 
+#include <map>
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
-
-#include <map>
 
 #include "support/test_support.h"
 
@@ -32,16 +32,16 @@ TEST(ServerConfigTest, FlagBeatsEnvBeatsFileBeatsDefault) {
   const std::string file = dir.file("c.json");
   testing::WriteFile(file, R"({"_doc":"comment","port":1000,"max_queue":7,"kv_slots":3,"host":"0.0.0.0",
                                "api_keys":["f1","f2"]})");
-  auto c = ResolveServerConfig({{"config", file}, {"port", "3000"}},
-                               MapEnv({{"FPGASERVE_PORT", "2000"}, {"FPGASERVE_MAX_QUEUE", "9"},
-                                       {"FPGASERVE_API_KEYS", "e1, e2,"}}));
+  auto c = ResolveServerConfig({{"config", file}, {"port", "3000"}}, MapEnv({{"FPGASERVE_PORT", "2000"},
+                                                                             {"FPGASERVE_MAX_QUEUE", "9"},
+                                                                             {"FPGASERVE_API_KEYS", "e1, e2,"}}));
   ASSERT_TRUE(c.ok()) << c.status().message();
-  EXPECT_EQ(c->port, 3000);       // flag
-  EXPECT_EQ(c->max_queue, 9);     // env over file
-  EXPECT_EQ(c->kv_slots, 3);      // file over default
-  EXPECT_EQ(c->host, "0.0.0.0");  // file
+  EXPECT_EQ(c->port, 3000);                                        // flag
+  EXPECT_EQ(c->max_queue, 9);                                      // env over file
+  EXPECT_EQ(c->kv_slots, 3);                                       // file over default
+  EXPECT_EQ(c->host, "0.0.0.0");                                   // file
   EXPECT_EQ(c->api_keys, (std::vector<std::string>{"e1", "e2"}));  // env list, comma-separated, trimmed
-  EXPECT_EQ(c->http_threads, 256);  // default
+  EXPECT_EQ(c->http_threads, 256);                                 // default
 }
 
 TEST(ServerConfigTest, ConfigFileFromEnvironment) {

@@ -1,16 +1,17 @@
 // The bundled demo model (models/): its files are the ones models/README.md describes, it loads, and
 // its perplexity on the held-out text stays where it was measured, with the kernel and with the float
 // reference. A random-weights model cannot show that the kernel's math still works; a trained one can.
-#include <gtest/gtest.h>
-#include <openssl/evp.h>
+#include "server/model/bundled_model.h"
 
 #include <cstdio>
 #include <fstream>
 #include <map>
 #include <sstream>
 
+#include <gtest/gtest.h>
+#include <openssl/evp.h>
+
 #include "fpga/sim_card.h"
-#include "server/model/bundled_model.h"
 #include "server/model/checkpoint.h"
 #include "server/model/gguf_writer.h"
 #include "server/model/loaded_model.h"

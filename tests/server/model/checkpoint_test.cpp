@@ -2,14 +2,14 @@
 // refused with a message that names it, without a crash or a read past its end.
 #include "server/model/checkpoint.h"
 
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
 #include <array>
 #include <cstring>
-#include <limits>
 #include <filesystem>
+#include <limits>
 #include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 #include "fpga/q8_0.h"
 #include "server/model/checkpoint_writer.h"
@@ -353,8 +353,8 @@ TEST(CheckpointRefusesTest, EveryTruncation) {
       EXPECT_THAT(s.message(), HasSubstr(path)) << name << " cut at " << n;
       if (n >= 256) {
         EXPECT_THAT(s.message(), HasSubstr("truncated: the llama2.c")) << name << " cut at " << n;
-        EXPECT_THAT(s.message(), HasSubstr("implies " + std::to_string(bytes.size()) + " bytes, the file has " +
-                                           std::to_string(n)))
+        EXPECT_THAT(s.message(),
+                    HasSubstr("implies " + std::to_string(bytes.size()) + " bytes, the file has " + std::to_string(n)))
             << name << " cut at " << n;
       }
     }
@@ -368,8 +368,8 @@ TEST(CheckpointRefusesTest, TrailingBytesWithBothSizes) {
   ASSERT_TRUE(WriteCheckpoint(m.view, path, CheckpointFormat::kV2Q8).ok());
   const std::string bytes = testing::ReadFile(path);
   ExpectRefused(bytes + "1234", "has 4 trailing bytes");
-  ExpectRefused(bytes + "1234", "implies " + std::to_string(bytes.size()) + " bytes, the file has " +
-                                    std::to_string(bytes.size() + 4));
+  ExpectRefused(bytes + "1234",
+                "implies " + std::to_string(bytes.size()) + " bytes, the file has " + std::to_string(bytes.size() + 4));
   ExpectRefused(V0Bytes(m.view) + std::string(8, '\0'), "has 8 trailing bytes");
 }
 
@@ -461,15 +461,14 @@ TEST(NamedShapeTest, KnowsThePublicShapesAndTiny) {
   for (const Want& w : wants) {
     Result<ModelConfig> c = NamedShape(w.name);
     ASSERT_TRUE(c.ok()) << w.name;
-    const std::array<int, 8> got = {c->dim, c->hidden_dim, c->n_layers, c->n_heads,
-                                    c->n_kv_heads, c->vocab_size, c->seq_len, c->group_size};
+    const std::array<int, 8> got = {c->dim,        c->hidden_dim, c->n_layers, c->n_heads,
+                                    c->n_kv_heads, c->vocab_size, c->seq_len,  c->group_size};
     EXPECT_EQ(got, w.v) << w.name;
     EXPECT_TRUE(c->shared_classifier) << w.name;
     EXPECT_TRUE(ValidateModelConfig(c.value()).ok()) << w.name;
   }
-  EXPECT_EQ(NamedShapeNames(),
-            (std::vector<std::string>{"stories15M", "stories42M", "stories110M", "tiny", "tinyllama-1.1B",
-                                      "llama-3.2-1b", "smollm2-135m"}));
+  EXPECT_EQ(NamedShapeNames(), (std::vector<std::string>{"stories15M", "stories42M", "stories110M", "tiny",
+                                                         "tinyllama-1.1B", "llama-3.2-1b", "smollm2-135m"}));
   // Llama 3.2's RoPE: base 500000; the fastest pairs keep their frequency, the slowest are divided by 32.
   const ModelConfig llama = NamedShape("llama-3.2-1b").value();
   EXPECT_EQ(llama.rope_theta, 500000.0f);
@@ -481,7 +480,8 @@ TEST(NamedShapeTest, KnowsThePublicShapesAndTiny) {
   const Result<ModelConfig> bad = NamedShape("stories7B");
   ASSERT_FALSE(bad.ok());
   EXPECT_THAT(bad.status().message(), HasSubstr("stories7B"));
-  EXPECT_THAT(bad.status().message(), HasSubstr("stories15M, stories42M, stories110M, tiny, tinyllama-1.1B, llama-3.2-1b, smollm2-135m"));
+  EXPECT_THAT(bad.status().message(),
+              HasSubstr("stories15M, stories42M, stories110M, tiny, tinyllama-1.1B, llama-3.2-1b, smollm2-135m"));
 }
 
 TEST(RandomModelTest, SameSeedSameWeightsOtherSeedOtherWeights) {

@@ -1,12 +1,13 @@
 // WriteCheckpoint: the header bytes llama2.c expects, refusal of incomplete views, and atomic replacement.
 #include "server/model/checkpoint_writer.h"
 
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include <cstring>
 #include <filesystem>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 #include "server/model/random_model.h"
 #include "support/test_support.h"
@@ -42,8 +43,8 @@ TEST(WriteCheckpointTest, V2HeaderIsLlama2cs) {
   EXPECT_EQ(Int32At(b, 4), 2);
   const int32_t want[7] = {64, 192, 2, 4, 2, 512, 128};
   for (int i = 0; i < 7; i++) EXPECT_EQ(Int32At(b, 8 + 4 * static_cast<size_t>(i)), want[i]) << "field " << i;
-  EXPECT_EQ(b[36], 1);                // shared classifier
-  EXPECT_EQ(Int32At(b, 37), 64);      // group size, unaligned
+  EXPECT_EQ(b[36], 1);            // shared classifier
+  EXPECT_EQ(Int32At(b, 37), 64);  // group size, unaligned
   EXPECT_EQ(b.substr(41, 256 - 41), std::string(256 - 41, '\0'));
   // 256 + fp32 norms + per matrix int8 values and fp32 scales.
   const uint64_t norms = (2 * 2 + 1) * 64;

@@ -1,13 +1,13 @@
 #include "server/model/detokenizer.h"
 
-#include <gtest/gtest.h>
-
 #include <cstdio>
 #include <cstring>
 #include <memory>
 #include <random>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "support/test_support.h"
 
@@ -173,8 +173,8 @@ TEST_F(StreamDecoderTest, LeadingSpaceDependsOnTheTokenBefore) {
 }
 
 TEST_F(StreamDecoderTest, DeltasConcatenateToTheFullDecode) {
-  const std::vector<std::string> alphabet = {"a", "b", " ", "中", "文", "界", "é", "è", "😀", "😮", "👍🏽",
-                                             "!", "\n", "ß", "я", "€", "\x7F", "𝄞"};
+  const std::vector<std::string> alphabet = {"a", "b",        " ", "中", "文", "界", "é", "è",    "😀",
+                                             "😮", "👍🏽", "!", "\n", "ß",  "я",  "€", "\x7F", "𝄞"};
   std::mt19937 rng(5);
   std::uniform_int_distribution<size_t> pick(0, alphabet.size() - 1);
   std::uniform_int_distribution<int> length(0, 30);

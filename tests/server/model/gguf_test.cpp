@@ -2,11 +2,7 @@
 // rounding for F16/BF16, within the quantization step for Q4_0/Q4_K/Q5_K/Q6_K), give the kernel the same
 // logits as the same weights in a llama2.c checkpoint, and every malformed file is refused with a message
 // that names it and its defect, never a crash or a read past the end.
-#include "server/model/float_reference.h"
 #include "server/model/gguf.h"
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include <unistd.h>
 
@@ -16,11 +12,15 @@
 #include <string>
 #include <vector>
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
 #include "fpga/q8_0.h"
 #include "fpga/sim_card.h"
 #include "kernel/kernel.h"
 #include "server/model/bundled_model.h"
 #include "server/model/checkpoint_writer.h"
+#include "server/model/float_reference.h"
 #include "server/model/gguf_model.h"
 #include "server/model/gguf_writer.h"
 #include "server/model/loaded_model.h"
@@ -154,7 +154,8 @@ TEST(GgufTest, F32FileOpensToTheSourceWeightsExactly) {
     auto m = GgufModel::Open(path);
     ASSERT_TRUE(m.ok()) << m.status().ToString();
     EXPECT_EQ(m.value()->config(), src.view.config) << "shared " << shared;
-    ExpectClose(m.value()->view(), src.view, [](float, float) { return 0.0f; }, true);
+    ExpectClose(
+        m.value()->view(), src.view, [](float, float) { return 0.0f; }, true);
     if (shared) {
       EXPECT_EQ(m.value()->view().classifier.f32, m.value()->view().token_embedding.f32);
     }
@@ -207,7 +208,8 @@ TEST(GgufTest, Version2AndOtherAlignmentsAreRead) {
     auto m = GgufModel::Open(Write(dir, "m.gguf", b.Build()));
     ASSERT_TRUE(m.ok()) << m.status().ToString();
     EXPECT_EQ(m.value()->file().alignment(), alignment);
-    ExpectClose(m.value()->view(), src.view, [](float, float) { return 0.0f; }, true);
+    ExpectClose(
+        m.value()->view(), src.view, [](float, float) { return 0.0f; }, true);
   }
 }
 
@@ -222,8 +224,8 @@ TEST(GgufTest, F16AndBf16AreWithinTheirRounding) {
     ASSERT_TRUE(m.ok()) << m.status().ToString();
     const float rel = std::ldexp(1.0f, -bits);  // half an ulp of a `bits`-bit significand
     // F16's smallest normal is 2^-14: below it the step is absolute (2^-24, half of it rounding).
-    ExpectClose(m.value()->view(), src.view,
-                [&](float w, float) { return std::fabs(w) * rel + std::ldexp(1.0f, -25); }, false);
+    ExpectClose(
+        m.value()->view(), src.view, [&](float w, float) { return std::fabs(w) * rel + std::ldexp(1.0f, -25); }, false);
   }
 }
 
@@ -279,11 +281,10 @@ TEST(GgufTest, Q8_0IsKeptExactlyWithGroupSize32) {
 TEST(GgufTest, FourToSixBitTypesAreDequantizedWithinTheirStep) {
   RandomModel src = MakeRandomModel(Wide(), 9);
   // Each encoder's worst error is about half its step: a fraction of the tensor's largest value.
-  const std::pair<GgmlType, float> cases[] = {
-      {GgmlType::kQ4_0, 0.5f / 7},
-      {GgmlType::kQ4_K, 2.0f / 15},
-      {GgmlType::kQ5_K, 2.0f / 31},
-      {GgmlType::kQ6_K, 0.8f / 31}};
+  const std::pair<GgmlType, float> cases[] = {{GgmlType::kQ4_0, 0.5f / 7},
+                                              {GgmlType::kQ4_K, 2.0f / 15},
+                                              {GgmlType::kQ5_K, 2.0f / 31},
+                                              {GgmlType::kQ6_K, 0.8f / 31}};
   for (auto [type, fraction] : cases) {
     GgufModelOptions o;
     o.matrix_type = type;
@@ -292,7 +293,8 @@ TEST(GgufTest, FourToSixBitTypesAreDequantizedWithinTheirStep) {
     ASSERT_TRUE(m.ok()) << GgmlTypeName(type) << ": " << m.status().ToString();
     SCOPED_TRACE(GgmlTypeName(type));
     const float step = fraction;  // a lambda may capture a structured binding from C++20 on, but not in clang 14
-    ExpectClose(m.value()->view(), src.view, [&](float, float max_abs) { return max_abs * step * 1.01f; }, true);
+    ExpectClose(
+        m.value()->view(), src.view, [&](float, float max_abs) { return max_abs * step * 1.01f; }, true);
   }
 }
 
@@ -383,25 +385,35 @@ TEST(GgufTest, ItsRopeBaseEpsilonAndScalingReachTheCard) {
     void (*edit)(GgufBuilder&);
     void (*expect)(const ModelConfig&);
   } cases[] = {
-      {"theta", [](GgufBuilder& b) { b.Erase("llama.rope.freq_base"); b.Float32("llama.rope.freq_base", 500.0f); },
+      {"theta",
+       [](GgufBuilder& b) {
+         b.Erase("llama.rope.freq_base");
+         b.Float32("llama.rope.freq_base", 500.0f);
+       },
        [](const ModelConfig& c) { EXPECT_EQ(c.rope_theta, 500.0f); }},
-      {"eps", [](GgufBuilder& b) {
+      {"eps",
+       [](GgufBuilder& b) {
          b.Erase("llama.attention.layer_norm_rms_epsilon");
          b.Float32("llama.attention.layer_norm_rms_epsilon", 0.5f);
-       }, [](const ModelConfig& c) { EXPECT_EQ(c.rms_eps, 0.5f); }},
-      {"linear", [](GgufBuilder& b) {
+       },
+       [](const ModelConfig& c) { EXPECT_EQ(c.rms_eps, 0.5f); }},
+      {"linear",
+       [](GgufBuilder& b) {
          b.String("llama.rope.scaling.type", "linear");
          b.Float32("llama.rope.scaling.factor", 4.0f);
-       }, [](const ModelConfig& c) {
+       },
+       [](const ModelConfig& c) {
          EXPECT_EQ(c.rope_scaling.kind, RopeScaling::kLinear);
          EXPECT_EQ(c.rope_scaling.factor, 4.0f);
        }},
-      {"llama3", [](GgufBuilder& b) {
+      {"llama3",
+       [](GgufBuilder& b) {
          std::vector<float> divisors = {1, 1, 1, 1, 2.5f, 8, 8, 8};  // head size 16: 8 pairs
          b.AddTensor("rope_freqs.weight", {8}, GgmlType::kF32,
                      std::string(reinterpret_cast<const char*>(divisors.data()), 32));
          b.Uint32("llama.rope.scaling.original_context_length", 8192);
-       }, [](const ModelConfig& c) {
+       },
+       [](const ModelConfig& c) {
          EXPECT_EQ(c.rope_scaling.kind, RopeScaling::kPerFrequency);
          EXPECT_EQ(c.rope_scaling.divisors[4], 2.5f);
          EXPECT_EQ(c.rope_scaling.factor, 8.0f);
@@ -674,38 +686,62 @@ TEST(GgufTest, ModelDefectsAreRefused) {
       {"lacks the tensor output_norm.weight", [](GgufBuilder& b) { b.EraseTensor("output_norm.weight"); }},
       {"no tensor token_embd.weight", [](GgufBuilder& b) { b.EraseTensor("token_embd.weight"); }},
       {"has architecture \"gpt2\"",
-       [](GgufBuilder& b) { b.Erase("general.architecture"); b.String("general.architecture", "gpt2"); }},
+       [](GgufBuilder& b) {
+         b.Erase("general.architecture");
+         b.String("general.architecture", "gpt2");
+       }},
       {"no general.architecture", [](GgufBuilder& b) { b.Erase("general.architecture"); }},
       {"lacks the metadata llama.block_count", [](GgufBuilder& b) { b.Erase("llama.block_count"); }},
       {"llama.embedding_length = -3",
-       [](GgufBuilder& b) { b.Erase("llama.embedding_length"); b.Int32("llama.embedding_length", -3); }},
+       [](GgufBuilder& b) {
+         b.Erase("llama.embedding_length");
+         b.Int32("llama.embedding_length", -3);
+       }},
       {"llama.block_count 1000000 but only",
-       [](GgufBuilder& b) { b.Erase("llama.block_count"); b.Uint32("llama.block_count", 1000000); }},
+       [](GgufBuilder& b) {
+         b.Erase("llama.block_count");
+         b.Uint32("llama.block_count", 1000000);
+       }},
       // Two kv heads: attn_k would be (32, 32), the file has (16, 32).
       {"tensor blk.0.attn_k.weight of shape {32, 16}, but the metadata implies {32, 32}",
-       [](GgufBuilder& b) { b.Erase("llama.attention.head_count_kv"); b.Uint32("llama.attention.head_count_kv", 2); }},
+       [](GgufBuilder& b) {
+         b.Erase("llama.attention.head_count_kv");
+         b.Uint32("llama.attention.head_count_kv", 2);
+       }},
       {"n_kv_heads 3 exceeds n_heads 2",
-       [](GgufBuilder& b) { b.Erase("llama.attention.head_count_kv"); b.Uint32("llama.attention.head_count_kv", 3); }},
+       [](GgufBuilder& b) {
+         b.Erase("llama.attention.head_count_kv");
+         b.Uint32("llama.attention.head_count_kv", 3);
+       }},
       {"tensor blk.0.ffn_gate.weight of shape {32, 32}, but the metadata implies {32, 64}",
-       [](GgufBuilder& b) { b.Erase("llama.feed_forward_length"); b.Uint32("llama.feed_forward_length", 64); }},
+       [](GgufBuilder& b) {
+         b.Erase("llama.feed_forward_length");
+         b.Uint32("llama.feed_forward_length", 64);
+       }},
       {"llama.rope.dimension_count 8, not head_size 16",
-       [](GgufBuilder& b) { b.Erase("llama.rope.dimension_count"); b.Uint32("llama.rope.dimension_count", 8); }},
+       [](GgufBuilder& b) {
+         b.Erase("llama.rope.dimension_count");
+         b.Uint32("llama.rope.dimension_count", 8);
+       }},
       {"tokenizer.ggml.tokens [string x 8] but token_embd.weight has 9 rows",
        [](GgufBuilder& b) {
          GgufBuilder::Tensor* t = b.FindTensor("token_embd.weight");
          t->dims[1] = 9;
          t->data += std::string(32 * 4, '\0');
        }},
-      {"norm blk.0.attn_norm.weight of type Q8_0", [](GgufBuilder& b) {
+      {"norm blk.0.attn_norm.weight of type Q8_0",
+       [](GgufBuilder& b) {
          GgufBuilder::Tensor* t = b.FindTensor("blk.0.attn_norm.weight");
          t->type = static_cast<uint32_t>(GgmlType::kQ8_0);
          t->data.resize(34);
        }},
-      {"non-finite value (NaN or infinity) in blk.0.attn_v.weight", [](GgufBuilder& b) {
+      {"non-finite value (NaN or infinity) in blk.0.attn_v.weight",
+       [](GgufBuilder& b) {
          const float inf = INFINITY;
          std::memcpy(b.FindTensor("blk.0.attn_v.weight")->data.data() + 40, &inf, 4);
        }},
-      {"non-finite value (NaN or infinity) in output_norm.weight", [](GgufBuilder& b) {
+      {"non-finite value (NaN or infinity) in output_norm.weight",
+       [](GgufBuilder& b) {
          const float nan = NAN;
          std::memcpy(b.FindTensor("output_norm.weight")->data.data(), &nan, 4);
        }},
@@ -770,7 +806,8 @@ TEST(GgufTest, ALlamaVocabularyBecomesTheSameTokenizer) {
     ASSERT_EQ(got.value().Score(id), want.Score(id)) << id;
   }
   EXPECT_EQ(got.value().max_token_length(), want.max_token_length());
-  for (const char* text : {"It is a truth universally acknowledged", "Mr. Darcy, \u00e9t\u00e9 \xf0\x9f\x98\x80!", ""}) {
+  for (const char* text :
+       {"It is a truth universally acknowledged", "Mr. Darcy, \u00e9t\u00e9 \xf0\x9f\x98\x80!", ""}) {
     EXPECT_EQ(got.value().Encode(text, true, false), want.Encode(text, true, false)) << text;
   }
   // An explicit tokenizer file wins over the GGUF's own.
@@ -789,14 +826,26 @@ TEST(GgufTest, OtherVocabulariesAreRefusedWithAReason) {
     void (*edit)(GgufBuilder&);
   } cases[] = {
       {"is of kind \"bert\"",
-       [](GgufBuilder& b) { b.Erase("tokenizer.ggml.model"); b.String("tokenizer.ggml.model", "bert"); }},
+       [](GgufBuilder& b) {
+         b.Erase("tokenizer.ggml.model");
+         b.String("tokenizer.ggml.model", "bert");
+       }},
       {"without a tokenizer.ggml.pre",
-       [](GgufBuilder& b) { b.Erase("tokenizer.ggml.model"); b.String("tokenizer.ggml.model", "gpt2"); }},
+       [](GgufBuilder& b) {
+         b.Erase("tokenizer.ggml.model");
+         b.String("tokenizer.ggml.model", "gpt2");
+       }},
       {"no tokenizer.ggml.model", [](GgufBuilder& b) { b.Erase("tokenizer.ggml.model"); }},
       {"tokenizer.ggml.bos_token_id 5",
-       [](GgufBuilder& b) { b.Erase("tokenizer.ggml.bos_token_id"); b.Uint32("tokenizer.ggml.bos_token_id", 5); }},
+       [](GgufBuilder& b) {
+         b.Erase("tokenizer.ggml.bos_token_id");
+         b.Uint32("tokenizer.ggml.bos_token_id", 5);
+       }},
       {"tokenizer.ggml.scores must be an array of 512 float32s",
-       [](GgufBuilder& b) { b.Erase("tokenizer.ggml.scores"); b.Float32Array("tokenizer.ggml.scores", {1, 2}); }},
+       [](GgufBuilder& b) {
+         b.Erase("tokenizer.ggml.scores");
+         b.Float32Array("tokenizer.ggml.scores", {1, 2});
+       }},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.message);
@@ -866,7 +915,10 @@ TEST(GgufTest, ByteLevelVocabularyDefectsAreRefusedWithAReason) {
     void (*edit)(GgufBuilder&);
   } cases[] = {
       {"tokenizer.ggml.pre: pre-tokenizer \"gpt-4o\" is not supported",
-       [](GgufBuilder& b) { b.Erase("tokenizer.ggml.pre"); b.String("tokenizer.ggml.pre", "gpt-4o"); }},
+       [](GgufBuilder& b) {
+         b.Erase("tokenizer.ggml.pre");
+         b.String("tokenizer.ggml.pre", "gpt-4o");
+       }},
       {"merge 0 (\"t zz\") names a token that is not in the vocabulary: \"zz\"",
        [](GgufBuilder& b) {
          auto v = ::fpgaserve::testing::SmallByteLevelVocabulary();
@@ -889,7 +941,10 @@ TEST(GgufTest, ByteLevelVocabularyDefectsAreRefusedWithAReason) {
          b.StringArray("tokenizer.ggml.merges", v.merges);
        }},
       {"tokenizer.ggml.merges must be an array of strings",
-       [](GgufBuilder& b) { b.Erase("tokenizer.ggml.merges"); b.Int32Array("tokenizer.ggml.merges", {1}); }},
+       [](GgufBuilder& b) {
+         b.Erase("tokenizer.ggml.merges");
+         b.Int32Array("tokenizer.ggml.merges", {1});
+       }},
       {"tokenizer.ggml.merges must be an array of strings (\"left right\"), it is absent",
        [](GgufBuilder& b) { b.Erase("tokenizer.ggml.merges"); }},
       {"has token type 9",
@@ -900,14 +955,26 @@ TEST(GgufTest, ByteLevelVocabularyDefectsAreRefusedWithAReason) {
          b.Int32Array("tokenizer.ggml.token_type", v.token_types);
        }},
       {"tokenizer.ggml.token_type must be an array of 512 int32s",
-       [](GgufBuilder& b) { b.Erase("tokenizer.ggml.token_type"); b.Int32Array("tokenizer.ggml.token_type", {1, 1}); }},
+       [](GgufBuilder& b) {
+         b.Erase("tokenizer.ggml.token_type");
+         b.Int32Array("tokenizer.ggml.token_type", {1, 1});
+       }},
       {"the BOS token id 9999 is outside the vocabulary [0, 511]",
-       [](GgufBuilder& b) { b.Erase("tokenizer.ggml.bos_token_id"); b.Uint32("tokenizer.ggml.bos_token_id", 9999); }},
+       [](GgufBuilder& b) {
+         b.Erase("tokenizer.ggml.bos_token_id");
+         b.Uint32("tokenizer.ggml.bos_token_id", 9999);
+       }},
       {"tokenizer.ggml.eot_token_id must be a non-negative integer token id",
-       [](GgufBuilder& b) { b.Erase("tokenizer.ggml.eot_token_id"); b.String("tokenizer.ggml.eot_token_id", "x"); }},
+       [](GgufBuilder& b) {
+         b.Erase("tokenizer.ggml.eot_token_id");
+         b.String("tokenizer.ggml.eot_token_id", "x");
+       }},
       {"has no EOS token id", [](GgufBuilder& b) { b.Erase("tokenizer.ggml.eos_token_id"); }},
       {"tokenizer.ggml.add_bos_token must be a bool",
-       [](GgufBuilder& b) { b.Erase("tokenizer.ggml.add_bos_token"); b.Uint32("tokenizer.ggml.add_bos_token", 1); }},
+       [](GgufBuilder& b) {
+         b.Erase("tokenizer.ggml.add_bos_token");
+         b.Uint32("tokenizer.ggml.add_bos_token", 1);
+       }},
       {"no normal token stands for byte 65",
        [](GgufBuilder& b) {
          auto v = ::fpgaserve::testing::SmallByteLevelVocabulary();

@@ -1,10 +1,9 @@
 #include "server/model/hf_tokenizer.h"
 
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
 #include <string>
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "support/byte_level_vocabulary.h"
@@ -13,9 +12,9 @@
 namespace fpgaserve {
 namespace {
 
+using nlohmann::json;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
-using nlohmann::json;
 
 constexpr const char* kLlama3Regex =
     "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|"
@@ -69,10 +68,16 @@ TEST(HfTokenizerTest, DefectsAreRefusedNamingTheFile) {
     void (*edit)(json&);
   } cases[] = {
       {"model.type must be \"BPE\"", [](json& t) { t["model"]["type"] = "Unigram"; }},
-      {"is not one fpgaserve knows", [](json& t) { t["pre_tokenizer"] = {{"type", "Whitespace"}}; }},
+      {"is not one fpgaserve knows",
+       [](json& t) {
+         t["pre_tokenizer"] = {{"type", "Whitespace"}};
+       }},
       {"model.ignore_merges is false but the llama-bpe pre-tokenizer implies true",
        [](json& t) { t["model"]["ignore_merges"] = false; }},
-      {"it has a normalizer", [](json& t) { t["normalizer"] = {{"type", "NFC"}}; }},
+      {"it has a normalizer",
+       [](json& t) {
+         t["normalizer"] = {{"type", "NFC"}};
+       }},
       {"token ids must be 0..n-1 without holes", [](json& t) { t["added_tokens"][0]["id"] = 100000; }},
       {"merge 0 is neither", [](json& t) { t["model"]["merges"][0] = 7; }},
   };

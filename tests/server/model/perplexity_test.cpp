@@ -1,9 +1,9 @@
 // Perplexity with the kernel and with the float reference.
 #include "server/model/perplexity.h"
 
-#include <gtest/gtest.h>
-
 #include <cmath>
+
+#include <gtest/gtest.h>
 
 #include "fpga/sim_card.h"
 #include "fpga/weights_image.h"

@@ -1,7 +1,5 @@
 #include "server/model/tokenizer.h"
 
-#include <gtest/gtest.h>
-
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -12,6 +10,8 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "support/test_support.h"
 
@@ -60,11 +60,11 @@ std::vector<PieceSpec> SmallVocab() {
   for (const char* s : {"H", "I", ",", ".", "!", "<", ">", "0", "1", "4", "é", "中", "文"}) v.push_back({s, -200});
   // Merges, best first.
   const std::vector<PieceSpec> merges = {
-      {" t", -1},      {"th", -2},       {"he", -3},       {" the", -4},  {"ll", -5},    {"llo", -6},
-      {"hello", -7},   {" hello", -8},   {" w", -9},       {"or", -10},   {"ld", -11},   {" wor", -12},
-      {" world", -13}, {"中文", -14},    {"ca", -15},      {"fé", -16},   {"café", -17}, {"ab", -20},
-      {"bc", -20},     {"yz", -25},      {"xy", -30},      {"<0", -38},   {"<0x", -39},  {"41", -42},
-      {"41>", -43},    {"  ", -1e9f},    {"   ", -1e9f},   {" I", -50},   {"He", -51},   {" He", -52},
+      {" t", -1},      {"th", -2},     {"he", -3},     {" the", -4}, {"ll", -5},    {"llo", -6},
+      {"hello", -7},   {" hello", -8}, {" w", -9},     {"or", -10},  {"ld", -11},   {" wor", -12},
+      {" world", -13}, {"中文", -14},  {"ca", -15},    {"fé", -16},  {"café", -17}, {"ab", -20},
+      {"bc", -20},     {"yz", -25},    {"xy", -30},    {"<0", -38},  {"<0x", -39},  {"41", -42},
+      {"41>", -43},    {"  ", -1e9f},  {"   ", -1e9f}, {" I", -50},  {"He", -51},   {" He", -52},
   };
   v.insert(v.end(), merges.begin(), merges.end());
   return v;
@@ -217,16 +217,23 @@ TEST_F(SmallTokenizerTest, FallsBackToByteTokens) {
             (std::vector<int>{Id(" "), Byte(0xF0), Byte(0x9F), Byte(0x98), Byte(0x80)}));
   EXPECT_EQ(tok_->Encode("\n", false, false), (std::vector<int>{Id(" "), Byte(0x0A)}));
   EXPECT_EQ(tok_->Encode("è", false, false), (std::vector<int>{Id(" "), Byte(0xC3), Byte(0xA8)}));
-  EXPECT_EQ(tok_->Encode(std::string("a\0b", 3), false, false),
-            (std::vector<int>{Id(" "), Id("a"), Byte(0), Id("b")}));
+  EXPECT_EQ(tok_->Encode(std::string("a\0b", 3), false, false), (std::vector<int>{Id(" "), Id("a"), Byte(0), Id("b")}));
 }
 
 TEST_F(SmallTokenizerTest, InvalidUtf8BecomesSingleByteUnits) {
   // A valid "é" followed by a stray continuation byte: the character stays a piece.
   EXPECT_EQ(tok_->Encode("\xC3\xA9\xA9", false, false), (std::vector<int>{Id(" "), Id("é"), Byte(0xA9)}));
   const std::vector<std::string> invalid = {
-      "\xFF", "\xC3", "\xE4\xB8", "\xC0\xAF", "\xED\xA0\x80", "\xF4\x90\x80\x80", "\x80\x80\x80\x80\x80",
-      "a\xF0\x9F\x98", "\xF8\x88\x80\x80\x80", "\xE4\xB8\xAD\xE6",
+      "\xFF",
+      "\xC3",
+      "\xE4\xB8",
+      "\xC0\xAF",
+      "\xED\xA0\x80",
+      "\xF4\x90\x80\x80",
+      "\x80\x80\x80\x80\x80",
+      "a\xF0\x9F\x98",
+      "\xF8\x88\x80\x80\x80",
+      "\xE4\xB8\xAD\xE6",
   };
   for (const std::string& s : invalid) {
     const std::vector<int> tokens = tok_->Encode(s, false, false);
@@ -261,9 +268,22 @@ TEST_F(SmallTokenizerTest, DecodeSequenceDropsOnlyTheFirstDummySpace) {
 
 TEST_F(SmallTokenizerTest, RoundTripsText) {
   const std::vector<std::string> texts = {
-      "the",         " the",       "  the  ",  "hello world", "Hello, world!\n", "中文 and 中 文",
-      "café crème",  "😀😀 x 😀", "\n\n\t",   " ",           "    ",            "a",
-      "<0x41>",      "\n<s>\n",    "xyzabc",   std::string("nul\0inside", 10),
+      "the",
+      " the",
+      "  the  ",
+      "hello world",
+      "Hello, world!\n",
+      "中文 and 中 文",
+      "café crème",
+      "😀😀 x 😀",
+      "\n\n\t",
+      " ",
+      "    ",
+      "a",
+      "<0x41>",
+      "\n<s>\n",
+      "xyzabc",
+      std::string("nul\0inside", 10),
   };
   for (const std::string& s : texts) {
     for (bool bos : {false, true}) {
@@ -284,9 +304,9 @@ TEST_F(SmallTokenizerTest, TextNeverBecomesASpecialOrByteToken) {
 }
 
 TEST_F(SmallTokenizerTest, FastMergeEqualsNaiveMerge) {
-  const std::vector<std::string> alphabet = {"a", "b", "c", "d", "e", "f", "h", "l", "o",  "t", "w",  "r",
-                                             "x", "y", "z", " ", " ", "é", "中", "文", "😀", "\n", "<", "0",
-                                             "4", "1", ">", "H", "I", ",", "ç", "~"};
+  const std::vector<std::string> alphabet = {"a", "b", "c", "d", "e", "f", "h", "l",  "o",  "t", "w",
+                                             "r", "x", "y", "z", " ", " ", "é", "中", "文", "😀", "\n",
+                                             "<", "0", "4", "1", ">", "H", "I", ",",  "ç",  "~"};
   std::mt19937 rng(1234);
   for (int i = 0; i < 3000; ++i) {
     const std::string s = RandomText(rng, alphabet, 60);
@@ -409,7 +429,7 @@ TEST_F(TokenizerFileTest, IgnoresBytesAfterTheLastToken) {
 
 TEST_F(TokenizerFileTest, FindsByteTokensByTextAndFallsBackToUnk) {
   // Byte tokens at unusual ids, and only some bytes present: "\n" has one, U+00E8 does not.
-  std::vector<PieceSpec> vocab = {{"<unk>", 0}, {"\n<s>\n", 0}, {"\n</s>\n", 0}, {" ", -1}, {"a", -2},
+  std::vector<PieceSpec> vocab = {{"<unk>", 0}, {"\n<s>\n", 0}, {"\n</s>\n", 0}, {" ", -1},    {"a", -2},
                                   {"a", -3},    {"<0x0A>", 0},  {"<0xC3>", 0},   {"<0x0a>", 0}};
   const std::string path = dir_.file("odd.bin");
   ASSERT_TRUE(WriteFile(path, SerializeVocab(vocab, 6)));
@@ -418,8 +438,8 @@ TEST_F(TokenizerFileTest, FindsByteTokensByTextAndFallsBackToUnk) {
   EXPECT_EQ(r->ByteToken(0x0A), 6);
   EXPECT_EQ(r->ByteToken(0xC3), 7);
   EXPECT_EQ(r->ByteToken(0xA8), -1);
-  EXPECT_FALSE(r->IsByteToken(8));     // lower-case hex is not SentencePiece's spelling
-  EXPECT_EQ(r->PieceToId("a"), 4);     // a repeated text maps to its lowest id
+  EXPECT_FALSE(r->IsByteToken(8));  // lower-case hex is not SentencePiece's spelling
+  EXPECT_EQ(r->PieceToId("a"), 4);  // a repeated text maps to its lowest id
   EXPECT_EQ(r->Encode("a\n\xC3\xA8", false, false), (std::vector<int>{3, 4, 6, 0}));
   EXPECT_EQ(r->Decode(std::vector<int>{3, 4, 6, 0}), "a\n\xEF\xBF\xBD");
 }
@@ -473,13 +493,13 @@ TEST_F(LlamaTokenizerTest, EncodesKnownPrompts) {
       {"Simply put, the theory of relativity states that ",
        {1, 3439, 17632, 1925, 29892, 278, 6368, 310, 14215, 537, 5922, 393, 29871}},
       {"A brief message congratulating the team on the launch:\n\n        Hi everyone,\n\n        I just ",
-       {1,   319,   11473, 2643, 378, 629,   271,  18099, 278,   3815, 373, 278, 6826,
-        29901, 13, 13, 4706, 6324, 14332, 29892, 13,   13,   4706,  306,  925, 29871}},
+       {1,     319, 11473, 2643, 378,  629,   271,   18099, 278, 3815, 373, 278, 6826,
+        29901, 13,  13,    4706, 6324, 14332, 29892, 13,    13,  4706, 306, 925, 29871}},
       {"Translate English to French:\n\n        sea otter => loutre de mer\n        peppermint => menthe "
        "poivrée\n        plush girafe => girafe peluche\n        cheese =>",
-       {1,   4103, 9632, 4223, 304,   5176, 29901, 13,   13,  4706, 7205, 4932, 357,  1149, 301,   449,  276,
-        316, 2778, 13,   4706, 1236,  407,  837,   524,  1149, 6042, 354,  772,  440,  29878, 1318, 13,   4706,
-        715, 1878, 330,  3055, 1725,  1149, 330,   3055, 1725, 4639, 28754, 13,  4706, 923,  968,   1149}},
+       {1,   4103, 9632, 4223, 304,  5176, 29901, 13,   13,   4706, 7205,  4932, 357,  1149,  301,  449, 276,
+        316, 2778, 13,   4706, 1236, 407,  837,   524,  1149, 6042, 354,   772,  440,  29878, 1318, 13,  4706,
+        715, 1878, 330,  3055, 1725, 1149, 330,   3055, 1725, 4639, 28754, 13,   4706, 923,   968,  1149}},
       {"Hello world", {1, 15043, 3186}},
       {"Hello, world!", {1, 15043, 29892, 3186, 29991}},
       {"你好，世界", {1, 29871, 30919, 31076, 30214, 30793, 30967}},
@@ -517,10 +537,10 @@ TEST_F(LlamaTokenizerTest, TextNeverBecomesASpecialOrByteToken) {
 
 TEST_F(LlamaTokenizerTest, FastMergeEqualsNaiveMerge) {
   const std::vector<std::string> alphabet = {
-      "the ", "quick ", "brown ", "fox ", "jumps", " over", "lazy", "dog", "ing", "tion", " ", "  ", "\n",
-      "\t",   ",",      ".",      "!",    "?",     "'s",    "é",    "ü",   "ß",   "中",   "国", "人", "日本",
-      "😀",   "👍🏽",    "ñ",      "(",    ")",     "=>",    "{",    "}",   "0",   "12",   "345", "a", "z",
-      "Q",    "int ",   "def ",   "::",   "λ",     "Ω",     "й",    "я",   "ا",   "ב",    "—",   "…", "\"",
+      "the ", "quick ",   "brown ", "fox ", "jumps", " over", "lazy", "dog", "ing", "tion", " ",   "  ", "\n",
+      "\t",   ",",        ".",      "!",    "?",     "'s",    "é",    "ü",   "ß",   "中",   "国",  "人", "日本",
+      "😀",    "👍🏽", "ñ",      "(",    ")",     "=>",    "{",    "}",   "0",   "12",   "345", "a",  "z",
+      "Q",    "int ",     "def ",   "::",   "λ",     "Ω",     "й",    "я",   "ا",   "ב",    "—",   "…",  "\"",
   };
   std::mt19937 rng(42);
   for (int i = 0; i < 400; ++i) {

@@ -285,6 +285,7 @@ void Engine::AdmitLocked(size_t card, Clock::TimePoint now) {
     rooms.push_back({c.healthy && !c.abandoned, static_cast<int>(c.free_slots.size())});
   }
   bool changed = false;
+  bool refused = false;  // the rule sent the queue head to another card
   while (!self.free_slots.empty() && !queue_.empty()) {
     std::shared_ptr<Sequence> seq = queue_.front();
     if (Status why = CancellationOf(*seq, now); !why.ok()) {
@@ -293,7 +294,10 @@ void Engine::AdmitLocked(size_t card, Clock::TimePoint now) {
       changed = true;
       continue;
     }
-    if (!TakesQueueHead(rooms, card)) break;
+    if (!TakesQueueHead(rooms, card)) {
+      refused = true;
+      break;
+    }
     queue_.pop_front();
     const int slot = self.free_slots.back();
     self.free_slots.pop_back();
@@ -311,6 +315,10 @@ void Engine::AdmitLocked(size_t card, Clock::TimePoint now) {
     if (card_metrics != nullptr) card_metrics->SetSlotsUsed(static_cast<int>(self.running.size()));
     UpdateGaugesLocked();
   }
+  // Admitting changed the cards' room, and a refusal names another card: an idle worker that looked at the
+  // queue before (and went back to sleep because this card had more room) must look again, or the queue head
+  // would wait for this card's next free slot while it sits idle.
+  if (!queue_.empty() && (changed || refused)) work_cv_.notify_all();
 }
 
 void Engine::PlanStepLocked(size_t card, Step* step) {

@@ -1,6 +1,9 @@
 #include "support/test_support.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -39,6 +42,24 @@ std::string ReadFile(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+std::string LlamaTokenizerFileBytes(const std::vector<std::pair<std::string, float>>& pieces) {
+  std::string out;
+  auto put_u32 = [&](uint32_t v) {
+    for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+  };
+  size_t longest = 0;
+  for (const auto& piece : pieces) longest = std::max(longest, piece.first.size());
+  put_u32(static_cast<uint32_t>(longest));
+  for (const auto& [text, score] : pieces) {
+    uint32_t bits;
+    std::memcpy(&bits, &score, 4);
+    put_u32(bits);
+    put_u32(static_cast<uint32_t>(text.size()));
+    out += text;
+  }
+  return out;
 }
 
 size_t Numel(const MatrixView& m) { return static_cast<size_t>(m.rows) * static_cast<size_t>(m.cols); }

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstddef>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "fpga/model_view.h"
@@ -34,6 +35,10 @@ std::string SourceDir();
 // Writes bytes to a file; returns false on failure.
 bool WriteFile(const std::string& path, const std::string& bytes);
 std::string ReadFile(const std::string& path);
+
+// The bytes of a llama2.c tokenizer file: the longest piece's length, then per piece its score (fp32), its length
+// and its bytes, all little-endian.
+std::string LlamaTokenizerFileBytes(const std::vector<std::pair<std::string, float>>& pieces);
 
 // The values of a matrix, and the matrices of a model view in one list, the classifier last (the model
 // readers' tests compare views matrix by matrix).

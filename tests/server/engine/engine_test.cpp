@@ -688,6 +688,37 @@ std::vector<std::unique_ptr<Device>> FaultyAndGoodCards(std::shared_ptr<FakeCont
   return cards;
 }
 
+// Cards of different sizes: the busy big card admits until the small idle one has more room, and the small one
+// then takes the rest at once (it was asleep: the big card's admission must wake it), not when the big card
+// next frees a slot.
+TEST(EngineAdmission, AnIdleSmallerCardTakesWhatABusyBiggerCardLeaves) {
+  FakeDeviceOptions big;
+  big.name = "big";
+  big.n_slots = 8;
+  big.delay = milliseconds(30);  // 60 tokens: ~1.8 s on either card
+  FakeDeviceOptions small;
+  small.name = "small";
+  small.n_slots = 4;
+  small.delay = milliseconds(30);
+  std::vector<std::unique_ptr<Device>> cards;
+  cards.push_back(Fake(std::make_shared<FakeControl>(), big));
+  cards.push_back(Fake(std::make_shared<FakeControl>(), small));
+  auto engine = MakeEngine(std::move(cards));
+  std::vector<std::shared_ptr<Stream>> long_ones;
+  for (int i = 0; i < 3; i++) long_ones.push_back(MustSubmit(*engine, Request({1}, 60)));
+  ASSERT_TRUE(Eventually([&] { return engine->State().cards[0].slots_used == 3; }));
+  ASSERT_EQ(engine->State().cards[1].slots_used, 0) << "the bigger card had more room for all three";
+  // Big: 5 free, small: 4. The big card takes two (down to 3 free); the third is the small card's. Nothing
+  // on the big card ends for ~1.8 s, so only the big card's admission can wake the small one sooner.
+  for (int i = 0; i < 3; i++) long_ones.push_back(MustSubmit(*engine, Request({1}, 60)));
+  EXPECT_TRUE(Eventually([&] { return engine->State().cards[1].slots_used == 1; }, milliseconds(1000)))
+      << "the small card slept while the queue head waited for it: big " << engine->State().cards[0].slots_used
+      << ", small " << engine->State().cards[1].slots_used << ", waiting " << engine->State().waiting;
+  EXPECT_EQ(engine->State().cards[0].slots_used, 5);
+  EXPECT_EQ(engine->State().waiting, 0);
+  for (auto& s : long_ones) s->Cancel();
+}
+
 TEST(EngineFailure, CardFailingBeforeAnyTokenRequeuesToAnotherCard) {
   auto control0 = std::make_shared<FakeControl>();
   auto control1 = std::make_shared<FakeControl>();

@@ -30,19 +30,9 @@ inline std::shared_ptr<const Tokenizer> TestTokenizer() {
     for (char c = 'a'; c <= 'z'; ++c) pieces.push_back(std::string(1, c));
     for (const char* p : {" ", ".", ",", "!", "?", "é", "中", "文", " the", " a"}) pieces.push_back(p);
     for (int k = 0; pieces.size() < static_cast<size_t>(kTestVocab); k++) pieces.push_back(" w" + std::to_string(k));
-    std::string bytes;
-    auto put_u32 = [&](uint32_t v) {
-      for (int i = 0; i < 4; ++i) bytes.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
-    };
-    put_u32(16);
-    for (const std::string& p : pieces) {
-      const float score = -1.0f;
-      uint32_t bits;
-      std::memcpy(&bits, &score, 4);
-      put_u32(bits);
-      put_u32(static_cast<uint32_t>(p.size()));
-      bytes += p;
-    }
+    std::vector<std::pair<std::string, float>> scored;
+    for (const std::string& p : pieces) scored.push_back({p, -1.0f});
+    const std::string bytes = LlamaTokenizerFileBytes(scored);
     TempDir dir;
     EXPECT_TRUE(WriteFile(dir.file("tokenizer.bin"), bytes));
     auto loaded = Tokenizer::Load(dir.file("tokenizer.bin"), kTestVocab);

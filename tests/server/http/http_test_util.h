@@ -39,19 +39,7 @@ inline std::string TestTokenizerBytes() {
       if (!dup) pieces.push_back({p, score--});
     }
   }
-  std::string out;
-  auto put_u32 = [&](uint32_t v) {
-    for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
-  };
-  put_u32(16);
-  for (const auto& [text, s] : pieces) {
-    uint32_t bits;
-    std::memcpy(&bits, &s, 4);
-    put_u32(bits);
-    put_u32(static_cast<uint32_t>(text.size()));
-    out += text;
-  }
-  return out;
+  return LlamaTokenizerFileBytes(pieces);
 }
 
 // Writes the test tokenizer into dir and loads it.

@@ -11,8 +11,9 @@
 #
 # The default set: every translation unit of the database under base/ and server/engine/ (where the
 # annotated classes live: Mutex, the engine's shared state, the card worker's watchdog information), plus any
-# other one whose source includes base/mutex.h. A file elsewhere that starts using base::Mutex includes it, so
-# it is picked up without editing this script; checking only these keeps the check to a few seconds per file
+# other one that reaches base/mutex.h through our headers, at any depth (its own locking, and its calls into
+# annotated classes: a caller holding a lock an EXCLUDES names). A file that starts using an annotated class
+# is picked up without editing this script; checking only these keeps the check to a few seconds per file
 # instead of parsing the whole tree.
 #
 # Needs clang++ (CLANGXX overrides the name) and nothing else. Paths with spaces are not supported.
@@ -51,6 +52,22 @@ flags_of() {
   grep -oE '(^| )(-D[^ ]+|-I[^ ]+|-isystem [^ ]+|-std=[^ ]+)' <<<"$command" | sed 's/^ //' | tr '\n' ' '
 }
 
+# Whether a file reaches base/mutex.h through our own headers (any depth): it then uses annotated types, and
+# the analysis checks its calls against their REQUIRES / EXCLUDES as well as its own locking.
+declare -A reaches_mutex=()
+uses_mutex() {
+  local file=$1 inc
+  if [ -n "${reaches_mutex[$file]:-}" ]; then [ "${reaches_mutex[$file]}" = yes ]; return; fi
+  reaches_mutex[$file]=no  # an include cycle ends here
+  while read -r inc; do
+    if [ "$inc" = base/mutex.h ] || { [ -f "$root/$inc" ] && uses_mutex "$root/$inc"; }; then
+      reaches_mutex[$file]=yes
+      return 0
+    fi
+  done < <(grep -oE '^#include "(base|fpga|server)/[^"]+\.h"' "$file" | sed -E 's/^#include "(.*)"$/\1/')
+  return 1
+}
+
 files=()
 if [ $# -gt 0 ]; then
   for file in "$@"; do
@@ -61,7 +78,7 @@ else
     case $file in
       "$build_dir"/* | "$(cd "$build_dir" && pwd)"/*) continue ;;  # generated sources
       "$root"/base/* | "$root"/server/engine/*) files+=("$file") ;;
-      *) if grep -q '#include "base/mutex.h"' "$file"; then files+=("$file"); fi ;;
+      *) if uses_mutex "$file"; then files+=("$file"); fi ;;
     esac
   done
 fi

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "base/log_line.h"
+#include "base/mutex.h"
 #include "server/http/completion_runner.h"
 #include "server/http/openai_response.h"
 #include "server/http/request_preparer.h"
@@ -124,13 +125,13 @@ void HttpServer::Serve() { server_.listen_after_bind(); }
 
 void HttpServer::SetReady(std::shared_ptr<const Tokenizer> tokenizer, Backend* backend,
                           std::shared_ptr<const JinjaChatTemplate> chat_template) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   ready_ = {std::move(tokenizer), backend, std::move(chat_template)};
 }
 
 void HttpServer::StartDrain() {
   draining_ = true;
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (ready_.backend != nullptr) ready_.backend->StartDrain();
 }
 
@@ -284,7 +285,7 @@ void HttpServer::OnLogged(const Request& req, const Response& res) {
 
 bool HttpServer::GetReady(Response& res, Ready* ready) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     *ready = ready_;
   }
   if (draining_) {
@@ -359,7 +360,7 @@ void HttpServer::HandleGenerate(ApiKind kind, const Request& req, Response& res)
 void HttpServer::HandleHealth(Response& res) {
   Ready ready;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     ready = ready_;
   }
   nlohmann::json body = {{"model", model_name_}};
@@ -413,7 +414,7 @@ void HttpServer::HandleHealth(Response& res) {
 void HttpServer::HandleModels(const Request& req, Response& res) {
   Ready ready;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     ready = ready_;
   }
   nlohmann::json model = {{"id", model_name_}, {"object", "model"}, {"created", created_}, {"owned_by", "fpgaserve"}};

@@ -136,8 +136,8 @@ class HttpServer {
   HttpMetrics metrics_;
   WideBacklogServer server_;
 
-  std::mutex mu_;
-  Ready ready_;  // guarded by mu_
+  Mutex mu_;
+  Ready ready_ GUARDED_BY(mu_);
   std::atomic<bool> draining_{false};
   std::stop_source stopping_;  // requested by Stop(): every running CompletionRunner cancels its sequences
 

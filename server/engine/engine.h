@@ -146,7 +146,7 @@ class Engine : private StepScheduler {
   static Result<std::unique_ptr<Engine>> Create(const EngineOptions& options,
                                                 std::vector<std::unique_ptr<Device>> cards,
                                                 std::shared_ptr<const Tokenizer> tokenizer, EngineMetrics* metrics);
-  // Cancels everything still running or waiting (each gets its final kError event, kCancelled, at once),
+  // Cancels everything still running or waiting (each gets its final kError event, kCancelled, before it returns),
   // stops the workers and joins them. A worker inside Device::Run cannot be interrupted: its sequences
   // are ended without it, and the destructor then waits for Run to return before destroying the device
   // (a device's own timeout bounds that; a device that never returns blocks the destructor, which is
@@ -169,7 +169,8 @@ class Engine : private StepScheduler {
 
   // Takes the card named `name` (DeviceInfo::name) out of service as a failed step does (its sequences move
   // or end with kDeviceFailure "card <name> failed: <reason>"), at its worker's next step boundary: at
-  // once when idle, after the step in flight otherwise (that step's results are dropped). The server calls
+  // once when idle, after the step in flight otherwise (asked while the card runs that step, its results are
+  // dropped; asked while its tokens are being sampled, they still reach their streams). The server calls
   // it when a card runs past its temperature limit. Returns NotFound for an unknown name; OK when the card
   // has already failed.
   Status FailCard(const std::string& name, const std::string& reason);

@@ -255,13 +255,14 @@ StepEstimate EstimateStep(const ModelConfig& c, int batch, int pos, const Platfo
   est.bound = est.stages[top].name + " (" + est.stages[top].bound + ")";
 
   // Resources. DSP48E2: two int8 multiply-adds a DSP where two weights share an activation (the PE's 16
-  // rows do); a float multiply 3 DSPs, a float add 2, KernelExp about 9 of each (45). BRAM36/URAM: the
+  // rows do); a float multiply 3 DSPs, a float add 2, KernelExp 11 of each (55: kernel_math.h). BRAM36/URAM: the
   // on-chip arrays at the build's maxima (kernel.h), a 512-bit word 8 URAMs wide (4096 deep) or 14.2
   // BRAM36 wide (512 deep).
   Resources& r = est.resources;
   const double B = pf.pe_entries, A = pf.attention_chains, R = pf.scale_rows;
-  const double exp_dsp = 9 * 3 + 9 * 2;
+  const double exp_dsp = 11 * 3 + 11 * 2;
   const double chain_dsp = (32 * 3 + 31 * 2)            // scores: 32 products and the adder tree
+                           + (3 + 3 * 2)                // ... the 1/sqrt(head) scale and the word sums' adds
                            + (2 * exp_dsp + 3 + 3 + 2)  // weights: two KernelExp, l c + p
                            + (exp_dsp + 3 + 7 * 2)      // ... OnlineMerge at II 8: one set of units
                            + 32 * (3 + 3 + 2)           // values: 32 lanes of acc c + p v
@@ -286,8 +287,10 @@ StepEstimate EstimateStep(const ModelConfig& c, int batch, int pos, const Platfo
              + P * 16 * std::ceil(step * c.hidden_dim / 4.0 / 16 / 1024)  // each PE's int8 copy: 16 banks, 1K x 32
              + P * (fifo + fifo)                                          // matmul: weights, dots streams
              + P * fifo                                                   // attention: each loader's values (a chunk)
-             + A * (fifo + fifo + 1)        // each chain's queries, outputs, weights (64 bits)
-             + P * 8.0 * 64 * 512 / 36864;  // m_axi read buffers: 8 bursts of 64 words
+             + A * (fifo + fifo + 1)       // each chain's queries, outputs, weights (64 bits)
+             + P * 8.0 * 64 * 512 / 36864  // m_axi read buffers: 8 bursts of 64 words
+             + P * 4.0 * 64 * 512 / 36864  // m_axi write buffers: 4 bursts of 64 words
+             + P * 2;                      // each loader's job FIFO (384 jobs of 128 bits)
   r.part_dsp = pf.dsp;
   r.part_bram36 = pf.bram36;
   r.part_uram = pf.uram;

@@ -317,9 +317,12 @@ void HttpServer::HandleGenerate(ApiKind kind, const Request& req, Response& res)
   }
   ResponseMeta meta{kind, NewResponseId(kind), static_cast<int64_t>(std::time(nullptr)), model_name_};
   record.id = meta.id;
-  PrepareOptions options{chat_template_, config_.default_max_tokens, config_.max_tokens_limit,
+  PrepareOptions options{chat_template_,
+                         config_.default_max_tokens,
+                         config_.max_tokens_limit,
                          std::chrono::milliseconds(static_cast<int64_t>(config_.request_timeout_s * 1000)),
-                         ready.chat_template};
+                         ready.chat_template,
+                         clock_};
   Result<PreparedRequest> prepared = PrepareRequest(request, *ready.tokenizer, ready.backend->context_length(), options,
                                                     meta.id, &param);
   if (!prepared.ok()) return SendError(res, ErrorFromStatus(prepared.status(), param));

@@ -117,7 +117,8 @@ Result<PreparedRequest> PrepareRequest(const OpenAiRequest& r, const Tokenizer& 
   }
 
   out.base_seed = r.sampling.seed ? *r.sampling.seed : Rng::RandomSeed();
-  const auto deadline = options.request_timeout.count() > 0 ? std::chrono::steady_clock::now() + options.request_timeout
+  Clock* const clock = options.clock != nullptr ? options.clock : RealClock();
+  const auto deadline = options.request_timeout.count() > 0 ? clock->Now() + options.request_timeout
                                                             : std::chrono::steady_clock::time_point::max();
   const int choices = static_cast<int>(out.prompts.size()) * r.n;
   for (int k = 0; k < choices; ++k) {

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "base/clock.h"
 #include "server/engine/engine.h"
 #include "server/http/chat_template.h"
 #include "server/http/jinja_chat.h"
@@ -31,6 +32,8 @@ struct PrepareOptions {
   std::chrono::milliseconds request_timeout{0};  // 0 = no deadline
   // When set, chat requests are rendered with this template (jinja_chat.h) and chat_template is unused.
   std::shared_ptr<const JinjaChatTemplate> jinja_template;
+  // The time a deadline counts from: the engine's clock (its deadlines are compared on it). nullptr: RealClock().
+  Clock* clock = nullptr;
 };
 
 struct PreparedPrompt {

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "base/clock.h"
 #include "http_test_util.h"
 
 namespace fpgaserve {
@@ -35,6 +36,22 @@ TEST_F(RequestPreparerTest, TextPromptGetsBosAndDefaultMaxTokensFitsTheContext) 
   EXPECT_EQ(p->sequences[0].request_id, "cmpl-x");
   options.default_max_tokens = 5;
   EXPECT_EQ(Prepare(ApiKind::kCompletion, R"({"prompt":"the cat"})", &param, 64, options)->max_tokens, 5);
+}
+
+TEST_F(RequestPreparerTest, TheDeadlineCountsFromTheInjectedClock) {
+  FakeClock clock;
+  clock.Advance(std::chrono::hours(1));  // far from the real time: a deadline from the wall clock would show
+  PrepareOptions options;
+  options.request_timeout = std::chrono::milliseconds(1500);
+  options.clock = &clock;
+  std::string param;
+  auto p = Prepare(ApiKind::kCompletion, R"({"prompt":"the cat","n":2})", &param, 64, options);
+  ASSERT_TRUE(p.ok()) << p.status().message();
+  for (const SequenceRequest& s : p->sequences) EXPECT_EQ(s.deadline, clock.Now() + std::chrono::milliseconds(1500));
+  options.request_timeout = std::chrono::milliseconds(0);
+  p = Prepare(ApiKind::kCompletion, R"({"prompt":"the cat"})", &param, 64, options);
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->sequences[0].deadline, std::chrono::steady_clock::time_point::max()) << "no timeout, no deadline";
 }
 
 TEST_F(RequestPreparerTest, NChoicesPerPromptWithConsecutiveSeeds) {

@@ -8,10 +8,10 @@
 
 #include "base/log_line.h"
 #include "base/mutex.h"
-#include "server/http/completion_runner.h"
-#include "server/http/openai_response.h"
-#include "server/http/request_preparer.h"
-#include "server/http/tokenize_api.h"
+#include "server/api/completion_runner.h"
+#include "server/api/openai_response.h"
+#include "server/api/request_preparer.h"
+#include "server/api/tokenize_api.h"
 
 namespace fpgaserve {
 namespace {

@@ -38,12 +38,12 @@
 
 #include "base/clock.h"
 #include "base/mutex.h"
-#include "server/http/api_error.h"
-#include "server/http/backend.h"
-#include "server/http/chat_template.h"
+#include "server/api/api_error.h"
+#include "server/api/backend.h"
+#include "server/api/chat_template.h"
+#include "server/api/jinja_chat.h"
+#include "server/api/openai_request.h"
 #include "server/http/http_metrics.h"
-#include "server/http/jinja_chat.h"
-#include "server/http/openai_request.h"
 #include "server/http/server_config.h"
 
 namespace fpgaserve {

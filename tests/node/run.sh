@@ -22,7 +22,7 @@ trap cleanup EXIT
 
 "$BIN" model random --shape tiny "$TMP/tiny.bin" >/dev/null
 python3 - "$TMP/tokenizer.bin" <<'PY'
-# A vocabulary like tests/server/http/http_test_util.h's: <unk>, BOS, EOS, 256 byte tokens, printable
+# A vocabulary like tests/server/api/http_test_util.h's: <unk>, BOS, EOS, 256 byte tokens, printable
 # ASCII, then two-letter merges, 512 pieces in all (the tiny shape's vocabulary).
 import struct, sys
 pieces = [("<unk>", 0.0), ("\n<s>\n", 0.0), ("\n</s>\n", 0.0)]

@@ -5,7 +5,7 @@
 
 #include <gtest/gtest.h>
 
-#include "server/http/http_test_util.h"
+#include "server/api/http_test_util.h"
 #include "server/model/checkpoint.h"
 #include "server/model/gguf_model.h"
 #include "support/test_support.h"

@@ -7,8 +7,8 @@
 
 #include <gtest/gtest.h>
 
-#include "fake_backend.h"
-#include "http_test_util.h"
+#include "server/api/fake_backend.h"
+#include "server/api/http_test_util.h"
 
 namespace fpgaserve {
 namespace {

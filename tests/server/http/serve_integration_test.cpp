@@ -331,7 +331,7 @@ namespace fpgaserve {
 namespace {
 
 std::string TemplateFile(const std::string& name) {
-  return testing::SourceDir() + "/tests/server/http/chat_templates/" + name;
+  return testing::SourceDir() + "/tests/server/api/chat_templates/" + name;
 }
 
 // --chat-template-file: chat requests go through the Jinja template; one it rejects is a 400 on messages.

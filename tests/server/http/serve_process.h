@@ -16,7 +16,7 @@
 
 #include <httplib.h>
 
-#include "http_test_util.h"
+#include "server/api/http_test_util.h"
 #include "support/test_support.h"
 
 namespace fpgaserve::testing {

@@ -2,4 +2,4 @@
 #pragma once
 
 #include "base/status.h"
-#include "server/http/backend.h"
+#include "server/api/backend.h"

@@ -1,89 +1,211 @@
 #include "server/http/http_server.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <ctime>
+#include <optional>
+#include <thread>
+#include <utility>
+#include <vector>
 
+#include <boost/asio/post.hpp>
 #include <prometheus/text_serializer.h>
 #include <spdlog/spdlog.h>
 
 #include "base/log_line.h"
-#include "base/mutex.h"
 #include "server/api/completion_runner.h"
 #include "server/api/openai_response.h"
 #include "server/api/request_preparer.h"
 #include "server/api/tokenize_api.h"
+#include "server/http/router.h"
+#include "server/net/body_source.h"
+#include "server/net/exchange.h"
 
 namespace fpgaserve {
 namespace {
 
-using httplib::Request;
-using httplib::Response;
-using HandlerResponse = httplib::Server::HandlerResponse;
 using Steady = std::chrono::steady_clock;
+using Headers = std::vector<std::pair<std::string, std::string>>;
 
 const char* const kJson = "application/json";
-const char* const kRoutes[] = {"/v1/completions", "/v1/chat/completions", "/v1/models",
-                               "/tokenize",       "/detokenize",          "/health",
-                               "/metrics"};
 
-// What the log line and the metrics of the request being answered on this thread say. httplib answers a
-// request, its streamed body included, on one thread, and calls the logger last; so a thread-local record
-// set up before routing and filled by the handlers is complete when the logger reads it.
-struct RequestRecord {
-  const Request* request = nullptr;  // which request this record is for
-  Steady::time_point start;
-  std::string id;
-  std::string user;
-  std::string error_type;
-  int prompt_tokens = -1;
-  int completion_tokens = -1;
-};
-thread_local RequestRecord t_record;
-
-RequestRecord& RecordFor(const Request& req) {
-  if (t_record.request != &req) {
-    t_record = RequestRecord{};
-    t_record.request = &req;
-    t_record.start = Steady::now();
-  }
-  return t_record;
-}
-
-std::string EndpointLabel(const std::string& path) {
-  for (const char* route : kRoutes) {
-    if (path == route) return route;
-  }
-  if (path.rfind("/v1/models/", 0) == 0) return "/v1/models";
-  return "other";
-}
-
-bool NeedsAuth(const std::string& path) { return path != "/health" && path != "/metrics"; }
+bool NeedsAuth(std::string_view path) { return path != "/health" && path != "/metrics"; }
 
 // Equal strings in time independent of where they differ (API keys).
-bool SameKey(const std::string& a, const std::string& b) {
+bool SameKey(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   unsigned char diff = 0;
   for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
   return diff == 0;
 }
 
+// The transport's options from the server's configuration.
+net::TransportOptions TransportOptionsOf(const ServerConfig& c) {
+  net::TransportOptions o;
+  o.host = c.host;
+  o.port = c.port;
+  o.reuse_port = c.http_reuse_port != 0;
+  o.io_threads = c.http_threads;
+  o.max_connections = c.max_connections;
+  o.request_deadline = std::chrono::seconds(c.http_read_timeout_s);
+  o.idle_timeout = std::chrono::seconds(c.http_keep_alive_timeout_s);
+  o.write_deadline = std::chrono::seconds(c.http_write_timeout_s);
+  o.header_limit = static_cast<size_t>(c.max_header_bytes);
+  o.body_limit = static_cast<size_t>(c.max_body_bytes);
+  return o;
+}
+
+// More I/O threads than this many per core only add switching: a thread never waits on a client.
+int IoThreads(int configured) {
+  const int cap = 4 * static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (configured <= cap) return configured;
+  spdlog::info(LogLine("http_threads is the number of I/O threads; more than 4 a core is not used",
+                       {{"configured", configured}, {"used", cap}}));
+  return cap;
+}
+
 }  // namespace
+
+// One request being answered, from routing to its log line.
+struct HttpServer::Exchange {
+  std::shared_ptr<net::Exchange> net;
+  const net::Request& request() const { return net->request(); }
+  Steady::time_point start = Steady::now();
+  const char* label = "other";  // the endpoint label of the request metrics
+  Headers cors;                 // added to every answer
+  std::string id;
+  std::string user;
+  std::string error_type;
+  int prompt_tokens = -1;
+  int completion_tokens = -1;
+};
 
 class HttpServer::InFlight {
  public:
-  explicit InFlight(HttpServer* server) : server_(server) {
+  InFlight(HttpServer* server, const std::shared_ptr<CompletionRunner>& runner) : server_(server) {
     MutexLock lock(&server_->flight_mu_);
-    server_->in_flight_++;
+    key_ = server_->next_flight_++;
+    server_->flight_[key_] = runner;
   }
   ~InFlight() {
     MutexLock lock(&server_->flight_mu_);
-    if (--server_->in_flight_ == 0) server_->flight_done_.notify_all();
+    server_->flight_.erase(key_);
+    if (server_->flight_.empty()) server_->flight_done_.notify_all();
   }
   InFlight(const InFlight&) = delete;
   InFlight& operator=(const InFlight&) = delete;
 
  private:
   HttpServer* const server_;
+  uint64_t key_ = 0;
+};
+
+// A streamed completion as the transport pulls it. Owned by the transport for the stream's life; the runner
+// wakes the connection when an event arrives. Cancelled when the client goes, a deadline expires or the
+// server stops. Logged when destroyed (the stream ended or was abandoned).
+class HttpServer::SseBody : public net::BodySource {
+ public:
+  SseBody(HttpServer* server, ExchangePtr ex, std::shared_ptr<CompletionRunner> runner)
+      : server_(server),
+        ex_(std::move(ex)),
+        runner_(std::move(runner)),
+        guard_(server, runner_),
+        keepalive_(std::chrono::milliseconds(static_cast<int64_t>(server->config_.sse_keepalive_s * 1000))),
+        on_stop_(server->stopping_.get_token(), [r = runner_.get()] { r->CancelAll(); }),
+        on_closed_(ex_->net->closed(), [r = runner_.get()] { r->CancelAll(); }) {
+    // The wake-up holds the exchange weakly: the engine's thread must never own (and so destroy) it.
+    std::weak_ptr<net::Exchange> weak = ex_->net;
+    runner_->SetWake([weak] {
+      if (auto e = weak.lock()) e->Wake();
+    });
+  }
+  ~SseBody() override {
+    runner_->SetWake(nullptr);
+    ex_->prompt_tokens = runner_->usage().prompt_tokens;
+    ex_->completion_tokens = runner_->usage().completion_tokens;
+    if (!runner_->error().ok()) ex_->error_type = ErrorFromStatus(runner_->error()).type;
+    server_->LogRequest(*ex_, 200);
+  }
+  SseBody(const SseBody&) = delete;
+  SseBody& operator=(const SseBody&) = delete;
+
+  net::PullResult Pull(Steady::time_point now, size_t max_bytes, std::string* out) override {
+    // The runner counts keep-alives on the server's clock (a FakeClock in tests); the transport's timers on
+    // the steady clock. Both advance together in production, where the clock is the steady clock.
+    const Clock::TimePoint clock_now = server_->clock_->Now();
+    const CompletionRunner::SsePull pull = runner_->PullSse(clock_now, max_bytes, out, keepalive_);
+    net::PullResult result;
+    switch (pull.state) {
+      case CompletionRunner::PullState::kMore: result.state = net::PullState::kMore; break;
+      case CompletionRunner::PullState::kEnd: result.state = net::PullState::kEnd; break;
+      case CompletionRunner::PullState::kWait:
+        result.state = net::PullState::kWait;
+        result.wake_at = pull.wake_at == Clock::TimePoint::max() ? Steady::time_point::max()
+                                                                 : now + (pull.wake_at - clock_now);
+        break;
+    }
+    return result;
+  }
+
+ private:
+  HttpServer* const server_;
+  const ExchangePtr ex_;
+  const std::shared_ptr<CompletionRunner> runner_;
+  const InFlight guard_;
+  const std::chrono::milliseconds keepalive_;
+  const std::stop_callback<std::function<void()>> on_stop_;
+  const std::stop_callback<std::function<void()>> on_closed_;
+};
+
+// A non-streamed completion: polled on the I/O threads each time an event arrives, answered once every
+// choice has ended. Owned by its runner's wake-up (a cycle, broken when it answers, or by DetachRunners).
+class HttpServer::CollectJob : public std::enable_shared_from_this<HttpServer::CollectJob> {
+ public:
+  CollectJob(HttpServer* server, ExchangePtr ex, std::shared_ptr<CompletionRunner> runner)
+      : server_(server),
+        ex_(std::move(ex)),
+        runner_(std::move(runner)),
+        guard_(server, runner_),
+        on_stop_(server->stopping_.get_token(), [r = runner_.get()] { r->CancelAll(); }),
+        on_closed_(ex_->net->closed(), [r = runner_.get()] { r->CancelAll(); }) {}
+
+  void Start() {
+    auto self = shared_from_this();
+    runner_->SetWake([self] { self->Post(); });
+    Post();  // events may have arrived before the wake-up was set
+  }
+
+ private:
+  // Called by the engine's threads with RequestEvents' lock held: only an atomic and a post.
+  void Post() {
+    if (pending_.exchange(true)) return;
+    boost::asio::post(server_->io_, [self = shared_from_this()] { self->Poll(); });
+  }
+  void Poll() {
+    pending_ = false;
+    if (answered_) return;
+    std::optional<Result<nlohmann::json>> body = runner_->PollCollect();
+    if (!body) return;
+    answered_ = true;
+    ex_->prompt_tokens = runner_->usage().prompt_tokens;
+    ex_->completion_tokens = runner_->usage().completion_tokens;
+    if (!body->ok()) {
+      server_->SendError(ex_, ErrorFromStatus(body->status()));
+    } else {
+      server_->Reply(ex_, 200, DumpJson(body->value()), kJson);
+    }
+    runner_->SetWake(nullptr);  // drops the wake-up's reference: this job ends with the posted handler
+  }
+
+  HttpServer* const server_;
+  const ExchangePtr ex_;
+  const std::shared_ptr<CompletionRunner> runner_;
+  const InFlight guard_;
+  const std::stop_callback<std::function<void()>> on_stop_;
+  const std::stop_callback<std::function<void()>> on_closed_;
+  std::atomic<bool> pending_{false};
+  bool answered_ = false;  // only touched by Poll, which the pending_ flag keeps to one thread at a time
 };
 
 HttpServer::HttpServer(const ServerConfig& config, std::string model_name,
@@ -96,32 +218,34 @@ HttpServer::HttpServer(const ServerConfig& config, std::string model_name,
       created_(static_cast<int64_t>(std::time(nullptr))),
       registry_(std::move(registry)),
       api_keys_(config.api_keys),
-      metrics_(*registry_, model_name_) {
-  const int threads = config_.http_threads;
-  server_.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
-  server_.set_payload_max_length(static_cast<size_t>(config_.max_body_bytes));
-  server_.set_read_timeout(config_.http_read_timeout_s, 0);
-  server_.set_write_timeout(config_.http_write_timeout_s, 0);
-  server_.set_keep_alive_timeout(config_.http_keep_alive_timeout_s);
-  InstallRoutes();
+      metrics_(*registry_, model_name_),
+      work_(boost::asio::make_work_guard(io_)),
+      prep_(static_cast<size_t>(std::max(1, std::min(config.http_threads, 2)))) {
+  net::TransportOptions options = TransportOptionsOf(config_);
+  options.io_threads = IoThreads(config_.http_threads);
+  listener_ = std::make_unique<net::Listener>(io_, options, this, &transport_metrics_);
 }
 
-HttpServer::~HttpServer() { Stop(); }
-
-Result<int> HttpServer::Bind() {
-  const int port = config_.port == 0 ? server_.bind_to_any_port(config_.host)
-                                     : (server_.bind_to_port(config_.host, config_.port) ? config_.port : -1);
-  if (port < 0) {
-    return Status::Unavailable("cannot listen on " + config_.host + ":" + std::to_string(config_.port) +
-                               " (address in use, or not an address of this host)");
-  }
-  if (!server_.WidenBacklog(SOMAXCONN)) {
-    spdlog::warn(LogLine("could not widen the listen backlog; bursts may be refused", {{"backlog", SOMAXCONN}}));
-  }
-  return port;
+HttpServer::~HttpServer() {
+  Stop();
+  prep_.join();
+  DetachRunners();
 }
 
-void HttpServer::Serve() { server_.listen_after_bind(); }
+Result<int> HttpServer::Bind() { return listener_->Bind(); }
+
+void HttpServer::Serve() {
+  if (stopped_) return;
+  listener_->Start();
+  std::vector<std::thread> threads;
+  const int n = IoThreads(config_.http_threads);
+  for (int i = 1; i < n; ++i) threads.emplace_back([this] { io_.run(); });
+  io_.run();
+  for (std::thread& t : threads) t.join();
+  // No I/O thread runs now: a runner that outlives this (its sequences still ending in the engine) must not
+  // post to it.
+  DetachRunners();
+}
 
 void HttpServer::SetReady(std::shared_ptr<const Tokenizer> tokenizer, Backend* backend,
                           std::shared_ptr<const JinjaChatTemplate> chat_template) {
@@ -136,187 +260,190 @@ void HttpServer::StartDrain() {
 }
 
 void HttpServer::Stop() {
+  if (stopped_.exchange(true)) return;
   draining_ = true;
   stopping_.request_stop();  // runners cancel their sequences and send the error event
   {
-    // Give the cancelled streams a moment to write their last events before the sockets close.
+    // Give the cancelled answers a moment to be written before the connections close.
     MutexLock lock(&flight_mu_);
     clock_->WaitFor(lock.native(), flight_done_, std::chrono::seconds(1), [&] {
       flight_mu_.AssertHeld();
-      return in_flight_ == 0;
+      return flight_.empty();
     });
   }
-  // Not httplib's stop(): a start-up failure can come right after Serve() was launched on its thread, before
-  // the accept loop runs, and stop() would then do nothing.
-  server_.CloseListener();
+  listener_->Close();  // the acceptor and every connection: run() returns once their handlers have ended
+  work_.reset();
 }
 
-void HttpServer::InstallRoutes() {
-  server_.set_pre_routing_handler([this](const Request& req, Response& res) { return PreRoute(req, res); });
-  server_.set_error_handler(
-      httplib::Server::HandlerWithResponse([this](const Request& req, Response& res) { return OnError(req, res); }));
-  server_.set_logger([this](const Request& req, const Response& res) { OnLogged(req, res); });
-  server_.set_exception_handler([this](const Request&, Response& res, std::exception_ptr ep) {
-    std::string what = "unknown exception";
-    try {
-      std::rethrow_exception(ep);
-    } catch (const std::exception& e) {
-      what = e.what();
-    } catch (...) {
+void HttpServer::DetachRunners() {
+  std::vector<std::shared_ptr<CompletionRunner>> alive;
+  {
+    MutexLock lock(&flight_mu_);
+    for (const auto& [key, weak] : flight_) {
+      if (auto runner = weak.lock()) alive.push_back(std::move(runner));
     }
-    SendError(res, ErrorFromStatus(Status::Internal("internal error: " + what)));
-  });
-
-  server_.Post("/v1/completions",
-               [this](const Request& q, Response& r) { HandleGenerate(ApiKind::kCompletion, q, r); });
-  server_.Post("/v1/chat/completions", [this](const Request& q, Response& r) { HandleGenerate(ApiKind::kChat, q, r); });
-  server_.Get("/v1/models", [this](const Request& q, Response& r) { HandleModels(q, r); });
-  server_.Get("/v1/models/(.+)", [this](const Request& q, Response& r) { HandleModels(q, r); });
-  server_.Post("/tokenize", [this](const Request& q, Response& r) { HandleTokenize(true, q, r); });
-  server_.Post("/detokenize", [this](const Request& q, Response& r) { HandleTokenize(false, q, r); });
-  server_.Get("/health", [this](const Request&, Response& r) { HandleHealth(r); });
-  server_.Get("/metrics", [this](const Request&, Response& r) { HandleMetrics(r); });
-
-  // The other methods on the known paths: 405 with Allow.
-  auto not_allowed = [this](const char* allow) {
-    return [this, allow](const Request& req, Response& res) {
-      res.set_header("Allow", allow);
-      SendError(res, MethodNotAllowedError(req.method, req.path));
-    };
-  };
-  for (const char* path : {"/v1/completions", "/v1/chat/completions", "/tokenize", "/detokenize"}) {
-    server_.Get(path, not_allowed("POST"));
-    server_.Put(path, not_allowed("POST"));
-    server_.Delete(path, not_allowed("POST"));
-    server_.Patch(path, not_allowed("POST"));
   }
-  for (const char* path : {"/v1/models", "/v1/models/(.+)", "/health", "/metrics"}) {
-    server_.Post(path, not_allowed("GET"));
-    server_.Put(path, not_allowed("GET"));
-    server_.Delete(path, not_allowed("GET"));
-    server_.Patch(path, not_allowed("GET"));
-  }
-  // OPTIONS reaches here only when CORS is off or the origin is not allowed (PreRoute answers the rest).
-  server_.Options(".*", [this](const Request& req, Response& res) {
-    SendError(res, MethodNotAllowedError(req.method, req.path));
-  });
+  for (const auto& runner : alive) runner->SetWake(nullptr);
 }
 
-HandlerResponse HttpServer::PreRoute(const Request& req, Response& res) {
-  RecordFor(req);
-  const std::string origin = req.get_header_value("Origin");
+std::string HttpServer::ErrorBody(int status, std::string_view message) {
+  ApiError e;
+  switch (status) {
+    case 413: e = BodyTooLargeError(static_cast<size_t>(config_.max_body_bytes)); break;
+    case 503:
+      e = {503, std::string(message), "server_error", "", "service_unavailable"};
+      break;
+    default:
+      e = {status, std::string(message), status < 500 ? "invalid_request_error" : "server_error", "", ""};
+  }
+  metrics_.CountError(e.type);
+  return e.Body();
+}
+
+void HttpServer::Handle(std::shared_ptr<net::Exchange> net_exchange) {
+  auto ex = std::make_shared<Exchange>();
+  ex->net = std::move(net_exchange);
+  const net::Request& req = ex->request();
+  const Route route = FindRoute(req.method, req.path);
+  ex->label = route.label;
+
+  // CORS, then authentication, before routing.
+  const std::string_view origin = req.header("Origin");
   bool cors = false;
   if (!origin.empty()) {
     for (const std::string& allowed : config_.cors_origins) cors = cors || allowed == "*" || allowed == origin;
   }
   if (cors) {
-    res.set_header("Access-Control-Allow-Origin", origin);
-    res.set_header("Vary", "Origin");
+    ex->cors = {{"Access-Control-Allow-Origin", std::string(origin)}, {"Vary", "Origin"}};
     if (req.method == "OPTIONS") {
-      res.set_header("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
-      res.set_header("Access-Control-Allow-Headers", req.has_header("Access-Control-Request-Headers")
-                                                         ? req.get_header_value("Access-Control-Request-Headers")
-                                                         : std::string("Authorization, Content-Type"));
-      res.set_header("Access-Control-Max-Age", "600");
-      res.status = 204;
-      return HandlerResponse::Handled;
+      const std::string_view asked = req.header("Access-Control-Request-Headers");
+      return Reply(ex, 204, "", "",
+                   {{"Access-Control-Allow-Methods", "GET, POST, OPTIONS"},
+                    {"Access-Control-Allow-Headers",
+                     asked.empty() ? std::string("Authorization, Content-Type") : std::string(asked)},
+                    {"Access-Control-Max-Age", "600"}});
     }
   }
-  if (NeedsAuth(req.path) && req.method != "OPTIONS" && !Authorized(req)) {
-    SendError(res, InvalidApiKeyError());
-    return HandlerResponse::Handled;
+  if (NeedsAuth(req.path) && req.method != "OPTIONS" && !Authorized(req)) return SendError(ex, InvalidApiKeyError());
+
+  switch (route.id) {
+    case RouteId::kCompletions: return HandleGenerate(ApiKind::kCompletion, ex);
+    case RouteId::kChatCompletions: return HandleGenerate(ApiKind::kChat, ex);
+    case RouteId::kModels: return HandleModels(ex, route.model_id);
+    case RouteId::kTokenize: return HandleTokenize(true, ex);
+    case RouteId::kDetokenize: return HandleTokenize(false, ex);
+    case RouteId::kHealth: return HandleHealth(ex);
+    case RouteId::kMetrics: return HandleMetrics(ex);
+    case RouteId::kMethodNotAllowed: {
+      Headers headers;
+      if (*route.allow != '\0') headers.emplace_back("Allow", route.allow);
+      return SendError(ex, MethodNotAllowedError(req.method, req.path), std::move(headers));
+    }
+    case RouteId::kNotFound: return SendError(ex, RouteNotFoundError(req.method, req.path));
   }
-  return HandlerResponse::Unhandled;
 }
 
-bool HttpServer::Authorized(const Request& req) const {
+bool HttpServer::Authorized(const net::Request& req) const {
   if (api_keys_.empty()) return true;
-  const std::string header = req.get_header_value("Authorization");
-  const std::string prefix = "Bearer ";
-  if (header.rfind(prefix, 0) != 0) return false;
-  const std::string key = header.substr(prefix.size());
+  const std::string_view header = req.header("Authorization");
+  const std::string_view prefix = "Bearer ";
+  if (header.substr(0, prefix.size()) != prefix) return false;
+  const std::string_view key = header.substr(prefix.size());
   bool ok = false;
   for (const std::string& k : api_keys_) ok = SameKey(k, key) || ok;
   return ok;
 }
 
-HandlerResponse HttpServer::OnError(const Request& req, Response& res) {
-  RecordFor(req);
-  if (!res.body.empty()) return HandlerResponse::Unhandled;  // one of ours, already in shape
-  ApiError e;
-  switch (res.status) {
-    case 404: e = RouteNotFoundError(req.method, req.path); break;
-    case 413: e = BodyTooLargeError(static_cast<size_t>(config_.max_body_bytes)); break;
-    case 405: e = MethodNotAllowedError(req.method, req.path); break;
-    default:
-      e = {res.status, "The request could not be processed (HTTP " + std::to_string(res.status) + ").",
-           res.status < 500 ? "invalid_request_error" : "server_error", "", ""};
-  }
-  SendError(res, e);
-  return HandlerResponse::Handled;
+void HttpServer::Reply(const ExchangePtr& ex, int status, std::string body, std::string_view content_type,
+                       Headers headers) {
+  net::Response res;
+  res.status = status;
+  res.body = std::move(body);
+  res.content_type = std::string(content_type);
+  res.headers = std::move(headers);
+  res.headers.insert(res.headers.end(), ex->cors.begin(), ex->cors.end());
+  ex->net->Reply(std::move(res));
+  LogRequest(*ex, status);
 }
 
-void HttpServer::SendError(Response& res, const ApiError& error) {
-  res.status = error.http_status;
-  if (error.http_status == 429) res.set_header("Retry-After", std::to_string(config_.retry_after_s));
-  res.set_content(error.Body(), kJson);
-  t_record.error_type = error.type;
+void HttpServer::SendError(const ExchangePtr& ex, const ApiError& error, Headers headers) {
+  if (error.http_status == 429) headers.emplace_back("Retry-After", std::to_string(config_.retry_after_s));
+  ex->error_type = error.type;
+  Reply(ex, error.http_status, error.Body(), kJson, std::move(headers));
 }
 
-void HttpServer::OnLogged(const Request& req, const Response& res) {
-  RequestRecord& r = RecordFor(req);
-  const double ms = std::chrono::duration<double, std::milli>(Steady::now() - r.start).count();
+void HttpServer::LogRequest(const Exchange& ex, int status) {
+  const net::Request& req = ex.request();
+  const double ms = std::chrono::duration<double, std::milli>(Steady::now() - ex.start).count();
   nlohmann::json fields = {{"method", req.method},
                            {"path", req.path},
-                           {"status", res.status},
+                           {"status", status},
                            {"latency_ms", std::round(ms * 10) / 10}};
-  if (!r.id.empty()) fields["id"] = r.id;
-  if (r.prompt_tokens >= 0) fields["prompt_tokens"] = r.prompt_tokens;
-  if (r.completion_tokens >= 0) fields["completion_tokens"] = r.completion_tokens;
-  if (!r.user.empty()) fields["user"] = r.user;
-  if (!r.error_type.empty()) fields["error"] = r.error_type;
+  if (!ex.id.empty()) fields["id"] = ex.id;
+  if (ex.prompt_tokens >= 0) fields["prompt_tokens"] = ex.prompt_tokens;
+  if (ex.completion_tokens >= 0) fields["completion_tokens"] = ex.completion_tokens;
+  if (!ex.user.empty()) fields["user"] = ex.user;
+  if (!ex.error_type.empty()) fields["error"] = ex.error_type;
   // Probes and scrapes would drown the log at info.
-  const bool routine = (req.path == "/health" || req.path == "/metrics") && res.status < 400;
+  const bool routine = (req.path == "/health" || req.path == "/metrics") && status < 400;
   spdlog::log(routine ? spdlog::level::debug : spdlog::level::info, LogLine("request", fields));
-  metrics_.CountRequest(EndpointLabel(req.path), res.status);
-  if (res.status >= 400) metrics_.CountError(r.error_type.empty() ? "unknown" : r.error_type);
-  t_record = RequestRecord{};
+  metrics_.CountRequest(ex.label, status);
+  if (status >= 400) metrics_.CountError(ex.error_type.empty() ? "unknown" : ex.error_type);
 }
 
-bool HttpServer::GetReady(Response& res, Ready* ready) {
+bool HttpServer::GetReady(const ExchangePtr& ex, Ready* ready) {
   {
     MutexLock lock(&mu_);
     *ready = ready_;
   }
   if (draining_) {
-    SendError(res, ErrorFromStatus(Status::Unavailable("The server is shutting down; retry on another instance."), "",
-                                   "draining"));
+    SendError(ex, ErrorFromStatus(Status::Unavailable("The server is shutting down; retry on another instance."), "",
+                                  "draining"));
     return false;
   }
   if (ready->backend == nullptr) {
-    SendError(res, ErrorFromStatus(Status::Unavailable("The model is still loading; retry shortly."), "", "loading"));
+    SendError(ex, ErrorFromStatus(Status::Unavailable("The model is still loading; retry shortly."), "", "loading"));
     return false;
   }
   return true;
 }
 
-void HttpServer::HandleGenerate(ApiKind kind, const Request& req, Response& res) {
-  RequestRecord& record = RecordFor(req);
+void HttpServer::Prepare(const ExchangePtr& ex, std::function<void()> work) {
+  // The preparation threads hold no more requests than the engine's queue would: past that the server is
+  // overloaded the same way, and says so the same way.
+  if (preparing_.fetch_add(1) >= config_.max_queue) {
+    preparing_--;
+    return SendError(
+        ex, ErrorFromStatus(Status::ResourceExhausted("The server is busy preparing other requests; retry shortly.")));
+  }
+  boost::asio::post(prep_, [this, work = std::move(work)] {
+    preparing_--;
+    work();
+  });
+}
+
+void HttpServer::HandleGenerate(ApiKind kind, const ExchangePtr& ex) {
   Ready ready;
-  if (!GetReady(res, &ready)) return;
+  if (!GetReady(ex, &ready)) return;
+  Prepare(ex, [this, kind, ex, ready] { Generate(kind, ex, ready); });
+}
+
+void HttpServer::Generate(ApiKind kind, const ExchangePtr& ex, const Ready& ready) {
+  if (ex->net->closed().stop_requested()) return LogRequest(*ex, 499);  // the client left while it waited
   std::string param;
-  Result<OpenAiRequest> parsed = ParseOpenAiRequest(kind, req.body, RequestLimits{config_.max_n}, &param);
-  if (!parsed.ok()) return SendError(res, ErrorFromStatus(parsed.status(), param));
+  Result<OpenAiRequest> parsed =
+      ParseOpenAiRequest(kind, ex->request().body, RequestLimits{config_.max_n}, &param);
+  if (!parsed.ok()) return SendError(ex, ErrorFromStatus(parsed.status(), param));
   OpenAiRequest& request = parsed.value();
-  record.user = request.user;
+  ex->user = request.user;
   if (!request.model.empty() && request.model != model_name_) {
-    return SendError(res,
+    return SendError(ex,
                      ErrorFromStatus(Status::NotFound("The model '" + request.model +
                                                       "' does not exist; this server serves '" + model_name_ + "'."),
                                      "model", "model_not_found"));
   }
   ResponseMeta meta{kind, NewResponseId(kind), static_cast<int64_t>(std::time(nullptr)), model_name_};
-  record.id = meta.id;
+  ex->id = meta.id;
   PrepareOptions options{chat_template_,
                          config_.default_max_tokens,
                          config_.max_tokens_limit,
@@ -325,42 +452,26 @@ void HttpServer::HandleGenerate(ApiKind kind, const Request& req, Response& res)
                          clock_};
   Result<PreparedRequest> prepared = PrepareRequest(request, *ready.tokenizer, ready.backend->context_length(), options,
                                                     meta.id, &param);
-  if (!prepared.ok()) return SendError(res, ErrorFromStatus(prepared.status(), param));
+  if (!prepared.ok()) return SendError(ex, ErrorFromStatus(prepared.status(), param));
 
   const bool stream = request.stream;
   auto runner = std::make_shared<CompletionRunner>(meta, std::move(request), std::move(prepared.value()),
                                                    ready.tokenizer, clock_);
-  if (Status st = runner->Submit(*ready.backend); !st.ok()) return SendError(res, ErrorFromStatus(st));
-
-  auto guard = std::make_shared<InFlight>(this);
+  if (Status st = runner->Submit(*ready.backend); !st.ok()) return SendError(ex, ErrorFromStatus(st));
 
   if (!stream) {
-    Result<nlohmann::json> body = runner->Collect(stopping_.get_token());
-    record.prompt_tokens = runner->usage().prompt_tokens;
-    record.completion_tokens = runner->usage().completion_tokens;
-    if (!body.ok()) return SendError(res, ErrorFromStatus(body.status()));
-    res.set_content(DumpJson(body.value()), kJson);
+    std::make_shared<CollectJob>(this, ex, std::move(runner))->Start();
     return;
   }
-  const auto keepalive = std::chrono::milliseconds(static_cast<int64_t>(config_.sse_keepalive_s * 1000));
-  res.set_header("Cache-Control", "no-cache");
-  res.set_chunked_content_provider(
-      "text/event-stream",
-      [this, runner, guard, keepalive](size_t, httplib::DataSink& sink) {
-        const bool ok = runner->StreamTo(
-            [&sink](std::string_view data) { return sink.is_writable() && sink.write(data.data(), data.size()); },
-            keepalive, stopping_.get_token());
-        RequestRecord& r = t_record;
-        r.prompt_tokens = runner->usage().prompt_tokens;
-        r.completion_tokens = runner->usage().completion_tokens;
-        if (!runner->error().ok()) r.error_type = ErrorFromStatus(runner->error()).type;
-        if (ok) sink.done();
-        return ok;
-      },
-      [runner, guard](bool) { runner->CancelAll(); });
+  net::ResponseHead head;
+  head.status = 200;
+  head.content_type = "text/event-stream";
+  head.headers = {{"Cache-Control", "no-cache"}};
+  head.headers.insert(head.headers.end(), ex->cors.begin(), ex->cors.end());
+  ex->net->Stream(std::move(head), std::make_shared<SseBody>(this, ex, std::move(runner)));
 }
 
-void HttpServer::HandleHealth(Response& res) {
+void HttpServer::HandleHealth(const ExchangePtr& ex) {
   Ready ready;
   {
     MutexLock lock(&mu_);
@@ -410,11 +521,10 @@ void HttpServer::HandleHealth(Response& res) {
     body["reason"] = "the server is shutting down";
     status = 503;
   }
-  res.status = status;
-  res.set_content(DumpJson(body), kJson);
+  Reply(ex, status, DumpJson(body), kJson);
 }
 
-void HttpServer::HandleModels(const Request& req, Response& res) {
+void HttpServer::HandleModels(const ExchangePtr& ex, const std::string& model_id) {
   Ready ready;
   {
     MutexLock lock(&mu_);
@@ -422,30 +532,33 @@ void HttpServer::HandleModels(const Request& req, Response& res) {
   }
   nlohmann::json model = {{"id", model_name_}, {"object", "model"}, {"created", created_}, {"owned_by", "fpgaserve"}};
   if (ready.backend != nullptr) model["max_model_len"] = ready.backend->context_length();
-  if (req.matches.size() > 1) {
-    if (req.matches[1] != model_name_) {
-      return SendError(res, ErrorFromStatus(Status::NotFound("The model '" + std::string(req.matches[1]) +
-                                                             "' does not exist."),
-                                            "model", "model_not_found"));
+  if (!model_id.empty()) {
+    if (model_id != model_name_) {
+      return SendError(ex, ErrorFromStatus(Status::NotFound("The model '" + model_id + "' does not exist."), "model",
+                                           "model_not_found"));
     }
-    return res.set_content(DumpJson(model), kJson);
+    return Reply(ex, 200, DumpJson(model), kJson);
   }
-  res.set_content(DumpJson({{"object", "list"}, {"data", nlohmann::json::array({model})}}), kJson);
+  Reply(ex, 200, DumpJson({{"object", "list"}, {"data", nlohmann::json::array({model})}}), kJson);
 }
 
-void HttpServer::HandleTokenize(bool tokenize, const Request& req, Response& res) {
+void HttpServer::HandleTokenize(bool tokenize, const ExchangePtr& ex) {
   Ready ready;
-  if (!GetReady(res, &ready)) return;
-  std::string param;
-  Result<nlohmann::json> body = tokenize
-                                    ? TokenizeBody(req.body, *ready.tokenizer, ready.backend->context_length(), &param)
-                                    : DetokenizeBody(req.body, *ready.tokenizer, &param);
-  if (!body.ok()) return SendError(res, ErrorFromStatus(body.status(), param));
-  res.set_content(DumpJson(body.value()), kJson);
+  if (!GetReady(ex, &ready)) return;
+  Prepare(ex, [this, tokenize, ex, ready] {
+    std::string param;
+    const std::string& text = ex->request().body;
+    Result<nlohmann::json> body = tokenize
+                                      ? TokenizeBody(text, *ready.tokenizer, ready.backend->context_length(), &param)
+                                      : DetokenizeBody(text, *ready.tokenizer, &param);
+    if (!body.ok()) return SendError(ex, ErrorFromStatus(body.status(), param));
+    Reply(ex, 200, DumpJson(body.value()), kJson);
+  });
 }
 
-void HttpServer::HandleMetrics(Response& res) {
-  res.set_content(prometheus::TextSerializer().Serialize(registry_->Collect()), "text/plain; version=0.0.4");
+void HttpServer::HandleMetrics(const ExchangePtr& ex) {
+  metrics_.Export(transport_metrics_);
+  Reply(ex, 200, prometheus::TextSerializer().Serialize(registry_->Collect()), "text/plain; version=0.0.4");
 }
 
 }  // namespace fpgaserve

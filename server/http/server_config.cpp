@@ -171,10 +171,16 @@ const std::vector<ConfigOption>& ConfigOptions() {
       {"max_body_bytes", "largest request body; larger ones get 413", &C::max_body_bytes},
       {"sse_keepalive_s", "seconds between SSE keep-alive comments while no token arrives", &C::sse_keepalive_s},
       {"drain_timeout_s", "on SIGTERM/SIGINT, how long in-flight requests may still run", &C::drain_timeout_s},
-      {"http_threads", "HTTP connection threads (each open stream holds one)", &C::http_threads},
-      {"http_read_timeout_s", "socket read timeout", &C::http_read_timeout_s},
-      {"http_write_timeout_s", "socket write timeout", &C::http_write_timeout_s},
-      {"http_keep_alive_timeout_s", "idle keep-alive connection timeout", &C::http_keep_alive_timeout_s},
+      {"http_threads", "HTTP I/O threads (connections do not hold one; more than 4 a core are not used)",
+       &C::http_threads},
+      {"max_connections", "most open HTTP connections; past it 503 and close", &C::max_connections},
+      {"max_header_bytes", "largest request header block; larger ones get 431", &C::max_header_bytes},
+      {"http_reuse_port", "1 = SO_REUSEPORT: several processes may listen on the port (0 = address in use)",
+       &C::http_reuse_port},
+      {"http_read_timeout_s", "total time for a request's headers and body, from its first byte", &C::http_read_timeout_s},
+      {"http_write_timeout_s", "a stream whose reader takes nothing for this long is closed", &C::http_write_timeout_s},
+      {"http_keep_alive_timeout_s", "idle connection timeout (between requests, or before the first)",
+       &C::http_keep_alive_timeout_s},
       {"retry_after_s", "Retry-After seconds sent with 429", &C::retry_after_s},
       {"log_format", "text or json (one JSON object per line)", &C::log_format},
       {"log_level", "trace, debug, info, warn or error", &C::log_level},
@@ -269,6 +275,9 @@ Status ValidateServerConfig(const ServerConfig& c) {
   if (c.sse_keepalive_s <= 0) return bad("sse_keepalive_s", "must be > 0");
   if (c.drain_timeout_s < 0) return bad("drain_timeout_s", "must be >= 0");
   if (c.http_threads < 1) return bad("http_threads", "must be >= 1");
+  if (c.max_connections < 1) return bad("max_connections", "must be >= 1");
+  if (c.max_header_bytes < 1024) return bad("max_header_bytes", "must be >= 1024");
+  if (c.http_reuse_port != 0 && c.http_reuse_port != 1) return bad("http_reuse_port", "must be 0 or 1");
   if (c.http_read_timeout_s < 1) return bad("http_read_timeout_s", "must be >= 1");
   if (c.http_write_timeout_s < 1) return bad("http_write_timeout_s", "must be >= 1");
   if (c.http_keep_alive_timeout_s < 1) return bad("http_keep_alive_timeout_s", "must be >= 1");

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include <gtest/gtest.h>
+#include <httplib.h>
 
 #include "server/api/fake_backend.h"
 #include "server/api/http_test_util.h"
@@ -24,7 +25,7 @@ class HttpServerTest : public ::testing::Test {
   bool Bind() {
     ServerConfig config;
     config.port = 0;
-    config.http_threads = 8;
+    config.http_threads = 2;
     config.http_keep_alive_timeout_s = 1;
     server_ = std::make_unique<HttpServer>(config, "tiny", std::make_shared<prometheus::Registry>(), &clock_);
     auto port = server_->Bind();
@@ -136,8 +137,8 @@ TEST_F(HttpServerTest, StopCancelsAStreamWithAnErrorEvent) {
   EXPECT_EQ(backend.cancelled(), 1);
 }
 
-// A request that does not end when cancelled (a stuck card) holds Stop for 1 s of the clock's time, then the
-// listener closes; the request still ends once the card lets go, and Serve() returns after it.
+// A request that does not end when cancelled (a stuck card) holds Stop for 1 s of the clock's time; then the
+// listener and every connection close (the stuck stream's client sees its stream cut), and Serve() returns.
 TEST_F(HttpServerTest, StopWaitsOneSecondOfClockTimeForARequestThatDoesNotEnd) {
   Start();
   testing::FakeScript script;
@@ -152,17 +153,65 @@ TEST_F(HttpServerTest, StopWaitsOneSecondOfClockTimeForARequestThatDoesNotEnd) {
     server_->Stop();
     stopped_at = clock_.Now();
   });
-  while (clock_.Waiters() < 2) std::this_thread::yield();  // the stream's keep-alive wait and Stop's
+  while (clock_.Waiters() < 1) std::this_thread::yield();  // Stop's wait (a stream waits on no clock)
   clock_.Advance(milliseconds(999));
   clock_.Advance(milliseconds(1));
   stopper.join();
   EXPECT_EQ(stopped_at - start, milliseconds(1000));
-  EXPECT_EQ(server_->in_flight(), 1);
-  backend.Release();
+  thread_.join();  // Serve() returns: the stuck stream's connection was closed
   client.join();
-  thread_.join();
-  EXPECT_NE(body.find("\"code\":\"cancelled\""), std::string::npos) << body;
-  EXPECT_NE(body.find("data: [DONE]"), std::string::npos);
+  EXPECT_EQ(server_->in_flight(), 0);
+  EXPECT_NE(body.find("Hel"), std::string::npos) << body;
+  EXPECT_EQ(body.find("data: [DONE]"), std::string::npos) << body;
+  backend.Release();
+}
+
+// A client that goes away before the first token (a long prefill) cancels its sequences at once: the
+// transport watches the connection while the request is handled, not only when it next writes.
+TEST_F(HttpServerTest, AClientThatLeavesDuringPrefillCancelsItsSequences) {
+  Start();
+  testing::FakeScript script;
+  script.delay = milliseconds(1500);  // before the first token
+  testing::FakeBackend backend(script);
+  server_->SetReady(testing::LoadTestTokenizer(dir_), &backend);
+  for (const bool stream : {false, true}) {
+    const int cancelled_before = backend.cancelled();
+    {
+      httplib::Client c("127.0.0.1", port_);
+      c.set_read_timeout(0, 200000);  // gives up (and closes) after 200 ms without an answer
+      auto res = c.Post("/v1/completions",
+                        std::string(R"({"prompt":"a","max_tokens":3,"stream":)") + (stream ? "true}" : "false}"),
+                        "application/json");
+      EXPECT_FALSE(res);
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    while (backend.cancelled() == cancelled_before && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(milliseconds(5));
+    }
+    EXPECT_EQ(backend.cancelled(), cancelled_before + 1) << (stream ? "stream" : "not streamed");
+  }
+}
+
+// Two servers on one port: the second is refused (no SO_REUSEPORT unless configured).
+TEST_F(HttpServerTest, ASecondServerOnTheSamePortIsAddressInUse) {
+  Start();
+  ServerConfig config;
+  config.port = port_;
+  HttpServer second(config, "tiny", std::make_shared<prometheus::Registry>(), &clock_);
+  auto bound = second.Bind();
+  ASSERT_FALSE(bound.ok());
+  EXPECT_NE(bound.status().message().find("address in use"), std::string::npos) << bound.status().message();
+}
+
+TEST_F(HttpServerTest, MetricsCountConnections) {
+  Start();
+  EXPECT_EQ(Get("/health")->status, 503);  // loading
+  auto metrics = Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->body.find("fpgaserve_http_connections_total"), std::string::npos) << metrics->body;
+  EXPECT_NE(metrics->body.find("fpgaserve_http_connections_open "), std::string::npos) << metrics->body;
+  EXPECT_NE(metrics->body.find("fpgaserve_http_deadline_expired_total{phase=\"write\"} 0"), std::string::npos);
+  EXPECT_NE(metrics->body.find("fpgaserve_http_connections_rejected_total{reason=\"cap\"} 0"), std::string::npos);
 }
 
 // A start-up failure may stop the server before Serve() has begun on its thread: Serve() then returns at once.

@@ -1,6 +1,7 @@
 // The real `fpgaserve serve` at start-up and in its log: sizes the machine cannot hold are refused with a
 // message naming the bytes and the option (exit 1, no "terminate called"), and every log line is valid in
-// its format (JSON lines with --log-format json, key=value lines by default).
+// its format (JSON lines with --log-format json, key=value lines by default); a port another daemon holds is
+// refused.
 #include <chrono>
 
 #include <gtest/gtest.h>
@@ -24,6 +25,18 @@ TEST(ServeStartupTest, AKvCacheLargerThanTheMachineIsRefusedWithTheBytesAndTheOp
   EXPECT_NE(log.find("--cache-len"), std::string::npos) << log;
   EXPECT_EQ(log.find("terminate called"), std::string::npos) << log;
   EXPECT_EQ(log.find("bad_alloc"), std::string::npos) << log;
+}
+
+// A second daemon on a port the first holds must not come up beside it and share the traffic (the transport
+// sets no SO_REUSEPORT unless --http-reuse-port 1): it exits 1 saying so.
+TEST(ServeStartupTest, ASecondServeOnTheSamePortExits1WithAddressInUse) {
+  testing::ServeProcess first({"--device", "sim:1"});
+  ASSERT_TRUE(first.ok()) << first.log();
+  testing::ServeProcess second({"--device", "sim:1", "--port", std::to_string(first.port())});
+  EXPECT_FALSE(second.ok());
+  EXPECT_EQ(second.WaitExit(milliseconds(20000)), 1) << second.log();
+  EXPECT_NE(second.log().find("address in use"), std::string::npos) << second.log();
+  EXPECT_EQ(first.Client().Get("/health")->status, 200);  // the first one is untouched
 }
 
 }  // namespace

@@ -41,7 +41,7 @@ TEST(ServerConfigTest, FlagBeatsEnvBeatsFileBeatsDefault) {
   EXPECT_EQ(c->kv_slots, 3);                                       // file over default
   EXPECT_EQ(c->host, "0.0.0.0");                                   // file
   EXPECT_EQ(c->api_keys, (std::vector<std::string>{"e1", "e2"}));  // env list, comma-separated, trimmed
-  EXPECT_EQ(c->http_threads, 256);                                 // default
+  EXPECT_EQ(c->http_threads, 2);                                   // default
 }
 
 TEST(ServerConfigTest, ConfigFileFromEnvironment) {

@@ -7,11 +7,10 @@
 
 #include "server/net/connection.h"
 
-
 #include <algorithm>
-#include <vector>
 #include <cctype>
 #include <exception>
+#include <vector>
 
 #include <boost/asio/post.hpp>
 #include <boost/beast/http/error.hpp>
@@ -40,7 +39,8 @@ bool IEquals(std::string_view a, std::string_view b) {
 // Header values must not break the head: CR and LF become spaces.
 std::string Clean(std::string_view value) {
   std::string out(value);
-  std::replace_if(out.begin(), out.end(), [](char c) { return c == '\r' || c == '\n'; }, ' ');
+  std::replace_if(
+      out.begin(), out.end(), [](char c) { return c == '\r' || c == '\n'; }, ' ');
   return out;
 }
 
@@ -451,10 +451,9 @@ void Connection::StartWrite() {
     const size_t skip = buffers.empty() ? out_offset_ : 0;
     buffers.emplace_back(it->data() + skip, it->size() - skip);
   }
-  socket_.async_write_some(buffers,
-                           [self = shared_from_this()](const boost::system::error_code& error, size_t bytes) {
-                             self->OnWrite(error, bytes);
-                           });
+  socket_.async_write_some(buffers, [self = shared_from_this()](const boost::system::error_code& error, size_t bytes) {
+    self->OnWrite(error, bytes);
+  });
 }
 
 void Connection::OnWrite(const boost::system::error_code& error, size_t bytes) {

@@ -82,8 +82,8 @@ Result<int> ListenerCore::Bind() {
     tcp::resolver resolver(io_);  // synchronous: getaddrinfo on this thread, no resolver thread
     const auto results = resolver.resolve(options.host, std::to_string(options.port), tcp::resolver::passive, error);
     if (error || results.empty()) {
-      return Status::InvalidArgument("cannot listen on " + Where() + ": the host does not resolve (" +
-                                     error.message() + ")");
+      return Status::InvalidArgument("cannot listen on " + Where() + ": the host does not resolve (" + error.message() +
+                                     ")");
     }
     endpoint = results.begin()->endpoint();
   }
@@ -158,8 +158,9 @@ void ListenerCore::OnAccept(const boost::system::error_code& error, tcp::socket 
       // Out of descriptors: retry shortly (connections close meanwhile), and say so once, not per attempt.
       if (!logged_out_of_files_) {
         logged_out_of_files_ = true;
-        spdlog::error(LogLine("accept failed: out of file descriptors; retrying every 50 ms",
-                              {{"error", error.message()}, {"connections_open", shared_->metrics.connections_open.load()}}));
+        spdlog::error(
+            LogLine("accept failed: out of file descriptors; retrying every 50 ms",
+                    {{"error", error.message()}, {"connections_open", shared_->metrics.connections_open.load()}}));
       }
       retry_.expires_after(std::chrono::milliseconds(50));
       retry_.async_wait([self = shared_from_this()](const boost::system::error_code& e) {

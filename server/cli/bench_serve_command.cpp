@@ -17,13 +17,13 @@
 #include <string>
 #include <vector>
 
+#include "base/open_file_limit.h"
 #include "base/parse_number.h"
 #include "server/bench/bench_report.h"
 #include "server/bench/bench_stats.h"
 #include "server/bench/energy_report.h"
 #include "server/bench/http_target.h"
 #include "server/bench/load_client.h"
-#include "server/bench/open_file_limit.h"
 #include "server/bench/power_sampler.h"
 #include "server/bench/workload.h"
 #include "server/cli/commands.h"

@@ -7,9 +7,9 @@
 
 #include <gtest/gtest.h>
 
+#include "base/open_file_limit.h"
 #include "server/bench/bench_stats.h"
 #include "server/bench/fake_openai_server.h"
-#include "server/bench/open_file_limit.h"
 #include "server/bench/workload.h"
 
 namespace fpgaserve {

@@ -1,5 +1,6 @@
-// Each concurrent stream holds a socket, so a run with 1,000 streams needs more descriptors than the usual
-// soft limit of 1,024. The soft limit may be raised up to the hard limit without privileges.
+// Raising the process's open-file limit. Every socket is a descriptor: the load generator with 1,000 streams,
+// and the server with its connection cap, need more than the usual soft limit of 1,024. The soft limit may be
+// raised up to the hard limit without privileges.
 #pragma once
 
 #include <string>

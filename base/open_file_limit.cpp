@@ -1,4 +1,4 @@
-#include "server/bench/open_file_limit.h"
+#include "base/open_file_limit.h"
 
 #include <sys/resource.h>
 

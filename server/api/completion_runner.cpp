@@ -7,6 +7,7 @@
 namespace fpgaserve {
 namespace {
 
+using nlohmann::json;
 using std::chrono::milliseconds;
 
 }  // namespace
@@ -20,6 +21,7 @@ CompletionRunner::CompletionRunner(ResponseMeta meta, OpenAiRequest request, Pre
       clock_(clock != nullptr ? clock : RealClock()),
       events_(std::make_shared<RequestEvents>(clock_)) {
   choices_.resize(prepared_.sequences.size());
+  open_ = choices_.size();
   for (size_t k = 0; k < choices_.size(); ++k) {
     const auto& prompt = prepared_.sequences[k].prompt;
     choices_[k].prev_token = prompt.empty() ? tokenizer_->bos_id() : prompt.back();
@@ -30,7 +32,10 @@ CompletionRunner::CompletionRunner(ResponseMeta meta, OpenAiRequest request, Pre
   }
 }
 
-CompletionRunner::~CompletionRunner() { CancelAll(); }
+CompletionRunner::~CompletionRunner() {
+  events_->SetNotify(nullptr);  // the streams may outlive the runner: no wake runs after this
+  CancelAll();
+}
 
 Status CompletionRunner::Submit(Backend& backend) {
   for (size_t k = 0; k < choices_.size(); ++k) {
@@ -45,6 +50,8 @@ Status CompletionRunner::Submit(Backend& backend) {
   }
   return Status::Ok();
 }
+
+void CompletionRunner::SetWake(std::function<void()> wake) { events_->SetNotify(std::move(wake)); }
 
 void CompletionRunner::CancelAll() {
   // Reads only what is constant after Submit and the queue's own record of ended choices: the consumer
@@ -78,98 +85,163 @@ void CompletionRunner::AddToken(Choice& c, const StreamEvent& event) {
   c.text_bytes += event.text.size();
 }
 
-Result<nlohmann::json> CompletionRunner::Collect(std::stop_token stop) {
-  std::stop_callback on_stop(stop, [this] { CancelAll(); });
-  size_t open = choices_.size();
-  RequestEvents::Event next;
-  while (open > 0) {
-    if (!events_->WaitUntil(Clock::TimePoint::max(), &next)) continue;  // (no deadline: never false)
-    Choice& c = choices_[static_cast<size_t>(next.choice)];
-    const StreamEvent& e = next.event;
-    if (e.kind == StreamEvent::Kind::kToken) {
-      AddToken(c, e);
-      c.text += e.text;
-      continue;
-    }
-    open--;
-    c.completion_tokens = std::max(c.completion_tokens, e.completion_tokens);
-    if (e.kind == StreamEvent::Kind::kError) {
-      error_ = e.error;
-      CancelAll();
-      return e.error;
-    }
+// ---- Collecting ----
+
+void CompletionRunner::Gather(const RequestEvents::Event& next) {
+  Choice& c = choices_[static_cast<size_t>(next.choice)];
+  const StreamEvent& e = next.event;
+  if (e.kind == StreamEvent::Kind::kToken) {
+    AddToken(c, e);
     c.text += e.text;
-    c.finish_reason = e.finish_reason;
+    return;
   }
+  open_--;
+  c.completion_tokens = std::max(c.completion_tokens, e.completion_tokens);
+  if (e.kind == StreamEvent::Kind::kError) {
+    if (failed_) return;  // a choice cancelled after the first error
+    failed_ = true;
+    error_ = e.error;
+    CancelAll();
+    return;
+  }
+  c.text += e.text;
+  c.finish_reason = e.finish_reason;
+}
+
+std::optional<Result<json>> CompletionRunner::Collected() {
+  if (failed_) return Result<json>(error_);
+  if (open_ > 0) return std::nullopt;
   std::vector<ChoiceResult> results(choices_.size());
   for (size_t k = 0; k < choices_.size(); ++k) {
     Choice& c = choices_[k];
     results[k] = {static_cast<int>(k), std::move(c.text), c.finish_reason, std::move(c.tokens)};
   }
-  return ResponseJson(meta_, request_, results, usage());
+  return Result<json>(ResponseJson(meta_, request_, results, usage()));
+}
+
+std::optional<Result<json>> CompletionRunner::PollCollect() {
+  RequestEvents::Event next;
+  while (true) {
+    if (std::optional<Result<json>> result = Collected()) return result;
+    if (!events_->TryPop(&next)) return std::nullopt;
+    Gather(next);
+  }
+}
+
+Result<json> CompletionRunner::Collect(std::stop_token stop) {
+  std::stop_callback on_stop(stop, [this] { CancelAll(); });
+  RequestEvents::Event next;
+  while (true) {
+    if (std::optional<Result<json>> result = Collected()) return std::move(*result);
+    if (events_->WaitUntil(Clock::TimePoint::max(), &next)) Gather(next);  // (no deadline: never false)
+  }
+}
+
+// ---- Streaming ----
+
+json CompletionRunner::NoLogprobs() const { return wants_logprobs() ? LogprobsJson(request_, {}) : json(nullptr); }
+
+void CompletionRunner::PendChunk(int index, const std::string& text, const std::string& role,
+                                 std::optional<FinishReason> finish, const json& logprobs) {
+  pending_.push_back(SseData(ChunkJson(meta_, request_, index, text, role, finish, logprobs)));
+}
+
+void CompletionRunner::PendEndIfDone() {
+  if (open_ > 0 || end_pended_) return;
+  end_pended_ = true;
+  if (!failed_ && request_.include_usage) pending_.push_back(SseData(UsageChunkJson(meta_, usage())));
+  pending_.push_back(kSseDone);
+}
+
+void CompletionRunner::Render(const RequestEvents::Event& next) {
+  const auto k = static_cast<size_t>(next.choice);
+  Choice& c = choices_[k];
+  const int index = next.choice;
+  const StreamEvent& e = next.event;
+  if (e.kind == StreamEvent::Kind::kToken) {
+    c.tokens.clear();
+    AddToken(c, e);
+    if (e.text.empty() && !wants_logprobs()) return;  // held back: nothing to show yet
+    PendChunk(index, e.text, "", std::nullopt, LogprobsJson(request_, c.tokens));
+    return;
+  }
+  open_--;
+  c.completion_tokens = std::max(c.completion_tokens, e.completion_tokens);
+  if (e.kind == StreamEvent::Kind::kError) {
+    if (!failed_) {  // (a choice cancelled after the first error: already reported)
+      failed_ = true;
+      error_ = e.error;
+      CancelAll();
+      pending_.push_back(SseData(ErrorFromStatus(e.error).ToJson()));
+    }
+  } else {
+    if (!e.text.empty()) PendChunk(index, e.text, "", std::nullopt, NoLogprobs());
+    c.finish_reason = e.finish_reason;
+    PendChunk(index, "", "", e.finish_reason, NoLogprobs());
+  }
+  PendEndIfDone();
+}
+
+Clock::TimePoint CompletionRunner::KeepAliveDue(milliseconds keepalive) const {
+  // Saturates: a keep-alive too far off for the clock's type never falls due.
+  const auto room = std::chrono::duration_cast<milliseconds>(Clock::TimePoint::max() - last_write_);
+  return keepalive >= room ? Clock::TimePoint::max() : last_write_ + keepalive;
+}
+
+CompletionRunner::SsePull CompletionRunner::Pull(Clock::TimePoint now, size_t max_bytes, std::string* out,
+                                                 milliseconds keepalive, bool take_events) {
+  if (!started_) {
+    started_ = true;
+    last_write_ = now;
+    const json no_logprobs = NoLogprobs();
+    for (size_t k = 0; k < choices_.size(); ++k) {
+      if (meta_.kind == ApiKind::kChat) PendChunk(static_cast<int>(k), "", "assistant", std::nullopt, no_logprobs);
+      if (request_.echo) PendChunk(static_cast<int>(k), choices_[k].text, "", std::nullopt, no_logprobs);
+    }
+    PendEndIfDone();  // (no choices)
+  }
+  const size_t before = out->size();
+  RequestEvents::Event next;
+  while (out->size() < max_bytes) {
+    if (pending_.empty()) {
+      if (!take_events || end_pended_ || !events_->TryPop(&next)) break;
+      Render(next);
+      continue;
+    }
+    *out += pending_.front();
+    pending_.pop_front();
+  }
+  if (out->size() > before) last_write_ = now;
+  if (end_pended_ && pending_.empty()) return {PullState::kEnd, Clock::TimePoint::max()};
+  if (out->size() >= max_bytes) return {PullState::kMore, now};
+  if (out->size() == before && now >= KeepAliveDue(keepalive)) {
+    *out += kSseKeepAlive;
+    last_write_ = now;
+  }
+  return {PullState::kWait, KeepAliveDue(keepalive)};
+}
+
+CompletionRunner::SsePull CompletionRunner::PullSse(Clock::TimePoint now, size_t max_bytes, std::string* out,
+                                                    milliseconds keepalive) {
+  return Pull(now, max_bytes, out, keepalive, /*take_events=*/true);
 }
 
 bool CompletionRunner::StreamTo(const std::function<bool(std::string_view)>& write, milliseconds keepalive,
                                 std::stop_token stop) {
   std::stop_callback on_stop(stop, [this] { CancelAll(); });
-  auto last_write = clock_->Now();
-  auto send = [&](const std::string& data) {
-    last_write = clock_->Now();
-    if (write(data)) return true;
-    CancelAll();  // the client is gone: free the slots
-    return false;
-  };
-  auto chunk = [&](int index, const std::string& text, const std::string& role, std::optional<FinishReason> finish,
-                   const nlohmann::json& logprobs) {
-    return send(SseData(ChunkJson(meta_, request_, index, text, role, finish, logprobs)));
-  };
-  const nlohmann::json no_logprobs = wants_logprobs() ? LogprobsJson(request_, {}) : nlohmann::json(nullptr);
-
-  for (size_t k = 0; k < choices_.size(); ++k) {
-    if (meta_.kind == ApiKind::kChat && !chunk(static_cast<int>(k), "", "assistant", std::nullopt, no_logprobs)) {
-      return false;
-    }
-    if (request_.echo && !chunk(static_cast<int>(k), choices_[k].text, "", std::nullopt, no_logprobs)) {
-      return false;
-    }
-  }
-
-  size_t open = choices_.size();
-  bool failed = false;
-  // Handles one event of choice k; false when the client is gone.
-  auto handle = [&](size_t k, const StreamEvent& e) {
-    Choice& c = choices_[k];
-    const int index = static_cast<int>(k);
-    if (e.kind == StreamEvent::Kind::kToken) {
-      c.tokens.clear();
-      AddToken(c, e);
-      if (e.text.empty() && !wants_logprobs()) return true;  // held back: nothing to show yet
-      return chunk(index, e.text, "", std::nullopt, LogprobsJson(request_, c.tokens));
-    }
-    open--;
-    c.completion_tokens = std::max(c.completion_tokens, e.completion_tokens);
-    if (e.kind == StreamEvent::Kind::kError) {
-      if (failed) return true;  // cancelled after the first error: already reported
-      failed = true;
-      error_ = e.error;
-      CancelAll();
-      return send(SseData(ErrorFromStatus(e.error).ToJson()));
-    }
-    if (!e.text.empty() && !chunk(index, e.text, "", std::nullopt, no_logprobs)) return false;
-    c.finish_reason = e.finish_reason;
-    return chunk(index, "", "", e.finish_reason, no_logprobs);
-  };
-
+  std::string out;
   RequestEvents::Event next;
-  while (open > 0) {
-    if (events_->WaitUntil(last_write + keepalive, &next)) {
-      if (!handle(static_cast<size_t>(next.choice), next.event)) return false;
-    } else if (!send(kSseKeepAlive)) {  // nothing written for `keepalive`
+  while (true) {
+    // max_bytes 1: one SSE event per write. Events are taken by the wait below, one per wait.
+    out.clear();
+    const SsePull pulled = Pull(clock_->Now(), 1, &out, keepalive, /*take_events=*/false);
+    if (!out.empty() && !write(out)) {
+      CancelAll();  // the client is gone: free the slots
       return false;
     }
+    if (pulled.state == PullState::kEnd) return true;
+    if (pulled.state == PullState::kWait && events_->WaitUntil(pulled.wake_at, &next)) Render(next);
   }
-  if (!failed && request_.include_usage && !send(SseData(UsageChunkJson(meta_, usage())))) return false;
-  return send(kSseDone);
 }
 
 }  // namespace fpgaserve

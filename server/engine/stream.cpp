@@ -57,6 +57,23 @@ bool RequestEvents::WaitUntil(Clock::TimePoint deadline, Event* out) {
   return true;
 }
 
+bool RequestEvents::TryPop(Event* out) {
+  MutexLock lock(&mu_);
+  if (queue_.empty()) return false;
+  *out = std::move(queue_.front());
+  queue_.pop_front();
+  return true;
+}
+
+void RequestEvents::SetNotify(std::function<void()> notify) {
+  {
+    // A call in progress holds mu_: taking it waits that call out, and every later Add sees the new function.
+    MutexLock lock(&mu_);
+    notify_.swap(notify);
+  }
+  // `notify` now holds the previous function: destroyed here, outside the lock (it may own anything).
+}
+
 bool RequestEvents::ended(int choice) {
   MutexLock lock(&mu_);
   return static_cast<size_t>(choice) < ended_.size() && ended_[static_cast<size_t>(choice)];
@@ -71,6 +88,7 @@ void RequestEvents::Add(int choice, StreamEvent event) {
       ended_[k] = true;
     }
     queue_.push_back({choice, std::move(event)});
+    if (notify_) notify_();
   }
   cv_.notify_all();
 }

@@ -10,9 +10,12 @@
 //   RequestEvents::Event e;
 //   while (events->WaitUntil(deadline, &e)) ... e.choice, e.event ...
 //
+// A consumer that must not block (an event-driven connection) takes events with TryPop instead and is told
+// of each new one by a notify function (SetNotify), which it uses to schedule its next TryPop.
+//
 // Lock order: the engine's locks, then a Stream's, then its RequestEvents' (Push forwards with the Stream's
-// lock held, so that an Attach racing with a Push neither loses nor reorders events). RequestEvents never
-// calls out with its lock held.
+// lock held, so that an Attach racing with a Push neither loses nor reorders events). The one call out with
+// RequestEvents' lock held is the notify function, which is therefore a leaf (see SetNotify).
 #pragma once
 
 #include <atomic>
@@ -20,6 +23,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -89,8 +93,8 @@ class Stream {
 
 // The events of one request's sequences in arrival order, each tagged with its choice index.
 //
-// Threading: Add (through Stream::Push) from any producer thread; WaitUntil from one consumer thread; ended()
-// from any thread.
+// Threading: Add (through Stream::Push) from any producer thread; WaitUntil and TryPop from one consumer
+// thread at a time; SetNotify and ended() from any thread.
 class RequestEvents {
  public:
   struct Event {
@@ -108,6 +112,21 @@ class RequestEvents {
   // or the deadline ends the wait: there is no polling in between.
   bool WaitUntil(Clock::TimePoint deadline, Event* out) EXCLUDES(mu_);
 
+  // Takes the oldest queued event into *out and returns true, or returns false at once when none is queued.
+  bool TryPop(Event* out) EXCLUDES(mu_);
+
+  // Sets the function called after each event is queued (nullptr: none), to wake a consumer that does not
+  // wait here. It is called once per event, on the pushing thread (the engine's, or AttachTo's caller for
+  // the events an attach moves over), after the event is queued and with this object's lock held, and a
+  // Stream's lock and possibly the engine's locks as well: it must be a leaf that takes no lock of ours and
+  // calls nothing that might (an atomic exchange and a post to an event loop are fine). An event queued
+  // before the function is set does not call it: the consumer looks once (TryPop) after setting it.
+  // When SetNotify returns, no call of the previous function is running or will begin, so a consumer may
+  // set nullptr and then free what its function touches, while streams keep pushing. REQUIRES: not called
+  // from inside the notify function, nor with a Stream's lock held (both would deadlock). The previous
+  // function is destroyed after the lock is released.
+  void SetNotify(std::function<void()> notify) EXCLUDES(mu_);
+
   // Whether `choice`'s final event has arrived (taken by WaitUntil or not): its sequence has ended, so there
   // is nothing left to cancel.
   bool ended(int choice) EXCLUDES(mu_);
@@ -121,7 +140,8 @@ class RequestEvents {
   Mutex mu_;
   std::condition_variable cv_;  // notified by Add
   std::deque<Event> queue_ GUARDED_BY(mu_);
-  std::vector<bool> ended_ GUARDED_BY(mu_);  // by choice index; grown on demand
+  std::vector<bool> ended_ GUARDED_BY(mu_);       // by choice index; grown on demand
+  std::function<void()> notify_ GUARDED_BY(mu_);  // called by Add under mu_ (so SetNotify can wait it out)
 };
 
 }  // namespace fpgaserve

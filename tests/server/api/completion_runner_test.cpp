@@ -1,8 +1,11 @@
 // CompletionRunner against a ManualBackend (the test pushes every event) on a FakeClock: response shapes,
 // the order of streamed chunks, keep-alives exactly when due, and waits that end only on an event, the
 // keep-alive time or a stop. One test keeps FakeBackend's threads, for producers racing the consumer.
+// The non-blocking core (PullSse, PollCollect, SetWake) is driven directly at chosen times: the same bytes and
+// JSON as the blocking calls, max_bytes respected, keep-alives and wake-up times, and the wake function.
 #include "server/api/completion_runner.h"
 
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -412,6 +415,232 @@ TEST_F(CompletionRunnerTest, AStopRequestedBeforeCollectCancels) {
   auto body = runner->Collect(stop.get_token());
   ASSERT_FALSE(body.ok());
   EXPECT_EQ(body.status().code(), StatusCode::kCancelled);
+}
+
+// ---- The non-blocking core ----
+
+using PullState = CompletionRunner::PullState;
+constexpr size_t kRoom = 1 << 20;  // max_bytes that never stops a pull
+
+TEST_F(CompletionRunnerTest, PullWritesKeepAliveExactlyWhenDue) {
+  ManualBackend backend;
+  auto runner = Make(ApiKind::kCompletion, R"({"prompt":"a","stream":true})");
+  ASSERT_TRUE(runner->Submit(backend).ok());
+  const Clock::TimePoint t0 = clock_.Now();
+  const milliseconds keepalive(50);
+  std::string out;
+  EXPECT_EQ(runner->PullSse(t0, kRoom, &out, keepalive).state, PullState::kWait);
+  EXPECT_EQ(runner->PullSse(t0 + milliseconds(49), kRoom, &out, keepalive).state, PullState::kWait);
+  EXPECT_EQ(out, "");  // not yet due
+  EXPECT_EQ(runner->PullSse(t0 + milliseconds(50), kRoom, &out, keepalive).state, PullState::kWait);
+  EXPECT_EQ(out, ": keep-alive\n\n");
+  out.clear();
+  runner->PullSse(t0 + milliseconds(99), kRoom, &out, keepalive);
+  EXPECT_EQ(out, "");  // the keep-alive restarted the time: next due at 100
+
+  backend.stream(0)->Push(TokenEvent("x", 300));
+  runner->PullSse(t0 + milliseconds(120), kRoom, &out, keepalive);  // past 100, but a chunk is written instead
+  EXPECT_EQ(json::parse(out.substr(6))["choices"][0]["text"], "x");
+  out.clear();
+  runner->PullSse(t0 + milliseconds(169), kRoom, &out, keepalive);
+  EXPECT_EQ(out, "");
+  runner->PullSse(t0 + milliseconds(170), kRoom, &out, keepalive);
+  EXPECT_EQ(out, ": keep-alive\n\n");
+  out.clear();
+  runner->PullSse(t0 + milliseconds(300), kRoom, &out, keepalive);  // a late pull: one keep-alive, not several
+  EXPECT_EQ(out, ": keep-alive\n\n");
+}
+
+TEST_F(CompletionRunnerTest, PullReturnsWaitWithNextKeepAliveTime) {
+  ManualBackend backend;
+  auto runner = Make(ApiKind::kCompletion, R"({"prompt":"a","stream":true})");
+  ASSERT_TRUE(runner->Submit(backend).ok());
+  const Clock::TimePoint t0 = clock_.Now();
+  const milliseconds keepalive(1000);
+  std::string out;
+  auto pulled = runner->PullSse(t0, kRoom, &out, keepalive);
+  EXPECT_EQ(pulled.state, PullState::kWait);
+  EXPECT_EQ(pulled.wake_at, t0 + keepalive);  // the first pull starts the time
+
+  backend.stream(0)->Push(TokenEvent("x", 300));
+  pulled = runner->PullSse(t0 + milliseconds(10), kRoom, &out, keepalive);
+  EXPECT_EQ(pulled.state, PullState::kWait);
+  EXPECT_EQ(pulled.wake_at, t0 + milliseconds(1010));  // from the chunk just written
+  EXPECT_EQ(Events(out).size(), 1u);
+  pulled = runner->PullSse(t0 + milliseconds(20), kRoom, &out, keepalive);  // nothing new
+  EXPECT_EQ(pulled.state, PullState::kWait);
+  EXPECT_EQ(pulled.wake_at, t0 + milliseconds(1010));
+  EXPECT_EQ(Events(out).size(), 1u);
+
+  backend.stream(0)->Push(FinishedEvent(1));
+  EXPECT_EQ(runner->PullSse(t0 + milliseconds(30), kRoom, &out, keepalive).state, PullState::kEnd);
+  const auto events = Events(out);
+  ASSERT_EQ(events.size(), 3u);  // the token, the finish, [DONE]
+  EXPECT_EQ(events.back(), "data: [DONE]");
+  const std::string all = out;
+  EXPECT_EQ(runner->PullSse(t0 + milliseconds(5000), kRoom, &out, keepalive).state, PullState::kEnd);
+  EXPECT_EQ(out, all);  // after the end: nothing more, not even a keep-alive
+}
+
+// Whole SSE events only, stopping once `out` holds max_bytes; every pull together writes exactly StreamTo's
+// bytes.
+TEST_F(CompletionRunnerTest, PullStopsAtMaxBytes) {
+  const std::string body = R"({"messages":[{"role":"user","content":"hi"}],"stream":true,"n":2,
+                               "stream_options":{"include_usage":true}})";
+  auto push_all = [](ManualBackend& backend) {
+    for (size_t k = 0; k < 2; ++k) PushHello(backend, k);
+  };
+  ManualBackend reference_backend;
+  auto reference = Make(ApiKind::kChat, body);
+  ASSERT_TRUE(reference->Submit(reference_backend).ok());
+  push_all(reference_backend);
+  std::string expected;
+  ASSERT_TRUE(StreamAll(*reference, &expected));
+  const auto expected_events = Events(expected);
+  ASSERT_EQ(expected_events.size(), 12u);  // 2 roles, 6 tokens, 2 finishes, usage, [DONE]
+
+  ManualBackend backend;
+  auto runner = Make(ApiKind::kChat, body);
+  ASSERT_TRUE(runner->Submit(backend).ok());
+  push_all(backend);
+  const Clock::TimePoint now = clock_.Now();
+  std::string got;
+  std::string out;
+  EXPECT_EQ(runner->PullSse(now, 1, &out, milliseconds(5000)).state, PullState::kMore);
+  EXPECT_EQ(out, expected_events[0] + "\n\n");  // one event: max_bytes is reached inside it
+  got += out;
+
+  out = "prefix";  // already at max_bytes: nothing is added
+  EXPECT_EQ(runner->PullSse(now, 6, &out, milliseconds(5000)).state, PullState::kMore);
+  EXPECT_EQ(out, "prefix");
+
+  out.clear();  // room for one event and a byte: the second event is finished, and no third begun
+  const size_t max_bytes = expected_events[1].size() + 2 + 1;
+  EXPECT_EQ(runner->PullSse(now, max_bytes, &out, milliseconds(5000)).state, PullState::kMore);
+  EXPECT_EQ(out, expected_events[1] + "\n\n" + expected_events[2] + "\n\n");
+  got += out;
+
+  for (int pulls = 0; pulls < 100; ++pulls) {  // the rest, 200 bytes at a time
+    out.clear();
+    const auto pulled = runner->PullSse(now, 200, &out, milliseconds(5000));
+    EXPECT_LT(out.rfind("data: "), 200u);  // the last event began below max_bytes: none after the one crossing it
+    got += out;
+    if (pulled.state == PullState::kEnd) break;
+    ASSERT_EQ(pulled.state, PullState::kMore);  // everything is ready: never a wait
+  }
+  EXPECT_EQ(got, expected);
+}
+
+TEST_F(CompletionRunnerTest, WakeIsCalledWhenAnEventArrives) {
+  ManualBackend backend;
+  auto runner = Make(ApiKind::kCompletion, R"({"prompt":"a","n":2,"stream":true})");
+  ASSERT_TRUE(runner->Submit(backend).ok());
+  std::atomic<int> wakes{0};
+  runner->SetWake([&wakes] { wakes++; });
+  EXPECT_EQ(wakes.load(), 0);
+  const Clock::TimePoint now = clock_.Now();
+  std::string out;
+  EXPECT_EQ(runner->PullSse(now, kRoom, &out, milliseconds(5000)).state, PullState::kWait);
+
+  // Pushed on the engine's side (another thread): once woken, a pull finds the event.
+  std::thread engine([&] { backend.stream(1)->Push(TokenEvent("x", 300)); });
+  while (wakes.load() < 1) std::this_thread::yield();
+  runner->PullSse(now, kRoom, &out, milliseconds(5000));
+  ASSERT_EQ(Events(out).size(), 1u);
+  EXPECT_EQ(json::parse(out.substr(6))["choices"][0]["index"], 1);
+  engine.join();
+
+  backend.stream(0)->Push(TokenEvent("y", 301));
+  backend.stream(0)->Push(FinishedEvent(1));
+  EXPECT_EQ(wakes.load(), 3);  // one per event
+
+  // The runner goes (the connection with it) while the engine still holds choice 1's stream: its
+  // cancellation's final event wakes nobody.
+  std::shared_ptr<Stream> still_running = backend.stream(1);
+  runner.reset();
+  EXPECT_TRUE(still_running->cancelled());
+  still_running->Push(ErrorEvent(Status::Cancelled("cancelled"), 1));
+  EXPECT_EQ(wakes.load(), 3);
+}
+
+TEST_F(CompletionRunnerTest, PollCollectNulloptUntilEveryChoiceEnds) {
+  const std::string body = R"({"prompt":"a","n":2,"logprobs":1})";
+  ManualBackend reference_backend;
+  auto reference = Make(ApiKind::kCompletion, body);
+  ASSERT_TRUE(reference->Submit(reference_backend).ok());
+  PushHello(reference_backend, 1);
+  PushHello(reference_backend, 0);
+  const auto expected = reference->Collect({});
+  ASSERT_TRUE(expected.ok());
+
+  ManualBackend backend;
+  auto runner = Make(ApiKind::kCompletion, body);
+  ASSERT_TRUE(runner->Submit(backend).ok());
+  EXPECT_FALSE(runner->PollCollect().has_value());
+  PushHello(backend, 1);
+  EXPECT_FALSE(runner->PollCollect().has_value());  // choice 0 is still running
+  backend.stream(0)->Push(TokenEvent("Hel", 300));
+  backend.stream(0)->Push(TokenEvent("lo", 301));
+  backend.stream(0)->Push(TokenEvent("!", 302));
+  EXPECT_FALSE(runner->PollCollect().has_value());
+  backend.stream(0)->Push(FinishedEvent(3));
+  const auto got = runner->PollCollect();
+  ASSERT_TRUE(got.has_value());
+  ASSERT_TRUE(got->ok()) << got->status().message();
+  EXPECT_EQ(got->value(), expected.value());  // Collect's JSON
+  EXPECT_EQ(got->value()["choices"][0]["text"], "Hello!");
+  EXPECT_EQ(got->value()["choices"][0]["logprobs"]["tokens"].size(), 3u);
+  EXPECT_EQ(clock_.Waiters(), 0);  // no call waited
+}
+
+TEST_F(CompletionRunnerTest, PollCollectReturnsTheFirstErrorAtOnceAndCancelsTheOthers) {
+  ManualBackend backend;
+  auto runner = Make(ApiKind::kCompletion, R"({"prompt":"a","n":2})");
+  ASSERT_TRUE(runner->Submit(backend).ok());
+  backend.stream(0)->Push(TokenEvent("x", 300));
+  EXPECT_FALSE(runner->PollCollect().has_value());
+  backend.stream(1)->Push(ErrorEvent(Status::DeviceFailure("card sim0 failed")));
+  const auto got = runner->PollCollect();
+  ASSERT_TRUE(got.has_value());
+  ASSERT_FALSE(got->ok());
+  EXPECT_EQ(got->status().code(), StatusCode::kDeviceFailure);
+  EXPECT_TRUE(backend.stream(0)->cancelled());  // still running: cancelled without waiting for it
+  EXPECT_EQ(runner->error().code(), StatusCode::kDeviceFailure);
+}
+
+// The transport's closed() stop token cancels through CancelAll while the stream is being pulled: each
+// choice's cancellation error arrives as an event (and wakes the reader); the first is streamed, then, once
+// every choice has ended, [DONE].
+TEST_F(CompletionRunnerTest, CancelWhilePullingStreamsTheErrorThenDone) {
+  ManualBackend backend;
+  auto runner = Make(ApiKind::kCompletion, R"({"prompt":"a","n":2,"stream":true})");
+  ASSERT_TRUE(runner->Submit(backend).ok());
+  std::atomic<int> wakes{0};
+  runner->SetWake([&wakes] { wakes++; });
+  std::stop_source closed;
+  std::stop_callback on_closed(closed.get_token(), [&] { runner->CancelAll(); });
+  const Clock::TimePoint now = clock_.Now();
+  std::string out;
+  backend.stream(0)->Push(TokenEvent("x", 300));
+  runner->PullSse(now, kRoom, &out, milliseconds(5000));
+  ASSERT_EQ(Events(out).size(), 1u);
+
+  closed.request_stop();
+  EXPECT_EQ(backend.cancelled(), 2);
+  out.clear();
+  EXPECT_EQ(runner->PullSse(now, kRoom, &out, milliseconds(5000)).state, PullState::kWait);
+  EXPECT_EQ(out, "");  // nothing to say until the engine answers
+
+  backend.stream(1)->Push(ErrorEvent(Status::Cancelled("cancelled")));  // the engine's answer, per choice
+  EXPECT_EQ(wakes.load(), 2);
+  EXPECT_EQ(runner->PullSse(now, kRoom, &out, milliseconds(5000)).state, PullState::kWait);
+  ASSERT_EQ(Events(out).size(), 1u);
+  EXPECT_EQ(json::parse(out.substr(6))["error"]["code"], "cancelled");
+  out.clear();
+  backend.stream(0)->Push(ErrorEvent(Status::Cancelled("cancelled"), 1));
+  EXPECT_EQ(runner->PullSse(now, kRoom, &out, milliseconds(5000)).state, PullState::kEnd);
+  EXPECT_EQ(out, "data: [DONE]\n\n");  // the second error is not repeated
+  EXPECT_EQ(runner->error().code(), StatusCode::kCancelled);
 }
 
 }  // namespace

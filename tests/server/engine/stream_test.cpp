@@ -1,7 +1,9 @@
-// Stream and RequestEvents: events in order, attaching without losing or reordering any, and waits that end on
-// a push or on the clock's deadline and on nothing else.
+// Stream and RequestEvents: events in order, attaching without losing or reordering any, waits that end on a
+// push or on the clock's deadline and on nothing else, and the non-blocking consumer's TryPop and notify
+// function (once per event; never after SetNotify(nullptr) returned).
 #include "server/engine/stream.h"
 
+#include <atomic>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -161,6 +163,93 @@ TEST(RequestEventsTest, AWaitWithoutDeadlineOnTheRealClockEndsOnAPush) {
   ASSERT_TRUE(events->WaitUntil(Clock::TimePoint::max(), &e));
   EXPECT_EQ(e.event.token, 5);
   producer.join();
+}
+
+TEST(RequestEventsTest, TryPopTakesTheOldestEventOrReturnsFalseAtOnce) {
+  FakeClock clock;  // never advanced: a TryPop that waited would hang
+  auto events = std::make_shared<RequestEvents>(&clock);
+  Stream streams[2];
+  streams[0].AttachTo(events, 0);
+  streams[1].AttachTo(events, 1);
+  RequestEvents::Event e;
+  EXPECT_FALSE(events->TryPop(&e));
+  streams[1].Push(Token(1));
+  streams[0].Push(Token(2));
+  streams[1].Push(Final());
+  ASSERT_TRUE(events->TryPop(&e));
+  EXPECT_EQ(e.choice, 1);
+  EXPECT_EQ(e.event.token, 1);
+  ASSERT_TRUE(events->TryPop(&e));
+  EXPECT_EQ(e.choice, 0);
+  EXPECT_EQ(e.event.token, 2);
+  ASSERT_TRUE(events->TryPop(&e));
+  EXPECT_EQ(e.choice, 1);
+  EXPECT_EQ(e.event.kind, StreamEvent::Kind::kFinished);
+  EXPECT_FALSE(events->TryPop(&e));
+  EXPECT_EQ(clock.Waiters(), 0);
+}
+
+// The notify function runs once per queued event, the events an attach moves over included; events queued
+// before it was set call nothing.
+TEST(RequestEventsTest, NotifyRunsOncePerEventIncludingTheAttachReplay) {
+  auto events = std::make_shared<RequestEvents>();
+  Stream before;
+  before.AttachTo(events, 0);
+  before.Push(Token(0));  // no notify set yet
+  int calls = 0;
+  events->SetNotify([&calls] { calls++; });
+  EXPECT_EQ(calls, 0);
+  Stream late;
+  late.Push(Token(1));
+  late.Push(Token(2));
+  late.AttachTo(events, 1);  // moves 1 and 2 over: a call each
+  EXPECT_EQ(calls, 2);
+  late.Push(Token(3));
+  EXPECT_EQ(calls, 3);
+  before.Push(Final());
+  EXPECT_EQ(calls, 4);
+  RequestEvents::Event e;
+  for (int32_t id = 0; id <= 3; ++id) {
+    ASSERT_TRUE(events->TryPop(&e));
+    EXPECT_EQ(e.event.token, id);
+  }
+  ASSERT_TRUE(events->TryPop(&e));
+  EXPECT_EQ(e.choice, 0);
+  EXPECT_EQ(e.event.kind, StreamEvent::Kind::kFinished);
+  events->SetNotify(nullptr);
+  late.Push(Final());
+  EXPECT_EQ(calls, 4);  // cleared
+  EXPECT_TRUE(events->TryPop(&e));
+}
+
+// SetNotify(nullptr) racing with a producer: once it has returned, no call of the old function is running or
+// begins. The function lingers (a sleep) so that SetNotify is called while a call is in progress; a
+// SetNotify that only swapped the function without waiting that call out would return in its middle.
+TEST(RequestEventsTest, NoNotifyRunsAfterSetNotifyNullReturnsWhilePushesContinue) {
+  for (int round = 0; round < 20; ++round) {
+    auto events = std::make_shared<RequestEvents>();
+    auto stream = std::make_shared<Stream>();
+    stream->AttachTo(events, 0);
+    std::atomic<bool> entered{false};
+    std::atomic<bool> cleared{false};  // set right after SetNotify(nullptr) returned
+    std::atomic<int> late{0};          // calls running or begun after that
+    events->SetNotify([&] {
+      if (cleared.load()) late++;
+      entered.store(true);
+      std::this_thread::sleep_for(milliseconds(2));
+      if (cleared.load()) late++;
+    });
+    std::thread producer([&] {
+      int32_t id = 0;
+      while (!cleared.load()) stream->Push(Token(id++));
+      for (int i = 0; i < 1000; ++i) stream->Push(Token(id++));  // and go on after it
+    });
+    while (!entered.load()) std::this_thread::yield();
+    events->SetNotify(nullptr);
+    cleared.store(true);
+    producer.join();
+    EXPECT_EQ(late.load(), 0) << "round " << round;
+  }
 }
 
 }  // namespace

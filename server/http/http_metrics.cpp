@@ -45,8 +45,8 @@ void HttpMetrics::Export(const net::TransportMetrics& t) {
   connections_open_.Set(static_cast<double>(t.connections_open.load()));
   streams_open_.Set(static_cast<double>(t.streams_open.load()));
   MutexLock lock(&export_mu_);
-  const uint64_t now[5] = {t.connections_total.load(), t.connections_rejected.load(), t.expired_idle.load(),
-                           t.expired_request.load(), t.expired_write.load()};
+  const uint64_t now[5] = {t.connections_total.load(), t.connections_rejected.load(), t.deadline_expired_idle.load(),
+                           t.deadline_expired_request.load(), t.deadline_expired_write.load()};
   prometheus::Counter* counters[5] = {&connections_total_, &rejected_cap_, &expired_idle_, &expired_request_,
                                       &expired_write_};
   for (int i = 0; i < 5; ++i) {

@@ -47,7 +47,7 @@ net::TransportOptions TransportOptionsOf(const ServerConfig& c) {
   o.port = c.port;
   o.reuse_port = c.http_reuse_port != 0;
   o.io_threads = c.http_threads;
-  o.max_connections = c.max_connections;
+  o.max_connections = static_cast<size_t>(c.max_connections);
   o.request_deadline = std::chrono::seconds(c.http_read_timeout_s);
   o.idle_timeout = std::chrono::seconds(c.http_keep_alive_timeout_s);
   o.write_deadline = std::chrono::seconds(c.http_write_timeout_s);
@@ -223,7 +223,7 @@ HttpServer::HttpServer(const ServerConfig& config, std::string model_name,
       prep_(static_cast<size_t>(std::max(1, std::min(config.http_threads, 2)))) {
   net::TransportOptions options = TransportOptionsOf(config_);
   options.io_threads = IoThreads(config_.http_threads);
-  listener_ = std::make_unique<net::Listener>(io_, options, this, &transport_metrics_);
+  listener_ = std::make_unique<net::Listener>(io_, options, static_cast<net::Handler*>(this));
 }
 
 HttpServer::~HttpServer() {
@@ -557,7 +557,7 @@ void HttpServer::HandleTokenize(bool tokenize, const ExchangePtr& ex) {
 }
 
 void HttpServer::HandleMetrics(const ExchangePtr& ex) {
-  metrics_.Export(transport_metrics_);
+  metrics_.Export(listener_->metrics());
   Reply(ex, 200, prometheus::TextSerializer().Serialize(registry_->Collect()), "text/plain; version=0.0.4");
 }
 

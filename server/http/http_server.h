@@ -158,7 +158,6 @@ class HttpServer : private net::Handler {
 
   // Declared last, destroyed first: the connections the io_context still holds, and the jobs of the
   // preparation threads, call into everything above.
-  net::TransportMetrics transport_metrics_;
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;  // until Stop
   std::unique_ptr<net::Listener> listener_;

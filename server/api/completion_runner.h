@@ -27,7 +27,7 @@
 // sequences' cancellation errors then arrive as events like any other (streamed, then [DONE]).
 //
 // Threading: the reading calls (PullSse, PollCollect, StreamTo, Collect) on one thread at a time (the request's
-// HTTP thread or its connection's strand); CancelAll and SetWake are thread-safe.
+// HTTP thread or its connection's strand); CancelAll and SetWake from any thread (SetWake: see there).
 #pragma once
 
 #include <chrono>
@@ -56,6 +56,8 @@ class CompletionRunner {
   // (nullptr: RealClock()); it must outlive the runner.
   CompletionRunner(ResponseMeta meta, OpenAiRequest request, PreparedRequest prepared,
                    std::shared_ptr<const Tokenizer> tokenizer, Clock* clock = nullptr);
+  // Clears the wake function (no call of it runs after this returns), then cancels the sequences still
+  // running. Not concurrently with a reading call.
   ~CompletionRunner();
   CompletionRunner(const CompletionRunner&) = delete;
   CompletionRunner& operator=(const CompletionRunner&) = delete;
@@ -79,13 +81,15 @@ class CompletionRunner {
   // reader knows to call PullSse / PollCollect again: RequestEvents::SetNotify's contract (called on the
   // engine's thread with locks held, so it must be a leaf; no call runs after SetWake(nullptr) or the
   // destructor returned). Events that arrived before it was set call nothing: read once after setting it.
+  // Any thread, but not from inside the wake function itself.
   void SetWake(std::function<void()> wake);
 
   // Appends to *out the SSE bytes of everything ready at `now`, whole SSE events only, stopping once
   // out->size() >= max_bytes (an event that crosses it is finished): on the first call the opening chunks,
   // then one or two per queued event, and after the last choice ended the usage chunk and [DONE]. When it
   // wrote nothing and nothing was written for `keepalive` (now >= last write + keepalive), it writes
-  // ": keep-alive". `now` is the time the bytes count as written. Never blocks. Returns kMore, kWait with
+  // ": keep-alive". `now` is the time the bytes count as written; the first call starts the keep-alive time
+  // (it is due `keepalive` after it if nothing else is written). Never blocks. Returns kMore, kWait with
   // the next keep-alive time, or kEnd (see PullState); after kEnd further calls add nothing.
   SsePull PullSse(Clock::TimePoint now, size_t max_bytes, std::string* out, std::chrono::milliseconds keepalive);
 

@@ -123,8 +123,8 @@ class RequestEvents {
   // before the function is set does not call it: the consumer looks once (TryPop) after setting it.
   // When SetNotify returns, no call of the previous function is running or will begin, so a consumer may
   // set nullptr and then free what its function touches, while streams keep pushing. REQUIRES: not called
-  // from inside the notify function, nor with a Stream's lock held (both would deadlock). The previous
-  // function is destroyed after the lock is released.
+  // from inside the notify function, nor holding a lock that a pusher holds around Push (a Stream's, the
+  // engine's): either would deadlock. The previous function is destroyed after the lock is released.
   void SetNotify(std::function<void()> notify) EXCLUDES(mu_);
 
   // Whether `choice`'s final event has arrived (taken by WaitUntil or not): its sequence has ended, so there

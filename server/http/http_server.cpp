@@ -290,11 +290,8 @@ std::string HttpServer::ErrorBody(int status, std::string_view message) {
   ApiError e;
   switch (status) {
     case 413: e = BodyTooLargeError(static_cast<size_t>(config_.max_body_bytes)); break;
-    case 503:
-      e = {503, std::string(message), "server_error", "", "service_unavailable"};
-      break;
-    default:
-      e = {status, std::string(message), status < 500 ? "invalid_request_error" : "server_error", "", ""};
+    case 503: e = {503, std::string(message), "server_error", "", "service_unavailable"}; break;
+    default: e = {status, std::string(message), status < 500 ? "invalid_request_error" : "server_error", "", ""};
   }
   metrics_.CountError(e.type);
   return e.Body();
@@ -413,8 +410,8 @@ void HttpServer::Prepare(const ExchangePtr& ex, std::function<void()> work) {
   // overloaded the same way, and says so the same way.
   if (preparing_.fetch_add(1) >= config_.max_queue) {
     preparing_--;
-    return SendError(
-        ex, ErrorFromStatus(Status::ResourceExhausted("The server is busy preparing other requests; retry shortly.")));
+    return SendError(ex, ErrorFromStatus(
+                             Status::ResourceExhausted("The server is busy preparing other requests; retry shortly.")));
   }
   boost::asio::post(prep_, [this, work = std::move(work)] {
     preparing_--;
@@ -431,8 +428,7 @@ void HttpServer::HandleGenerate(ApiKind kind, const ExchangePtr& ex) {
 void HttpServer::Generate(ApiKind kind, const ExchangePtr& ex, const Ready& ready) {
   if (ex->net->closed().stop_requested()) return LogRequest(*ex, 499);  // the client left while it waited
   std::string param;
-  Result<OpenAiRequest> parsed =
-      ParseOpenAiRequest(kind, ex->request().body, RequestLimits{config_.max_n}, &param);
+  Result<OpenAiRequest> parsed = ParseOpenAiRequest(kind, ex->request().body, RequestLimits{config_.max_n}, &param);
   if (!parsed.ok()) return SendError(ex, ErrorFromStatus(parsed.status(), param));
   OpenAiRequest& request = parsed.value();
   ex->user = request.user;

@@ -36,9 +36,9 @@ Route FindRoute(std::string_view method, std::string_view path) {
   }
   if (entry == nullptr) {
     if (method == "OPTIONS") route.id = RouteId::kMethodNotAllowed;  // a preflight the server did not answer
-    return route;                                                     // kNotFound, "other"
+    return route;                                                    // kNotFound, "other"
   }
-  route.label = entry->path.data();    // the table's literals are NUL-terminated
+  route.label = entry->path.data();  // the table's literals are NUL-terminated
   if (as != entry->method) {
     route.id = RouteId::kMethodNotAllowed;
     route.allow = entry->method.data();

@@ -31,8 +31,8 @@ enum class RouteId {
 
 struct Route {
   RouteId id = RouteId::kNotFound;
-  std::string model_id;  // kModels for /v1/models/{id}: the id, percent-decoding not applied
-  const char* allow = "";  // kMethodNotAllowed: the Allow header's value
+  std::string model_id;         // kModels for /v1/models/{id}: the id, percent-decoding not applied
+  const char* allow = "";       // kMethodNotAllowed: the Allow header's value
   const char* label = "other";  // the endpoint label of the request metrics: the route's path, or "other"
 };
 

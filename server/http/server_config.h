@@ -61,16 +61,16 @@ struct ServerConfig {
   std::vector<std::string> cors_origins;  // empty = CORS off; "*" = any origin
   // HTTP.
   int max_body_bytes = 1 << 20;
-  double sse_keepalive_s = 5;   // SSE comment interval while no token arrives
-  double drain_timeout_s = 30;  // on SIGTERM: how long in-flight requests may still run
-  int http_threads = 2;                // I/O threads; no connection holds one (server/net)
-  int max_connections = 10000;         // open connections; past it 503 and close
-  int max_header_bytes = 8192;         // a request's header block; larger: 431
-  int http_reuse_port = 0;             // 1: SO_REUSEPORT (several processes share the port on purpose)
-  int http_read_timeout_s = 10;        // a request's headers and body, in total, from its first byte
-  int http_write_timeout_s = 30;       // a write that makes no progress (a reader that stopped) closes
-  int http_keep_alive_timeout_s = 5;   // a connection idle between requests (or before its first)
-  int retry_after_s = 1;  // the Retry-After header of 429 answers
+  double sse_keepalive_s = 5;         // SSE comment interval while no token arrives
+  double drain_timeout_s = 30;        // on SIGTERM: how long in-flight requests may still run
+  int http_threads = 2;               // I/O threads; no connection holds one (server/net)
+  int max_connections = 10000;        // open connections; past it 503 and close
+  int max_header_bytes = 8192;        // a request's header block; larger: 431
+  int http_reuse_port = 0;            // 1: SO_REUSEPORT (several processes share the port on purpose)
+  int http_read_timeout_s = 10;       // a request's headers and body, in total, from its first byte
+  int http_write_timeout_s = 30;      // a write that makes no progress (a reader that stopped) closes
+  int http_keep_alive_timeout_s = 5;  // a connection idle between requests (or before its first)
+  int retry_after_s = 1;              // the Retry-After header of 429 answers
   // Logs.
   std::string log_format = "text";  // text | json
   std::string log_level = "info";   // trace | debug | info | warn | error

@@ -3,11 +3,11 @@
 // stop it; every wait is bounded.
 #pragma once
 
-#include <algorithm>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <memory>
@@ -67,7 +67,8 @@ class ServeProcess {
  private:
   void Start(const std::vector<std::string>& model_flags, const std::vector<std::string>& extra) {
     log_ = dir_.file("serve.log");
-    std::vector<std::string> args = {FpgaserveBinary(), "serve", "--host", "127.0.0.1", "--http-keep-alive-timeout-s", "1"};
+    std::vector<std::string> args = {
+        FpgaserveBinary(), "serve", "--host", "127.0.0.1", "--http-keep-alive-timeout-s", "1"};
     // A free port unless the test asks for one.
     if (std::find(extra.begin(), extra.end(), "--port") == extra.end()) args.insert(args.end(), {"--port", "0"});
     args.insert(args.end(), model_flags.begin(), model_flags.end());

@@ -1,8 +1,6 @@
 #include "server/soak/attack_clients.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -11,6 +9,9 @@
 #include <cstdlib>
 #include <deque>
 #include <vector>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 namespace fpgaserve::testing {
 

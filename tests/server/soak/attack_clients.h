@@ -17,8 +17,8 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
@@ -45,11 +45,11 @@ struct AttackPlan {
 // What the clients saw so far. Connection errors (refused, reset before connecting) count in connect_errors
 // and a slowloris connection that fails is retried like one the server closed.
 struct AttackCounts {
-  int slowloris_open = 0;              // connected, and not closed by the server, now
-  int slowloris_connects = 0;          // connections completed, reconnections included
-  int slowloris_closed_by_server = 0;  // an answer (408, 503), EOF or reset seen on a slowloris connection
-  int slowloris_lines_sent = 0;        // header lines after the request line
-  int stop_reading_heads = 0;          // stop-reading clients that got a response head
+  int slowloris_open = 0;                  // connected, and not closed by the server, now
+  int slowloris_connects = 0;              // connections completed, reconnections included
+  int slowloris_closed_by_server = 0;      // an answer (408, 503), EOF or reset seen on a slowloris connection
+  int slowloris_lines_sent = 0;            // header lines after the request line
+  int stop_reading_heads = 0;              // stop-reading clients that got a response head
   std::map<int, int> stop_reading_status;  // status code -> clients
   int stop_reading_closed_early = 0;       // the server closed before a response head
   int stop_reading_closed_after_head = 0;  // the server reset a stalled stream (a write deadline)

@@ -8,8 +8,8 @@
 //     that ends the headers. When the server closes one (a header deadline, a connection cap), it is opened
 //     again after `header_interval`, so the pressure stays at `slowloris` connections while the attack runs.
 //   - stop-reading: a small receive buffer, a complete streaming request whose answer is long, reads the
-//     response head (status line and headers), then never reads again. The server's writes fill the socket
-//     buffers and stall; the connection stays open until Stop().
+//     response head (status line and headers), then never reads again; the connection stays open until
+//     Stop(). Whether the server's writes stall depends on how much it sends against its send buffer.
 //   - disconnect-mid-prefill: sends a complete request with a long prompt and closes the socket as soon as the
 //     last byte is written (half with FIN, half with RST via SO_LINGER 0), while the server is still reading
 //     or prefilling it.

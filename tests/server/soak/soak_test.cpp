@@ -181,9 +181,9 @@ TEST(Soak, AttackAndStreamsLeaveNothingBehind) {
               sizes.streams, sizes.slowloris, sizes.stop_reading, sizes.disconnect);
   std::fflush(stdout);  // before ServeProcess forks: a child would write the buffered text again
 
-  // Room in the queue for every sequence of the test (a stop-reading request asks for 4 choices): 429s are
-  // allowed, but a queue that fills would hide the rest of the test behind them.
-  const int max_queue = 2 * (sizes.streams + 4 * sizes.stop_reading + sizes.disconnect);
+  // Room in the queue for every sequence of the test: 429s are allowed, but a queue that fills would hide the
+  // rest of the test behind them.
+  const int max_queue = 2 * (sizes.streams + sizes.stop_reading + sizes.disconnect);
   // One kernel thread for the card (automatic gives the tiny model one too), whatever the machine.
   ServeProcess server(
       {"--device", "sim:1", "--sim-threads", "1", "--kv-slots", "8", "--max-queue", std::to_string(max_queue)});
@@ -206,12 +206,12 @@ TEST(Soak, AttackAndStreamsLeaveNothingBehind) {
   plan.slowloris = sizes.slowloris;
   plan.stop_reading = sizes.stop_reading;
   plan.disconnect_mid_prefill = sizes.disconnect;
-  // About 160 KB of SSE (4 choices x 100 tokens with 5 top logprobs, ~400 bytes a token), of which the client
-  // takes 8 KB. The rest waits in the daemon's socket: Linux grows a loopback send buffer to tcp_wmem's
-  // maximum (4 MB by default), more than the tiny model can write on one stream (16 choices x 127 tokens),
-  // so the daemon's writes do not block here; a write deadline is the transport's own tests' to show.
+  // About 40 KB of SSE (100 tokens with 5 top logprobs, ~400 bytes a token), of which the client takes 8 KB.
+  // The rest waits in the daemon's socket: Linux grows a loopback send buffer to tcp_wmem's maximum (4 MB by
+  // default), more than the tiny model can write on one stream (16 choices x 127 tokens: ~0.8 MB), so the
+  // daemon's writes do not block here; a write deadline is the transport's own tests' to show.
   plan.stop_reading_request = HttpPost(R"({"model":"tiny","prompt":)" + TokenIds(8) +
-                                       R"(,"max_tokens":100,"n":4,"logprobs":5,"stream":true,"ignore_eos":true})");
+                                       R"(,"max_tokens":100,"logprobs":5,"stream":true,"ignore_eos":true})");
   plan.prefill_request = HttpPost(R"({"model":"tiny","prompt":)" + TokenIds(110) +
                                   R"(,"max_tokens":16,"stream":true,"ignore_eos":true})");
   AttackClients attack(plan);

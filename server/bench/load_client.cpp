@@ -346,7 +346,10 @@ void Session::OnRead(beast::error_code ec, size_t) {
 void Session::HandleEvents(Clock::time_point at) {
   for (const std::string& event : events_) {
     saw_event_ = true;
-    if (event == "[DONE]") continue;
+    if (event == "[DONE]") {
+      rec_.done = true;
+      continue;
+    }
     const auto j = nlohmann::json::parse(event, nullptr, /*allow_exceptions=*/false);
     if (j.is_discarded() || !j.is_object())
       return Fail(RequestOutcome::kStreamError, "malformed event: " + Truncated(event));

@@ -44,6 +44,7 @@ struct RequestRecord {
   int completion_tokens = 0;  // from the usage chunk, else the number of content chunks
   int content_chunks = 0;
   bool usage_reported = false;
+  bool done = false;  // the stream ended with data: [DONE]
 
   bool ok() const { return outcome == RequestOutcome::kOk; }
   // How failures are counted: the status code ("429"), or "connection", "timeout", "stream".

@@ -43,6 +43,8 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <prometheus/registry.h>
 
@@ -130,6 +132,8 @@ class HttpServer : private net::Handler {
   // The ready state, or false with an Unavailable answer (loading or draining) already sent.
   bool GetReady(const ExchangePtr& ex, Ready* ready);
   bool Authorized(const net::Request& req) const;
+  // Every few seconds: after a burst of connections has closed, gives the freed memory back to the system.
+  void ScheduleTrim(uint64_t connections_at_last_trim);
   // Clears the wake-up of every runner still alive (none calls into the I/O threads afterwards).
   void DetachRunners() EXCLUDES(flight_mu_);
 
@@ -161,6 +165,9 @@ class HttpServer : private net::Handler {
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;  // until Stop
   std::unique_ptr<net::Listener> listener_;
+  // The trim timer's handlers and Stop's cancel run on one strand (the I/O threads are several).
+  boost::asio::strand<boost::asio::io_context::executor_type> trim_strand_{io_.get_executor()};
+  boost::asio::steady_timer trim_timer_{trim_strand_};
   boost::asio::thread_pool prep_;  // parsing, templates, tokenizing: off the I/O threads
 };
 

@@ -46,6 +46,7 @@ class ServeProcess {
 
   bool ok() const { return ready_; }
   int port() const { return port_; }
+  pid_t pid() const { return pid_; }  // the daemon's, for /proc/PID figures
   std::string log() const { return ReadFile(log_); }
   httplib::Client Client() const {
     httplib::Client c("127.0.0.1", port_);
@@ -67,10 +68,11 @@ class ServeProcess {
  private:
   void Start(const std::vector<std::string>& model_flags, const std::vector<std::string>& extra) {
     log_ = dir_.file("serve.log");
-    std::vector<std::string> args = {
-        FpgaserveBinary(), "serve", "--host", "127.0.0.1", "--http-keep-alive-timeout-s", "1"};
-    // A free port unless the test asks for one.
-    if (std::find(extra.begin(), extra.end(), "--port") == extra.end()) args.insert(args.end(), {"--port", "0"});
+    std::vector<std::string> args = {FpgaserveBinary(), "serve", "--host", "127.0.0.1"};
+    // A free port and a 1 s keep-alive (tests end sooner), unless the test asks for others.
+    auto given = [&](const char* flag) { return std::find(extra.begin(), extra.end(), flag) != extra.end(); };
+    if (!given("--port")) args.insert(args.end(), {"--port", "0"});
+    if (!given("--http-keep-alive-timeout-s")) args.insert(args.end(), {"--http-keep-alive-timeout-s", "1"});
     args.insert(args.end(), model_flags.begin(), model_flags.end());
     args.insert(args.end(), extra.begin(), extra.end());
     pid_ = fork();

@@ -8,10 +8,10 @@ set -euo pipefail
 
 build_pkgs=(
   build-essential cmake pkg-config git ca-certificates python3
-  libboost-dev            # Boost.Asio: signals, timers and worker wake-ups in the daemon
+  libboost-dev            # Boost.Asio/Beast: the HTTP transport, signals, timers, the load generator
   nlohmann-json3-dev      # JSON for the OpenAI API and the config file
   libspdlog-dev           # logging
-  libcpp-httplib-dev      # HTTP server and client
+  libcpp-httplib-dev      # the tests' HTTP client
   libssl-dev zlib1g-dev libbrotli-dev  # headers httplib.h includes (Debian builds it with TLS and compression)
   curl                    # the API tests' shell drivers
   libcli11-dev            # command line

@@ -78,14 +78,21 @@ Connection::~Connection() {
   stop_.request_stop();
   if (counted_open_) shared_->metrics.connections_open.fetch_sub(1, std::memory_order_relaxed);
   if (stream_counted_) shared_->metrics.streams_open.fetch_sub(1, std::memory_order_relaxed);
+  if (registered_) {
+    MutexLock lock(&shared_->mu);
+    shared_->live.erase(this);
+  }
 }
 
 bool Connection::Start() {
-  if (!reject_) {
+  {
     MutexLock lock(&shared_->mu);
     if (shared_->closed) return false;
-    shared_->live.emplace(this, weak_from_this());
-    counted_open_ = true;  // before any handler runs: published by the post below
+    shared_->live.emplace(this, weak_from_this());  // rejected ones too: Close ends them at once
+  }
+  registered_ = true;  // before any handler runs: published by the post below
+  if (!reject_) {
+    counted_open_ = true;
     shared_->metrics.connections_open.fetch_add(1, std::memory_order_relaxed);
     shared_->metrics.connections_total.fetch_add(1, std::memory_order_relaxed);
   }
@@ -196,7 +203,11 @@ void Connection::StartNextRequest() {
 void Connection::EnsureRead() {
   if (reading_ || state_ == State::kClosed) return;
   // While answering, bytes of a pipelined next request are kept, up to a bound (then TCP holds the rest).
-  if (state_ != State::kLingering && buffer_.size() >= shared_->options.header_limit + kReadChunk) return;
+  if (state_ != State::kLingering && buffer_.size() >= shared_->options.header_limit + kReadChunk) {
+    // No read keeps this connection alive now: hold it until the answer is done or it closes.
+    if (!held_) held_ = shared_from_this();
+    return;
+  }
   reading_ = true;
   socket_.async_read_some(buffer_.prepare(kReadChunk),
                           [self = shared_from_this()](const boost::system::error_code& error, size_t bytes) {
@@ -507,7 +518,8 @@ void Connection::FinishExchange() {
     shared_->metrics.streams_open.fetch_sub(1, std::memory_order_relaxed);
   }
   source_.reset();
-  stop_ = std::stop_source(std::nostopstate);  // a complete answer: closed() is not requested later
+  stop_ = std::stop_source(std::nostopstate);                 // a complete answer: closed() is not requested later
+  const std::shared_ptr<Connection> held = std::move(held_);  // released when this returns
   chunked_ = true;
   version_ = 11;
   if (close_after_write_ || !keep_alive_) {
@@ -537,6 +549,7 @@ void Connection::Shutdown() {
   source_.reset();
   parser_.reset();
   out_.clear();
+  const std::shared_ptr<Connection> held = std::move(held_);  // released when this returns
   Disarm();
   ++wake_generation_;
   wake_timer_.cancel();
@@ -546,6 +559,9 @@ void Connection::Shutdown() {
   if (counted_open_) {
     counted_open_ = false;
     shared_->metrics.connections_open.fetch_sub(1, std::memory_order_relaxed);
+  }
+  if (registered_) {
+    registered_ = false;
     MutexLock lock(&shared_->mu);
     shared_->live.erase(this);
   }

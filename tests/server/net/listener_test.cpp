@@ -2,10 +2,10 @@
 // count staying flat however many connections are open.
 #include "server/net/listener.h"
 
-#include <dirent.h>
-
 #include <atomic>
 #include <mutex>
+
+#include <dirent.h>
 
 #include "net_test_util.h"
 

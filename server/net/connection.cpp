@@ -105,16 +105,14 @@ void Connection::Close() {
 }
 
 void Connection::PostReply(uint64_t sequence, Response response) {
-  asio::post(strand_, [self = shared_from_this(), sequence, response = std::move(response)]() mutable {
-    self->OnReply(sequence, std::move(response));
+  asio::post(strand_, [self = shared_from_this(), sequence, response = std::move(response)] {
+    self->OnReply(sequence, response);
   });
 }
 
 void Connection::PostStream(uint64_t sequence, ResponseHead head, std::shared_ptr<BodySource> source) {
-  asio::post(strand_,
-             [self = shared_from_this(), sequence, head = std::move(head), source = std::move(source)]() mutable {
-               self->OnStream(sequence, std::move(head), std::move(source));
-             });
+  asio::post(strand_, [self = shared_from_this(), sequence, head = std::move(head),
+                       source = std::move(source)]() mutable { self->OnStream(sequence, head, std::move(source)); });
 }
 
 void Connection::PostWake(uint64_t sequence, std::weak_ptr<Exchange> exchange) {
@@ -355,7 +353,7 @@ std::string Connection::Head(int status, const std::vector<std::pair<std::string
   return head;
 }
 
-void Connection::OnReply(uint64_t sequence, Response response) {
+void Connection::OnReply(uint64_t sequence, const Response& response) {
   if (state_ != State::kHandling || sequence != sequence_) return;
   state_ = State::kResponding;
   std::string bytes = Head(response.status, response.headers, response.content_type, response.body.size());
@@ -364,7 +362,7 @@ void Connection::OnReply(uint64_t sequence, Response response) {
   StartWrite();
 }
 
-void Connection::OnStream(uint64_t sequence, ResponseHead head, std::shared_ptr<BodySource> source) {
+void Connection::OnStream(uint64_t sequence, const ResponseHead& head, std::shared_ptr<BodySource> source) {
   if (state_ != State::kHandling || sequence != sequence_) return;
   state_ = State::kStreaming;
   stream_counted_ = true;
@@ -391,7 +389,8 @@ void Connection::Pump() {
   while (state_ == State::kStreaming && !source_ended_ && !source_waiting_ && queued_ < limit) {
     std::string data;
     const PullResult result = source_->Pull(Clock::now(), limit - queued_, &data);
-    if (!data.empty()) {
+    const bool got_bytes = !data.empty();
+    if (got_bytes) {
       if (chunked_) {
         const size_t size = data.size();
         Enqueue(Hex(size) + "\r\n" + std::move(data) + "\r\n");
@@ -414,7 +413,7 @@ void Connection::Pump() {
               self->OnWake(sequence);
             });
       }
-    } else if (data.empty()) {
+    } else if (!got_bytes) {
       // kMore with nothing: pull again after what else waits on this strand, not in a tight loop.
       asio::post(strand_, [self = shared_from_this(), sequence = sequence_] { self->OnWake(sequence); });
       break;

@@ -92,8 +92,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Parse();
   void OnHeader();
   void Dispatch();
-  void OnReply(uint64_t sequence, Response response);
-  void OnStream(uint64_t sequence, ResponseHead head, std::shared_ptr<BodySource> source);
+  void OnReply(uint64_t sequence, const Response& response);
+  void OnStream(uint64_t sequence, const ResponseHead& head, std::shared_ptr<BodySource> source);
   void OnWake(uint64_t sequence);
   void SendError(int status, std::string_view message);
   void Pump();

@@ -78,14 +78,21 @@ Connection::~Connection() {
   stop_.request_stop();
   if (counted_open_) shared_->metrics.connections_open.fetch_sub(1, std::memory_order_relaxed);
   if (stream_counted_) shared_->metrics.streams_open.fetch_sub(1, std::memory_order_relaxed);
+  if (registered_) {
+    MutexLock lock(&shared_->mu);
+    shared_->live.erase(this);
+  }
 }
 
 bool Connection::Start() {
-  if (!reject_) {
+  {
     MutexLock lock(&shared_->mu);
     if (shared_->closed) return false;
-    shared_->live.emplace(this, weak_from_this());
-    counted_open_ = true;  // before any handler runs: published by the post below
+    shared_->live.emplace(this, weak_from_this());  // rejected ones too: Close ends them at once
+  }
+  registered_ = true;  // before any handler runs: published by the post below
+  if (!reject_) {
+    counted_open_ = true;
     shared_->metrics.connections_open.fetch_add(1, std::memory_order_relaxed);
     shared_->metrics.connections_total.fetch_add(1, std::memory_order_relaxed);
   }
@@ -98,16 +105,14 @@ void Connection::Close() {
 }
 
 void Connection::PostReply(uint64_t sequence, Response response) {
-  asio::post(strand_, [self = shared_from_this(), sequence, response = std::move(response)]() mutable {
-    self->OnReply(sequence, std::move(response));
+  asio::post(strand_, [self = shared_from_this(), sequence, response = std::move(response)] {
+    self->OnReply(sequence, response);
   });
 }
 
 void Connection::PostStream(uint64_t sequence, ResponseHead head, std::shared_ptr<BodySource> source) {
-  asio::post(strand_,
-             [self = shared_from_this(), sequence, head = std::move(head), source = std::move(source)]() mutable {
-               self->OnStream(sequence, std::move(head), std::move(source));
-             });
+  asio::post(strand_, [self = shared_from_this(), sequence, head = std::move(head),
+                       source = std::move(source)]() mutable { self->OnStream(sequence, head, std::move(source)); });
 }
 
 void Connection::PostWake(uint64_t sequence, std::weak_ptr<Exchange> exchange) {
@@ -196,7 +201,11 @@ void Connection::StartNextRequest() {
 void Connection::EnsureRead() {
   if (reading_ || state_ == State::kClosed) return;
   // While answering, bytes of a pipelined next request are kept, up to a bound (then TCP holds the rest).
-  if (state_ != State::kLingering && buffer_.size() >= shared_->options.header_limit + kReadChunk) return;
+  if (state_ != State::kLingering && buffer_.size() >= shared_->options.header_limit + kReadChunk) {
+    // No read keeps this connection alive now: hold it until the answer is done or it closes.
+    if (!held_) held_ = shared_from_this();
+    return;
+  }
   reading_ = true;
   socket_.async_read_some(buffer_.prepare(kReadChunk),
                           [self = shared_from_this()](const boost::system::error_code& error, size_t bytes) {
@@ -344,7 +353,7 @@ std::string Connection::Head(int status, const std::vector<std::pair<std::string
   return head;
 }
 
-void Connection::OnReply(uint64_t sequence, Response response) {
+void Connection::OnReply(uint64_t sequence, const Response& response) {
   if (state_ != State::kHandling || sequence != sequence_) return;
   state_ = State::kResponding;
   std::string bytes = Head(response.status, response.headers, response.content_type, response.body.size());
@@ -353,7 +362,7 @@ void Connection::OnReply(uint64_t sequence, Response response) {
   StartWrite();
 }
 
-void Connection::OnStream(uint64_t sequence, ResponseHead head, std::shared_ptr<BodySource> source) {
+void Connection::OnStream(uint64_t sequence, const ResponseHead& head, std::shared_ptr<BodySource> source) {
   if (state_ != State::kHandling || sequence != sequence_) return;
   state_ = State::kStreaming;
   stream_counted_ = true;
@@ -380,7 +389,8 @@ void Connection::Pump() {
   while (state_ == State::kStreaming && !source_ended_ && !source_waiting_ && queued_ < limit) {
     std::string data;
     const PullResult result = source_->Pull(Clock::now(), limit - queued_, &data);
-    if (!data.empty()) {
+    const bool got_bytes = !data.empty();
+    if (got_bytes) {
       if (chunked_) {
         const size_t size = data.size();
         Enqueue(Hex(size) + "\r\n" + std::move(data) + "\r\n");
@@ -403,7 +413,7 @@ void Connection::Pump() {
               self->OnWake(sequence);
             });
       }
-    } else if (data.empty()) {
+    } else if (!got_bytes) {
       // kMore with nothing: pull again after what else waits on this strand, not in a tight loop.
       asio::post(strand_, [self = shared_from_this(), sequence = sequence_] { self->OnWake(sequence); });
       break;
@@ -507,7 +517,8 @@ void Connection::FinishExchange() {
     shared_->metrics.streams_open.fetch_sub(1, std::memory_order_relaxed);
   }
   source_.reset();
-  stop_ = std::stop_source(std::nostopstate);  // a complete answer: closed() is not requested later
+  stop_ = std::stop_source(std::nostopstate);                 // a complete answer: closed() is not requested later
+  const std::shared_ptr<Connection> held = std::move(held_);  // released when this returns
   chunked_ = true;
   version_ = 11;
   if (close_after_write_ || !keep_alive_) {
@@ -537,6 +548,7 @@ void Connection::Shutdown() {
   source_.reset();
   parser_.reset();
   out_.clear();
+  const std::shared_ptr<Connection> held = std::move(held_);  // released when this returns
   Disarm();
   ++wake_generation_;
   wake_timer_.cancel();
@@ -546,6 +558,9 @@ void Connection::Shutdown() {
   if (counted_open_) {
     counted_open_ = false;
     shared_->metrics.connections_open.fetch_sub(1, std::memory_order_relaxed);
+  }
+  if (registered_) {
+    registered_ = false;
     MutexLock lock(&shared_->mu);
     shared_->live.erase(this);
   }

@@ -92,8 +92,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Parse();
   void OnHeader();
   void Dispatch();
-  void OnReply(uint64_t sequence, Response response);
-  void OnStream(uint64_t sequence, ResponseHead head, std::shared_ptr<BodySource> source);
+  void OnReply(uint64_t sequence, const Response& response);
+  void OnStream(uint64_t sequence, const ResponseHead& head, std::shared_ptr<BodySource> source);
   void OnWake(uint64_t sequence);
   void SendError(int status, std::string_view message);
   void Pump();
@@ -147,7 +147,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   size_t out_offset_ = 0;
   size_t queued_ = 0;
   bool writing_ = false;
-  bool counted_open_ = false;
+  bool counted_open_ = false;  // in TransportMetrics::connections_open (not when rejected)
+  bool registered_ = false;    // in ConnectionShared::live
+  // Set while no operation is pending that would keep this alive (the read-ahead bound reached while an
+  // answer is made): released when the exchange finishes or the connection closes.
+  std::shared_ptr<Connection> held_;
 };
 
 }  // namespace fpgaserve::net

@@ -184,7 +184,13 @@ void ListenerCore::OnAccept(const boost::system::error_code& error, tcp::socket 
 Listener::Listener(asio::io_context& io, TransportOptions options, Handler* handler)
     : core_(std::make_shared<ListenerCore>(io, std::move(options), handler)) {}
 
-Listener::~Listener() { Close(); }
+Listener::~Listener() {
+  try {
+    Close();
+  } catch (...) {
+    // A lock or an allocation failed: nothing to do in a destructor; the io_context's end closes the sockets.
+  }
+}
 
 Result<int> Listener::Bind() { return core_->Bind(); }
 

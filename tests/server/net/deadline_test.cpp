@@ -13,6 +13,13 @@ namespace {
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
+// Issue 14's bound for /health under attack; ThreadSanitizer slows every instrumented access several times.
+#ifdef __SANITIZE_THREAD__
+constexpr double kHealthBoundMs = 250.0;
+#else
+constexpr double kHealthBoundMs = 100.0;
+#endif
+
 TEST(DeadlineTest, SlowlorisHeadersEndAtTheTotalDeadline) {
   TransportOptions options;
   options.request_deadline = milliseconds(1000);
@@ -75,7 +82,7 @@ TEST(DeadlineTest, HealthAnswersWhile500SlowlorisAreOpen) {
   const double p100 = latencies_ms.back();
   RecordProperty("p50_ms", std::to_string(p50));
   RecordProperty("p100_ms", std::to_string(p100));
-  EXPECT_LT(p100, 100.0) << "p50 " << p50 << " ms";
+  EXPECT_LT(p100, kHealthBoundMs) << "p50 " << p50 << " ms";
   EXPECT_EQ(server.metrics().connections_open.load(), kSlow);  // none of the slow ones was cut meanwhile
 }
 

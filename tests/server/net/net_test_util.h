@@ -4,9 +4,6 @@
 #pragma once
 
 #include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -23,6 +20,9 @@
 
 #include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 
 #include "server/net/listener.h"
 
@@ -101,8 +101,9 @@ bool WaitFor(Done done, milliseconds timeout = milliseconds(3000)) {
 // A blocking loopback TCP client socket; closed by the destructor.
 class RawClient {
  public:
-  explicit RawClient(int port) {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+  explicit RawClient(int port) : RawClient(socket(AF_INET, SOCK_STREAM, 0), port) {}
+  // Connects `fd`, a TCP socket made earlier (a test that runs out of descriptors makes them first).
+  RawClient(int fd, int port) : fd_(fd) {
     sockaddr_in address{};
     address.sin_family = AF_INET;
     address.sin_port = htons(static_cast<uint16_t>(port));

@@ -18,7 +18,8 @@ void EchoBody(std::shared_ptr<Exchange> exchange) {
 TEST(ProtocolTest, Expect100Continue) {
   TestServer server(TransportOptions{}, EchoBody);
   RawClient client(server.port());
-  ASSERT_TRUE(client.Send("POST /v1/completions HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n"));
+  ASSERT_TRUE(
+      client.Send("POST /v1/completions HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n"));
   // The interim answer comes before any body byte is sent.
   ASSERT_TRUE(client.ReadUntil("\r\n\r\n", milliseconds(2000))) << client.buffer();
   EXPECT_EQ(client.buffer(), "HTTP/1.1 100 Continue\r\n\r\n");
@@ -53,6 +54,27 @@ TEST(ProtocolTest, PipelinedRequestsInOrder) {
   EXPECT_EQ(ReadReply(client).body, "/d");
   std::lock_guard<std::mutex> lock(mu);
   for (auto& thread : late) thread.join();
+}
+
+TEST(ProtocolTest, PipelinedFloodWhileHandlingIsStillAnswered) {
+  // More pipelined bytes than the transport reads ahead while the first answer is made (header_limit + 4 KiB):
+  // it stops reading, keeps the connection, and answers them all afterwards.
+  std::thread late;
+  TestServer server(TransportOptions{}, [&](std::shared_ptr<Exchange> exchange) {
+    if (exchange->request().path != "/first") return EchoPath(std::move(exchange));
+    late = std::thread([exchange] {
+      std::this_thread::sleep_for(milliseconds(200));
+      EchoPath(exchange);
+    });
+  });
+  RawClient client(server.port());
+  std::string flood = Get("/first");
+  constexpr int kMore = 1000;  // ~30 KiB
+  for (int i = 0; i < kMore; ++i) flood += Get("/" + std::to_string(i));
+  ASSERT_TRUE(client.Send(flood));
+  EXPECT_EQ(ReadReply(client).body, "/first");
+  for (int i = 0; i < kMore; ++i) ASSERT_EQ(ReadReply(client).body, "/" + std::to_string(i));
+  late.join();
 }
 
 TEST(ProtocolTest, HeadHasNoBody) {
@@ -130,8 +152,9 @@ TEST(ProtocolTest, RequestCarriesMethodPathQueryHeadersPeer) {
     exchange->Reply(Response{201, {{"X-Answer", "42"}}, "made", "text/plain"});
   });
   RawClient client(server.port());
-  ASSERT_TRUE(client.Send("POST /v1/x?a=1&b=2 HTTP/1.1\r\nAuthorization: Bearer k\r\nContent-Length: 2\r\n"
-                          "Connection: close\r\n\r\nhi"));
+  ASSERT_TRUE(
+      client.Send("POST /v1/x?a=1&b=2 HTTP/1.1\r\nAuthorization: Bearer k\r\nContent-Length: 2\r\n"
+                  "Connection: close\r\n\r\nhi"));
   const Reply reply = ReadReply(client);
   EXPECT_EQ(reply.status, 201);
   EXPECT_EQ(reply.headers.at("x-answer"), "42");

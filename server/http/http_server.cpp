@@ -4,13 +4,13 @@
 #include <chrono>
 #include <cmath>
 #include <ctime>
-#include <malloc.h>
 #include <optional>
 #include <thread>
 #include <utility>
 #include <vector>
 
 #include <boost/asio/post.hpp>
+#include <malloc.h>
 #include <prometheus/text_serializer.h>
 #include <spdlog/spdlog.h>
 

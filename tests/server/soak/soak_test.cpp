@@ -22,8 +22,8 @@
 #include <dirent.h>
 #include <gtest/gtest.h>
 
-#include "server/bench/load_client.h"
 #include "base/open_file_limit.h"
+#include "server/bench/load_client.h"
 #include "server/bench/workload.h"
 #include "server/http/serve_process.h"
 #include "server/soak/attack_clients.h"
@@ -298,14 +298,15 @@ TEST(Soak, AttackAndStreamsLeaveNothingBehind) {
               MetricSum(metrics, "fpgaserve_num_requests_running"),
               MetricSum(metrics, "fpgaserve_num_requests_waiting"), MetricSum(metrics, "fpgaserve_card_kv_slots_used"));
   // The transport's own counters (-1: a daemon without them).
-  std::printf("soak: transport: connections %g, rejected at the cap %g, deadline expiries %g (idle %g, request %g, "
-              "write %g)\n",
-              MetricSum(metrics, "fpgaserve_http_connections_total"),
-              MetricSum(metrics, "fpgaserve_http_connections_rejected_total"),
-              MetricSum(metrics, "fpgaserve_http_deadline_expired_total"),
-              MetricSum(metrics, "fpgaserve_http_deadline_expired_total{phase=\"idle\"}"),
-              MetricSum(metrics, "fpgaserve_http_deadline_expired_total{phase=\"request\"}"),
-              MetricSum(metrics, "fpgaserve_http_deadline_expired_total{phase=\"write\"}"));
+  std::printf(
+      "soak: transport: connections %g, rejected at the cap %g, deadline expiries %g (idle %g, request %g, "
+      "write %g)\n",
+      MetricSum(metrics, "fpgaserve_http_connections_total"),
+      MetricSum(metrics, "fpgaserve_http_connections_rejected_total"),
+      MetricSum(metrics, "fpgaserve_http_deadline_expired_total"),
+      MetricSum(metrics, "fpgaserve_http_deadline_expired_total{phase=\"idle\"}"),
+      MetricSum(metrics, "fpgaserve_http_deadline_expired_total{phase=\"request\"}"),
+      MetricSum(metrics, "fpgaserve_http_deadline_expired_total{phase=\"write\"}"));
 
   // The checks.
   EXPECT_TRUE(established) << "the attackers could not all connect and send within the wait";

@@ -123,10 +123,14 @@ class HttpServer::SseBody : public net::BodySource {
   }
   ~SseBody() override {
     runner_->SetWake(nullptr);
-    ex_->prompt_tokens = runner_->usage().prompt_tokens;
-    ex_->completion_tokens = runner_->usage().completion_tokens;
-    if (!runner_->error().ok()) ex_->error_type = ErrorFromStatus(runner_->error()).type;
-    server_->LogRequest(*ex_, 200);
+    try {
+      ex_->prompt_tokens = runner_->usage().prompt_tokens;
+      ex_->completion_tokens = runner_->usage().completion_tokens;
+      if (!runner_->error().ok()) ex_->error_type = ErrorFromStatus(runner_->error()).type;
+      server_->LogRequest(*ex_, 200);
+    } catch (...) {
+      // Out of memory building the log line: the line is lost, the daemon goes on (no terminate).
+    }
   }
   SseBody(const SseBody&) = delete;
   SseBody& operator=(const SseBody&) = delete;
@@ -228,9 +232,13 @@ HttpServer::HttpServer(const ServerConfig& config, std::string model_name,
 }
 
 HttpServer::~HttpServer() {
-  Stop();
-  prep_.join();
-  DetachRunners();
+  try {
+    Stop();
+    prep_.join();
+    DetachRunners();
+  } catch (...) {
+    // Only a failed lock or an allocation can throw here; the members' destructors still stop what runs.
+  }
 }
 
 Result<int> HttpServer::Bind() { return listener_->Bind(); }

@@ -97,6 +97,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::vector<std::string> events_;
   std::string error_body_;
   Clock::time_point sent_at_;
+  Clock::time_point connected_at_, written_at_;  // for the failure messages: where the time went
   Clock::time_point last_content_;
   bool finished_ = false;
   bool saw_event_ = false;
@@ -300,18 +301,26 @@ void Session::Start() {
 void Session::OnConnect(beast::error_code ec, const tcp::endpoint&) {
   if (finished_) return;
   if (ec) return Fail(RequestOutcome::kConnection, "connect: " + ec.message());
+  connected_at_ = Clock::now();
   http::async_write(stream_, req_, beast::bind_front_handler(&Session::OnWrite, shared_from_this()));
 }
 
 void Session::OnWrite(beast::error_code ec, size_t) {
   if (finished_) return;
   if (ec) return Fail(RequestOutcome::kConnection, "write: " + ec.message());
+  written_at_ = Clock::now();
   http::async_read_header(stream_, buffer_, parser_, beast::bind_front_handler(&Session::OnHeader, shared_from_this()));
 }
 
 void Session::OnHeader(beast::error_code ec, size_t) {
   if (finished_) return;
-  if (ec) return Fail(RequestOutcome::kConnection, "reading the response header: " + ec.message());
+  if (ec) {
+    char timing[160];
+    std::snprintf(timing, sizeof timing, " (connected %.2f s after the start, request written %.2f s later, %.2f s before this)",
+                  SecondsBetween(sent_at_, connected_at_), SecondsBetween(connected_at_, written_at_),
+                  SecondsBetween(written_at_, Clock::now()));
+    return Fail(RequestOutcome::kConnection, "reading the response header: " + ec.message() + timing);
+  }
   rec_.http_status = static_cast<int>(parser_.get().result_int());
   if (parser_.is_done()) return Complete(Clock::now());  // a response without a body
   ReadSome();

@@ -161,11 +161,14 @@ TEST(Soak, AttackAndStreamsLeaveNothingBehind) {
   // Room in the queue for every sequence of the test: 429s are allowed, but a queue that fills would hide the
   // rest of the test behind them.
   const int max_queue = 2 * (sizes.streams + sizes.stop_reading + sizes.disconnect);
-  // One kernel thread for the card (automatic gives the tiny model one too), whatever the machine. The
-  // production keep-alive (5 s), not the tests' 1 s: the load generator's thousands of connects reach their
-  // first write up to a few seconds after the daemon accepted them on a loaded 2-core machine.
+  // One kernel thread for the card (automatic gives the tiny model one too), whatever the machine. An idle
+  // timeout of 30 s, not the tests' 1 s or the default 5 s: the load generator shares the 2 cores with the
+  // daemon and the attackers, and at scale 10 it ran its connect handlers up to 6.5 s after the kernel had
+  // connected them (its failure messages said so: "connected 6.50 s after the start, request written 0.00 s
+  // later"); the daemon, which had accepted them at once, closed them as idle before their request came.
+  // That is the client's lag, not the server's, and the idle timeout is a setting.
   ServeProcess server({"--device", "sim:1", "--sim-threads", "1", "--kv-slots", "8", "--max-queue",
-                       std::to_string(max_queue), "--http-keep-alive-timeout-s", "5"});
+                       std::to_string(max_queue), "--http-keep-alive-timeout-s", "30"});
   ASSERT_TRUE(server.ok()) << server.log();
   const pid_t pid = server.pid();
   ASSERT_GT(pid, 0);
@@ -242,6 +245,14 @@ TEST(Soak, AttackAndStreamsLeaveNothingBehind) {
   attack.Stop();
 
   // 4. Afterwards: nothing running, queued or holding a slot, descriptors and threads back to where they were.
+  // 64 MB above the start in a plain build. A sanitized daemon keeps freed memory on purpose (ASan's quarantine
+  // holds up to 256 MB of freed blocks to catch use after free; TSan's allocator caches per thread): there the
+  // bound only says memory did not grow without limit.
+  // And 64 MB for every 10,000 connections beyond the short soak's: glibc keeps the pages its heap grew to
+  // where live objects are spread over them (malloc_trim returns only whole free pages). That is a high-water
+  // mark, not a leak: one daemon given three bursts of 5,000 streams ended each at 58, 70 and 52 MB.
+  const long rss_budget_kb = (kSanitized ? 512 : 64) * 1024L * std::max(1L, std::lround(scale));
+  // The daemon gives memory back within 5 s of a burst's end (HttpServer's malloc_trim): the wait covers it.
   const auto settle_deadline = Clock::now() + std::chrono::seconds(kSanitized ? 20 : 10);
   std::string metrics;
   ProcessFigures end;
@@ -249,7 +260,7 @@ TEST(Soak, AttackAndStreamsLeaveNothingBehind) {
     return MetricSum(metrics, "fpgaserve_num_requests_running") == 0 &&
            MetricSum(metrics, "fpgaserve_num_requests_waiting") == 0 &&
            MetricSum(metrics, "fpgaserve_card_kv_slots_used") == 0 && end.fds <= start.fds + 4 &&
-           end.threads <= start.threads + 4;
+           end.threads <= start.threads + 4 && end.rss_kb < start.rss_kb + rss_budget_kb;
   };
   do {
     std::this_thread::sleep_for(milliseconds(200));
@@ -337,10 +348,6 @@ TEST(Soak, AttackAndStreamsLeaveNothingBehind) {
   EXPECT_LE(end.fds, start.fds + 4) << "descriptors left open";
   EXPECT_GE(end.fds, start.fds - 4);
   EXPECT_LE(end.threads, start.threads + 4) << "threads left running";
-  // 64 MB above the start in a plain build. A sanitized daemon keeps freed memory on purpose (ASan's quarantine
-  // holds up to 256 MB of freed blocks to catch use after free; TSan's allocator caches per thread): there the
-  // bound only says memory did not grow without limit.
-  const long rss_budget_kb = (kSanitized ? 512 : 64) * 1024L;
   EXPECT_LT(end.rss_kb, start.rss_kb + rss_budget_kb) << "resident memory did not come back";
   auto health = client.Get("/health");
   EXPECT_TRUE(health && health->status == 200) << "/health after the soak";

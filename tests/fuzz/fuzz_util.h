@@ -15,12 +15,12 @@ namespace fpgaserve::fuzz {
 
 // Fails the run (libFuzzer records the input as a crash; the replay test fails) when `cond` is false.
 // Not assert(): the harnesses must check in NDEBUG builds too.
-#define FUZZ_CHECK(cond)                                                                        \
-  do {                                                                                          \
-    if (!(cond)) {                                                                              \
-      std::fprintf(stderr, "%s:%d: fuzz check failed: %s\n", __FILE__, __LINE__, #cond);        \
-      std::abort();                                                                             \
-    }                                                                                           \
+#define FUZZ_CHECK(cond)                                                                 \
+  do {                                                                                   \
+    if (!(cond)) {                                                                       \
+      std::fprintf(stderr, "%s:%d: fuzz check failed: %s\n", __FILE__, __LINE__, #cond); \
+      std::abort();                                                                      \
+    }                                                                                    \
   } while (0)
 
 // The bytes as an anonymous in-memory file, named /proc/self/fd/N: a regular file that can be opened,
@@ -64,8 +64,6 @@ inline std::string_view TakeUntilNul(std::string_view& in) {
   return head;
 }
 
-inline std::string_view AsText(const uint8_t* data, size_t size) {
-  return {reinterpret_cast<const char*>(data), size};
-}
+inline std::string_view AsText(const uint8_t* data, size_t size) { return {reinterpret_cast<const char*>(data), size}; }
 
 }  // namespace fpgaserve::fuzz

@@ -18,15 +18,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!t.ok()) return 0;
   static const JinjaRenderInput input = [] {
     JinjaRenderInput in;
-    in.user_variables = {
-        {"messages",
-         {{{"role", "system"}, {"content", "Be brief."}},
-          {{"role", "user"}, {"content", "Hi <s> {{ x }}"}},
-          {{"role", "assistant"}, {"content", " ok\n"}},
-          {{"role", "user"}, {"content", {{{"type", "text"}, {"text", "part"}}}}}}},
-        {"tools", nlohmann::ordered_json::array({{{"name", "f"}, {"parameters", {{"a", 1}, {"b", {true, nullptr, 2.5}}}}}})},
-        {"add_generation_prompt", true},
-        {"n", 3}};
+    in.user_variables = {{"messages",
+                          {{{"role", "system"}, {"content", "Be brief."}},
+                           {{"role", "user"}, {"content", "Hi <s> {{ x }}"}},
+                           {{"role", "assistant"}, {"content", " ok\n"}},
+                           {{"role", "user"}, {"content", {{{"type", "text"}, {"text", "part"}}}}}}},
+                         {"tools", nlohmann::ordered_json::array(
+                                       {{{"name", "f"}, {"parameters", {{"a", 1}, {"b", {true, nullptr, 2.5}}}}}})},
+                         {"add_generation_prompt", true},
+                         {"n", 3}};
     in.trusted_variables = {{"bos_token", "<s>"}, {"eos_token", "</s>"}};
     in.now_unix_seconds = 1700000000;
     return in;

@@ -12,8 +12,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace fpgaserve;
   std::string_view in = fuzz::AsText(data, size);
   const uint8_t mode = fuzz::TakeByte(in);
-  const Tokenizer& tokenizer =
-      (mode & 2) != 0 ? fuzz::ByteLevelTestTokenizer() : fuzz::SentencePieceTestTokenizer();
+  const Tokenizer& tokenizer = (mode & 2) != 0 ? fuzz::ByteLevelTestTokenizer() : fuzz::SentencePieceTestTokenizer();
   const std::string body(in);
   std::string param;
   if ((mode & 1) != 0) {

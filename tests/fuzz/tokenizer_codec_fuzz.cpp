@@ -13,8 +13,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace fpgaserve;
   std::string_view in = fuzz::AsText(data, size);
   const uint8_t mode = fuzz::TakeByte(in);
-  const Tokenizer& tokenizer =
-      (mode & 1) != 0 ? fuzz::ByteLevelTestTokenizer() : fuzz::SentencePieceTestTokenizer();
+  const Tokenizer& tokenizer = (mode & 1) != 0 ? fuzz::ByteLevelTestTokenizer() : fuzz::SentencePieceTestTokenizer();
   const bool bos = (mode & 2) != 0;
 
   const std::vector<int> ids = tokenizer.Encode(in, bos, false);

@@ -48,8 +48,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FUZZ_CHECK(pre.ok());  // ReadHfTokenizer names only the pre-tokenizers it knows
   std::vector<TokenType> types;
   for (int32_t type : vocab.token_types) types.push_back(static_cast<TokenType>(type));
-  Result<std::shared_ptr<const ByteLevelBpe>> bpe =
-      ByteLevelBpe::Create(vocab.tokens, types, vocab.merges, pre.value(), "fuzz");
+  Result<std::shared_ptr<const ByteLevelBpe>> bpe = ByteLevelBpe::Create(vocab.tokens, types, vocab.merges, pre.value(),
+                                                                         "fuzz");
   if (!bpe.ok()) return 0;
   ByteLevelBpeIds ids{vocab.bos, vocab.eos, vocab.eot, vocab.eom, vocab.unk, vocab.pad, vocab.add_bos, vocab.add_eos};
   Result<Tokenizer> t = Tokenizer::FromByteLevelBpe(bpe.value(), ids, "fuzz");

@@ -24,6 +24,7 @@ build_pkgs=(
   systemd                 # systemd-analyze verifies deploy/systemd in make test
   clang                   # the clang build of make test (thread-safety annotations: -Wthread-safety)
   clang-format clang-tidy # tools/format.sh and tools/tidy.sh: the format and clang-tidy checks of make test
+  libclang-rt-14-dev      # libFuzzer and clang's sanitizer runtimes: the fuzz build (make fuzz, make test-fuzz)
 )
 train_pkgs=(python3 python3-torch python3-sentencepiece python3-numpy r-cran-janeaustenr r-base-core libopenblas0-openmp)
 container_pkgs=(podman runc debootstrap uidmap slirp4netns fuse-overlayfs curl)

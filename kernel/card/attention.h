@@ -261,22 +261,25 @@ inline void weights(hls::stream<Job>& counts_in, hls::stream<float>& in, hls::st
   const Job header = counts_in.read();
   const int n_jobs = header.count;
   counts_out.write(header);
+  // Each (query head, lane)'s running maximum and sum: small memories (LUTRAM, kMaxKvMul x kPartials
+  // deep), not registers: both indices are run-time counters, and Vitis honours the DEPENDENCE distances
+  // below for a memory only. Emptied once here, then by weights_merge as it reads them, for the next job.
+  float lane_max[kMaxKvMul][kPartials];
+#pragma HLS BIND_STORAGE variable = lane_max type = ram_2p impl = lutram
+  float lane_sum[kMaxKvMul][kPartials];
+#pragma HLS BIND_STORAGE variable = lane_sum type = ram_2p impl = lutram
+  for (int h = 0; h < kMaxKvMul; h++) {
+    for (int k = 0; k < kPartials; k++) {
+      lane_max[h][k] = kLaneEmpty;
+      lane_sum[h][k] = 0.0f;
+    }
+  }
 weights_jobs:
   for (int j = 0; j < n_jobs; j++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxJobs
     const Job job = counts_in.read();
     const int count = job.count;
     counts_out.write(job);
-    float lane_max[kMaxKvMul][kPartials];
-#pragma HLS ARRAY_PARTITION variable = lane_max complete dim = 0
-    float lane_sum[kMaxKvMul][kPartials];
-#pragma HLS ARRAY_PARTITION variable = lane_sum complete dim = 0
-    for (int h = 0; h < kMaxKvMul; h++) {
-      for (int k = 0; k < kPartials; k++) {
-        lane_max[h][k] = kLaneEmpty;
-        lane_sum[h][k] = 0.0f;
-      }
-    }
     // A position takes kv_mul iterations (one a query head), at least kLaneMinIterations (idle ones after).
     const int slots = s.kv_mul > kLaneMinIterations ? s.kv_mul : kLaneMinIterations;
     int lane = 0, r = 0;  // position t's lane (t % kPartials) and query head (or idle slot), as counters
@@ -284,9 +287,10 @@ weights_jobs:
     for (int it = 0; it < count * slots; it++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxSeqLen * kMaxKvMul
 #pragma HLS PIPELINE II = 1
-      // distance: lane_max[r][lane] and lane_sum[r][lane] come back kPartials positions (8 x slots >= 16
-      // iterations) later; the KernelExp cores between them are fed forward, only the compare and l c + p
-      // (a multiply, then an add) are carried.
+      // II 1: one read and one write a cycle of each lane memory (ram_2p); the KernelExp cores are fed
+      // forward, only the compare and l c + p (a multiply, then an add) are carried, through the memories.
+      // distance: lane_max[r][lane] and lane_sum[r][lane] come back kPartials positions later, 8 x slots
+      // >= 16 iterations.
 #pragma HLS DEPENDENCE variable = lane_max inter true distance = 16
       // distance: as lane_max's, 8 positions of at least kLaneMinIterations.
 #pragma HLS DEPENDENCE variable = lane_sum inter true distance = 16
@@ -306,11 +310,17 @@ weights_jobs:
   weights_merge:
     for (int h = 0; h < s.kv_mul; h++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxKvMul
-      // II = kPartials: OnlineMerge's kPartials KernelExp share one set of float units; kv_mul iterations a job.
+      // II = kPartials: OnlineMerge's kPartials KernelExp share one set of float units, and the head's
+      // kPartials reads and kPartials writes (emptying it for the next job) of each lane memory take its
+      // one read and one write port kPartials cycles; kv_mul iterations a job.
 #pragma HLS PIPELINE II = 8
       LaneFactors lf;
       lf.inv = OnlineMerge(lane_max[h], lane_sum[h], lf.f);
       factors.write(lf);
+      for (int k = 0; k < kPartials; k++) {
+        lane_max[h][k] = kLaneEmpty;
+        lane_sum[h][k] = 0.0f;
+      }
     }
   }
 }

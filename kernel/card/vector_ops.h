@@ -44,8 +44,11 @@ inline void rmsnorm(Word o[kMaxStep][kActWords], const Word x[kMaxStep][kActWord
 norm_entries:
   for (int e = 0; e < n; e++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxStep
+    // The partials a small memory per lane (LUTRAM, kPartials deep), not registers: the slot is chosen at
+    // run time, and Vitis honours the DEPENDENCE distance below for a memory only.
     float part[kPartials][kWordFloats];
-#pragma HLS ARRAY_PARTITION variable = part complete dim = 0
+#pragma HLS ARRAY_PARTITION variable = part complete dim = 2
+#pragma HLS BIND_STORAGE variable = part type = ram_2p impl = lutram
     for (int k = 0; k < kPartials; k++) {
       for (int l = 0; l < kWordFloats; l++) part[k][l] = 0.0f;
     }
@@ -53,7 +56,9 @@ norm_entries:
     for (int w = 0; w < words; w++) {
 #pragma HLS LOOP_TRIPCOUNT max = kDimWords
 #pragma HLS PIPELINE II = 1
-      // distance: part[w % kPartials] is written again kPartials iterations later, past the adder's latency.
+      // II 1: per lane one LUTRAM read and one write a cycle (ram_2p); the float add is carried through
+      // the memory, and distance: part[w % kPartials] is written again kPartials iterations later, past
+      // the adder's latency.
 #pragma HLS DEPENDENCE variable = part inter true distance = 8
       const int slot = w % kPartials;
       for (int l = 0; l < kWordFloats; l++) {

@@ -25,6 +25,7 @@ BAD = {
     "pointer_in_struct.cpp.txt": "pointer-in-aggregate",
     "runtime_loop_in_pipeline.cpp.txt": "runtime-loop-in-pipeline",
     "dependence_without_proof.cpp.txt": "dependence-without-proof",
+    "dependence_on_registers.cpp.txt": "dependence-on-registers",
     "missing_tripcount.cpp.txt": "missing-tripcount",
     "float_sum_ii1.cpp.txt": "float-sum-ii1",
 }

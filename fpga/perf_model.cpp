@@ -210,7 +210,7 @@ StepEstimate EstimateStep(const ModelConfig& c, int batch, int pos, const Platfo
           const double load = 2 * words / port_words;
           const double scores = kv_mul * 2.0 * kv_words + words * kv_mul + depth;  // queries in, a word a cycle
           const double weights = count * std::max(kv_mul, kernel::kLaneMinIterations) + 8.0 * kv_mul + depth;
-          const double values = kv_mul * 8.0 * kv_words +
+          const double values = kv_mul * static_cast<double>(kv_words) +
                                 count * std::max(kv_words * kv_mul, kernel::kLaneMinIterations) + kv_mul * hs / 4.0 +
                                 2 * depth;  // clear, the lanes, the output
           chain[a] += std::max({load, scores, weights, values});

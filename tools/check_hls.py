@@ -29,6 +29,10 @@ Rules (tags):
   [runtime-loop-in-pipeline]  a loop nested in a pipelined loop (or function) whose header is not
                               constant: Vitis must fully unroll it.
   [dependence-without-proof]  a DEPENDENCE pragma without its `distance` comment.
+  [runtime-division-in-pipeline]  `/` or `%` (or /=, %=) by a run-time value in a pipelined loop's
+                              body: a divider of tens of cycles in the pipeline, which at II=1 costs
+                              as many dividers as its latency. Count with counters instead, or divide
+                              by a constant (a power of two is a shift or a mask).
   [dependence-on-registers]   a DEPENDENCE pragma in a pipelined loop on an array partitioned completely
                               in every dimension (ARRAY_PARTITION complete, dim = 0 or each dim) that
                               the loop indexes at run time (a subscript not made of constants and the
@@ -378,6 +382,7 @@ class Checker:
             self.loops(src)
             self.dependences(src)
             self.register_dependences(src)
+            self.divisions(src)
             self.float_sums(src)
         return [entry for _, _, entry in sorted(self.findings, key=lambda e: e[:2])]
 
@@ -494,6 +499,23 @@ class Checker:
             if directive == "DEPENDENCE" and not src.has_proof(off):
                 self.add(src, off, "dependence-without-proof",
                          "DEPENDENCE without a comment giving the distance (within 3 lines above)")
+
+    def divisions(self, src):
+        c = src.code
+        div = re.compile(r"(?<![/*])(/|%)=?(?![/*])\s*")
+        for loop in src.loops:
+            if pipelined(loop) is None:
+                continue
+            for m in div.finditer(c, loop.body_start, loop.body_end):
+                j = m.end()
+                if c.startswith("(", j):
+                    operand = c[j + 1:match_close(c, j) - 1]
+                else:
+                    operand = re.match(r"[\w.]*(?:\s*(?:->|::)\s*\w+)*", c[j:]).group(0)
+                if operand and not constant_expr(operand, set()):
+                    self.add(src, m.start(), "runtime-division-in-pipeline",
+                             f"division by the run-time {operand.strip()} in the pipelined loop at line "
+                             f"{src.line(loop.start)}")
 
     def register_dependences(self, src):
         c = src.code

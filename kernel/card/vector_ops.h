@@ -105,16 +105,16 @@ quant_entries:
 #pragma HLS ARRAY_PARTITION variable = lane_max complete
     for (int l = 0; l < kWordFloats; l++) lane_max[l] = 0;
     Word sw = ZeroWord();
+    int g = 0, gi = 0;  // the group and the word within it: counters, not w / gw
   quant_max:
     for (int w = 0; w < words; w++) {
 #pragma HLS LOOP_TRIPCOUNT max = kHiddenWords
 #pragma HLS PIPELINE II = 1
-      const int g = w / gw;
       for (int l = 0; l < kWordFloats; l++) {
         const uint32_t a = MagnitudeBits(WordF32(x[e][w], l));
         lane_max[l] = a > lane_max[l] ? a : lane_max[l];
       }
-      if (w % gw == gw - 1) {  // the group's last word: its scale, and a fresh maximum for the next
+      if (gi == gw - 1) {  // the group's last word: its scale, and a fresh maximum for the next
         uint32_t max_bits = 0;
         for (int l = 0; l < kWordFloats; l++) max_bits = lane_max[l] > max_bits ? lane_max[l] : max_bits;
         for (int l = 0; l < kWordFloats; l++) lane_max[l] = 0;
@@ -124,18 +124,27 @@ quant_entries:
           sw = ZeroWord();
         }
       }
+      if (++gi == gw) {
+        gi = 0;
+        g++;
+      }
     }
     Word q = ZeroWord();
+    int rg = 0, rgi = 0;  // the group and the word within it: counters, not w / gw
   quant_round:
     for (int w = 0; w < words; w++) {
 #pragma HLS LOOP_TRIPCOUNT max = kHiddenWords
 #pragma HLS PIPELINE II = 1
       const int at = w * kWordFloats;  // value index of this word's first value
       for (int l = 0; l < kWordFloats; l++)
-        SetWordI8(q, at % kWordBytes + l, QuantRound(WordF32(x[e][w], l), inv[w / gw]));
+        SetWordI8(q, at % kWordBytes + l, QuantRound(WordF32(x[e][w], l), inv[rg]));
       if (at % kWordBytes == kWordBytes - kWordFloats || w == words - 1) {
         xq[r][at / kWordBytes] = q;
         q = ZeroWord();
+      }
+      if (++rgi == gw) {
+        rgi = 0;
+        rg++;
       }
     }
   }

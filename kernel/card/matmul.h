@@ -214,8 +214,12 @@ pe_words:
 // after the last group of a tile, one word per entry (its 16 rows) to `out`.
 inline void scale(hls::stream<Word> sums_in[kPeEntries], hls::stream<Word>& w_scales_in, hls::stream<Word>& x_scales_in,
                   MatmulShape s, hls::stream<Word>& out) {
-  float dot[kMaxStep][kTileRows];
+  // Each entry's 16 running dots as kScaleParts rows of kScaleRows lanes (entry e's part q is row
+  // e * kScaleParts + q): the unrolled lanes are constant indices, kScaleRows LUTRAM banks of kMaxStep x
+  // kScaleParts floats, one read and one write each a cycle; the part picks the row, an address.
+  float dot[kMaxStep * kScaleParts][kScaleRows];
 #pragma HLS ARRAY_PARTITION variable = dot complete dim = 2
+#pragma HLS BIND_STORAGE variable = dot type = ram_2p impl = lutram
   const int entry_slots = kScaleSlots / kScaleParts;  // entries a block has room for (kPeEntries or more)
   const int iterations = s.tpp * s.groups * s.blocks * kScaleSlots;
   Word w_scales = ZeroWord(), x_scales = ZeroWord(), sums = ZeroWord(), word = ZeroWord();
@@ -223,8 +227,11 @@ inline void scale(hls::stream<Word> sums_in[kPeEntries], hls::stream<Word>& w_sc
 scale_slots:
   for (int it = 0; it < iterations; it++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxTilesPerPort * kMaxGroups * kPeBlocks * kScaleSlots
-#pragma HLS PIPELINE II = 1
+    // II 1: per lane r one read and one write of its dot bank (LUTRAM, at row entry * kScaleParts + part),
+    // the word lanes part * kScaleRows + r picked by constant indices under a compare (a kScaleParts:1
+    // multiplexer); the float add is carried through the bank, and
     // distance: entry (b, e)'s dot comes back one group later, blocks * kScaleSlots >= kScaleMinCycles (8) iterations.
+#pragma HLS PIPELINE II = 1
 #pragma HLS DEPENDENCE variable = dot inter true distance = 8
     if (e == 0 && part == 0) {
       w_scales = w_scales_in.read();
@@ -235,12 +242,22 @@ scale_slots:
     }
     const int entry = b * kPeEntries + e;
     if (e < kPeEntries && entry < s.n) {
+      const int at = entry * kScaleParts + part;
       for (int r = 0; r < kScaleRows; r++) {
-        const int j = part * kScaleRows + r;
-        const float prod = ScaledGroup((int32_t)WordU32(sums, j), WordF32(w_scales, j), WordF32(x_scales, e));
-        const float d = g == 0 ? prod : dot[entry][j] + prod;
-        dot[entry][j] = d;
-        SetWordF32(word, j, d);
+        int32_t sum = 0;
+        float w_scale = 0.0f;
+        for (int q = 0; q < kScaleParts; q++) {
+          if (q == part) {
+            sum = (int32_t)WordU32(sums, q * kScaleRows + r);
+            w_scale = WordF32(w_scales, q * kScaleRows + r);
+          }
+        }
+        const float prod = ScaledGroup(sum, w_scale, WordF32(x_scales, e));
+        const float d = g == 0 ? prod : dot[at][r] + prod;
+        dot[at][r] = d;
+        for (int q = 0; q < kScaleParts; q++) {
+          if (q == part) SetWordF32(word, q * kScaleRows + r, d);
+        }
       }
       if (g == s.groups - 1 && part == kScaleParts - 1) out.write(word);
     }

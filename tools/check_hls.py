@@ -29,6 +29,11 @@ Rules (tags):
   [runtime-loop-in-pipeline]  a loop nested in a pipelined loop (or function) whose header is not
                               constant: Vitis must fully unroll it.
   [dependence-without-proof]  a DEPENDENCE pragma without its `distance` comment.
+  [dependence-without-storage]  a DEPENDENCE ... inter true distance = N pragma on a local array that
+                              stays a memory (not partitioned completely in every dimension) with no
+                              BIND_STORAGE for it in its function (a parameter's is its caller's):
+                              the distance was argued for a memory's latency (LUTRAM reads in a cycle,
+                              BRAM in two), so say which memory, rather than leave it to the tool.
   [runtime-division-in-pipeline]  `/` or `%` (or /=, %=) by a run-time value in a pipelined loop's
                               body: a divider of tens of cycles in the pipeline, which at II=1 costs
                               as many dividers as its latency. Count with counters instead, or divide
@@ -533,7 +538,17 @@ class Checker:
                     continue
                 name = v.group(1)
                 dims = array_dims(c, f, name)
-                if not dims or complete_dims(src, f, name, dims) != set(range(1, dims + 1)):
+                if dims and complete_dims(src, f, name, dims) != set(range(1, dims + 1)):
+                    carried = re.search(r"\binter\b", args, re.I) and re.search(r"\btrue\b", args, re.I) \
+                        and re.search(r"\bdistance\b", args, re.I)
+                    local = name not in {p.name for p in f.params}
+                    if carried and local and not any(d == "BIND_STORAGE" and f.start <= o < f.body_end
+                               and re.search(r"\bvariable\s*=\s*" + re.escape(name) + r"\b", a, re.I)
+                               for o, d, a in src.pragmas):
+                        self.add(src, off, "dependence-without-storage",
+                                 f"DEPENDENCE on the memory {name} with no BIND_STORAGE saying which memory")
+                    continue
+                if not dims:
                     continue
                 use = re.compile(r"(?<![\w.>])" + re.escape(name) + r"((?:\s*\[(?:[^\[\]]|\[[^\[\]]*\])*\])+)")
                 for m in use.finditer(c, loop.body_start, loop.body_end):

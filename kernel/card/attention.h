@@ -368,9 +368,13 @@ values_jobs:
 #pragma HLS LOOP_TRIPCOUNT max = kMaxJobs
     const Job job = counts_in.read();
     const int count = job.count;
+    // The value lanes: kPartials x 32 banks (lane, value of the word), each a LUTRAM of kMaxKvMul x
+    // kMaxHeadWords floats (32 deep at the presets' maxima: as BRAM each would take a BRAM18, 256 a chain,
+    // and the HBM build would not fit). LUTRAM reads in the cycle, which the DEPENDENCE distance counts on.
     float acc[kMaxKvMul][kPartials][kMaxHeadWords][kWordHalves];
 #pragma HLS ARRAY_PARTITION variable = acc complete dim = 2
 #pragma HLS ARRAY_PARTITION variable = acc complete dim = 4
+#pragma HLS BIND_STORAGE variable = acc type = ram_2p impl = lutram
     int ch = 0, cw = 0;  // query head and value word: counters, not divisions
   values_clear:
     for (int i = 0; i < s.kv_mul * s.hw; i++) {

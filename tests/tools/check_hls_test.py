@@ -27,6 +27,7 @@ BAD = {
     "dependence_without_proof.cpp.txt": "dependence-without-proof",
     "dependence_on_registers.cpp.txt": "dependence-on-registers",
     "runtime_division_in_pipeline.cpp.txt": "runtime-division-in-pipeline",
+    "dependence_without_storage.cpp.txt": "dependence-without-storage",
     "missing_tripcount.cpp.txt": "missing-tripcount",
     "float_sum_ii1.cpp.txt": "float-sum-ii1",
 }

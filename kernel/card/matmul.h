@@ -1,14 +1,18 @@
 // The card kernel's matmul: y[e] = W x[e] for every entry e of the step, W a Q8_0 matrix in 16-row tiles
 // split over the memory ports (kernel.h), read once per step whatever the batch.
 //
-//            ┌ load_weights(port p) ─ words ─ pe(p) ─ group sums ─ scale(p) ─ dots ┐
-//   feed ────┤        ... one chain per memory port, side by side ...              ├── store (on chip,
-//  (x, scale)└ load_weights(port q) ─ words ─ pe(q) ─ group sums ─ scale(q) ─ dots ┘   or the logits)
+//          ┌ relay(0) ─ pe(0) <─ words ─ load_weights(port 0); pe(0) ─ group sums ─ scale(0) ─ dots ┐
+//   feed ──┤   │ (the activations, passed on port to port)                                         ├── store (on chip,
+//  (x, s)  │ relay(1) ─ pe(1) ...   one chain per memory port, side by side   ...                  │   or the logits)
+//          └ ... pe(P-1) (the last port's PE reads the relays' end)                                ┘
 //
 // One DATAFLOW region; every stage a pipelined loop at II=1, joined by streams:
 //   load_weights  one unconditional, address-increasing burst of the port's share of the matrix (its
 //                 tiles: for each group gs/4 value words then a scale word), a word a cycle.
-//   feed          the int8 activations and their scales, read once and written to every PE array.
+//   feed          the int8 activations and their scales, read once and sent to port 0's relay.
+//   relay         port p's copy of each activation word to its PE array, and the word on to port p + 1:
+//                 a forwarding chain, each hop one FIFO between neighbours, not one word fanned out to
+//                 kMemPorts FIFOs a cycle (32 on the HBM builds) across the die.
 //   pe            per weight word, kPeEntries entries at once: 16 rows x 4 values x kPeEntries int8
 //                 multiply-adds (two rows a DSP: DotPair4) into int32 sums (exact, an int add carried a
 //                 cycle: II=1); a step of n entries holds each word for ceil(n / kPeEntries) cycles. At
@@ -75,9 +79,10 @@ load_weight_words:
   CARD_COUNT(weight_words, words);
 }
 
-// Sends every PE array the n entries' int8 activations (cols / 64 words each) and their group scales.
+// Sends the PE arrays (through the relays, port 0's first) the n entries' int8 activations (cols / 64 words
+// each) and their group scales.
 inline void feed(const Word xq[kMaxStep][kQuantWords], const Word xs[kMaxStep][kScaleWords], MatmulShape s,
-                 hls::stream<Word> out[kMemPorts]) {
+                 hls::stream<Word>& out) {
   const int qw = (s.cols + kWordBytes - 1) / kWordBytes, sw = (s.groups + kWordFloats - 1) / kWordFloats;
   const int per_entry = qw + sw;
   int e = 0, w = 0;  // counters, not a division per iteration
@@ -86,13 +91,28 @@ feed_words:
 #pragma HLS LOOP_TRIPCOUNT max = kMaxStep * (kQuantWords + kScaleWords)
 #pragma HLS PIPELINE II = 1
     const Word word = w < qw ? xq[e][w] : xs[e][w - qw];
-    for (int p = 0; p < kMemPorts; p++) out[p].write(word);
+    out.write(word);
     if (++w == per_entry) {
       w = 0;
       e++;
     }
   }
   CARD_COUNT(feed_words, (int64_t)s.n * per_entry);
+}
+
+// One link of the activations' forwarding chain: every word that reaches port p to its PE array and on
+// to port p + 1 (the last port's PE array reads the chain's end itself).
+inline void relay(hls::stream<Word>& in, MatmulShape s, hls::stream<Word>& mine, hls::stream<Word>& next) {
+  const int words = s.n * ((s.cols + kWordBytes - 1) / kWordBytes + (s.groups + kWordFloats - 1) / kWordFloats);
+relay_words:
+  for (int i = 0; i < words; i++) {
+#pragma HLS LOOP_TRIPCOUNT max = kMaxStep * (kQuantWords + kScaleWords)
+    // II 1: one stream read and two writes to two FIFOs, nothing carried.
+#pragma HLS PIPELINE II = 1
+    const Word word = in.read();
+    mine.write(word);
+    next.write(word);
+  }
 }
 
 // Rows j and j + 1 of a weight word against one entry's four values x (x4: byte k is value k): two rows per
@@ -318,19 +338,28 @@ inline void store(hls::stream<Word> dots[kMemPorts], MatmulShape s, bool to_logi
   CARD_COUNT(store_words, words);
 }
 
-#define FPGASERVE_CARD_MATMUL_CHAIN(p)                      \
+// Port p's chain; all but the last port relay the activations (x[p]: what reaches port p) to the next.
+#define FPGASERVE_CARD_MATMUL_CHAIN(p)                          \
+  relay(x[p], s, pe_x[p], x[p + 1]);                            \
+  load_weights(m##p, s, words[p]);                              \
+  pe(words[p], pe_x[p], s, sums[p], w_scales[p], x_scales[p]); \
+  scale(sums[p], w_scales[p], x_scales[p], s, dots[p]);
+#define FPGASERVE_CARD_MATMUL_CHAIN_END(p)                  \
   load_weights(m##p, s, words[p]);                          \
   pe(words[p], x[p], s, sums[p], w_scales[p], x_scales[p]); \
   scale(sums[p], w_scales[p], x_scales[p], s, dots[p]);
+const int kRelays = kMemPorts > 1 ? kMemPorts - 1 : 1;  // the PE inputs of the relayed ports
 #define FPGASERVE_CARD_MATMUL_STREAMS                 \
   hls::stream<Word> words[kMemPorts];                 \
   hls::stream<Word> x[kMemPorts];                     \
+  hls::stream<Word> pe_x[kRelays];                    \
   hls::stream<Word> sums[kMemPorts][kPeEntries];      \
   hls::stream<Word> w_scales[kMemPorts];              \
   hls::stream<Word> x_scales[kMemPorts];              \
   hls::stream<Word> dots[kMemPorts];                  \
   _Pragma("HLS STREAM variable = words depth = 64")   \
   _Pragma("HLS STREAM variable = x depth = 4")        \
+  _Pragma("HLS STREAM variable = pe_x depth = 4")     \
   _Pragma("HLS STREAM variable = sums depth = 2")     \
   _Pragma("HLS STREAM variable = w_scales depth = 2") \
   _Pragma("HLS STREAM variable = x_scales depth = 2") \
@@ -344,8 +373,9 @@ inline void matmul(FPGASERVE_FOR_PORTS(FPGASERVE_CARD_CONST_PORT_PARAM) const Wo
                    Word* logits) {
 #pragma HLS DATAFLOW
   FPGASERVE_CARD_MATMUL_STREAMS
-  feed(xq, xs, s, x);
-  FPGASERVE_FOR_PORTS(FPGASERVE_CARD_MATMUL_CHAIN)
+  feed(xq, xs, s, x[0]);
+  FPGASERVE_FOR_PORTS_BUT_LAST(FPGASERVE_CARD_MATMUL_CHAIN)
+  FPGASERVE_FOR_LAST_PORT(FPGASERVE_CARD_MATMUL_CHAIN_END)
   store(dots, s, to_logits, y, logits);
 }
 

@@ -171,12 +171,14 @@ StepEstimate EstimateStep(const ModelConfig& c, int batch, int pos, const Platfo
 
   // Matmuls: per port load -> pe -> scale side by side, feed before and store after; the region takes
   // the slowest of them plus the fill of the chain.
-  const double relay_hops = 2.0 * (P - 1);  // the activations reach the last port through P - 1 relays
+  // The activations reach the last port through P - 1 relays, and the store gets port 0's dots through P
+  // collectors: 2 cycles (a FIFO) a hop.
+  const double relay_hops = 2.0 * (P - 1) + 2.0 * P;
   auto matmul = [&](const std::string& name, int rows, int cols, int m, int times) {
     const Matmul mm = MatmulCounts(rows, cols, gs, m, pf);
     // The PE array takes its copy of the activations before its first weight word, and the loader's
-    // 64-word stream fills meanwhile: the fill does not overlap the weights. The relays pass a word a
-    // cycle each, so the last port's fill ends a FIFO hop (2 cycles) per relay after the first's.
+    // 64-word stream fills meanwhile: the fill does not overlap the weights. The relays and collectors
+    // pass a word a cycle each (the store's rate), adding their hops' latency.
     const double load = mm.weights_per_port / port_words;
     const double pe = static_cast<double>(mm.pe_per_port);
     const double scale = static_cast<double>(mm.scale_per_port);

@@ -21,7 +21,10 @@
 //                 an entry a cycle): shared float multipliers and adders per port instead of 16 x
 //                 kPeEntries of them. An entry's running dot comes back after at least kScaleMinCycles
 //                 iterations (a block's slots padded to that many), past the adder's latency.
-//   store         the dots of every port, a word (16 rows of one entry) a cycle, into the activations
+//   collect       per tile the dots of ports 0 .. p - 1 (from the previous port's collector), then port p's
+//                 own: the ports' words gathered by a chain of 2:1 choices between neighbours, not one
+//                 P:1 multiplexer of 512-bit streams in `store` (32:1 on the HBM builds).
+//   store         the gathered dots, a word (16 rows of one entry) a cycle, into the activations
 //                 (layers) or to the logits buffer in arrival order (the classifier).
 #ifndef FPGASERVE_KERNEL_CARD_MATMUL_H_
 #define FPGASERVE_KERNEL_CARD_MATMUL_H_
@@ -295,27 +298,56 @@ scale_slots:
   CARD_COUNT(scale_iterations, iterations);
 }
 
-// The ports' dots, in the order the scale stages deliver them (tile t of every port, entry by entry): into
+// The dots' gathering chain. Its first link: port 0's dots as they come.
+inline void collect_first(hls::stream<Word>& own, MatmulShape s, hls::stream<Word>& out) {
+collect_first_words:
+  for (int i = 0; i < s.tpp * s.n; i++) {
+#pragma HLS LOOP_TRIPCOUNT max = kMaxTilesPerPort * kMaxStep
+    // II 1: one read, one write, nothing carried.
+#pragma HLS PIPELINE II = 1
+    out.write(own.read());
+  }
+}
+
+// A later link, port p's (p = `earlier` ports before it): per tile of the ports, the earlier ports' n words
+// each (from port p - 1's link), then port p's own n words, so the last link gives the store every port's
+// tile t in port order.
+inline void collect(hls::stream<Word>& before, hls::stream<Word>& own, MatmulShape s, int earlier,
+                    hls::stream<Word>& out) {
+  const int theirs = s.n * earlier, per_tile = theirs + s.n;
+  int k = 0;  // the word within the tile: the earlier ports' while k < theirs
+collect_words:
+  for (int i = 0; i < s.tpp * per_tile; i++) {
+#pragma HLS LOOP_TRIPCOUNT max = kMaxTilesPerPort * kMemPorts * kMaxStep
+    // II 1: one read from one of two streams (a counter compare picks it), one write; only the counter is
+    // carried.
+#pragma HLS PIPELINE II = 1
+    Word word;
+    if (k < theirs) {
+      word = before.read();
+    } else {
+      word = own.read();
+    }
+    out.write(word);
+    if (++k == per_tile) k = 0;
+  }
+}
+
+// The ports' dots as the collectors gather them (tile t of every port in port order, entry by entry): into
 // the activations, word (tile) p * tpp + t of each entry, dropping tiles past the matrix's rows (padding of
 // the last port); or, for the classifier, to `logits` in that order (card.h's CardLogitsWord), one write
 // burst. One process either way: the choice is made once, outside the two pipelined loops.
-inline void store(hls::stream<Word> dots[kMemPorts], MatmulShape s, bool to_logits, Word y[kMaxStep][kActWords],
+inline void store(hls::stream<Word>& dots, MatmulShape s, bool to_logits, Word y[kMaxStep][kActWords],
                   Word* logits) {
   const int tiles = TileCount(s.rows);
   const int words = s.tpp * kMemPorts * s.n;
   // (tile of the port, port, entry) as counters, not divisions per iteration.
   if (to_logits) {
-    int p = 0, e = 0;
   store_logit_words:
     for (int i = 0; i < words; i++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxTilesPerPort * kMemPorts * kMaxStep
 #pragma HLS PIPELINE II = 1
-      const Word word = ReadFromPort(dots, p);
-      logits[i] = word;
-      if (++e == s.n) {
-        e = 0;
-        if (++p == kMemPorts) p = 0;
-      }
+      logits[i] = dots.read();
     }
   } else {
     int t = 0, p = 0, e = 0;
@@ -323,7 +355,7 @@ inline void store(hls::stream<Word> dots[kMemPorts], MatmulShape s, bool to_logi
     for (int i = 0; i < words; i++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxTilesPerPort * kMemPorts * kMaxStep
 #pragma HLS PIPELINE II = 1
-      const Word word = ReadFromPort(dots, p);
+      const Word word = dots.read();
       const int tile = p * s.tpp + t;
       if (tile < tiles) y[e][tile] = word;
       if (++e == s.n) {
@@ -338,7 +370,9 @@ inline void store(hls::stream<Word> dots[kMemPorts], MatmulShape s, bool to_logi
   CARD_COUNT(store_words, words);
 }
 
-// Port p's chain; all but the last port relay the activations (x[p]: what reaches port p) to the next.
+// Port p's chain. All but the last port relay the activations (x[p]: what reaches port p) to the next.
+// Then the gathering chain, in port order (gathered[p]: the dots of ports 0 .. p), whose last link feeds
+// the store. (Processes are listed producers first: the C simulation runs them in this order.)
 #define FPGASERVE_CARD_MATMUL_CHAIN(p)                          \
   relay(x[p], s, pe_x[p], x[p + 1]);                            \
   load_weights(m##p, s, words[p]);                              \
@@ -348,7 +382,8 @@ inline void store(hls::stream<Word> dots[kMemPorts], MatmulShape s, bool to_logi
   load_weights(m##p, s, words[p]);                          \
   pe(words[p], x[p], s, sums[p], w_scales[p], x_scales[p]); \
   scale(sums[p], w_scales[p], x_scales[p], s, dots[p]);
-const int kRelays = kMemPorts > 1 ? kMemPorts - 1 : 1;  // the PE inputs of the relayed ports
+#define FPGASERVE_CARD_MATMUL_COLLECT(p) collect(gathered[p - 1], dots[p], s, p, gathered[p]);
+const int kRelays = kMemPorts > 1 ? kMemPorts - 1 : 1;  // the ports that relay
 #define FPGASERVE_CARD_MATMUL_STREAMS                 \
   hls::stream<Word> words[kMemPorts];                 \
   hls::stream<Word> x[kMemPorts];                     \
@@ -357,13 +392,15 @@ const int kRelays = kMemPorts > 1 ? kMemPorts - 1 : 1;  // the PE inputs of the 
   hls::stream<Word> w_scales[kMemPorts];              \
   hls::stream<Word> x_scales[kMemPorts];              \
   hls::stream<Word> dots[kMemPorts];                  \
+  hls::stream<Word> gathered[kMemPorts];              \
   _Pragma("HLS STREAM variable = words depth = 64")   \
   _Pragma("HLS STREAM variable = x depth = 4")        \
   _Pragma("HLS STREAM variable = pe_x depth = 4")     \
   _Pragma("HLS STREAM variable = sums depth = 2")     \
   _Pragma("HLS STREAM variable = w_scales depth = 2") \
   _Pragma("HLS STREAM variable = x_scales depth = 2") \
-  _Pragma("HLS STREAM variable = dots depth = kMaxStep")
+  _Pragma("HLS STREAM variable = dots depth = kMaxStep") \
+  _Pragma("HLS STREAM variable = gathered depth = 4")
 
 // y = W x for the n entries of xq/xs: into on-chip activations, or with to_logits (the classifier, its
 // rows compacted by out_row) to the logits buffer. One function for every call, instantiated once
@@ -376,7 +413,9 @@ inline void matmul(FPGASERVE_FOR_PORTS(FPGASERVE_CARD_CONST_PORT_PARAM) const Wo
   feed(xq, xs, s, x[0]);
   FPGASERVE_FOR_PORTS_BUT_LAST(FPGASERVE_CARD_MATMUL_CHAIN)
   FPGASERVE_FOR_LAST_PORT(FPGASERVE_CARD_MATMUL_CHAIN_END)
-  store(dots, s, to_logits, y, logits);
+  collect_first(dots[0], s, gathered[0]);
+  FPGASERVE_FOR_PORTS_BUT_FIRST(FPGASERVE_CARD_MATMUL_COLLECT)
+  store(gathered[kMemPorts - 1], s, to_logits, y, logits);
 }
 
 }  // namespace kernel

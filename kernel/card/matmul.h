@@ -154,9 +154,12 @@ inline void pe(hls::stream<Word>& weights, hls::stream<Word>& x_in, MatmulShape 
   uint32_t x4[kX4Banks][kMaxStep * kX4Depth];
 #pragma HLS ARRAY_PARTITION variable = x4 complete dim = 1
 #pragma HLS BIND_STORAGE variable = x4 type = ram_2p impl = bram
-  float xs[kMaxStep][kMaxGroups];
+  // The entries' group scales as they come, 16 a word: kPeEntries banks of words (entry e in bank
+  // e % kPeEntries), so a block's entries read one word each, from different banks, and the fill writes
+  // one word a cycle; LUTRAM, kMaxStep / kPeEntries x kScaleWords deep.
+  Word xs[kMaxStep][kScaleWords];
 #pragma HLS ARRAY_PARTITION variable = xs cyclic factor = kPeEntries dim = 1
-#pragma HLS ARRAY_PARTITION variable = xs cyclic factor = 16 dim = 2
+#pragma HLS BIND_STORAGE variable = xs type = ram_2p impl = lutram
   const int qw = (s.cols + kWordBytes - 1) / kWordBytes, sw = (s.groups + kWordFloats - 1) / kWordFloats;
 pe_fill:
   int fe = 0, fw = 0;  // entry and word: counters, not a division per iteration
@@ -168,9 +171,7 @@ pe_fill:
       // Quads 16 fw .. 16 fw + 15 of entry fe: bank k takes lane (k - fe) % 16, all at X4At(fe, 16 fw).
       for (int k = 0; k < kX4Banks; k++) x4[k][X4At(fe, fw * kX4Banks)] = WordU32(word, (k - fe) & (kX4Banks - 1));
     } else {
-      for (int k = 0; k < kWordFloats; k++) {
-        if ((fw - qw) * kWordFloats + k < s.groups) xs[fe][(fw - qw) * kWordFloats + k] = WordF32(word, k);
-      }
+      xs[fe][fw - qw] = word;
     }
     if (++fw == qw + sw) {
       fw = 0;
@@ -217,7 +218,7 @@ pe_words:
         Word sum_word;
         for (int j = 0; j < kTileRows; j++) SetWordU32(sum_word, j, (uint32_t)acc[b][e][j]);
         sums[e].write(sum_word);
-        SetWordF32(xw, e, xs[b * kPeEntries + e][g]);
+        SetWordF32(xw, e, WordF32(xs[b * kPeEntries + e][g / kWordFloats], g % kWordFloats));
       }
       w_scales.write(w);  // the scale word: row j's scale in lane j
       x_scales.write(xw);

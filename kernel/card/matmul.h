@@ -338,8 +338,7 @@ collect_words:
 // the activations, word (tile) p * tpp + t of each entry, dropping tiles past the matrix's rows (padding of
 // the last port); or, for the classifier, to `logits` in that order (card.h's CardLogitsWord), one write
 // burst. One process either way: the choice is made once, outside the two pipelined loops.
-inline void store(hls::stream<Word>& dots, MatmulShape s, bool to_logits, Word y[kMaxStep][kActWords],
-                  Word* logits) {
+inline void store(hls::stream<Word>& dots, MatmulShape s, bool to_logits, Word y[kMaxStep][kActWords], Word* logits) {
   const int tiles = TileCount(s.rows);
   const int words = s.tpp * kMemPorts * s.n;
   // (tile of the port, port, entry) as counters, not divisions per iteration.
@@ -374,9 +373,9 @@ inline void store(hls::stream<Word>& dots, MatmulShape s, bool to_logits, Word y
 // Port p's chain. All but the last port relay the activations (x[p]: what reaches port p) to the next.
 // Then the gathering chain, in port order (gathered[p]: the dots of ports 0 .. p), whose last link feeds
 // the store. (Processes are listed producers first: the C simulation runs them in this order.)
-#define FPGASERVE_CARD_MATMUL_CHAIN(p)                          \
-  relay(x[p], s, pe_x[p], x[p + 1]);                            \
-  load_weights(m##p, s, words[p]);                              \
+#define FPGASERVE_CARD_MATMUL_CHAIN(p)                         \
+  relay(x[p], s, pe_x[p], x[p + 1]);                           \
+  load_weights(m##p, s, words[p]);                             \
   pe(words[p], pe_x[p], s, sums[p], w_scales[p], x_scales[p]); \
   scale(sums[p], w_scales[p], x_scales[p], s, dots[p]);
 #define FPGASERVE_CARD_MATMUL_CHAIN_END(p)                  \
@@ -385,21 +384,21 @@ inline void store(hls::stream<Word>& dots, MatmulShape s, bool to_logits, Word y
   scale(sums[p], w_scales[p], x_scales[p], s, dots[p]);
 #define FPGASERVE_CARD_MATMUL_COLLECT(p) collect(gathered[p - 1], dots[p], s, p, gathered[p]);
 const int kRelays = kMemPorts > 1 ? kMemPorts - 1 : 1;  // the ports that relay
-#define FPGASERVE_CARD_MATMUL_STREAMS                 \
-  hls::stream<Word> words[kMemPorts];                 \
-  hls::stream<Word> x[kMemPorts];                     \
-  hls::stream<Word> pe_x[kRelays];                    \
-  hls::stream<Word> sums[kMemPorts][kPeEntries];      \
-  hls::stream<Word> w_scales[kMemPorts];              \
-  hls::stream<Word> x_scales[kMemPorts];              \
-  hls::stream<Word> dots[kMemPorts];                  \
-  hls::stream<Word> gathered[kMemPorts];              \
-  _Pragma("HLS STREAM variable = words depth = 64")   \
-  _Pragma("HLS STREAM variable = x depth = 4")        \
-  _Pragma("HLS STREAM variable = pe_x depth = 4")     \
-  _Pragma("HLS STREAM variable = sums depth = 2")     \
-  _Pragma("HLS STREAM variable = w_scales depth = 2") \
-  _Pragma("HLS STREAM variable = x_scales depth = 2") \
+#define FPGASERVE_CARD_MATMUL_STREAMS                    \
+  hls::stream<Word> words[kMemPorts];                    \
+  hls::stream<Word> x[kMemPorts];                        \
+  hls::stream<Word> pe_x[kRelays];                       \
+  hls::stream<Word> sums[kMemPorts][kPeEntries];         \
+  hls::stream<Word> w_scales[kMemPorts];                 \
+  hls::stream<Word> x_scales[kMemPorts];                 \
+  hls::stream<Word> dots[kMemPorts];                     \
+  hls::stream<Word> gathered[kMemPorts];                 \
+  _Pragma("HLS STREAM variable = words depth = 64")      \
+  _Pragma("HLS STREAM variable = x depth = 4")           \
+  _Pragma("HLS STREAM variable = pe_x depth = 4")        \
+  _Pragma("HLS STREAM variable = sums depth = 2")        \
+  _Pragma("HLS STREAM variable = w_scales depth = 2")    \
+  _Pragma("HLS STREAM variable = x_scales depth = 2")    \
   _Pragma("HLS STREAM variable = dots depth = kMaxStep") \
   _Pragma("HLS STREAM variable = gathered depth = 4")
 

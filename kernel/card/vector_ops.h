@@ -136,8 +136,7 @@ quant_entries:
 #pragma HLS LOOP_TRIPCOUNT max = kHiddenWords
 #pragma HLS PIPELINE II = 1
       const int at = w * kWordFloats;  // value index of this word's first value
-      for (int l = 0; l < kWordFloats; l++)
-        SetWordI8(q, at % kWordBytes + l, QuantRound(WordF32(x[e][w], l), inv[rg]));
+      for (int l = 0; l < kWordFloats; l++) SetWordI8(q, at % kWordBytes + l, QuantRound(WordF32(x[e][w], l), inv[rg]));
       if (at % kWordBytes == kWordBytes - kWordFloats || w == words - 1) {
         xq[r][at / kWordBytes] = q;
         q = ZeroWord();

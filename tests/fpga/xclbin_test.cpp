@@ -281,8 +281,8 @@ TEST(Xclbin, ArgumentGroupsIndexTheGroupTopologyWhenThereIsOne) {
   const XclbinMemory& group = g.value().back();
   EXPECT_EQ(group.tag, m.value()[0].tag + "+1");
   EXPECT_EQ(group.bytes, m.value()[0].bytes + m.value()[1].bytes);
-  const auto* conn =
-      reinterpret_cast<const connectivity*>(x.value().Section(XclbinSectionKind::kGroupConnectivity)->data());
+  const auto* conn = reinterpret_cast<const connectivity*>(
+      x.value().Section(XclbinSectionKind::kGroupConnectivity)->data());
   for (int c = 0; c < conn->m_count; c++) {
     const int arg = conn->m_connection[c].arg_index;
     EXPECT_EQ(conn->m_connection[c].mem_data_index,

@@ -171,17 +171,21 @@ StepEstimate EstimateStep(const ModelConfig& c, int batch, int pos, const Platfo
 
   // Matmuls: per port load -> pe -> scale side by side, feed before and store after; the region takes
   // the slowest of them plus the fill of the chain.
+  // The activations reach the last port through P - 1 relays, and the store gets port 0's dots through P
+  // collectors: 2 cycles (a FIFO) a hop.
+  const double relay_hops = 2.0 * (P - 1) + 2.0 * P;
   auto matmul = [&](const std::string& name, int rows, int cols, int m, int times) {
     const Matmul mm = MatmulCounts(rows, cols, gs, m, pf);
     // The PE array takes its copy of the activations before its first weight word, and the loader's
-    // 64-word stream fills meanwhile: the fill does not overlap the weights.
+    // 64-word stream fills meanwhile: the fill does not overlap the weights. The relays and collectors
+    // pass a word a cycle each (the store's rate), adding their hops' latency.
     const double load = mm.weights_per_port / port_words;
     const double pe = static_cast<double>(mm.pe_per_port);
     const double scale = static_cast<double>(mm.scale_per_port);
     const double store = static_cast<double>(mm.store);
     const double slowest = std::max({load, pe, scale, store});
     const std::string bound = slowest == load ? "memory" : "compute";
-    stage(name, times * (mm.fill_per_port + slowest + burst_lat + 4 * depth), bound);
+    stage(name, times * (mm.fill_per_port + relay_hops + slowest + burst_lat + 4 * depth), bound);
   };
   for (const Named& m : LayerMatmuls(c)) matmul(m.name, m.rows, m.cols, n, L);
   matmul("matmul classifier", c.vocab_size, c.dim, n, 1);
@@ -210,7 +214,7 @@ StepEstimate EstimateStep(const ModelConfig& c, int batch, int pos, const Platfo
           const double load = 2 * words / port_words;
           const double scores = kv_mul * 2.0 * kv_words + words * kv_mul + depth;  // queries in, a word a cycle
           const double weights = count * std::max(kv_mul, kernel::kLaneMinIterations) + 8.0 * kv_mul + depth;
-          const double values = kv_mul * 8.0 * kv_words +
+          const double values = kv_mul * static_cast<double>(kv_words) +
                                 count * std::max(kv_words * kv_mul, kernel::kLaneMinIterations) + kv_mul * hs / 4.0 +
                                 2 * depth;  // clear, the lanes, the output
           chain[a] += std::max({load, scores, weights, values});

@@ -50,6 +50,8 @@ std::string XclbinSectionKindName(uint32_t kind) {
     case XclbinSectionKind::kBuildMetadata: return "BUILD_METADATA";
     case XclbinSectionKind::kKeyValueMetadata: return "KEYVALUE_METADATA";
     case XclbinSectionKind::kUserMetadata: return "USER_METADATA";
+    case XclbinSectionKind::kGroupTopology: return "GROUP_TOPOLOGY";
+    case XclbinSectionKind::kGroupConnectivity: return "GROUP_CONNECTIVITY";
   }
   return "kind " + std::to_string(kind);
 }

@@ -38,6 +38,8 @@ enum class XclbinSectionKind : uint32_t {
   kBuildMetadata = 14,
   kKeyValueMetadata = 15,
   kUserMetadata = 16,
+  kGroupTopology = 26,      // ASK_GROUP_TOPOLOGY: MEM_TOPOLOGY's memories, then groups of them
+  kGroupConnectivity = 27,  // ASK_GROUP_CONNECTIVITY: CONNECTIVITY, indexing GROUP_TOPOLOGY
 };
 
 // "EMBEDDED_METADATA", ..., or "kind 23" for one we do not name.

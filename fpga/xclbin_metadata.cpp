@@ -335,16 +335,17 @@ Result<XclbinBuildInfo> ReadBuildInfo(const Xclbin& xclbin, const std::string& w
   return ParseBuildInfo(*s, what);
 }
 
-Result<std::vector<XclbinMemory>> ReadMemTopology(const Xclbin& xclbin, const std::string& what) {
-  std::optional<std::string_view> s = xclbin.Section(XclbinSectionKind::kMemTopology);
-  if (!s) return Status::NotFound(what + " has no MEM_TOPOLOGY section: XRT cannot place the kernel's buffers");
-  const std::string_view b = *s;
+namespace {
+
+// A MEM_TOPOLOGY or GROUP_TOPOLOGY section (the same layout: XRT's struct mem_topology).
+Result<std::vector<XclbinMemory>> ParseMemories(std::string_view b, const std::string& section,
+                                                const std::string& what) {
   if (b.size() < 8)
-    return Status::InvalidArgument(what + ": its MEM_TOPOLOGY section is " + std::to_string(b.size()) + " bytes");
+    return Status::InvalidArgument(what + ": its " + section + " section is " + std::to_string(b.size()) + " bytes");
   const int32_t count = Get<int32_t>(b, 0);
   if (count < 0 || 8 + static_cast<uint64_t>(count) * kMemDataBytes > b.size()) {
-    return Status::InvalidArgument(what + ": its MEM_TOPOLOGY says " + std::to_string(count) + " memories but holds " +
-                                   std::to_string(b.size()) + " bytes");
+    return Status::InvalidArgument(what + ": its " + section + " says " + std::to_string(count) +
+                                   " memories but holds " + std::to_string(b.size()) + " bytes");
   }
   std::vector<XclbinMemory> out;
   for (int32_t i = 0; i < count; i++) {
@@ -359,6 +360,20 @@ Result<std::vector<XclbinMemory>> ReadMemTopology(const Xclbin& xclbin, const st
     out.push_back(m);
   }
   return out;
+}
+
+}  // namespace
+
+Result<std::vector<XclbinMemory>> ReadMemTopology(const Xclbin& xclbin, const std::string& what) {
+  std::optional<std::string_view> s = xclbin.Section(XclbinSectionKind::kMemTopology);
+  if (!s) return Status::NotFound(what + " has no MEM_TOPOLOGY section: XRT cannot place the kernel's buffers");
+  return ParseMemories(*s, "MEM_TOPOLOGY", what);
+}
+
+Result<std::vector<XclbinMemory>> ReadMemoryGroups(const Xclbin& xclbin, const std::string& what) {
+  std::optional<std::string_view> s = xclbin.Section(XclbinSectionKind::kGroupTopology);
+  if (!s) return ReadMemTopology(xclbin, what);
+  return ParseMemories(*s, "GROUP_TOPOLOGY", what);
 }
 
 std::optional<int> ReadDataClockMhz(const Xclbin& xclbin) {
@@ -414,6 +429,17 @@ std::vector<uint8_t> MakeMetadataXclbin(const MetadataXclbinOptions& o) {
   if (!o.afi_id.empty()) w.AddSection(XclbinSectionKind::kBitstream, "", std::string_view(o.afi_id));
   w.AddSection(XclbinSectionKind::kMemTopology, "", MemTopology(memories));
   w.AddSection(XclbinSectionKind::kIpLayout, "", IpLayout(o.kernel_name));
+  if (o.io_memory_group && memories.size() >= 2) {
+    // The group of memories 0 and 1 after the memories; in and logits on it (GROUP_CONNECTIVITY), on its
+    // first memory in CONNECTIVITY.
+    std::vector<MemoryResource> groups = memories;
+    groups.push_back({memories[0].name + "+1", memories[0].type, memories[0].bytes + memories[1].bytes});
+    std::array<int, kStepArgCount> group_banks = banks;
+    group_banks[kArgIn] = group_banks[kArgLogits] = static_cast<int>(memories.size());
+    banks[kArgIn] = banks[kArgLogits] = 0;
+    w.AddSection(XclbinSectionKind::kGroupTopology, "", MemTopology(groups));
+    w.AddSection(XclbinSectionKind::kGroupConnectivity, "", Connectivity(group_banks, n_args));
+  }
   w.AddSection(XclbinSectionKind::kConnectivity, "", Connectivity(banks, n_args));
   w.AddSection(XclbinSectionKind::kEmbeddedMetadata, "", xml);
   w.AddSection(XclbinSectionKind::kClockFreqTopology, "",

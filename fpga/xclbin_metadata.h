@@ -105,6 +105,12 @@ struct XclbinMemory {
 // malformed (a count that does not fit the section), each naming `what`.
 Result<std::vector<XclbinMemory>> ReadMemTopology(const Xclbin& xclbin, const std::string& what);
 
+// The memories a kernel argument's group_id indexes: the GROUP_TOPOLOGY section when the xclbin has one,
+// else MEM_TOPOLOGY. v++ writes GROUP_TOPOLOGY (MEM_TOPOLOGY's memories, then one entry per group of
+// memories an argument is connected to, as sp=...:HBM[0:1] makes) and GROUP_CONNECTIVITY, and XRT then
+// answers group_id from them: an index past MEM_TOPOLOGY's end. Errors as ReadMemTopology's.
+Result<std::vector<XclbinMemory>> ReadMemoryGroups(const Xclbin& xclbin, const std::string& what);
+
 // The data clock (CT_DATA entry of CLOCK_FREQ_TOPOLOGY: an HLS kernel's ap_clk) in MHz, or nullopt when
 // the section is missing, malformed or has no data clock.
 std::optional<int> ReadDataClockMhz(const Xclbin& xclbin);
@@ -122,6 +128,10 @@ struct MetadataXclbinOptions {
   int achieved_mhz = 0;                    // the data clock in CLOCK_FREQ_TOPOLOGY; 0: build.kernel_mhz
   std::array<int, kStepArgCount> banks{};  // per argument; filled from StepArgs() (or the card) when all zero
   std::array<uint8_t, 16> uuid{};          // all zero: derived from the contents
+  // The step input and logits connected to a group of the first two memories, as v++ links
+  // sp=...in:HBM[0:1]: GROUP_TOPOLOGY (the memories, then the group) and GROUP_CONNECTIVITY (in and
+  // logits on the group) are written besides MEM_TOPOLOGY and CONNECTIVITY (in and logits on memory 0).
+  bool io_memory_group = false;
 };
 
 std::vector<uint8_t> MakeMetadataXclbin(const MetadataXclbinOptions& options);

@@ -100,13 +100,14 @@ Status OpenFailure(const std::string& label, const std::exception& e) {
   return Status::Unavailable("cannot open " + label + " (" + std::to_string(cards) + " card(s) on this host): " + what);
 }
 
-// A global argument's memory: one MEM_TOPOLOGY has, of a kind a buffer can live in, large enough. XRT would
-// fail later with less to say (or, for a streaming memory, allocate nothing useful).
+// A global argument's memory: one the xclbin's memories (or groups of them) have, of a kind a buffer can
+// live in, large enough. XRT would fail later with less to say (or, for a streaming memory, allocate
+// nothing useful).
 Status CheckMemory(const std::vector<XclbinMemory>& memories, int group, const std::string& arg, uint64_t bytes,
                    const std::string& what) {
   if (group < 0 || group >= static_cast<int>(memories.size())) {
     return Status::InvalidArgument(what + ": argument " + arg + " is connected to memory " + std::to_string(group) +
-                                   " but its MEM_TOPOLOGY has " + std::to_string(memories.size()) + " memories");
+                                   " but its memory topology has " + std::to_string(memories.size()) + " memories");
   }
   const XclbinMemory& m = memories[group];
   const auto type = static_cast<XclbinMemoryType>(m.type);
@@ -183,8 +184,9 @@ Result<std::unique_ptr<XrtCard>> XrtCard::Open(std::shared_ptr<const WeightsImag
         std::to_string(kv_value_bytes) + "; the memory port count is FPGASERVE_MEM_PORTS of both builds)");
   }
   if (Status st = b.limits.Check(c, cache_len, what); !st.ok()) return st;
-  // The memories the link config wired the ports to: kernel.group_id(i) indexes this list.
-  Result<std::vector<XclbinMemory>> memories = ReadMemTopology(file.value(), what);
+  // The memories the link config wired the ports to: kernel.group_id(i) indexes this list (GROUP_TOPOLOGY
+  // when the link made groups of memories, where XRT takes group_id from; else MEM_TOPOLOGY).
+  Result<std::vector<XclbinMemory>> memories = ReadMemoryGroups(file.value(), what);
   if (!memories.ok()) return memories.status();
   // The step input's layout is the same for every build (kernel.h: the RoPE table after kInputMaxEntries
   // entries), so the host's BuildStepInput serves any xclbin.

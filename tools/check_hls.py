@@ -29,6 +29,22 @@ Rules (tags):
   [runtime-loop-in-pipeline]  a loop nested in a pipelined loop (or function) whose header is not
                               constant: Vitis must fully unroll it.
   [dependence-without-proof]  a DEPENDENCE pragma without its `distance` comment.
+  [dependence-without-storage]  a DEPENDENCE ... inter true distance = N pragma on a local array that
+                              stays a memory (not partitioned completely in every dimension) with no
+                              BIND_STORAGE for it in its function (a parameter's is its caller's):
+                              the distance was argued for a memory's latency (LUTRAM reads in a cycle,
+                              BRAM in two), so say which memory, rather than leave it to the tool.
+  [runtime-division-in-pipeline]  `/` or `%` (or /=, %=) by a run-time value in a pipelined loop's
+                              body: a divider of tens of cycles in the pipeline, which at II=1 costs
+                              as many dividers as its latency. Count with counters instead, or divide
+                              by a constant (a power of two is a shift or a mask).
+  [dependence-on-registers]   a DEPENDENCE pragma in a pipelined loop on an array partitioned completely
+                              in every dimension (ARRAY_PARTITION complete, dim = 0 or each dim) that
+                              the loop indexes at run time (a subscript not made of constants and the
+                              variables of constant loops nested in it, which are unrolled): the array
+                              is registers, Vitis applies array dependences to memories only, so the
+                              distance is dropped and the carried value scheduled at distance 1. Keep
+                              the run-time dimension a memory (BIND_STORAGE ... impl = lutram).
   [missing-tripcount]         a loop with a run-time header and no LOOP_TRIPCOUNT among its own pragmas.
   [float-sum-ii1]             in a loop pipelined at II=1 (PIPELINE without II means 1): NAME += ...,
                               NAME -= ..., NAME = NAME + ... (NAME possibly subscripted) on a float or
@@ -370,6 +386,8 @@ class Checker:
             self.aggregates(src)
             self.loops(src)
             self.dependences(src)
+            self.register_dependences(src)
+            self.divisions(src)
             self.float_sums(src)
         return [entry for _, _, entry in sorted(self.findings, key=lambda e: e[:2])]
 
@@ -487,6 +505,61 @@ class Checker:
                 self.add(src, off, "dependence-without-proof",
                          "DEPENDENCE without a comment giving the distance (within 3 lines above)")
 
+    def divisions(self, src):
+        c = src.code
+        div = re.compile(r"(?<![/*])(/|%)=?(?![/*])\s*")
+        for loop in src.loops:
+            if pipelined(loop) is None:
+                continue
+            for m in div.finditer(c, loop.body_start, loop.body_end):
+                j = m.end()
+                if c.startswith("(", j):
+                    operand = c[j + 1:match_close(c, j) - 1]
+                else:
+                    operand = re.match(r"[\w.]*(?:\s*(?:->|::)\s*\w+)*", c[j:]).group(0)
+                if operand and not constant_expr(operand, set()):
+                    self.add(src, m.start(), "runtime-division-in-pipeline",
+                             f"division by the run-time {operand.strip()} in the pipelined loop at line "
+                             f"{src.line(loop.start)}")
+
+    def register_dependences(self, src):
+        c = src.code
+        for loop in src.loops:
+            if pipelined(loop) is None:
+                continue
+            f = src.function_at(loop.start)
+            if f is None:
+                continue
+            unrolled = set().union(*[l.loop_vars for l in src.loops
+                                     if l is not loop and loop.contains(l.start) and l.constant])
+            for off, directive, args in src.pragmas:
+                v = re.search(r"\bvariable\s*=\s*(\w+)", args, re.I)
+                if directive != "DEPENDENCE" or not loop.contains(off) or not v:
+                    continue
+                name = v.group(1)
+                dims = array_dims(c, f, name)
+                if dims and complete_dims(src, f, name, dims) != set(range(1, dims + 1)):
+                    carried = re.search(r"\binter\b", args, re.I) and re.search(r"\btrue\b", args, re.I) \
+                        and re.search(r"\bdistance\b", args, re.I)
+                    local = name not in {p.name for p in f.params}
+                    if carried and local and not any(d == "BIND_STORAGE" and f.start <= o < f.body_end
+                               and re.search(r"\bvariable\s*=\s*" + re.escape(name) + r"\b", a, re.I)
+                               for o, d, a in src.pragmas):
+                        self.add(src, off, "dependence-without-storage",
+                                 f"DEPENDENCE on the memory {name} with no BIND_STORAGE saying which memory")
+                    continue
+                if not dims:
+                    continue
+                use = re.compile(r"(?<![\w.>])" + re.escape(name) + r"((?:\s*\[(?:[^\[\]]|\[[^\[\]]*\])*\])+)")
+                for m in use.finditer(c, loop.body_start, loop.body_end):
+                    indices = re.findall(r"\[((?:[^\[\]]|\[[^\[\]]*\])*)\]", m.group(1))
+                    if any(not constant_expr(i, unrolled) for i in indices):
+                        self.add(src, off, "dependence-on-registers",
+                                 f"DEPENDENCE on {name}, partitioned into registers but indexed at run time "
+                                 f"(line {src.line(m.start())}): Vitis drops the distance; keep that "
+                                 f"dimension a memory")
+                        break
+
     def float_decls(self, src):
         """(offset, name) of every float/double declaration: parameters, locals, globals."""
         decls = []
@@ -553,6 +626,26 @@ class Checker:
             if INTERLEAVE.search(m.group(1)):
                 return True
         return False
+
+
+def array_dims(c, f, name):
+    """The number of dimensions of array `name` as declared in function f (a parameter or a local)."""
+    m = re.compile(r"[\w>]\s+" + re.escape(name) + r"\s*((?:\[[^\]]*\]\s*)+)").search(c, f.start, f.body_end)
+    return m.group(1).count("[") if m else 0
+
+
+def complete_dims(src, f, name, dims):
+    """The dimensions (1-based) of `name` that f's ARRAY_PARTITION pragmas split completely."""
+    done = set()
+    for off, directive, args in src.pragmas:
+        if directive != "ARRAY_PARTITION" or not f.start <= off < f.body_end \
+                or not re.search(r"\bvariable\s*=\s*" + re.escape(name) + r"\b", args, re.I) \
+                or not re.search(r"\bcomplete\b", args, re.I):
+            continue
+        d = re.search(r"\bdim\s*=\s*(\d+)", args, re.I)
+        dim = int(d.group(1)) if d else 1
+        done |= set(range(1, dims + 1)) if dim == 0 else {dim}
+    return done
 
 
 def conditional_spans(c, start, end):

@@ -117,13 +117,19 @@ inline void jobs(const Word q[kMaxStep][kActWords], const int slot[kMaxStep], co
   int count[kMemPorts];
 #pragma HLS ARRAY_PARTITION variable = count complete
   for (int p = 0; p < kMemPorts; p++) count[p] = 0;
+  int ce = 0, chk = 0;  // the job's entry and kv head: counters, not j / n_kv_heads
 jobs_count:
   for (int j = 0; j < s.n * s.n_kv_heads; j++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxJobs
+    // II 1: the port is a multiply-add and a mask (kMemPorts a power of two); the carried values are
+    // integer adds and counter increments, one cycle each.
 #pragma HLS PIPELINE II = 1
-    const int e = j / s.n_kv_heads, hk = j % s.n_kv_heads;
-    const int port = KvLinePort(KvLine(s.layer, slot[e], hk, s.n_slots, s.n_kv_heads));
+    const int port = KvLinePort(KvLine(s.layer, slot[ce], chk, s.n_slots, s.n_kv_heads));
     for (int p = 0; p < kMemPorts; p++) count[p] += p == port ? 1 : 0;
+    if (++chk == s.n_kv_heads) {
+      chk = 0;
+      ce++;
+    }
   }
   Job header = {0, 0, 0};
   for (int p = 0; p < kMemPorts; p++) {
@@ -136,10 +142,11 @@ jobs_count:
     attend_jobs[c].write(header);
   }
   const int qw = 2 * s.hw;  // 16-value words of a padded query head
+  const int hw16 = s.head_size / kWordFloats;
+  int e = 0, hk = 0;  // the job's entry and kv head: counters
 jobs_out:
   for (int j = 0; j < s.n * s.n_kv_heads; j++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxJobs
-    const int e = j / s.n_kv_heads, hk = j % s.n_kv_heads;
     const int64_t line = KvLine(s.layer, slot[e], hk, s.n_slots, s.n_kv_heads);
     const int port = KvLinePort(line), chain = port % kChains;
     Job job;
@@ -153,16 +160,26 @@ jobs_out:
     for (int c = 0; c < kChains; c++) {
       if (c == chain) attend_jobs[c].write(job);
     }
+    int r = 0, w = 0;  // query head of the group and its word: counters, not i / qw
   jobs_queries:
     for (int i = 0; i < s.kv_mul * qw; i++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxKvMul * 2 * kMaxHeadWords
+      // II 1: one on-chip read (its address a multiply-add of counters), one stream write; only counter
+      // increments are carried.
 #pragma HLS PIPELINE II = 1
-      const int h = hk * s.kv_mul + i / qw, w = i % qw;  // query head, its word
-      const int hw16 = s.head_size / kWordFloats;
+      const int h = hk * s.kv_mul + r;
       const Word word = w < hw16 ? q[e][h * hw16 + w] : ZeroWord();
       for (int c = 0; c < kChains; c++) {
         if (c == chain) queries[c].write(word);
       }
+      if (++w == qw) {
+        w = 0;
+        r++;
+      }
+    }
+    if (++hk == s.n_kv_heads) {
+      hk = 0;
+      e++;
     }
   }
 }
@@ -216,14 +233,30 @@ scores_jobs:
     const Job job = jobs_in.read();
     const int count = job.count;
     counts.write(job);
-    float qh[kMaxKvMul][kMaxHeadSize];
-#pragma HLS ARRAY_PARTITION variable = qh cyclic factor = 32 dim = 2
+    // The query heads as (head, key word, lane): the 32 lanes of a key word are 32 banks, indexed by
+    // constants only.
+    float qh[kMaxKvMul][kMaxHeadWords][kWordHalves];
+#pragma HLS ARRAY_PARTITION variable = qh complete dim = 3
+    int fh = 0, fw = 0;  // query head and its 16-value word: counters, not i / qw
   scores_queries:
     for (int i = 0; i < s.kv_mul * qw; i++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxKvMul * 2 * kMaxHeadWords
+      // II 1: a 16-value word is the lower (fw even) or upper half of key word fw / 2: one write to each
+      // of 16 banks picked by constants under a one-bit select; only counters are carried.
 #pragma HLS PIPELINE II = 1
       const Word word = queries.read();
-      for (int l = 0; l < kWordFloats; l++) qh[i / qw][(i % qw) * kWordFloats + l] = WordF32(word, l);
+      const int kw = fw >> 1;
+      for (int l = 0; l < kWordFloats; l++) {
+        if (fw & 1) {
+          qh[fh][kw][kWordFloats + l] = WordF32(word, l);
+        } else {
+          qh[fh][kw][l] = WordF32(word, l);
+        }
+      }
+      if (++fw == qw) {
+        fw = 0;
+        fh++;
+      }
     }
     float word_sum[kMaxKvMul][kMaxHeadWords];
 #pragma HLS ARRAY_PARTITION variable = word_sum complete dim = 0
@@ -237,7 +270,7 @@ scores_jobs:
         key = ReadFrom<kChainPorts>(keys, job.member);  // a key word serves the kv_mul query heads, one a cycle
       float p[kWordHalves];
 #pragma HLS ARRAY_PARTITION variable = p complete
-      for (int i = 0; i < kWordHalves; i++) p[i] = qh[r][w * kWordHalves + i] * KvToFloat(WordU16(key, i));
+      for (int i = 0; i < kWordHalves; i++) p[i] = qh[r][w][i] * KvToFloat(WordU16(key, i));
       word_sum[r][w] = TreeSum<kWordHalves>(p);
       if (w == s.hw - 1) {
         // KvDot's order: the key's word sums added in word order, all from registers.
@@ -261,22 +294,25 @@ inline void weights(hls::stream<Job>& counts_in, hls::stream<float>& in, hls::st
   const Job header = counts_in.read();
   const int n_jobs = header.count;
   counts_out.write(header);
+  // Each (query head, lane)'s running maximum and sum: small memories (LUTRAM, kMaxKvMul x kPartials
+  // deep), not registers: both indices are run-time counters, and Vitis honours the DEPENDENCE distances
+  // below for a memory only. Emptied once here, then by weights_merge as it reads them, for the next job.
+  float lane_max[kMaxKvMul][kPartials];
+#pragma HLS BIND_STORAGE variable = lane_max type = ram_2p impl = lutram
+  float lane_sum[kMaxKvMul][kPartials];
+#pragma HLS BIND_STORAGE variable = lane_sum type = ram_2p impl = lutram
+  for (int h = 0; h < kMaxKvMul; h++) {
+    for (int k = 0; k < kPartials; k++) {
+      lane_max[h][k] = kLaneEmpty;
+      lane_sum[h][k] = 0.0f;
+    }
+  }
 weights_jobs:
   for (int j = 0; j < n_jobs; j++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxJobs
     const Job job = counts_in.read();
     const int count = job.count;
     counts_out.write(job);
-    float lane_max[kMaxKvMul][kPartials];
-#pragma HLS ARRAY_PARTITION variable = lane_max complete dim = 0
-    float lane_sum[kMaxKvMul][kPartials];
-#pragma HLS ARRAY_PARTITION variable = lane_sum complete dim = 0
-    for (int h = 0; h < kMaxKvMul; h++) {
-      for (int k = 0; k < kPartials; k++) {
-        lane_max[h][k] = kLaneEmpty;
-        lane_sum[h][k] = 0.0f;
-      }
-    }
     // A position takes kv_mul iterations (one a query head), at least kLaneMinIterations (idle ones after).
     const int slots = s.kv_mul > kLaneMinIterations ? s.kv_mul : kLaneMinIterations;
     int lane = 0, r = 0;  // position t's lane (t % kPartials) and query head (or idle slot), as counters
@@ -284,9 +320,10 @@ weights_jobs:
     for (int it = 0; it < count * slots; it++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxSeqLen * kMaxKvMul
 #pragma HLS PIPELINE II = 1
-      // distance: lane_max[r][lane] and lane_sum[r][lane] come back kPartials positions (8 x slots >= 16
-      // iterations) later; the KernelExp cores between them are fed forward, only the compare and l c + p
-      // (a multiply, then an add) are carried.
+      // II 1: one read and one write a cycle of each lane memory (ram_2p); the KernelExp cores are fed
+      // forward, only the compare and l c + p (a multiply, then an add) are carried, through the memories.
+      // distance: lane_max[r][lane] and lane_sum[r][lane] come back kPartials positions later, 8 x slots
+      // >= 16 iterations.
 #pragma HLS DEPENDENCE variable = lane_max inter true distance = 16
       // distance: as lane_max's, 8 positions of at least kLaneMinIterations.
 #pragma HLS DEPENDENCE variable = lane_sum inter true distance = 16
@@ -306,11 +343,17 @@ weights_jobs:
   weights_merge:
     for (int h = 0; h < s.kv_mul; h++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxKvMul
-      // II = kPartials: OnlineMerge's kPartials KernelExp share one set of float units; kv_mul iterations a job.
+      // II = kPartials: OnlineMerge's kPartials KernelExp share one set of float units, and the head's
+      // kPartials reads and kPartials writes (emptying it for the next job) of each lane memory take its
+      // one read and one write port kPartials cycles; kv_mul iterations a job.
 #pragma HLS PIPELINE II = 8
       LaneFactors lf;
       lf.inv = OnlineMerge(lane_max[h], lane_sum[h], lf.f);
       factors.write(lf);
+      for (int k = 0; k < kPartials; k++) {
+        lane_max[h][k] = kLaneEmpty;
+        lane_sum[h][k] = 0.0f;
+      }
     }
   }
 }
@@ -325,14 +368,27 @@ values_jobs:
 #pragma HLS LOOP_TRIPCOUNT max = kMaxJobs
     const Job job = counts_in.read();
     const int count = job.count;
+    // The value lanes: kPartials x 32 banks (lane, value of the word), each a LUTRAM of kMaxKvMul x
+    // kMaxHeadWords floats (32 deep at the presets' maxima: as BRAM each would take a BRAM18, 256 a chain,
+    // and the HBM build would not fit). LUTRAM reads in the cycle, which the DEPENDENCE distance counts on.
     float acc[kMaxKvMul][kPartials][kMaxHeadWords][kWordHalves];
 #pragma HLS ARRAY_PARTITION variable = acc complete dim = 2
 #pragma HLS ARRAY_PARTITION variable = acc complete dim = 4
+#pragma HLS BIND_STORAGE variable = acc type = ram_2p impl = lutram
+    int ch = 0, cw = 0;  // query head and value word: counters, not divisions
   values_clear:
-    for (int i = 0; i < s.kv_mul * kPartials * s.hw; i++) {
-#pragma HLS LOOP_TRIPCOUNT max = kMaxKvMul * kPartials * kMaxHeadWords
+    for (int i = 0; i < s.kv_mul * s.hw; i++) {
+#pragma HLS LOOP_TRIPCOUNT max = kMaxKvMul * kMaxHeadWords
+      // II 1: word cw of head ch in every lane at once, one write to each of the kPartials x 32 banks
+      // (constant lane indices); only counters are carried.
 #pragma HLS PIPELINE II = 1
-      for (int l = 0; l < kWordHalves; l++) acc[i / (kPartials * s.hw)][(i / s.hw) % kPartials][i % s.hw][l] = 0.0f;
+      for (int k = 0; k < kPartials; k++) {
+        for (int l = 0; l < kWordHalves; l++) acc[ch][k][cw][l] = 0.0f;
+      }
+      if (++cw == s.hw) {
+        cw = 0;
+        ch++;
+      }
     }
     OnlineWeight a[kMaxKvMul];  // this position's weights, taken with its first word
 #pragma HLS ARRAY_PARTITION variable = a complete
@@ -375,20 +431,28 @@ values_jobs:
     }
     // Each head's output: OnlineOut of the lanes, head_size / 16 words.
     const int ow = s.head_size / kWordFloats;
+    int oh = 0, o = 0;  // query head and its output word: counters, not i / ow
   values_out:
     for (int i = 0; i < s.kv_mul * ow; i++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxKvMul * kMaxHeadSize / 16
       // II = 4: the word's 16 OnlineOut (8 multiplies and a tree each) on a quarter of the units; kv_mul *
-      // head_size / 4 cycles a job, against count * head_size / 32 * kv_mul for its values.
+      // head_size / 4 cycles a job, against count * head_size / 32 * kv_mul for its values. Output word o
+      // is the lower (o even) or upper half of value word o / 2: constant lane indices under a one-bit
+      // select, no run-time bank index.
 #pragma HLS PIPELINE II = 4
-      const int h = i / ow, v0 = (i % ow) * kWordFloats;  // first value of this output word
+      const int vw = o >> 1;
+      const bool upper = (o & 1) != 0;
       Word word;
       for (int l = 0; l < kWordFloats; l++) {
         float p[kPartials];
-        for (int k = 0; k < kPartials; k++) p[k] = acc[h][k][(v0 + l) / kWordHalves][(v0 + l) % kWordHalves];
-        SetWordF32(word, l, OnlineOut(p, lf[h].f, lf[h].inv));
+        for (int k = 0; k < kPartials; k++) p[k] = upper ? acc[oh][k][vw][kWordFloats + l] : acc[oh][k][vw][l];
+        SetWordF32(word, l, OnlineOut(p, lf[oh].f, lf[oh].inv));
       }
       out.write(word);
+      if (++o == ow) {
+        o = 0;
+        oh++;
+      }
     }
   }
 }

@@ -29,6 +29,36 @@
 #define FPGASERVE_PORTS_CAT(a, b) a##b
 #define FPGASERVE_PORTS_OF(n, X) FPGASERVE_PORTS_CAT(FPGASERVE_PORTS_, n)(X)
 #define FPGASERVE_FOR_PORTS(X) FPGASERVE_PORTS_OF(FPGASERVE_MEM_PORTS, X)
+// X(p) for every port but the last, and X(kMemPorts-1) alone: the links of a forwarding chain over the ports
+// and its end (matmul.h's activations and dots).
+#define FPGASERVE_PORTS_INNER_1(X)
+#define FPGASERVE_PORTS_INNER_2(X) X(0)
+#define FPGASERVE_PORTS_INNER_4(X) X(0) X(1) X(2)
+#define FPGASERVE_PORTS_INNER_8(X) FPGASERVE_PORTS_4(X) X(4) X(5) X(6)
+#define FPGASERVE_PORTS_INNER_16(X) FPGASERVE_PORTS_8(X) X(8) X(9) X(10) X(11) X(12) X(13) X(14)
+#define FPGASERVE_PORTS_INNER_32(X) \
+  FPGASERVE_PORTS_16(X) X(16) X(17) X(18) X(19) X(20) X(21) X(22) X(23) X(24) X(25) X(26) X(27) X(28) X(29) X(30)
+#define FPGASERVE_PORTS_LAST_1(X) X(0)
+#define FPGASERVE_PORTS_LAST_2(X) X(1)
+#define FPGASERVE_PORTS_LAST_4(X) X(3)
+#define FPGASERVE_PORTS_LAST_8(X) X(7)
+#define FPGASERVE_PORTS_LAST_16(X) X(15)
+#define FPGASERVE_PORTS_LAST_32(X) X(31)
+// X(p) for every port but the first (ascending).
+#define FPGASERVE_PORTS_TAIL_1(X)
+#define FPGASERVE_PORTS_TAIL_2(X) X(1)
+#define FPGASERVE_PORTS_TAIL_4(X) X(1) X(2) X(3)
+#define FPGASERVE_PORTS_TAIL_8(X) FPGASERVE_PORTS_TAIL_4(X) X(4) X(5) X(6) X(7)
+#define FPGASERVE_PORTS_TAIL_16(X) FPGASERVE_PORTS_TAIL_8(X) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15)
+#define FPGASERVE_PORTS_TAIL_32(X) \
+  FPGASERVE_PORTS_TAIL_16(X)       \
+  X(16) X(17) X(18) X(19) X(20) X(21) X(22) X(23) X(24) X(25) X(26) X(27) X(28) X(29) X(30) X(31)
+#define FPGASERVE_PORTS_TAIL_OF(n, X) FPGASERVE_PORTS_CAT(FPGASERVE_PORTS_TAIL_, n)(X)
+#define FPGASERVE_FOR_PORTS_BUT_FIRST(X) FPGASERVE_PORTS_TAIL_OF(FPGASERVE_MEM_PORTS, X)
+#define FPGASERVE_PORTS_INNER_OF(n, X) FPGASERVE_PORTS_CAT(FPGASERVE_PORTS_INNER_, n)(X)
+#define FPGASERVE_PORTS_LAST_OF(n, X) FPGASERVE_PORTS_CAT(FPGASERVE_PORTS_LAST_, n)(X)
+#define FPGASERVE_FOR_PORTS_BUT_LAST(X) FPGASERVE_PORTS_INNER_OF(FPGASERVE_MEM_PORTS, X)
+#define FPGASERVE_FOR_LAST_PORT(X) FPGASERVE_PORTS_LAST_OF(FPGASERVE_MEM_PORTS, X)
 // X(c) for c = 0 .. kChains-1: the attention chains (attention.h).
 #define FPGASERVE_FOR_CHAINS(X) FPGASERVE_PORTS_OF(FPGASERVE_ATTENTION_CHAINS, X)
 
@@ -89,7 +119,6 @@ inline Word ReadFrom(hls::stream<Word> streams[N], int i) {
   }
   return word;
 }
-inline Word ReadFromPort(hls::stream<Word> streams[kMemPorts], int p) { return ReadFrom<kMemPorts>(streams, p); }
 
 inline int64_t KvLine(int layer, int slot, int kv_head, int n_slots, int n_kv_heads) {
   return ((int64_t)layer * n_slots + slot) * n_kv_heads + kv_head;

@@ -1,14 +1,18 @@
 // The card kernel's matmul: y[e] = W x[e] for every entry e of the step, W a Q8_0 matrix in 16-row tiles
 // split over the memory ports (kernel.h), read once per step whatever the batch.
 //
-//            ┌ load_weights(port p) ─ words ─ pe(p) ─ group sums ─ scale(p) ─ dots ┐
-//   feed ────┤        ... one chain per memory port, side by side ...              ├── store (on chip,
-//  (x, scale)└ load_weights(port q) ─ words ─ pe(q) ─ group sums ─ scale(q) ─ dots ┘   or the logits)
+//          ┌ relay(0) ─ pe(0) <─ words ─ load_weights(port 0); pe(0) ─ group sums ─ scale(0) ─ dots ┐
+//   feed ──┤   │ (the activations, passed on port to port)                                         ├── store (on chip,
+//  (x, s)  │ relay(1) ─ pe(1) ...   one chain per memory port, side by side   ...                  │   or the logits)
+//          └ ... pe(P-1) (the last port's PE reads the relays' end)                                ┘
 //
 // One DATAFLOW region; every stage a pipelined loop at II=1, joined by streams:
 //   load_weights  one unconditional, address-increasing burst of the port's share of the matrix (its
 //                 tiles: for each group gs/4 value words then a scale word), a word a cycle.
-//   feed          the int8 activations and their scales, read once and written to every PE array.
+//   feed          the int8 activations and their scales, read once and sent to port 0's relay.
+//   relay         port p's copy of each activation word to its PE array, and the word on to port p + 1:
+//                 a forwarding chain, each hop one FIFO between neighbours, not one word fanned out to
+//                 kMemPorts FIFOs a cycle (32 on the HBM builds) across the die.
 //   pe            per weight word, kPeEntries entries at once: 16 rows x 4 values x kPeEntries int8
 //                 multiply-adds (two rows a DSP: DotPair4) into int32 sums (exact, an int add carried a
 //                 cycle: II=1); a step of n entries holds each word for ceil(n / kPeEntries) cycles. At
@@ -17,7 +21,10 @@
 //                 an entry a cycle): shared float multipliers and adders per port instead of 16 x
 //                 kPeEntries of them. An entry's running dot comes back after at least kScaleMinCycles
 //                 iterations (a block's slots padded to that many), past the adder's latency.
-//   store         the dots of every port, a word (16 rows of one entry) a cycle, into the activations
+//   collect       per tile the dots of ports 0 .. p - 1 (from the previous port's collector), then port p's
+//                 own: the ports' words gathered by a chain of 2:1 choices between neighbours, not one
+//                 P:1 multiplexer of 512-bit streams in `store` (32:1 on the HBM builds).
+//   store         the gathered dots, a word (16 rows of one entry) a cycle, into the activations
 //                 (layers) or to the logits buffer in arrival order (the classifier).
 #ifndef FPGASERVE_KERNEL_CARD_MATMUL_H_
 #define FPGASERVE_KERNEL_CARD_MATMUL_H_
@@ -75,9 +82,10 @@ load_weight_words:
   CARD_COUNT(weight_words, words);
 }
 
-// Sends every PE array the n entries' int8 activations (cols / 64 words each) and their group scales.
+// Sends the PE arrays (through the relays, port 0's first) the n entries' int8 activations (cols / 64 words
+// each) and their group scales.
 inline void feed(const Word xq[kMaxStep][kQuantWords], const Word xs[kMaxStep][kScaleWords], MatmulShape s,
-                 hls::stream<Word> out[kMemPorts]) {
+                 hls::stream<Word>& out) {
   const int qw = (s.cols + kWordBytes - 1) / kWordBytes, sw = (s.groups + kWordFloats - 1) / kWordFloats;
   const int per_entry = qw + sw;
   int e = 0, w = 0;  // counters, not a division per iteration
@@ -86,13 +94,28 @@ feed_words:
 #pragma HLS LOOP_TRIPCOUNT max = kMaxStep * (kQuantWords + kScaleWords)
 #pragma HLS PIPELINE II = 1
     const Word word = w < qw ? xq[e][w] : xs[e][w - qw];
-    for (int p = 0; p < kMemPorts; p++) out[p].write(word);
+    out.write(word);
     if (++w == per_entry) {
       w = 0;
       e++;
     }
   }
   CARD_COUNT(feed_words, (int64_t)s.n * per_entry);
+}
+
+// One link of the activations' forwarding chain: every word that reaches port p to its PE array and on
+// to port p + 1 (the last port's PE array reads the chain's end itself).
+inline void relay(hls::stream<Word>& in, MatmulShape s, hls::stream<Word>& mine, hls::stream<Word>& next) {
+  const int words = s.n * ((s.cols + kWordBytes - 1) / kWordBytes + (s.groups + kWordFloats - 1) / kWordFloats);
+relay_words:
+  for (int i = 0; i < words; i++) {
+#pragma HLS LOOP_TRIPCOUNT max = kMaxStep * (kQuantWords + kScaleWords)
+    // II 1: one stream read and two writes to two FIFOs, nothing carried.
+#pragma HLS PIPELINE II = 1
+    const Word word = in.read();
+    mine.write(word);
+    next.write(word);
+  }
 }
 
 // Rows j and j + 1 of a weight word against one entry's four values x (x4: byte k is value k): two rows per
@@ -131,9 +154,12 @@ inline void pe(hls::stream<Word>& weights, hls::stream<Word>& x_in, MatmulShape 
   uint32_t x4[kX4Banks][kMaxStep * kX4Depth];
 #pragma HLS ARRAY_PARTITION variable = x4 complete dim = 1
 #pragma HLS BIND_STORAGE variable = x4 type = ram_2p impl = bram
-  float xs[kMaxStep][kMaxGroups];
+  // The entries' group scales as they come, 16 a word: kPeEntries banks of words (entry e in bank
+  // e % kPeEntries), so a block's entries read one word each, from different banks, and the fill writes
+  // one word a cycle; LUTRAM, kMaxStep / kPeEntries x kScaleWords deep.
+  Word xs[kMaxStep][kScaleWords];
 #pragma HLS ARRAY_PARTITION variable = xs cyclic factor = kPeEntries dim = 1
-#pragma HLS ARRAY_PARTITION variable = xs cyclic factor = 16 dim = 2
+#pragma HLS BIND_STORAGE variable = xs type = ram_2p impl = lutram
   const int qw = (s.cols + kWordBytes - 1) / kWordBytes, sw = (s.groups + kWordFloats - 1) / kWordFloats;
 pe_fill:
   int fe = 0, fw = 0;  // entry and word: counters, not a division per iteration
@@ -145,9 +171,7 @@ pe_fill:
       // Quads 16 fw .. 16 fw + 15 of entry fe: bank k takes lane (k - fe) % 16, all at X4At(fe, 16 fw).
       for (int k = 0; k < kX4Banks; k++) x4[k][X4At(fe, fw * kX4Banks)] = WordU32(word, (k - fe) & (kX4Banks - 1));
     } else {
-      for (int k = 0; k < kWordFloats; k++) {
-        if ((fw - qw) * kWordFloats + k < s.groups) xs[fe][(fw - qw) * kWordFloats + k] = WordF32(word, k);
-      }
+      xs[fe][fw - qw] = word;
     }
     if (++fw == qw + sw) {
       fw = 0;
@@ -194,7 +218,7 @@ pe_words:
         Word sum_word;
         for (int j = 0; j < kTileRows; j++) SetWordU32(sum_word, j, (uint32_t)acc[b][e][j]);
         sums[e].write(sum_word);
-        SetWordF32(xw, e, xs[b * kPeEntries + e][g]);
+        SetWordF32(xw, e, WordF32(xs[b * kPeEntries + e][g / kWordFloats], g % kWordFloats));
       }
       w_scales.write(w);  // the scale word: row j's scale in lane j
       x_scales.write(xw);
@@ -214,8 +238,12 @@ pe_words:
 // after the last group of a tile, one word per entry (its 16 rows) to `out`.
 inline void scale(hls::stream<Word> sums_in[kPeEntries], hls::stream<Word>& w_scales_in, hls::stream<Word>& x_scales_in,
                   MatmulShape s, hls::stream<Word>& out) {
-  float dot[kMaxStep][kTileRows];
+  // Each entry's 16 running dots as kScaleParts rows of kScaleRows lanes (entry e's part q is row
+  // e * kScaleParts + q): the unrolled lanes are constant indices, kScaleRows LUTRAM banks of kMaxStep x
+  // kScaleParts floats, one read and one write each a cycle; the part picks the row, an address.
+  float dot[kMaxStep * kScaleParts][kScaleRows];
 #pragma HLS ARRAY_PARTITION variable = dot complete dim = 2
+#pragma HLS BIND_STORAGE variable = dot type = ram_2p impl = lutram
   const int entry_slots = kScaleSlots / kScaleParts;  // entries a block has room for (kPeEntries or more)
   const int iterations = s.tpp * s.groups * s.blocks * kScaleSlots;
   Word w_scales = ZeroWord(), x_scales = ZeroWord(), sums = ZeroWord(), word = ZeroWord();
@@ -223,8 +251,11 @@ inline void scale(hls::stream<Word> sums_in[kPeEntries], hls::stream<Word>& w_sc
 scale_slots:
   for (int it = 0; it < iterations; it++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxTilesPerPort * kMaxGroups * kPeBlocks * kScaleSlots
-#pragma HLS PIPELINE II = 1
+    // II 1: per lane r one read and one write of its dot bank (LUTRAM, at row entry * kScaleParts + part),
+    // the word lanes part * kScaleRows + r picked by constant indices under a compare (a kScaleParts:1
+    // multiplexer); the float add is carried through the bank, and
     // distance: entry (b, e)'s dot comes back one group later, blocks * kScaleSlots >= kScaleMinCycles (8) iterations.
+#pragma HLS PIPELINE II = 1
 #pragma HLS DEPENDENCE variable = dot inter true distance = 8
     if (e == 0 && part == 0) {
       w_scales = w_scales_in.read();
@@ -235,12 +266,22 @@ scale_slots:
     }
     const int entry = b * kPeEntries + e;
     if (e < kPeEntries && entry < s.n) {
+      const int at = entry * kScaleParts + part;
       for (int r = 0; r < kScaleRows; r++) {
-        const int j = part * kScaleRows + r;
-        const float prod = ScaledGroup((int32_t)WordU32(sums, j), WordF32(w_scales, j), WordF32(x_scales, e));
-        const float d = g == 0 ? prod : dot[entry][j] + prod;
-        dot[entry][j] = d;
-        SetWordF32(word, j, d);
+        int32_t sum = 0;
+        float w_scale = 0.0f;
+        for (int q = 0; q < kScaleParts; q++) {
+          if (q == part) {
+            sum = (int32_t)WordU32(sums, q * kScaleRows + r);
+            w_scale = WordF32(w_scales, q * kScaleRows + r);
+          }
+        }
+        const float prod = ScaledGroup(sum, w_scale, WordF32(x_scales, e));
+        const float d = g == 0 ? prod : dot[at][r] + prod;
+        dot[at][r] = d;
+        for (int q = 0; q < kScaleParts; q++) {
+          if (q == part) SetWordF32(word, q * kScaleRows + r, d);
+        }
       }
       if (g == s.groups - 1 && part == kScaleParts - 1) out.write(word);
     }
@@ -258,27 +299,55 @@ scale_slots:
   CARD_COUNT(scale_iterations, iterations);
 }
 
-// The ports' dots, in the order the scale stages deliver them (tile t of every port, entry by entry): into
+// The dots' gathering chain. Its first link: port 0's dots as they come.
+inline void collect_first(hls::stream<Word>& own, MatmulShape s, hls::stream<Word>& out) {
+collect_first_words:
+  for (int i = 0; i < s.tpp * s.n; i++) {
+#pragma HLS LOOP_TRIPCOUNT max = kMaxTilesPerPort * kMaxStep
+    // II 1: one read, one write, nothing carried.
+#pragma HLS PIPELINE II = 1
+    out.write(own.read());
+  }
+}
+
+// A later link, port p's (p = `earlier` ports before it): per tile of the ports, the earlier ports' n words
+// each (from port p - 1's link), then port p's own n words, so the last link gives the store every port's
+// tile t in port order.
+inline void collect(hls::stream<Word>& before, hls::stream<Word>& own, MatmulShape s, int earlier,
+                    hls::stream<Word>& out) {
+  const int theirs = s.n * earlier, per_tile = theirs + s.n;
+  int k = 0;  // the word within the tile: the earlier ports' while k < theirs
+collect_words:
+  for (int i = 0; i < s.tpp * per_tile; i++) {
+#pragma HLS LOOP_TRIPCOUNT max = kMaxTilesPerPort * kMemPorts * kMaxStep
+    // II 1: one read from one of two streams (a counter compare picks it), one write; only the counter is
+    // carried.
+#pragma HLS PIPELINE II = 1
+    Word word;
+    if (k < theirs) {
+      word = before.read();
+    } else {
+      word = own.read();
+    }
+    out.write(word);
+    if (++k == per_tile) k = 0;
+  }
+}
+
+// The ports' dots as the collectors gather them (tile t of every port in port order, entry by entry): into
 // the activations, word (tile) p * tpp + t of each entry, dropping tiles past the matrix's rows (padding of
 // the last port); or, for the classifier, to `logits` in that order (card.h's CardLogitsWord), one write
 // burst. One process either way: the choice is made once, outside the two pipelined loops.
-inline void store(hls::stream<Word> dots[kMemPorts], MatmulShape s, bool to_logits, Word y[kMaxStep][kActWords],
-                  Word* logits) {
+inline void store(hls::stream<Word>& dots, MatmulShape s, bool to_logits, Word y[kMaxStep][kActWords], Word* logits) {
   const int tiles = TileCount(s.rows);
   const int words = s.tpp * kMemPorts * s.n;
   // (tile of the port, port, entry) as counters, not divisions per iteration.
   if (to_logits) {
-    int p = 0, e = 0;
   store_logit_words:
     for (int i = 0; i < words; i++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxTilesPerPort * kMemPorts * kMaxStep
 #pragma HLS PIPELINE II = 1
-      const Word word = ReadFromPort(dots, p);
-      logits[i] = word;
-      if (++e == s.n) {
-        e = 0;
-        if (++p == kMemPorts) p = 0;
-      }
+      logits[i] = dots.read();
     }
   } else {
     int t = 0, p = 0, e = 0;
@@ -286,7 +355,7 @@ inline void store(hls::stream<Word> dots[kMemPorts], MatmulShape s, bool to_logi
     for (int i = 0; i < words; i++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxTilesPerPort * kMemPorts * kMaxStep
 #pragma HLS PIPELINE II = 1
-      const Word word = ReadFromPort(dots, p);
+      const Word word = dots.read();
       const int tile = p * s.tpp + t;
       if (tile < tiles) y[e][tile] = word;
       if (++e == s.n) {
@@ -301,23 +370,37 @@ inline void store(hls::stream<Word> dots[kMemPorts], MatmulShape s, bool to_logi
   CARD_COUNT(store_words, words);
 }
 
-#define FPGASERVE_CARD_MATMUL_CHAIN(p)                      \
+// Port p's chain. All but the last port relay the activations (x[p]: what reaches port p) to the next.
+// Then the gathering chain, in port order (gathered[p]: the dots of ports 0 .. p), whose last link feeds
+// the store. (Processes are listed producers first: the C simulation runs them in this order.)
+#define FPGASERVE_CARD_MATMUL_CHAIN(p)                         \
+  relay(x[p], s, pe_x[p], x[p + 1]);                           \
+  load_weights(m##p, s, words[p]);                             \
+  pe(words[p], pe_x[p], s, sums[p], w_scales[p], x_scales[p]); \
+  scale(sums[p], w_scales[p], x_scales[p], s, dots[p]);
+#define FPGASERVE_CARD_MATMUL_CHAIN_END(p)                  \
   load_weights(m##p, s, words[p]);                          \
   pe(words[p], x[p], s, sums[p], w_scales[p], x_scales[p]); \
   scale(sums[p], w_scales[p], x_scales[p], s, dots[p]);
-#define FPGASERVE_CARD_MATMUL_STREAMS                 \
-  hls::stream<Word> words[kMemPorts];                 \
-  hls::stream<Word> x[kMemPorts];                     \
-  hls::stream<Word> sums[kMemPorts][kPeEntries];      \
-  hls::stream<Word> w_scales[kMemPorts];              \
-  hls::stream<Word> x_scales[kMemPorts];              \
-  hls::stream<Word> dots[kMemPorts];                  \
-  _Pragma("HLS STREAM variable = words depth = 64")   \
-  _Pragma("HLS STREAM variable = x depth = 4")        \
-  _Pragma("HLS STREAM variable = sums depth = 2")     \
-  _Pragma("HLS STREAM variable = w_scales depth = 2") \
-  _Pragma("HLS STREAM variable = x_scales depth = 2") \
-  _Pragma("HLS STREAM variable = dots depth = kMaxStep")
+#define FPGASERVE_CARD_MATMUL_COLLECT(p) collect(gathered[p - 1], dots[p], s, p, gathered[p]);
+const int kRelays = kMemPorts > 1 ? kMemPorts - 1 : 1;  // the ports that relay
+#define FPGASERVE_CARD_MATMUL_STREAMS                    \
+  hls::stream<Word> words[kMemPorts];                    \
+  hls::stream<Word> x[kMemPorts];                        \
+  hls::stream<Word> pe_x[kRelays];                       \
+  hls::stream<Word> sums[kMemPorts][kPeEntries];         \
+  hls::stream<Word> w_scales[kMemPorts];                 \
+  hls::stream<Word> x_scales[kMemPorts];                 \
+  hls::stream<Word> dots[kMemPorts];                     \
+  hls::stream<Word> gathered[kMemPorts];                 \
+  _Pragma("HLS STREAM variable = words depth = 64")      \
+  _Pragma("HLS STREAM variable = x depth = 4")           \
+  _Pragma("HLS STREAM variable = pe_x depth = 4")        \
+  _Pragma("HLS STREAM variable = sums depth = 2")        \
+  _Pragma("HLS STREAM variable = w_scales depth = 2")    \
+  _Pragma("HLS STREAM variable = x_scales depth = 2")    \
+  _Pragma("HLS STREAM variable = dots depth = kMaxStep") \
+  _Pragma("HLS STREAM variable = gathered depth = 4")
 
 // y = W x for the n entries of xq/xs: into on-chip activations, or with to_logits (the classifier, its
 // rows compacted by out_row) to the logits buffer. One function for every call, instantiated once
@@ -327,9 +410,12 @@ inline void matmul(FPGASERVE_FOR_PORTS(FPGASERVE_CARD_CONST_PORT_PARAM) const Wo
                    Word* logits) {
 #pragma HLS DATAFLOW
   FPGASERVE_CARD_MATMUL_STREAMS
-  feed(xq, xs, s, x);
-  FPGASERVE_FOR_PORTS(FPGASERVE_CARD_MATMUL_CHAIN)
-  store(dots, s, to_logits, y, logits);
+  feed(xq, xs, s, x[0]);
+  FPGASERVE_FOR_PORTS_BUT_LAST(FPGASERVE_CARD_MATMUL_CHAIN)
+  FPGASERVE_FOR_LAST_PORT(FPGASERVE_CARD_MATMUL_CHAIN_END)
+  collect_first(dots[0], s, gathered[0]);
+  FPGASERVE_FOR_PORTS_BUT_FIRST(FPGASERVE_CARD_MATMUL_COLLECT)
+  store(gathered[kMemPorts - 1], s, to_logits, y, logits);
 }
 
 }  // namespace kernel

@@ -44,8 +44,11 @@ inline void rmsnorm(Word o[kMaxStep][kActWords], const Word x[kMaxStep][kActWord
 norm_entries:
   for (int e = 0; e < n; e++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxStep
+    // The partials a small memory per lane (LUTRAM, kPartials deep), not registers: the slot is chosen at
+    // run time, and Vitis honours the DEPENDENCE distance below for a memory only.
     float part[kPartials][kWordFloats];
-#pragma HLS ARRAY_PARTITION variable = part complete dim = 0
+#pragma HLS ARRAY_PARTITION variable = part complete dim = 2
+#pragma HLS BIND_STORAGE variable = part type = ram_2p impl = lutram
     for (int k = 0; k < kPartials; k++) {
       for (int l = 0; l < kWordFloats; l++) part[k][l] = 0.0f;
     }
@@ -53,7 +56,9 @@ norm_entries:
     for (int w = 0; w < words; w++) {
 #pragma HLS LOOP_TRIPCOUNT max = kDimWords
 #pragma HLS PIPELINE II = 1
-      // distance: part[w % kPartials] is written again kPartials iterations later, past the adder's latency.
+      // II 1: per lane one LUTRAM read and one write a cycle (ram_2p); the float add is carried through
+      // the memory, and distance: part[w % kPartials] is written again kPartials iterations later, past
+      // the adder's latency.
 #pragma HLS DEPENDENCE variable = part inter true distance = 8
       const int slot = w % kPartials;
       for (int l = 0; l < kWordFloats; l++) {
@@ -100,16 +105,16 @@ quant_entries:
 #pragma HLS ARRAY_PARTITION variable = lane_max complete
     for (int l = 0; l < kWordFloats; l++) lane_max[l] = 0;
     Word sw = ZeroWord();
+    int g = 0, gi = 0;  // the group and the word within it: counters, not w / gw
   quant_max:
     for (int w = 0; w < words; w++) {
 #pragma HLS LOOP_TRIPCOUNT max = kHiddenWords
 #pragma HLS PIPELINE II = 1
-      const int g = w / gw;
       for (int l = 0; l < kWordFloats; l++) {
         const uint32_t a = MagnitudeBits(WordF32(x[e][w], l));
         lane_max[l] = a > lane_max[l] ? a : lane_max[l];
       }
-      if (w % gw == gw - 1) {  // the group's last word: its scale, and a fresh maximum for the next
+      if (gi == gw - 1) {  // the group's last word: its scale, and a fresh maximum for the next
         uint32_t max_bits = 0;
         for (int l = 0; l < kWordFloats; l++) max_bits = lane_max[l] > max_bits ? lane_max[l] : max_bits;
         for (int l = 0; l < kWordFloats; l++) lane_max[l] = 0;
@@ -119,18 +124,26 @@ quant_entries:
           sw = ZeroWord();
         }
       }
+      if (++gi == gw) {
+        gi = 0;
+        g++;
+      }
     }
     Word q = ZeroWord();
+    int rg = 0, rgi = 0;  // the group and the word within it: counters, not w / gw
   quant_round:
     for (int w = 0; w < words; w++) {
 #pragma HLS LOOP_TRIPCOUNT max = kHiddenWords
 #pragma HLS PIPELINE II = 1
       const int at = w * kWordFloats;  // value index of this word's first value
-      for (int l = 0; l < kWordFloats; l++)
-        SetWordI8(q, at % kWordBytes + l, QuantRound(WordF32(x[e][w], l), inv[w / gw]));
+      for (int l = 0; l < kWordFloats; l++) SetWordI8(q, at % kWordBytes + l, QuantRound(WordF32(x[e][w], l), inv[rg]));
       if (at % kWordBytes == kWordBytes - kWordFloats || w == words - 1) {
         xq[r][at / kWordBytes] = q;
         q = ZeroWord();
+      }
+      if (++rgi == gw) {
+        rgi = 0;
+        rg++;
       }
     }
   }

@@ -48,6 +48,8 @@ static_assert(static_cast<uint32_t>(XclbinSectionKind::kConnectivity) == CONNECT
 static_assert(static_cast<uint32_t>(XclbinSectionKind::kIpLayout) == IP_LAYOUT);
 static_assert(static_cast<uint32_t>(XclbinSectionKind::kClockFreqTopology) == CLOCK_FREQ_TOPOLOGY);
 static_assert(static_cast<uint32_t>(XclbinSectionKind::kUserMetadata) == USER_METADATA);
+static_assert(static_cast<uint32_t>(XclbinSectionKind::kGroupTopology) == ASK_GROUP_TOPOLOGY);
+static_assert(static_cast<uint32_t>(XclbinSectionKind::kGroupConnectivity) == ASK_GROUP_CONNECTIVITY);
 // The section payloads xclbin_metadata.cpp writes.
 static_assert(sizeof(mem_data) == 40 && offsetof(mem_topology, m_mem_data) == 8);
 static_assert(sizeof(ip_data) == 80 && offsetof(ip_layout, m_ip_data) == 8 && offsetof(ip_data, m_name) == 16);
@@ -255,4 +257,47 @@ TEST(XclbinMetadata, KernelMakefileWritesMetadataTheHostReads) {
 }
 
 }  // namespace
+TEST(Xclbin, ArgumentGroupsIndexTheGroupTopologyWhenThereIsOne) {
+  // Without groups: MEM_TOPOLOGY, and ReadMemoryGroups reads the same.
+  Result<Xclbin> plain = Xclbin::Parse(MakeMetadataXclbin(MetadataXclbinOptions()), "plain");
+  ASSERT_TRUE(plain.ok()) << plain.status().ToString();
+  EXPECT_FALSE(plain.value().Section(XclbinSectionKind::kGroupTopology));
+  Result<std::vector<XclbinMemory>> mem = ReadMemTopology(plain.value(), "plain");
+  Result<std::vector<XclbinMemory>> groups = ReadMemoryGroups(plain.value(), "plain");
+  ASSERT_TRUE(mem.ok() && groups.ok());
+  ASSERT_EQ(groups.value().size(), mem.value().size());
+  for (size_t i = 0; i < mem.value().size(); i++) EXPECT_EQ(groups.value()[i].tag, mem.value()[i].tag);
+
+  // With a group (in and logits on memories 0 and 1): GROUP_TOPOLOGY is MEM_TOPOLOGY plus the group,
+  // and GROUP_CONNECTIVITY puts in and logits on it, past MEM_TOPOLOGY's end.
+  MetadataXclbinOptions o;
+  o.io_memory_group = true;
+  Result<Xclbin> x = Xclbin::Parse(MakeMetadataXclbin(o), "grouped");
+  ASSERT_TRUE(x.ok()) << x.status().ToString();
+  Result<std::vector<XclbinMemory>> m = ReadMemTopology(x.value(), "grouped");
+  Result<std::vector<XclbinMemory>> g = ReadMemoryGroups(x.value(), "grouped");
+  ASSERT_TRUE(m.ok() && g.ok());
+  ASSERT_EQ(g.value().size(), m.value().size() + 1);
+  const XclbinMemory& group = g.value().back();
+  EXPECT_EQ(group.tag, m.value()[0].tag + "+1");
+  EXPECT_EQ(group.bytes, m.value()[0].bytes + m.value()[1].bytes);
+  const auto* conn = reinterpret_cast<const connectivity*>(
+      x.value().Section(XclbinSectionKind::kGroupConnectivity)->data());
+  for (int c = 0; c < conn->m_count; c++) {
+    const int arg = conn->m_connection[c].arg_index;
+    EXPECT_EQ(conn->m_connection[c].mem_data_index,
+              arg == kArgIn || arg == kArgLogits ? static_cast<int>(m.value().size()) : StepArgs()[arg].bank);
+  }
+
+  // A malformed GROUP_TOPOLOGY is named as such.
+  XclbinWriter w;
+  w.AddSection(XclbinSectionKind::kMemTopology, "", std::vector<uint8_t>(8, 0));
+  w.AddSection(XclbinSectionKind::kGroupTopology, "", std::vector<uint8_t>{9, 0, 0, 0, 0, 0, 0, 0});
+  Result<Xclbin> bad = Xclbin::Parse(w.Serialize(), "bad");
+  ASSERT_TRUE(bad.ok()) << bad.status().ToString();
+  Result<std::vector<XclbinMemory>> b = ReadMemoryGroups(bad.value(), "bad");
+  ASSERT_FALSE(b.ok());
+  EXPECT_NE(b.status().message().find("GROUP_TOPOLOGY says 9 memories"), std::string::npos) << b.status().ToString();
+}
+
 }  // namespace fpgaserve

@@ -195,6 +195,24 @@ TEST_F(XrtCardTest, PlacesEveryBufferInTheBankTheConnectivityNames) {
   }
 }
 
+// With a group of memories (v++'s GROUP_TOPOLOGY and GROUP_CONNECTIVITY, from sp=...:HBM[0:1]), XRT answers
+// group_id with the group's index, past MEM_TOPOLOGY's end: the card finds it in GROUP_TOPOLOGY.
+TEST_F(XrtCardTest, PlacesBuffersInAGroupOfMemoriesFromTheGroupTopology) {
+  MetadataXclbinOptions o = TinyXclbin();
+  o.io_memory_group = true;
+  Result<std::unique_ptr<XrtCard> > card = OpenWith(o, "grouped.xclbin");
+  ASSERT_TRUE(card.ok()) << card.status().ToString();
+  const int memories = std::max(4, kernel::kMemPorts);  // MakeMetadataXclbin's MEM_TOPOLOGY
+  const std::string group = (kernel::kMemPorts <= 4 ? std::string("bank0") : std::string("HBM[0]")) + "+1";
+  for (int arg : {kArgIn, kArgLogits}) {
+    EXPECT_EQ(card.value()->arg_banks()[arg], memories) << StepArgs()[arg].name;
+    EXPECT_EQ(card.value()->arg_memories()[arg], group) << StepArgs()[arg].name;
+  }
+  for (int p = 0; p < kernel::kMemPorts; p++) EXPECT_EQ(card.value()->arg_banks()[kArgPort0 + p], p);
+  std::vector<float> logits(card.value()->info().max_step * card.value()->info().model.vocab_size);
+  EXPECT_TRUE(card.value()->Run(Decode(1, 0), logits.data()).ok());
+}
+
 TEST_F(XrtCardTest, RunsStepsAndReadsBackOnlyTheRowsAskedFor) {
   Result<std::unique_ptr<XrtCard> > opened = OpenWith(TinyXclbin());
   ASSERT_TRUE(opened.ok()) << opened.status().ToString();

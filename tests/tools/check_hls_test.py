@@ -25,6 +25,9 @@ BAD = {
     "pointer_in_struct.cpp.txt": "pointer-in-aggregate",
     "runtime_loop_in_pipeline.cpp.txt": "runtime-loop-in-pipeline",
     "dependence_without_proof.cpp.txt": "dependence-without-proof",
+    "dependence_on_registers.cpp.txt": "dependence-on-registers",
+    "runtime_division_in_pipeline.cpp.txt": "runtime-division-in-pipeline",
+    "dependence_without_storage.cpp.txt": "dependence-without-storage",
     "missing_tripcount.cpp.txt": "missing-tripcount",
     "float_sum_ii1.cpp.txt": "float-sum-ii1",
 }

@@ -316,7 +316,8 @@ void Session::OnHeader(beast::error_code ec, size_t) {
   if (finished_) return;
   if (ec) {
     char timing[160];
-    std::snprintf(timing, sizeof timing, " (connected %.2f s after the start, request written %.2f s later, %.2f s before this)",
+    std::snprintf(timing, sizeof timing,
+                  " (connected %.2f s after the start, request written %.2f s later, %.2f s before this)",
                   SecondsBetween(sent_at_, connected_at_), SecondsBetween(connected_at_, written_at_),
                   SecondsBetween(written_at_, Clock::now()));
     return Fail(RequestOutcome::kConnection, "reading the response header: " + ec.message() + timing);

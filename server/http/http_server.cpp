@@ -139,7 +139,14 @@ class HttpServer::SseBody : public net::BodySource {
     // The runner counts keep-alives on the server's clock (a FakeClock in tests); the transport's timers on
     // the steady clock. Both advance together in production, where the clock is the steady clock.
     const Clock::TimePoint clock_now = server_->clock_->Now();
-    const CompletionRunner::SsePull pull = runner_->PullSse(clock_now, max_bytes, out, keepalive_);
+    CompletionRunner::SsePull pull;
+    try {
+      pull = runner_->PullSse(clock_now, max_bytes, out, keepalive_);
+    } catch (const std::exception& e) {  // on an I/O thread: end this stream, not the process
+      spdlog::error(LogLine("stream failed", {{"id", ex_->id}, {"error", e.what()}}));
+      runner_->CancelAll();
+      return net::PullResult{net::PullState::kEnd, Steady::time_point::max()};
+    }
     net::PullResult result;
     switch (pull.state) {
       case CompletionRunner::PullState::kMore: result.state = net::PullState::kMore; break;
@@ -173,7 +180,8 @@ class HttpServer::CollectJob : public std::enable_shared_from_this<HttpServer::C
         runner_(std::move(runner)),
         guard_(server, runner_),
         on_stop_(server->stopping_.get_token(), [r = runner_.get()] { r->CancelAll(); }),
-        on_closed_(ex_->net->closed(), [r = runner_.get()] { r->CancelAll(); }) {}
+        on_closed_(ex_->net->closed(), [r = runner_.get()] { r->CancelAll(); }),
+        strand_(boost::asio::make_strand(server->io_)) {}
 
   void Start() {
     auto self = shared_from_this();
@@ -185,12 +193,18 @@ class HttpServer::CollectJob : public std::enable_shared_from_this<HttpServer::C
   // Called by the engine's threads with RequestEvents' lock held: only an atomic and a post.
   void Post() {
     if (pending_.exchange(true)) return;
-    boost::asio::post(server_->io_, [self = shared_from_this()] { self->Poll(); });
+    boost::asio::post(strand_, [self = shared_from_this()] { self->Poll(); });
   }
+  // On strand_: one Poll at a time (a wake-up may post the next while this one runs).
   void Poll() {
     pending_ = false;
     if (answered_) return;
-    std::optional<Result<nlohmann::json>> body = runner_->PollCollect();
+    std::optional<Result<nlohmann::json>> body;
+    try {
+      body = runner_->PollCollect();
+    } catch (const std::exception& e) {
+      body = Result<nlohmann::json>(Status::Internal(std::string("internal error: ") + e.what()));
+    }
     if (!body) return;
     answered_ = true;
     ex_->prompt_tokens = runner_->usage().prompt_tokens;
@@ -209,8 +223,9 @@ class HttpServer::CollectJob : public std::enable_shared_from_this<HttpServer::C
   const InFlight guard_;
   const std::stop_callback<std::function<void()>> on_stop_;
   const std::stop_callback<std::function<void()>> on_closed_;
+  const boost::asio::strand<boost::asio::io_context::executor_type> strand_;
   std::atomic<bool> pending_{false};
-  bool answered_ = false;  // only touched by Poll, which the pending_ flag keeps to one thread at a time
+  bool answered_ = false;  // only touched by Poll, on strand_
 };
 
 HttpServer::HttpServer(const ServerConfig& config, std::string model_name,
@@ -252,6 +267,8 @@ void HttpServer::Serve() {
   for (int i = 1; i < n; ++i) threads.emplace_back([this] { io_.run(); });
   io_.run();
   for (std::thread& t : threads) t.join();
+  // A request still being prepared uses the backend, which the caller may destroy once this returns.
+  prep_.join();
   // No I/O thread runs now: a runner that outlives this (its sequences still ending in the engine) must not
   // post to it.
   DetachRunners();
@@ -443,9 +460,13 @@ void HttpServer::Prepare(const ExchangePtr& ex, std::function<void()> work) {
     return SendError(ex, ErrorFromStatus(
                              Status::ResourceExhausted("The server is busy preparing other requests; retry shortly.")));
   }
-  boost::asio::post(prep_, [this, work = std::move(work)] {
+  boost::asio::post(prep_, [this, ex, work = std::move(work)] {
     preparing_--;
-    work();
+    try {
+      work();
+    } catch (const std::exception& e) {  // an exception escaping a pool thread would end the process
+      SendError(ex, ErrorFromStatus(Status::Internal(std::string("internal error: ") + e.what())));
+    }
   });
 }
 
@@ -457,6 +478,10 @@ void HttpServer::HandleGenerate(ApiKind kind, const ExchangePtr& ex) {
 
 void HttpServer::Generate(ApiKind kind, const ExchangePtr& ex, const Ready& ready) {
   if (ex->net->closed().stop_requested()) return LogRequest(*ex, 499);  // the client left while it waited
+  if (stopped_) {
+    return SendError(ex, ErrorFromStatus(Status::Unavailable("The server is shutting down; retry on another instance."),
+                                         "", "draining"));
+  }
   std::string param;
   Result<OpenAiRequest> parsed = ParseOpenAiRequest(kind, ex->request().body, RequestLimits{config_.max_n}, &param);
   if (!parsed.ok()) return SendError(ex, ErrorFromStatus(parsed.status(), param));

@@ -30,7 +30,7 @@ namespace {
 // A lingering close waits this long for the client's EOF; a rejected connection's whole write too.
 constexpr std::chrono::milliseconds kLinger{1000};
 // Bytes read per async read; a connection reads no further ahead than header_limit + this while it answers.
-constexpr size_t kReadChunk = 4096;
+constexpr size_t kReadChunk = 4096;  // Connection::chunk_'s size
 
 bool IEquals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
@@ -207,7 +207,8 @@ void Connection::EnsureRead() {
     return;
   }
   reading_ = true;
-  socket_.async_read_some(buffer_.prepare(kReadChunk),
+  static_assert(sizeof(chunk_) == kReadChunk);
+  socket_.async_read_some(asio::buffer(chunk_),
                           [self = shared_from_this()](const boost::system::error_code& error, size_t bytes) {
                             self->OnRead(error, bytes);
                           });
@@ -222,7 +223,7 @@ void Connection::OnRead(const boost::system::error_code& error, size_t bytes) {
     Shutdown();
     return;
   }
-  buffer_.commit(bytes);
+  buffer_.commit(asio::buffer_copy(buffer_.prepare(bytes), asio::buffer(chunk_.data(), bytes)));
   switch (state_) {
     case State::kLingering:
       buffer_.consume(buffer_.size());
@@ -507,7 +508,8 @@ void Connection::OnDrained() {
         Disarm();  // waiting for the source: no write to bound
       }
       return;
-    default: return;  // Reading: the 100 Continue is out; the request deadline still runs
+    case State::kHandling: Disarm(); return;  // the rest of a 100 Continue went out: no write to bound now
+    default: return;                          // Reading: the 100 Continue is out; the request deadline still runs
   }
 }
 
@@ -545,16 +547,18 @@ void Connection::Shutdown() {
     stream_counted_ = false;
     shared_->metrics.streams_open.fetch_sub(1, std::memory_order_relaxed);
   }
-  source_.reset();
-  parser_.reset();
-  out_.clear();
   const std::shared_ptr<Connection> held = std::move(held_);  // released when this returns
   Disarm();
   ++wake_generation_;
   wake_timer_.cancel();
   boost::system::error_code ignored;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  // Closed before the write queue is freed: a pending write may be sending from out_ on another I/O thread's
+  // reactor until close() deregisters the socket (which waits for it).
   socket_.close(ignored);
+  source_.reset();
+  parser_.reset();
+  out_.clear();
   if (counted_open_) {
     counted_open_ = false;
     shared_->metrics.connections_open.fetch_sub(1, std::memory_order_relaxed);

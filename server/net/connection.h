@@ -13,6 +13,7 @@
 // weak_ptr, so a Connection dies when its last operation completes after Close.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -122,6 +123,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   // Reading.
   boost::beast::flat_buffer buffer_;  // unparsed bytes, a pipelined next request's included
+  // Where an async read lands; OnRead appends it to buffer_. Not buffer_.prepare(): the parser consumes from
+  // buffer_ while a read is pending (a pipelined request parsed when the previous answer ends, an error
+  // answer), and a flat_buffer that is consumed moves its free space, so the pending read's bytes would be
+  // committed at the wrong place (a request parsed twice).
+  std::array<char, 4096> chunk_;
   std::optional<Parser> parser_;
   bool header_seen_ = false;
   bool reading_ = false;  // one async read in flight at most

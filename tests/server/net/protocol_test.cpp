@@ -56,6 +56,38 @@ TEST(ProtocolTest, PipelinedRequestsInOrder) {
   for (auto& thread : late) thread.join();
 }
 
+// A request that arrives while another is handled is parsed once, and the one after it is parsed as itself.
+// (The transport used to read into the parser's buffer while parsing from it: the parse of /b emptied the
+// buffer under the pending read, whose bytes, /c, were then committed over /b's, and /b ran twice.)
+TEST(ProtocolTest, ARequestArrivingWhileAnotherIsHandledIsParsedOnce) {
+  std::thread late;
+  std::mutex mu;
+  std::vector<std::string> handled;
+  TestServer server(TransportOptions{}, [&](std::shared_ptr<Exchange> exchange) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      handled.push_back(exchange->request().path);
+    }
+    if (exchange->request().path != "/slow") return EchoPath(std::move(exchange));
+    late = std::thread([exchange] {
+      std::this_thread::sleep_for(milliseconds(200));
+      EchoPath(exchange);
+    });
+  });
+  RawClient client(server.port());
+  ASSERT_TRUE(client.Send(Get("/slow")));
+  std::this_thread::sleep_for(milliseconds(50));  // /slow is being handled
+  ASSERT_TRUE(client.Send(Get("/b")));            // read ahead while it is
+  EXPECT_EQ(ReadReply(client).body, "/slow");
+  EXPECT_EQ(ReadReply(client).body, "/b");
+  ASSERT_TRUE(client.Send(Get("/c")));  // the same length as /b
+  EXPECT_EQ(ReadReply(client).body, "/c");
+  std::this_thread::sleep_for(milliseconds(100));
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_EQ(handled, (std::vector<std::string>{"/slow", "/b", "/c"}));
+  late.join();
+}
+
 TEST(ProtocolTest, PipelinedFloodWhileHandlingIsStillAnswered) {
   // More pipelined bytes than the transport reads ahead while the first answer is made (header_limit + 4 KiB):
   // it stops reading, keeps the connection, and answers them all afterwards.

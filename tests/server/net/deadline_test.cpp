@@ -1,10 +1,10 @@
 // The per-phase deadlines: a request's total deadline (slowloris), the keep-alive idle timeout, and the write
 // deadline of a reader that stopped; and /health answering quickly while hundreds of slow clients are open.
-#include <cstdio>
 #include <sys/socket.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <stop_token>
 
 #include "net_test_util.h"

@@ -80,11 +80,22 @@ struct HttpServer::Exchange {
   std::string error_type;
   int prompt_tokens = -1;
   int completion_tokens = -1;
+
+  // The tokens a generation used, for the log line.
+  void RecordUsage(const CompletionRunner& runner) {
+    prompt_tokens = runner.usage().prompt_tokens;
+    completion_tokens = runner.usage().completion_tokens;
+  }
 };
 
+// A generation request in flight, for its holder's lifetime: registered in flight_, and cancelled when the
+// server stops or its client goes (the exchange's closed()).
 class HttpServer::InFlight {
  public:
-  InFlight(HttpServer* server, const std::shared_ptr<CompletionRunner>& runner) : server_(server) {
+  InFlight(HttpServer* server, const std::shared_ptr<CompletionRunner>& runner, const Exchange& ex)
+      : server_(server),
+        on_stop_(server->stopping_.get_token(), [r = runner.get()] { r->CancelAll(); }),
+        on_closed_(ex.net->closed(), [r = runner.get()] { r->CancelAll(); }) {
     MutexLock lock(&server_->flight_mu_);
     key_ = server_->next_flight_++;
     server_->flight_[key_] = runner;
@@ -99,6 +110,8 @@ class HttpServer::InFlight {
 
  private:
   HttpServer* const server_;
+  const std::stop_callback<std::function<void()>> on_stop_;
+  const std::stop_callback<std::function<void()>> on_closed_;
   uint64_t key_ = 0;
 };
 
@@ -111,10 +124,8 @@ class HttpServer::SseBody : public net::BodySource {
       : server_(server),
         ex_(std::move(ex)),
         runner_(std::move(runner)),
-        guard_(server, runner_),
-        keepalive_(std::chrono::milliseconds(static_cast<int64_t>(server->config_.sse_keepalive_s * 1000))),
-        on_stop_(server->stopping_.get_token(), [r = runner_.get()] { r->CancelAll(); }),
-        on_closed_(ex_->net->closed(), [r = runner_.get()] { r->CancelAll(); }) {
+        flight_(server, runner_, *ex_),
+        keepalive_(std::chrono::milliseconds(static_cast<int64_t>(server->config_.sse_keepalive_s * 1000))) {
     // The wake-up holds the exchange weakly: the engine's thread must never own (and so destroy) it.
     std::weak_ptr<net::Exchange> weak = ex_->net;
     runner_->SetWake([weak] {
@@ -124,8 +135,7 @@ class HttpServer::SseBody : public net::BodySource {
   ~SseBody() override {
     runner_->SetWake(nullptr);
     try {
-      ex_->prompt_tokens = runner_->usage().prompt_tokens;
-      ex_->completion_tokens = runner_->usage().completion_tokens;
+      ex_->RecordUsage(*runner_);
       if (!runner_->error().ok()) ex_->error_type = ErrorFromStatus(runner_->error()).type;
       server_->LogRequest(*ex_, 200);
     } catch (...) {
@@ -164,10 +174,8 @@ class HttpServer::SseBody : public net::BodySource {
   HttpServer* const server_;
   const ExchangePtr ex_;
   const std::shared_ptr<CompletionRunner> runner_;
-  const InFlight guard_;
+  const InFlight flight_;
   const std::chrono::milliseconds keepalive_;
-  const std::stop_callback<std::function<void()>> on_stop_;
-  const std::stop_callback<std::function<void()>> on_closed_;
 };
 
 // A non-streamed completion: polled on the I/O threads each time an event arrives, answered once every
@@ -178,9 +186,7 @@ class HttpServer::CollectJob : public std::enable_shared_from_this<HttpServer::C
       : server_(server),
         ex_(std::move(ex)),
         runner_(std::move(runner)),
-        guard_(server, runner_),
-        on_stop_(server->stopping_.get_token(), [r = runner_.get()] { r->CancelAll(); }),
-        on_closed_(ex_->net->closed(), [r = runner_.get()] { r->CancelAll(); }),
+        flight_(server, runner_, *ex_),
         strand_(boost::asio::make_strand(server->io_)) {}
 
   void Start() {
@@ -207,8 +213,7 @@ class HttpServer::CollectJob : public std::enable_shared_from_this<HttpServer::C
     }
     if (!body) return;
     answered_ = true;
-    ex_->prompt_tokens = runner_->usage().prompt_tokens;
-    ex_->completion_tokens = runner_->usage().completion_tokens;
+    ex_->RecordUsage(*runner_);
     if (!body->ok()) {
       server_->SendError(ex_, ErrorFromStatus(body->status()));
     } else {
@@ -220,9 +225,7 @@ class HttpServer::CollectJob : public std::enable_shared_from_this<HttpServer::C
   HttpServer* const server_;
   const ExchangePtr ex_;
   const std::shared_ptr<CompletionRunner> runner_;
-  const InFlight guard_;
-  const std::stop_callback<std::function<void()>> on_stop_;
-  const std::stop_callback<std::function<void()>> on_closed_;
+  const InFlight flight_;
   const boost::asio::strand<boost::asio::io_context::executor_type> strand_;
   std::atomic<bool> pending_{false};
   bool answered_ = false;  // only touched by Poll, on strand_

@@ -107,7 +107,7 @@ class HttpServer : private net::Handler {
   using ExchangePtr = std::shared_ptr<Exchange>;
   class SseBody;     // a streamed completion as the transport's BodySource
   class CollectJob;  // a non-streamed completion, answered when its last choice ends
-  class InFlight;    // registers a generation request in flight_ for its lifetime
+  class InFlight;    // a generation request in flight_ for its lifetime, cancelled on Stop or client gone
 
   // net::Handler, on the connection's strand.
   void Handle(std::shared_ptr<net::Exchange> exchange) override;

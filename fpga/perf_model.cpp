@@ -117,8 +117,9 @@ CardCounters TripCounts(const ModelConfig& c, const std::vector<ModelEntry>& ent
                   static_cast<int64_t>(n) * (kernel::kMaxHeadSize / kernel::kWordFloats);
   t.embed_words = static_cast<int64_t>(n) * (c.dim / gs) * (gs / kernel::kTileBeatValues + 1);
   t.vector_words = static_cast<int64_t>(L) * 2 * dw + (n_out > 0 ? dw : 0);
-  t.norm_words = static_cast<int64_t>(L) * 2 * (2 * n * dw) + (n_out > 0 ? 2 * n * dw : 0);
-  t.quant_words = static_cast<int64_t>(L) * 2 * n * (3 * dw + hw16) + 2 * n_out * dw;
+  const int norms = 2 * L + (n_out > 0 ? 1 : 0);
+  t.norm_rows = static_cast<int64_t>(norms) * n * kernel::kNormPartials;
+  t.quant_words = static_cast<int64_t>(L) * n * (3 * dw + hw16) + static_cast<int64_t>(n_out) * dw;
   for (int l = 0; l < L; l++) {
     for (const Named& m : LayerMatmuls(c)) Add(t, MatmulCounts(m.rows, m.cols, gs, n, pf));
   }
@@ -135,8 +136,7 @@ CardCounters TripCounts(const ModelConfig& c, const std::vector<ModelEntry>& ent
                           std::max(kv_words * kv_mul, kernel::kLaneMinIterations);
   }
   t.head_words = static_cast<int64_t>(L) * n * dw;
-  t.residual_words = static_cast<int64_t>(L) * 2 * n * dw;
-  t.swiglu_words = static_cast<int64_t>(L) * n * hw16;
+  t.residual_words = static_cast<int64_t>(2 * L + 1) * n * dw;  // and the sums after the embedding
   return t;
 }
 
@@ -160,14 +160,19 @@ StepEstimate EstimateStep(const ModelConfig& c, int batch, int pos, const Platfo
     est.stages.push_back({name, cycles, bound});
   };
 
-  // Elementwise passes: a word a cycle per entry (the pipelines are entered once per entry).
+  // Elementwise passes (vector_ops.h): a word a cycle; rope's pipeline is entered once per entry, the
+  // others once per call. RMSNorm: its weights' burst and each entry's factor from kPartials rows of
+  // partial sums (the residual sums the squares as it writes x); quantize: one DATAFLOW region a call, its
+  // three processes' fills (the last behind a divide) on top of the words, which are RMSNorm's scaling or
+  // SwiGLU as well as the quantisation.
   const double dw = c.dim / 16.0, hw16 = c.hidden_dim / 16.0;
+  const int n_out = n, norms = 2 * L + 1;
   stage("embed", n * (c.dim / gs) * (gs / 4.0 + 1 + gs / 16.0 + 2 * depth) + burst_lat * n, "latency");
-  stage("rmsnorm", L * 2 * (n * (2 * dw + 2 * depth) + dw + burst_lat) + n * (2 * dw + 2 * depth), "compute");
-  stage("quantize", L * n * ((3 * dw + hw16) * 2 + 4 * 2 * depth) + n * (2 * dw + 2 * depth), "compute");
+  stage("rmsnorm", norms * (dw + burst_lat + n * kernel::kNormPartials + depth), "compute");
+  auto quantize = [&](double m, double words) { return n + m * words + 3 * depth; };
+  stage("quantize", L * (3 * quantize(n, dw) + quantize(n, hw16)) + quantize(n_out, dw), "compute");
   stage("rope", L * n * (dw + depth), "compute");
-  stage("residual", L * 2 * n * (dw + depth), "compute");
-  stage("swiglu", L * n * (hw16 + depth), "compute");
+  stage("residual", (2 * L + 1) * (n * dw + depth), "compute");
 
   // Matmuls: per port load -> pe -> scale side by side, feed before and store after; the region takes
   // the slowest of them plus the fill of the chain.
@@ -274,11 +279,11 @@ StepEstimate EstimateStep(const ModelConfig& c, int batch, int pos, const Platfo
   r.dsp = P * (16.0 * 4 * B / 2)                        // PE arrays
           + P * R * (3 + 3 + 2)                         // scale: two multiplies and an add per row
           + A * chain_dsp                               // attention chains
-          + 16 * (3 + 2 + 2 * 3)                        // rmsnorm: squares, sums, the scale pass
+          + 16 * (2 + 3 + 2)                            // residual: the add, the square, its partial's add
+          + (16 * 7 + 15) * 2 + (3 + 3) * 3             // norm factors: the trees, RmsFactor's divide and root
+          + 16 * (2 * 3 + exp_dsp + 2 + 3)              // quantize's source: RMSNorm's scaling, SwiGLU
           + 16 * 3                                      // quantize's rounding
           + 16 * (2 * 3 + 2) / 2 * 2                    // rope: 8 pairs, 4 multiplies and 2 adds
-          + 16 * 2                                      // residual
-          + 16 * (exp_dsp + 2 + 3)                      // swiglu
           + 16 * 3;                                     // embed
   const double step = pf.max_step;
   const double word_bram = 512.0 / 36 / 512;  // BRAM36 per 512-bit word of depth (512 deep at 72 bits)

@@ -108,6 +108,9 @@ const int kKvChunk = 32;
 // kPartials x 2 = 16 iterations, past a BRAM read, the multiplier's and the adder's latency. Only a
 // head of one key word without grouped-query heads (head_size <= 32, kv_mul 1) pads its positions.
 const int kLaneMinIterations = 2;
+// Rows of partial sums of squares an entry keeps for its next RMSNorm (vector_ops.h): kernel_math.h's
+// kPartials, which vector_ops.h checks.
+const int kNormPartials = 8;
 
 // The next word of stream i of an array of N streams, i chosen at run time: a constant-index read under a
 // compare per stream (an N:1 multiplexer on the card), as Vitis wants arrays of streams read.
@@ -149,8 +152,8 @@ struct CardCounters {
   int64_t input_words;         // the step input
   int64_t embed_words;         // token embedding rows (whole groups: value words and scale word)
   int64_t vector_words;        // norm weights read
-  int64_t norm_words;          // RMSNorm: sum of squares and scale passes, 16 values a word
-  int64_t quant_words;         // quantisation: group maximum and rounding passes
+  int64_t norm_rows;           // RMSNorm factors: an entry's kPartials rows of partial sums of squares
+  int64_t quant_words;         // the quantize region: words made, maxed and rounded (one pass)
   int64_t feed_words;          // activations broadcast to the PE arrays
   int64_t fill_words;          // ... and stored in each PE array
   int64_t weight_words;        // weight words streamed by the loaders
@@ -164,8 +167,7 @@ struct CardCounters {
   int64_t softmax_iterations;  // online softmax: (position, query head) pairs, at least 2 a position
   int64_t value_iterations;    // (value word, query head) pairs
   int64_t head_words;          // attention outputs merged
-  int64_t residual_words;
-  int64_t swiglu_words;
+  int64_t residual_words;      // residual adds (and sums of squares), and the sums after the embedding
 };
 
 }  // namespace kernel

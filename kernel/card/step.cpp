@@ -1,18 +1,20 @@
 // fpgaserve_step: the card kernel (Vitis HLS C++), one batched step of a Llama-architecture transformer
 // (the contract in kernel/kernel.h, the memory in kernel/card/card.h).
 //
-//   in ─> entries, RoPE table ─> embed (each entry's row from the port holding it)
+//   in ─> entries, RoPE table ─> embed (each entry's row from the port holding it) ─> sum squares
 //   for each layer:
-//     x ─> rmsnorm ─> quantize ─> [matmul wq] [matmul wk] [matmul wv] ─> rope ─> write_kv (every port)
-//       ─> [attention] ─> quantize ─> [matmul wo] ─> residual
-//     x ─> rmsnorm ─> quantize ─> [matmul w1] [matmul w3] ─> swiglu ─> quantize ─> [matmul w2] ─> residual
-//   x ─> rmsnorm ─> quantize (entries that want logits) ─> [matmul classifier] ─> logits
+//     x ─> norm factors ─> [quantize: RMSNorm] ─> [matmul wq] [matmul wk] [matmul wv] ─> rope ─> write_kv
+//       ─> [attention] ─> [quantize] ─> [matmul wo] ─> residual (and sum squares)
+//     x ─> norm factors ─> [quantize: RMSNorm] ─> [matmul w1] [matmul w3] ─> [quantize: SwiGLU]
+//       ─> [matmul w2] ─> residual (and sum squares)
+//   x ─> norm factors ─> [quantize: RMSNorm] (entries that want logits) ─> [matmul classifier] ─> logits
 //
-// [..] is a DATAFLOW region (kernel/card/matmul.h, attention.h): a chain of stages per memory port (for
-// attention: a loader per port, a compute chain per kChains ports), side by side, joined by streams. The stages between
-// them are elementwise passes over the on-chip activations, a word (16 values) a cycle (vector_ops.h). They run one
-// after another: each needs the whole result of the one before (a norm needs all of x, attention all of this step's
-// keys).
+// [..] is a DATAFLOW region (kernel/card/matmul.h, attention.h, vector_ops.h): for matmul and attention a
+// chain of stages per memory port (for attention: a loader per port, a compute chain per kChains ports),
+// side by side, joined by streams; for quantize three processes (make the values, find each group's
+// maximum, round). The other stages are elementwise passes over the on-chip activations, a word (16 values)
+// a cycle (vector_ops.h). They run one after another: each needs the whole result of the one before (a norm
+// needs all of x, attention all of this step's keys).
 //
 // On-chip memory (the build's maxima; kernel/Makefile sets them per platform): the activations are
 // arrays of 512-bit words bound to URAM (x, xb, q, k, v, hb, hb2: (entry, word)); the int8 activations and
@@ -82,7 +84,7 @@ extern "C" void fpgaserve_step(FPGASERVE_FOR_PORTS(FPGASERVE_CARD_PORT_PARAM) co
 #pragma HLS ALLOCATION function instances = matmul limit = 1
 #pragma HLS ALLOCATION function instances = attention limit = 1
 #pragma HLS ALLOCATION function instances = quantize limit = 1
-#pragma HLS ALLOCATION function instances = rmsnorm limit = 1
+#pragma HLS ALLOCATION function instances = norm_factors limit = 1
 #pragma HLS ALLOCATION function instances = residual limit = 1
 #pragma HLS ALLOCATION function instances = load_vector limit = 1
 #ifndef __SYNTHESIS__
@@ -155,6 +157,12 @@ unpack_entries:
 #pragma HLS BIND_STORAGE variable = hb2 type = ram_2p impl = uram
 #pragma HLS BIND_STORAGE variable = xq type = ram_2p impl = bram
 #pragma HLS BIND_STORAGE variable = xs type = ram_2p impl = bram
+  // Each entry's sums of squares for the next RMSNorm (vector_ops.h), written by the pass that last wrote
+  // x: 16 lane memories of (entry, partial) rows.
+  static float squares[kSquareRows][kWordFloats];
+#pragma HLS ARRAY_PARTITION variable = squares complete dim = 2
+#pragma HLS BIND_STORAGE variable = squares type = ram_2p impl = lutram
+  float factor[kMaxStep];  // each entry's RMSNorm factor
 
   // Token embedding: each entry's row from the port holding its tile.
   const int64_t emb = table_offset(table, kTokenEmbedding);
@@ -166,6 +174,7 @@ embed_entries:
     const int64_t tile_at = (emb + (int64_t)(tile % emb_tpp) * Q8TileBytes(dim, gs)) / kWordBytes;
     FPGASERVE_FOR_PORTS(FPGASERVE_CARD_EMBED)
   }
+  residual(x, xb, n, dim / kWordFloats, false, squares);  // the embeddings' sums of squares
 
   AttentionShape as;
   as.n = n;
@@ -177,7 +186,7 @@ embed_entries:
   as.hw = KvHeadWords(hs);
   as.kv_base = kv_base;
   as.inv_sqrt = 1.0f / sqrtf((float)hs);
-  const int dw = dim / kWordFloats, hw = hidden / kWordFloats;
+  const int dw = dim / kWordFloats;
 
 layers:
   for (int l = 0; l < layers; l++) {
@@ -185,8 +194,8 @@ layers:
     as.layer = l;
     // Attention.
     load_vector(m0, table_offset(table, TensorId(l, kRmsAtt)) / kWordBytes, dw, norm_weight);
-    rmsnorm(xb, x, norm_weight, n, dw, eps);
-    quantize(xq, xs, xb, n, dim, gs, out_row, false);
+    norm_factors(squares, n, dw, eps, factor);
+    quantize(xq, xs, x, hb2, norm_weight, factor, n, dim, gs, kQuantNorm, out_row, false);
     matmul(FPGASERVE_FOR_PORTS(FPGASERVE_CARD_PORT_ARG) xq, xs,
            MakeMatmulShape(dim, dim, gs, n, table_offset(table, TensorId(l, kWq))), false, q, logits);
     matmul(FPGASERVE_FOR_PORTS(FPGASERVE_CARD_PORT_ARG) xq, xs,
@@ -196,31 +205,30 @@ layers:
     rope(q, k, rope_table, n, dim, kv_dim, hs);
     FPGASERVE_FOR_PORTS(FPGASERVE_CARD_WRITE_KV)
     attention(FPGASERVE_FOR_PORTS(FPGASERVE_CARD_PORT_ARG) q, slot, pos, as, xb);
-    quantize(xq, xs, xb, n, dim, gs, out_row, false);
+    quantize(xq, xs, xb, hb2, norm_weight, factor, n, dim, gs, kQuantCopy, out_row, false);
     matmul(FPGASERVE_FOR_PORTS(FPGASERVE_CARD_PORT_ARG) xq, xs,
            MakeMatmulShape(dim, dim, gs, n, table_offset(table, TensorId(l, kWo))), false, xb, logits);
-    residual(x, xb, n, dw);
+    residual(x, xb, n, dw, true, squares);
 
-    // FFN: w2(silu(w1 x) * w3 x).
+    // FFN: w2(silu(w1 x) * w3 x); SwiGLU is the quantize pass's source.
     load_vector(m0, table_offset(table, TensorId(l, kRmsFfn)) / kWordBytes, dw, norm_weight);
-    rmsnorm(xb, x, norm_weight, n, dw, eps);
-    quantize(xq, xs, xb, n, dim, gs, out_row, false);
+    norm_factors(squares, n, dw, eps, factor);
+    quantize(xq, xs, x, hb2, norm_weight, factor, n, dim, gs, kQuantNorm, out_row, false);
     matmul(FPGASERVE_FOR_PORTS(FPGASERVE_CARD_PORT_ARG) xq, xs,
            MakeMatmulShape(hidden, dim, gs, n, table_offset(table, TensorId(l, kW1))), false, hb, logits);
     matmul(FPGASERVE_FOR_PORTS(FPGASERVE_CARD_PORT_ARG) xq, xs,
            MakeMatmulShape(hidden, dim, gs, n, table_offset(table, TensorId(l, kW3))), false, hb2, logits);
-    swiglu(hb, hb2, n, hw);
-    quantize(xq, xs, hb, n, hidden, gs, out_row, false);
+    quantize(xq, xs, hb, hb2, norm_weight, factor, n, hidden, gs, kQuantSwiglu, out_row, false);
     matmul(FPGASERVE_FOR_PORTS(FPGASERVE_CARD_PORT_ARG) xq, xs,
            MakeMatmulShape(dim, hidden, gs, n, table_offset(table, TensorId(l, kW2))), false, xb, logits);
-    residual(x, xb, n, dw);
+    residual(x, xb, n, dw, true, squares);
   }
 
   // Final norm and classifier for the entries that want logits (row out_row of xq).
   if (n_out > 0) {
     load_vector(m0, table_offset(table, kRmsFinal) / kWordBytes, dw, norm_weight);
-    rmsnorm(xb, x, norm_weight, n, dw, eps);
-    quantize(xq, xs, xb, n, dim, gs, out_row, true);
+    norm_factors(squares, n, dw, eps, factor);
+    quantize(xq, xs, x, hb2, norm_weight, factor, n, dim, gs, kQuantNorm, out_row, true);
     matmul(FPGASERVE_FOR_PORTS(FPGASERVE_CARD_PORT_ARG) xq, xs,
            MakeMatmulShape(vocab, dim, gs, n_out, table_offset(table, kClassifier)), true, xb, logits);
   }

@@ -37,116 +37,244 @@ load_vector_words:
   CARD_COUNT(vector_words, words);
 }
 
-// o[e] = weight * x[e] / rms(x[e]) for n entries of `words` words: kernel_math.h's SumSquares and
-// RmsFactor, word-wide. Two passes per entry (sum of squares, then scale).
-inline void rmsnorm(Word o[kMaxStep][kActWords], const Word x[kMaxStep][kActWords], const Word weight[kDimWords], int n,
-                    int words, float eps) {
-norm_entries:
-  for (int e = 0; e < n; e++) {
-#pragma HLS LOOP_TRIPCOUNT max = kMaxStep
-    // The partials a small memory per lane (LUTRAM, kPartials deep), not registers: the slot is chosen at
-    // run time, and Vitis honours the DEPENDENCE distance below for a memory only.
-    float part[kPartials][kWordFloats];
-#pragma HLS ARRAY_PARTITION variable = part complete dim = 2
-#pragma HLS BIND_STORAGE variable = part type = ram_2p impl = lutram
-    for (int k = 0; k < kPartials; k++) {
-      for (int l = 0; l < kWordFloats; l++) part[k][l] = 0.0f;
-    }
-  norm_squares:
-    for (int w = 0; w < words; w++) {
-#pragma HLS LOOP_TRIPCOUNT max = kDimWords
+// ---- RMSNorm without a pass of its own ----
+// RMSNorm needs an entry's sum of squares before it can scale the entry's first value. Rather than a pass
+// that only sums, the pass that last wrote x sums its squares as it writes: the residual (and, after the
+// embedding, the same loop without the add). The sums stay as kernel_math.h's SumSquares leaves them,
+// kPartials x 16 partials an entry (word w into partial w % kPartials, lane by lane), in `squares`, one
+// row of 16 lanes per (entry, partial); norm_factors turns them into each entry's factor, and the
+// scaling itself is the quantize pass's source (below): x is read once per norm, not four times.
+static_assert(kNormPartials == kPartials, "card.h's count of partials is kernel_math.h's");
+const int kSquareRows = kMaxStep * kPartials;
+
+// x[e] += dx[e] (with `add`; without, x is only read: the sums after the embedding) over `words` words
+// of n entries, and the sums of squares of the new x[e] into `squares`. One pipeline over (entry, word).
+inline void residual(Word x[kMaxStep][kActWords], const Word dx[kMaxStep][kActWords], int n, int words, bool add,
+                     float squares[kSquareRows][kWordFloats]) {
+  int e = 0, w = 0, k = 0;  // the entry, the word, its partial (w % kPartials): counters
+residual_words:
+  for (int i = 0; i < n * words; i++) {
+#pragma HLS LOOP_TRIPCOUNT max = kMaxStep * kDimWords
 #pragma HLS PIPELINE II = 1
-      // II 1: per lane one LUTRAM read and one write a cycle (ram_2p); the float add is carried through
-      // the memory, and distance: part[w % kPartials] is written again kPartials iterations later, past
-      // the adder's latency.
-#pragma HLS DEPENDENCE variable = part inter true distance = 8
-      const int slot = w % kPartials;
-      for (int l = 0; l < kWordFloats; l++) {
-        const float v = WordF32(x[e][w], l);
-        part[slot][l] += v * v;
-      }
-    }
-    float lanes[kWordFloats];
+    // II 1: per lane one read and one write of `squares` a cycle (ram_2p LUTRAM, dim 2 split into lanes);
+    // the float add is carried through that memory, and distance: row (e, k) is read again only at word
+    // w + kPartials of the same entry, kPartials iterations after its write, past the adder's latency
+    // (an entry's first kPartials words write their row without reading it).
+#pragma HLS DEPENDENCE variable = squares inter true distance = 8
+    const int row = e * kPartials + k;
+    Word out;
     for (int l = 0; l < kWordFloats; l++) {
-      float p[kPartials];
-      for (int k = 0; k < kPartials; k++) p[k] = part[k][l];
-      lanes[l] = TreeSum<kPartials>(p);
+      const float v = add ? WordF32(x[e][w], l) + WordF32(dx[e][w], l) : WordF32(x[e][w], l);
+      SetWordF32(out, l, v);
+      const float sq = v * v;  // 0 + sq is sq exactly: the host's partials start at 0
+      squares[row][l] = w < kPartials ? sq : squares[row][l] + sq;
     }
-    const float f = RmsFactor(TreeSum<kWordFloats>(lanes), words * kWordFloats, eps);
-  norm_scale:
-    for (int w = 0; w < words; w++) {
-#pragma HLS LOOP_TRIPCOUNT max = kDimWords
-#pragma HLS PIPELINE II = 1
-      Word out;
-      for (int l = 0; l < kWordFloats; l++) SetWordF32(out, l, WordF32(weight[w], l) * (f * WordF32(x[e][w], l)));
-      o[e][w] = out;
+    if (add) x[e][w] = out;
+    if (++k == kPartials) k = 0;
+    if (++w == words) {
+      w = 0;
+      k = 0;
+      e++;
     }
   }
-  CARD_COUNT(norm_words, 2 * (int64_t)n * words);
+  CARD_COUNT(residual_words, (int64_t)n * words);
 }
 
-// xq[row(e)], xs[row(e)] = the int8 form of x[e] (groups of gs, kernel_math.h's QuantScale/QuantRound), for
-// the n entries; row(e) = e, or with `compact` rows[e] (the classifier's compacted rows; -1 = skip).
-// Two passes a row, a word a cycle: the groups' maxima (magnitudes compared as integers, MagnitudeBits,
-// so the carried compare takes one cycle), each group's scale when its last word is in; then the
-// rounding, four words of int8 values making one word of xq, written when full.
-inline void quantize(Word xq[kMaxStep][kQuantWords], Word xs[kMaxStep][kScaleWords], const Word x[kMaxStep][kActWords],
-                     int n, int size, int gs, const int rows[kMaxStep], bool compact) {
-  const int gw = gs / kWordFloats;  // words a group
-  const int words = size / kWordFloats;
-quant_entries:
-  for (int e = 0; e < n; e++) {
-#pragma HLS LOOP_TRIPCOUNT max = kMaxStep
-    const int r = compact ? rows[e] : e;
-    if (r < 0) continue;
-    CARD_COUNT(quant_words, 2 * words);
-    float inv[kMaxGroups];  // 1 / scale of each group
-    uint32_t lane_max[kWordFloats];
-#pragma HLS ARRAY_PARTITION variable = lane_max complete
-    for (int l = 0; l < kWordFloats; l++) lane_max[l] = 0;
-    Word sw = ZeroWord();
-    int g = 0, gi = 0;  // the group and the word within it: counters, not w / gw
-  quant_max:
-    for (int w = 0; w < words; w++) {
-#pragma HLS LOOP_TRIPCOUNT max = kHiddenWords
+// f[e] = kernel_math.h's RmsFactor of entry e's sum of squares, for n entries of `words` words: the
+// partials' halving tree per lane, then the lanes' tree (SumSquares' order); partials past an entry's
+// last word are 0, as the host's are.
+inline void norm_factors(const float squares[kSquareRows][kWordFloats], int n, int words, float eps,
+                         float f[kMaxStep]) {
+  float p[kPartials][kWordFloats];  // one entry's partials, a row a cycle: registers, written at counter k
+#pragma HLS ARRAY_PARTITION variable = p complete dim = 0
+  int e = 0, k = 0;
+norm_factor_rows:
+  for (int i = 0; i < n * kPartials; i++) {
+#pragma HLS LOOP_TRIPCOUNT max = kSquareRows
 #pragma HLS PIPELINE II = 1
+    // II 1: one row read a cycle; the trees and RmsFactor (a divide, a square root) run at the entry's
+    // last row on registers and feed f forward: nothing is carried but the rows themselves.
+    for (int l = 0; l < kWordFloats; l++) p[k][l] = k < words ? squares[i][l] : 0.0f;
+    if (k == kPartials - 1) {
+      float lanes[kWordFloats];
       for (int l = 0; l < kWordFloats; l++) {
-        const uint32_t a = MagnitudeBits(WordF32(x[e][w], l));
-        lane_max[l] = a > lane_max[l] ? a : lane_max[l];
+        float col[kPartials];
+        for (int j = 0; j < kPartials; j++) col[j] = p[j][l];
+        lanes[l] = TreeSum<kPartials>(col);
       }
-      if (gi == gw - 1) {  // the group's last word: its scale, and a fresh maximum for the next
-        uint32_t max_bits = 0;
-        for (int l = 0; l < kWordFloats; l++) max_bits = lane_max[l] > max_bits ? lane_max[l] : max_bits;
-        for (int l = 0; l < kWordFloats; l++) lane_max[l] = 0;
-        SetWordF32(sw, g % kWordFloats, QuantScale(FloatFromBits(max_bits), &inv[g]));
-        if (g % kWordFloats == kWordFloats - 1 || w == words - 1) {
-          xs[r][g / kWordFloats] = sw;
-          sw = ZeroWord();
-        }
-      }
-      if (++gi == gw) {
-        gi = 0;
-        g++;
-      }
-    }
-    Word q = ZeroWord();
-    int rg = 0, rgi = 0;  // the group and the word within it: counters, not w / gw
-  quant_round:
-    for (int w = 0; w < words; w++) {
-#pragma HLS LOOP_TRIPCOUNT max = kHiddenWords
-#pragma HLS PIPELINE II = 1
-      const int at = w * kWordFloats;  // value index of this word's first value
-      for (int l = 0; l < kWordFloats; l++) SetWordI8(q, at % kWordBytes + l, QuantRound(WordF32(x[e][w], l), inv[rg]));
-      if (at % kWordBytes == kWordBytes - kWordFloats || w == words - 1) {
-        xq[r][at / kWordBytes] = q;
-        q = ZeroWord();
-      }
-      if (++rgi == gw) {
-        rgi = 0;
-        rg++;
-      }
+      f[e] = RmsFactor(TreeSum<kWordFloats>(lanes), words * kWordFloats, eps);
+      k = 0;
+      e++;
+    } else {
+      k++;
     }
   }
+  CARD_COUNT(norm_rows, (int64_t)n * kPartials);
+}
+
+// ---- Quantisation, one pass, with what is quantized made on the way ----
+// xq[row], xs[row] = the int8 form (groups of gs: kernel_math.h's QuantScale/QuantRound) of, per source:
+//   kQuantCopy    a[e]                           (attention's output)
+//   kQuantNorm    weight * (f[e] * a[e])         (RMSNorm of x: its factors from norm_factors)
+//   kQuantSwiglu  silu(a[e]) * up[e]             (the FFN's gate)
+// One DATAFLOW region of three processes, a word a cycle each:
+//   quant_source ─ words ─> quant_max ─ words (a group late) ─> quant_round ─> xq, xs
+//                                     └─ group maxima ────────┘
+// quant_max finds each group's largest magnitude as the group passes and sends it at the group's last
+// word; quant_round takes the maximum first, then the group's words, which wait in a FIFO meanwhile. A
+// row is read once, where two passes (maxima, then rounding) read it twice before.
+enum QuantSource { kQuantCopy = 0, kQuantNorm = 1, kQuantSwiglu = 2 };
+
+// Words a group's maximum trails its words by, as quant_round sees it: the group (at most 64 values, 4
+// words) and quant_max's pipeline and scale latency (a divide). The delay FIFO holds that many, so
+// quant_max never waits for quant_round.
+const int kQuantDelayWords = 64;
+
+inline void quant_source(const Word a[kMaxStep][kActWords], const Word up[kMaxStep][kActWords],
+                         const Word weight[kDimWords], const float f[kMaxStep], const int list[kMaxStep], int m,
+                         int words, int source, hls::stream<Word>& out) {
+  int i = 0, w = 0;  // the list's entry, the word: counters
+quant_source_words:
+  for (int t = 0; t < m * words; t++) {
+#pragma HLS LOOP_TRIPCOUNT max = kMaxStep * kHiddenWords
+#pragma HLS PIPELINE II = 1
+    // II 1: one word of a (and of up, and of the norm weight when the source uses it) read a cycle, per
+    // lane the three sources' units side by side and a choice among them; nothing carried.
+    const int e = list[i];
+    const Word x = a[e][w];
+    const Word g = source == kQuantSwiglu ? up[e][w] : ZeroWord();
+    const Word wt = source == kQuantNorm ? weight[w] : ZeroWord();
+    const float fe = f[e];
+    Word o;
+    for (int l = 0; l < kWordFloats; l++) {
+      const float v = WordF32(x, l);
+      const float normed = WordF32(wt, l) * (fe * v);
+      const float gated = Silu(v) * WordF32(g, l);
+      SetWordF32(o, l, source == kQuantNorm ? normed : source == kQuantSwiglu ? gated : v);
+    }
+    out.write(o);
+    if (++w == words) {
+      w = 0;
+      i++;
+    }
+  }
+  CARD_COUNT(quant_words, (int64_t)m * words);
+}
+
+inline void quant_max(hls::stream<Word>& in, int m, int words, int gs, hls::stream<Word>& out,
+                      hls::stream<uint32_t>& maxima) {
+  const int gw = gs / kWordFloats;  // words a group
+  uint32_t lane_max[kWordFloats];
+#pragma HLS ARRAY_PARTITION variable = lane_max complete
+  for (int l = 0; l < kWordFloats; l++) lane_max[l] = 0;
+  int gi = 0;  // the word within its group: a counter (rows are whole groups)
+quant_max_words:
+  for (int t = 0; t < m * words; t++) {
+#pragma HLS LOOP_TRIPCOUNT max = kMaxStep * kHiddenWords
+#pragma HLS PIPELINE II = 1
+    // II 1: magnitudes compared as integers (MagnitudeBits), so the carried maximum is a one-cycle
+    // compare; at the group's last word the lanes' maximum goes out and the lanes restart.
+    const Word x = in.read();
+    for (int l = 0; l < kWordFloats; l++) {
+      const uint32_t v = MagnitudeBits(WordF32(x, l));
+      lane_max[l] = v > lane_max[l] ? v : lane_max[l];
+    }
+    out.write(x);
+    if (++gi == gw) {
+      uint32_t max_bits = 0;
+      for (int l = 0; l < kWordFloats; l++) max_bits = lane_max[l] > max_bits ? lane_max[l] : max_bits;
+      for (int l = 0; l < kWordFloats; l++) lane_max[l] = 0;
+      maxima.write(max_bits);
+      gi = 0;
+    }
+  }
+}
+
+inline void quant_round(hls::stream<Word>& in, hls::stream<uint32_t>& maxima, const int rows[kMaxStep], int m,
+                        int words, int gs, Word xq[kMaxStep][kQuantWords], Word xs[kMaxStep][kScaleWords]) {
+  const int gw = gs / kWordFloats;
+  float inv = 0.0f;  // 1 / the current group's scale: set at its first word, used by its others
+  Word q = ZeroWord(), sw = ZeroWord();
+  int i = 0, w = 0, gi = 0, g = 0, qi = 0;  // entry, word, word in group, group, word in xq word
+quant_round_words:
+  for (int t = 0; t < m * words; t++) {
+#pragma HLS LOOP_TRIPCOUNT max = kMaxStep * kHiddenWords
+#pragma HLS PIPELINE II = 1
+    // II 1: the group's scale and 1 / scale (QuantScale: a divide) are made from the maximum as it is
+    // read, at the group's first word; the group's other words keep it (`inv`). The only recurrence is
+    // that choice, a multiplexer: the divide feeds it from the stream, not from the loop. Four words of
+    // int8 values make a word of xq.
+    const int r = rows[i];
+    float s_inv = inv;
+    if (gi == 0) {
+      const float scale = QuantScale(FloatFromBits(maxima.read()), &s_inv);
+      SetWordF32(sw, g % kWordFloats, scale);
+    }
+    inv = s_inv;
+    const Word x = in.read();
+    for (int l = 0; l < kWordFloats; l++) SetWordI8(q, qi * kWordFloats + l, QuantRound(WordF32(x, l), s_inv));
+    const bool row_end = w == words - 1;
+    if (qi == kWordBytes / kWordFloats - 1 || row_end) {
+      xq[r][w / (kWordBytes / kWordFloats)] = q;
+      q = ZeroWord();
+      qi = 0;
+    } else {
+      qi++;
+    }
+    if (++gi == gw) {
+      gi = 0;
+      if (g % kWordFloats == kWordFloats - 1 || row_end) {
+        xs[r][g / kWordFloats] = sw;
+        sw = ZeroWord();
+      }
+      g++;
+    }
+    if (row_end) {
+      w = 0;
+      g = 0;
+      i++;
+    } else {
+      w++;
+    }
+  }
+}
+
+// The quantize region (above) for the n entries, or with `compact` only those with out_row[e] >= 0, each
+// into row out_row[e] (the classifier's rows). One instance serves every call (ALLOCATION in the top
+// function).
+inline void quantize_region(const Word a[kMaxStep][kActWords], const Word up[kMaxStep][kActWords],
+                            const Word weight[kDimWords], const float f[kMaxStep], const int list[kMaxStep],
+                            const int rows[kMaxStep], int m, int words, int gs, int source,
+                            Word xq[kMaxStep][kQuantWords], Word xs[kMaxStep][kScaleWords]) {
+#pragma HLS DATAFLOW
+  hls::stream<Word> made, delayed;
+  hls::stream<uint32_t> maxima;
+#pragma HLS STREAM variable = made depth = 4
+#pragma HLS STREAM variable = delayed depth = kQuantDelayWords
+#pragma HLS BIND_STORAGE variable = delayed type = fifo impl = lutram
+#pragma HLS STREAM variable = maxima depth = 8
+  quant_source(a, up, weight, f, list, m, words, source, made);
+  quant_max(made, m, words, gs, delayed, maxima);
+  quant_round(delayed, maxima, rows, m, words, gs, xq, xs);
+}
+
+inline void quantize(Word xq[kMaxStep][kQuantWords], Word xs[kMaxStep][kScaleWords], const Word a[kMaxStep][kActWords],
+                     const Word up[kMaxStep][kActWords], const Word weight[kDimWords], const float f[kMaxStep], int n,
+                     int size, int gs, int source, const int out_row[kMaxStep], bool compact) {
+  int list[kMaxStep], rows[kMaxStep];  // the entries quantized and the rows they go to (one reader each)
+  int m = 0;
+quant_list:
+  for (int e = 0; e < n; e++) {
+#pragma HLS LOOP_TRIPCOUNT max = kMaxStep
+#pragma HLS PIPELINE II = 1
+    const int r = compact ? out_row[e] : e;
+    if (r >= 0) {
+      list[m] = e;
+      rows[m] = r;
+      m++;
+    }
+  }
+  quantize_region(a, up, weight, f, list, rows, m, size / kWordFloats, gs, source, xq, xs);
 }
 
 // RoPE on q (dim) and k (kv_dim) of n entries from the host's table: pair f of a head (values 2f, 2f + 1)
@@ -184,40 +312,6 @@ rope_entries:
     }
   }
   CARD_COUNT(rope_words, (int64_t)n * (dim / kWordFloats));
-}
-
-// x[e] += dx[e] over `words` words of n entries.
-inline void residual(Word x[kMaxStep][kActWords], const Word dx[kMaxStep][kActWords], int n, int words) {
-residual_entries:
-  for (int e = 0; e < n; e++) {
-#pragma HLS LOOP_TRIPCOUNT max = kMaxStep
-  residual_words:
-    for (int w = 0; w < words; w++) {
-#pragma HLS LOOP_TRIPCOUNT max = kDimWords
-#pragma HLS PIPELINE II = 1
-      Word out;
-      for (int l = 0; l < kWordFloats; l++) SetWordF32(out, l, WordF32(x[e][w], l) + WordF32(dx[e][w], l));
-      x[e][w] = out;
-    }
-  }
-  CARD_COUNT(residual_words, (int64_t)n * words);
-}
-
-// h[e] = silu(h[e]) * up[e] over `words` words of n entries (KernelExp: IEEE + and * only).
-inline void swiglu(Word h[kMaxStep][kActWords], const Word up[kMaxStep][kActWords], int n, int words) {
-swiglu_entries:
-  for (int e = 0; e < n; e++) {
-#pragma HLS LOOP_TRIPCOUNT max = kMaxStep
-  swiglu_words:
-    for (int w = 0; w < words; w++) {
-#pragma HLS LOOP_TRIPCOUNT max = kHiddenWords
-#pragma HLS PIPELINE II = 1
-      Word out;
-      for (int l = 0; l < kWordFloats; l++) SetWordF32(out, l, Silu(WordF32(h[e][w], l)) * WordF32(up[e][w], l));
-      h[e][w] = out;
-    }
-  }
-  CARD_COUNT(swiglu_words, (int64_t)n * words);
 }
 
 // x[e] = row `token` of the Q8_0 token embedding on this port (tile `local` of it), dequantized: per group

@@ -128,7 +128,8 @@ CardCounters TripCounts(const ModelConfig& c, const std::vector<ModelEntry>& ent
   t.kv_write_words = static_cast<int64_t>(L) * n * c.n_kv_heads * 2 * kv_words;
   for (const ModelEntry& e : entries) {
     const int64_t count = e.pos + 1;
-    t.kv_read_words += static_cast<int64_t>(L) * c.n_kv_heads * 2 * count * kv_words;
+    const int64_t chunks = (count + kernel::kKvChunk - 1) / kernel::kKvChunk;  // read whole
+    t.kv_read_words += static_cast<int64_t>(L) * c.n_kv_heads * chunks * kernel::KvChunkWords(hs);
     t.score_iterations += static_cast<int64_t>(L) * c.n_kv_heads * count * kv_words * kv_mul;
     t.softmax_iterations += static_cast<int64_t>(L) * c.n_kv_heads * count *
                             std::max(kv_mul, kernel::kLaneMinIterations);
@@ -150,6 +151,9 @@ StepEstimate EstimateStep(const ModelConfig& c, int batch, int pos, const Platfo
   const double port_words = std::min(1.0, pf.port_gbps * 1e9 * pf.efficiency / (kernel::kWordBytes * hz));
   const double depth = 40;       // a pipeline's fill and drain (float cores, trees), cycles per loop entry
   const double burst_lat = 120;  // the first word of a burst from memory, cycles
+  // Single-word writes a cycle (write_kv's): the m_axi adapter keeps 16 in flight (step.cpp's
+  // num_write_outstanding), each taking about a burst's latency to be answered.
+  const double write_words = std::min(1.0, 16.0 / burst_lat);
   auto stage = [&](const std::string& name, double cycles, const std::string& bound) {
     for (StageEstimate& s : est.stages) {
       if (s.name == name) {
@@ -197,11 +201,12 @@ StepEstimate EstimateStep(const ModelConfig& c, int batch, int pos, const Platfo
 
   // Attention: jobs (entry, kv head) spread over the ports by line; port p's loader feeds chain
   // p % attention_chains. A chain is three processes (scores, weights, values) over its ports' jobs, in
-  // job order. A loader reads a job a chunk of kKvChunk positions at a time (keys, then values), every
+  // job order. A loader reads a job as one address-increasing stream of whole chunks of kKvChunk
+  // positions (card.h's line layout: a chunk's keys, then its values; the last chunk read whole), every
   // stream holds at most a chunk and softmax is online, so a chain's consecutive chunks and jobs overlap.
-  // A job goes at the slower of its loader (its port's bandwidth: the chain's other loaders can run
-  // ahead by only a chunk, so a chain's ports do not add up) and the chain's busiest process; the chain
-  // takes its jobs' sum plus one chunk's way through (its keys and values, the weights pipeline).
+  // A job goes at the slower of its loader (its port's bandwidth, plus a memory round trip as the job's
+  // loop starts: the chain's other loaders can run ahead by only a chunk, so a chain's ports do not add
+  // up) and the chain's busiest process; the chain takes its jobs' sum plus one chunk's way through.
   {
     const int kv_words = kernel::KvHeadWords(hs), kv_mul = c.n_heads / c.n_kv_heads;
     const int A = pf.attention_chains;
@@ -214,9 +219,10 @@ StepEstimate EstimateStep(const ModelConfig& c, int batch, int pos, const Platfo
           const int64_t line = (static_cast<int64_t>(l) * n + e) * c.n_kv_heads + hk;
           const int a = static_cast<int>(line % P) % A;
           const double count = pos + 1.0, words = count * kv_words;
-          // The words over the port: a chunk's keys and values are 64-word bursts (or shorter), as the
-          // m_axi adapter cuts any long read; 8 outstanding hide the memory's latency between them.
-          const double load = 2 * words / port_words;
+          // The words over the port: the m_axi adapter cuts the job's stream into 64-word bursts, 8
+          // outstanding hiding the memory's latency between them, but not at the job's first.
+          const double chunks = std::ceil(count / kernel::kKvChunk);
+          const double load = chunks * kernel::kKvChunk * 2.0 * kv_words / port_words + burst_lat;
           const double scores = kv_mul * 2.0 * kv_words + words * kv_mul + depth;  // queries in, a word a cycle
           const double weights = count * std::max(kv_mul, kernel::kLaneMinIterations) + 8.0 * kv_mul + depth;
           const double values = kv_mul * static_cast<double>(kv_words) +
@@ -225,7 +231,7 @@ StepEstimate EstimateStep(const ModelConfig& c, int batch, int pos, const Platfo
           chain[a] += std::max({load, scores, weights, values});
           chain_load[a] += load;
           if (first[a] < 0) {
-            const double chunk_words = std::min(count, static_cast<double>(kernel::kKvChunk)) * kv_words;
+            const double chunk_words = static_cast<double>(kernel::kKvChunk) * kv_words;
             first[a] = 2 * chunk_words / port_words + chunk_words * kv_mul + 3 * depth;
           }
         }
@@ -239,8 +245,18 @@ StepEstimate EstimateStep(const ModelConfig& c, int batch, int pos, const Platfo
         }
       }
       total += worst + n * c.n_kv_heads * (1 + kv_mul * 2.0 * kv_words) + depth;  // + jobs, merge alongside
-      // write_kv: the ports' writers one after another, each scanning every job and writing its own.
-      total += P * static_cast<double>(n) * c.n_kv_heads + n * c.n_kv_heads * 2 * (kv_words + depth);
+      // write_kv (one DATAFLOW region): the words a cycle down the chain of picks (2 cycles a hop), each
+      // port's store side by side, single-word writes at num_write_outstanding per write latency.
+      std::vector<double> port_writes(P, 0.0);
+      for (int e = 0; e < n; e++) {
+        for (int hk = 0; hk < c.n_kv_heads; hk++) {
+          port_writes[static_cast<size_t>(((static_cast<int64_t>(l) * n + e) * c.n_kv_heads + hk) % P)] += 2.0 *
+                                                                                                           kv_words;
+        }
+      }
+      const double stream = n * c.n_kv_heads * 2.0 * kv_words + 1;
+      const double store = *std::max_element(port_writes.begin(), port_writes.end()) / write_words;
+      total += std::max(stream, store) + 2.0 * P + burst_lat + depth;
     }
     stage("attention", total, memory_bound ? "memory" : "compute");
   }
@@ -298,8 +314,9 @@ StepEstimate EstimateStep(const ModelConfig& c, int batch, int pos, const Platfo
              + P * fifo                                                   // attention: each loader's values (a chunk)
              + A * (fifo + fifo + 1)       // each chain's queries, outputs, weights (64 bits)
              + P * 8.0 * 64 * 512 / 36864  // m_axi read buffers: 8 bursts of 64 words
-             + P * 4.0 * 64 * 512 / 36864  // m_axi write buffers: 4 bursts of 64 words
-             + P * 2;                      // each loader's job FIFO (384 jobs of 128 bits)
+             // (the m_axi write buffers, 16 writes of at most 2 words, are LUTRAM: not counted)
+             + P * 2  // each loader's job FIFO (384 jobs of 128 bits)
+             + fifo;  // the embedding's tile (a 512-bit memory, at most 512 deep)
   r.part_dsp = pf.dsp;
   r.part_bram36 = pf.bram36;
   r.part_uram = pf.uram;

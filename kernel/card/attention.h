@@ -1,6 +1,6 @@
 // The card kernel's attention, per layer, after RoPE:
 //
-//   write_kv(port p): each entry's new key and value words into the lines of port p (card.h's layout)
+//   write_kv: each entry's new key and value words into their lines (card.h's layout), the ports side by side
 //
 //           ┌ kv_load(m0) ┐ keys, values
 //           ├ kv_load(mA) ┼──────────────> scores(0) ─ weights(0) ─ values(0) ┐
@@ -16,7 +16,8 @@
 // flash-attention style, one pass): a loader reads a job's keys and values a chunk of kKvChunk positions
 // at a time (keys, then the same positions' values), so a position's values arrive soon after its score
 // and no stream holds more than a chunk. The loops and their II:
-//   kv_load   II 1: per chunk two unconditional, address-increasing bursts: its keys, then its values.
+//   kv_load   II 1: per job one unconditional, address-increasing stream of its chunks (card.h's line
+//             layout: a chunk's keys, then its values), the last chunk read whole.
 //   scores    II 1: per (key word, query head) the 32 products by TreeSum (kernel_math.h's KvDot; a key's
 //             word sums are added when its last word is in, from registers: nothing float is carried).
 //   weights   II 1: per (position, query head) OnlineStep: the lane's running maximum (a compare) and two
@@ -68,13 +69,17 @@ struct Job {
   int member;       // its port's place in its chain (port / kChains): which loader's streams hold it
 };
 
-// Word w (32 fp16 values) of head `head` of activation row a (16 floats a word): two activation words read,
-// values past head_size zero.
-inline Word kv_word(const Word a[kActWords], int head, int w, int head_size) {
+// Word w (32 fp16 values) of head `head` of an entry's key (or, with `value`, its value), from its
+// activation rows k and v (16 floats a word), values past head_size zero. Both rows are read alike and
+// the words chosen, so one set of converters serves keys and values (choosing the array by a pointer
+// would be a multiplexer of memories, which Vitis may refuse).
+inline Word kv_word(const Word k[kActWords], const Word v[kActWords], bool value, int head, int w, int head_size) {
   const int first = head * (head_size / kWordFloats) + 2 * w;  // the activation word of value 32 w
   const int last = (head + 1) * (head_size / kWordFloats);     // the head's end, in activation words
-  const Word lo = a[first];
-  const Word hi = first + 1 < last ? a[first + 1] : ZeroWord();
+  const bool has_hi = first + 1 < last;
+  const Word k_lo = k[first], v_lo = v[first];
+  const Word k_hi = has_hi ? k[first + 1] : ZeroWord(), v_hi = has_hi ? v[first + 1] : ZeroWord();
+  const Word lo = value ? v_lo : k_lo, hi = value ? v_hi : k_hi;
   Word out;
   for (int i = 0; i < kWordFloats; i++) {
     SetWordU16(out, i, KvFromFloat(WordF32(lo, i)));
@@ -83,30 +88,114 @@ inline Word kv_word(const Word a[kActWords], int head, int w, int head_size) {
   return out;
 }
 
-// The keys and values of this step's entries whose lines are on `port_id`.
-inline void write_kv(Word* port, int port_id, const Word k[kMaxStep][kActWords], const Word v[kMaxStep][kActWords],
-                     const int slot[kMaxStep], const int pos[kMaxStep], AttentionShape s) {
-write_kv_jobs:
-  for (int j = 0; j < s.n * s.n_kv_heads; j++) {
-#pragma HLS LOOP_TRIPCOUNT max = kMaxJobs
-    const int e = j / s.n_kv_heads, hk = j % s.n_kv_heads;
+// ---- write_kv: this step's keys and values into the cache, every port's writes side by side ----
+// One DATAFLOW region:
+//   kv_words ─> kv_pick(0) ─> kv_pick(1) ─> ... ─> kv_pick_last(P-1)      a forwarding chain, as matmul's
+//                  │ mine        │ mine               │ mine                relays (no P-way fan-out)
+//               kv_store(m0)  kv_store(m1)   ...   kv_store(mP-1)
+//   kv_words      II 1: per (entry, kv head) its key words, then its value words (fp16, kv_word), each
+//                 with its port and address (card.h's KvLine layout), and an end marker.
+//   kv_pick       II 1: every element on to the next port; the port's own (and the end) to its store.
+//   kv_store      II 1: one unconditional write an element, to the address it carries, until the end
+//                 marker. The addresses jump between a job's keys and values and between jobs, so the
+//                 writes are single beats, pipelined up to the port's num_write_outstanding (step.cpp);
+//                 the ports write side by side where they once wrote one after another, a job at a time.
+struct KvWrite {
+  Word word;
+  int64_t at;  // the word's address on its port
+  int port;
+  bool last;  // the end marker (no word)
+};
+const int kMaxKvWrites = kMaxJobs * 2 * kMaxHeadWords;  // words a step writes at most
+
+inline void kv_words(const Word k[kMaxStep][kActWords], const Word v[kMaxStep][kActWords], const int slot[kMaxStep],
+                     const int pos[kMaxStep], AttentionShape s, hls::stream<KvWrite>& out) {
+  const int64_t line_words = KvLineWords(s.cache_len, s.head_size);
+  int e = 0, hk = 0, w = 0;  // entry, kv head, word of the job's 2 hw: counters
+kv_words_out:
+  for (int i = 0; i < s.n * s.n_kv_heads * 2 * s.hw; i++) {
+#pragma HLS LOOP_TRIPCOUNT max = kMaxKvWrites
+#pragma HLS PIPELINE II = 1
+    // II 1: two activation words read a cycle (k and v are true dual-port), the line's address by
+    // pipelined multiplies; nothing carried but the counters.
     const int64_t line = KvLine(s.layer, slot[e], hk, s.n_slots, s.n_kv_heads);
-    if (KvLinePort(line) != port_id) continue;
-    const int64_t at = s.kv_base + KvLineIndex(line) * KvLineWords(s.cache_len, s.head_size) + (int64_t)pos[e] * s.hw;
-  write_kv_keys:
-    for (int w = 0; w < s.hw; w++) {
-#pragma HLS LOOP_TRIPCOUNT max = kMaxHeadWords
-#pragma HLS PIPELINE II = 1
-      port[at + w] = kv_word(k[e], hk, w, s.head_size);
+    const bool key = w < s.hw;
+    const int hw_i = key ? w : w - s.hw;
+    KvWrite el;
+    el.word = kv_word(k[e], v[e], !key, hk, hw_i, s.head_size);
+    el.at = s.kv_base + KvLineIndex(line) * line_words + KvPositionAt(pos[e], !key, s.hw) + hw_i;
+    el.port = KvLinePort(line);
+    el.last = false;
+    out.write(el);
+    if (++w == 2 * s.hw) {
+      w = 0;
+      if (++hk == s.n_kv_heads) {
+        hk = 0;
+        e++;
+      }
     }
-  write_kv_values:
-    for (int w = 0; w < s.hw; w++) {
-#pragma HLS LOOP_TRIPCOUNT max = kMaxHeadWords
-#pragma HLS PIPELINE II = 1
-      port[at + (int64_t)s.cache_len * s.hw + w] = kv_word(v[e], hk, w, s.head_size);
-    }
-    CARD_COUNT(kv_write_words, 2 * s.hw);
   }
+  KvWrite end;
+  end.word = ZeroWord();
+  end.at = 0;
+  end.port = 0;
+  end.last = true;
+  out.write(end);
+  CARD_COUNT(kv_write_words, (int64_t)s.n * s.n_kv_heads * 2 * s.hw);
+}
+
+// Port p's link of the chain: every element on, port p's and the end marker to its store.
+inline void kv_pick(hls::stream<KvWrite>& in, int p, AttentionShape s, hls::stream<KvWrite>& mine,
+                    hls::stream<KvWrite>& next) {
+kv_pick_words:
+  for (int i = 0; i < s.n * s.n_kv_heads * 2 * s.hw + 1; i++) {
+#pragma HLS LOOP_TRIPCOUNT max = kMaxKvWrites + 1
+#pragma HLS PIPELINE II = 1
+    // II 1: one read, two FIFO writes (one of them conditional: a FIFO's, not the port's), nothing carried.
+    const KvWrite el = in.read();
+    if (el.last || el.port == p) mine.write(el);
+    next.write(el);
+  }
+}
+inline void kv_pick_last(hls::stream<KvWrite>& in, int p, AttentionShape s, hls::stream<KvWrite>& mine) {
+kv_pick_last_words:
+  for (int i = 0; i < s.n * s.n_kv_heads * 2 * s.hw + 1; i++) {
+#pragma HLS LOOP_TRIPCOUNT max = kMaxKvWrites + 1
+#pragma HLS PIPELINE II = 1
+    const KvWrite el = in.read();
+    if (el.last || el.port == p) mine.write(el);
+  }
+}
+
+inline void kv_store(Word* port, hls::stream<KvWrite>& mine) {
+kv_store_words:
+  for (int i = 0; i < kMaxKvWrites + 1; i++) {
+#pragma HLS LOOP_TRIPCOUNT max = kMaxKvWrites / kMemPorts + 1
+#pragma HLS PIPELINE II = 1
+    // II 1: one element read, one write to the port at its address; the loop ends at the end marker.
+    const KvWrite el = mine.read();
+    if (el.last) break;
+    port[el.at] = el.word;
+  }
+}
+
+#define FPGASERVE_CARD_KV_PICK(p) kv_pick(chain[p], p, s, mine[p], chain[p + 1]);
+#define FPGASERVE_CARD_KV_PICK_LAST(p) kv_pick_last(chain[p], p, s, mine[p]);
+#define FPGASERVE_CARD_KV_STORE(p) kv_store(m##p, mine[p]);
+
+// The keys and values of this step's entries (k, v: after RoPE) into their lines, every port at once.
+inline void write_kv(FPGASERVE_FOR_PORTS(FPGASERVE_CARD_PORT_PARAM) const Word k[kMaxStep][kActWords],
+                     const Word v[kMaxStep][kActWords], const int slot[kMaxStep], const int pos[kMaxStep],
+                     AttentionShape s) {
+#pragma HLS DATAFLOW
+  hls::stream<KvWrite> chain[kMemPorts];
+  hls::stream<KvWrite> mine[kMemPorts];
+#pragma HLS STREAM variable = chain depth = 4
+#pragma HLS STREAM variable = mine depth = 4
+  kv_words(k, v, slot, pos, s, chain[0]);
+  FPGASERVE_FOR_PORTS_BUT_LAST(FPGASERVE_CARD_KV_PICK)
+  FPGASERVE_FOR_LAST_PORT(FPGASERVE_CARD_KV_PICK_LAST)
+  FPGASERVE_FOR_PORTS(FPGASERVE_CARD_KV_STORE)
 }
 
 // Hands out the jobs: to each port's loader its jobs' lines; to each chain its jobs (which of its ports)
@@ -192,30 +281,35 @@ jobs_out:
 inline void kv_load(const Word* port, AttentionShape s, hls::stream<Job>& jobs_in, hls::stream<Word>& keys,
                     hls::stream<Word>& values) {
   const int n_jobs = jobs_in.read().count;
+  const int half = kKvChunk * s.hw;  // words of a chunk's keys (and of its values)
 kv_load_jobs:
   for (int j = 0; j < n_jobs; j++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxJobs
     const Job job = jobs_in.read();
-    const int64_t values_at = job.line_at + (int64_t)s.cache_len * s.hw;
-  kv_load_chunks:
-    for (int t0 = 0; t0 < job.count; t0 += kKvChunk) {
-#pragma HLS LOOP_TRIPCOUNT max = kMaxSeqLen / kKvChunk
-      const int words = (job.count - t0 < kKvChunk ? job.count - t0 : kKvChunk) * s.hw;
-      const int64_t first = (int64_t)t0 * s.hw;
-    kv_load_keys:
-      for (int i = 0; i < words; i++) {
-#pragma HLS LOOP_TRIPCOUNT max = kKvChunk * kMaxHeadWords
+    const int chunks = (job.count + kKvChunk - 1) / kKvChunk;
+    int c = 0, w = 0;     // the chunk's first position, the word within the chunk (0 .. 2 half): counters
+    int t = 0, hw_i = 0;  // the word's position and its word within the position
+  kv_load_words:
+    for (int i = 0; i < chunks * 2 * half; i++) {
+#pragma HLS LOOP_TRIPCOUNT max = kMaxSeqLen * 2 * kMaxHeadWords
 #pragma HLS PIPELINE II = 1
-        keys.write(port[job.line_at + first + i]);
+      // II 1: one unconditional read, addresses increasing over the whole job (one burst stream, 64-word
+      // bursts, 8 outstanding); the word goes to the keys or the values stream, or nowhere for the
+      // positions past the job's last in its last chunk (read whole, so that the job is one stream).
+      const Word word = port[job.line_at + i];
+      const bool valid = c + t < job.count;
+      if (valid && w < half) keys.write(word);
+      if (valid && w >= half) values.write(word);
+      if (++hw_i == s.hw) {
+        hw_i = 0;
+        if (++t == kKvChunk) t = 0;
       }
-    kv_load_values:
-      for (int i = 0; i < words; i++) {
-#pragma HLS LOOP_TRIPCOUNT max = kKvChunk * kMaxHeadWords
-#pragma HLS PIPELINE II = 1
-        values.write(port[values_at + first + i]);
+      if (++w == 2 * half) {
+        w = 0;
+        c += kKvChunk;
       }
     }
-    CARD_COUNT(kv_read_words, 2 * job.count * s.hw);
+    CARD_COUNT(kv_read_words, (int64_t)chunks * 2 * half);
   }
 }
 

@@ -128,7 +128,17 @@ inline int64_t KvLine(int layer, int slot, int kv_head, int n_slots, int n_kv_he
 }
 inline int KvLinePort(int64_t line) { return (int)(line % kMemPorts); }
 inline int64_t KvLineIndex(int64_t line) { return line / kMemPorts; }
-inline int64_t KvLineWords(int cache_len, int head_size) { return 2 * (int64_t)cache_len * KvHeadWords(head_size); }
+// A line is chunks of kKvChunk positions, each chunk their keys then their values (position t's key at
+// word (t / kKvChunk) x 2 x kKvChunk x hw + (t % kKvChunk) x hw, its value kKvChunk x hw after), so
+// that an attention loader reads a job's chunks as one address-increasing stream (attention.h: kv_load).
+inline int64_t KvChunkWords(int head_size) { return 2 * (int64_t)kKvChunk * KvHeadWords(head_size); }
+inline int64_t KvLineWords(int cache_len, int head_size) {
+  return (int64_t)((cache_len + kKvChunk - 1) / kKvChunk) * KvChunkWords(head_size);
+}
+// The word of position t's key (or value) of a line, from the line's first word.
+inline int64_t KvPositionAt(int t, bool value, int hw) {
+  return (int64_t)(t / kKvChunk) * 2 * kKvChunk * hw + (value ? kKvChunk * hw : 0) + (int64_t)(t % kKvChunk) * hw;
+}
 // Words of KV cache each port holds.
 inline int64_t KvPortWords(int n_layers, int n_slots, int n_kv_heads, int cache_len, int head_size) {
   const int64_t lines = (int64_t)n_layers * n_slots * n_kv_heads;

@@ -62,13 +62,15 @@ int64_t table_offset(const Word table[kTableWords], int id) {
 
 #define FPGASERVE_CARD_PORT_ARG(p) m##p,
 #define FPGASERVE_CARD_PRAGMA(x) _Pragma(#x)
+// Reads: 64-word bursts, 8 outstanding (the weights and the KV lines). Writes: only write_kv's, single
+// words at jumping addresses (attention.h), so many short ones in flight rather than a few long ones
+// (and a write buffer of 2 x 16 words, LUTRAM, where 64-word bursts would take BRAM).
 #define FPGASERVE_CARD_PORT_INTERFACE(p) \
   FPGASERVE_CARD_PRAGMA(HLS INTERFACE m_axi port = m##p offset = slave bundle = gmem##p                   \
-                        max_read_burst_length = 64 max_write_burst_length = 64 num_read_outstanding = 8 \
-                        num_write_outstanding = 4 latency = 64)
+                        max_read_burst_length = 64 max_write_burst_length = 2 num_read_outstanding = 8 \
+                        num_write_outstanding = 16 latency = 64)
 #define FPGASERVE_CARD_EMBED(p) \
-  if (port == p) embed_row(x[e], m##p, tile_at, token[e] % kTileRows, dim, gs);
-#define FPGASERVE_CARD_WRITE_KV(p) write_kv(m##p, p, k, v, slot, pos, as);
+  if (port == p) embed_fetch(m##p, tile_at, dim, gs, tile);
 
 extern "C" void fpgaserve_step(FPGASERVE_FOR_PORTS(FPGASERVE_CARD_PORT_PARAM) const Word* in, Word* logits,
                                int n_entries, int n_slots, int cache_len, int kv_base) {
@@ -164,15 +166,18 @@ unpack_entries:
 #pragma HLS BIND_STORAGE variable = squares type = ram_2p impl = lutram
   float factor[kMaxStep];  // each entry's RMSNorm factor
 
-  // Token embedding: each entry's row from the port holding its tile.
+  // Token embedding: each entry's tile from the port holding it (a reader per port), then its row
+  // dequantized (one instance).
   const int64_t emb = table_offset(table, kTokenEmbedding);
   const int emb_tpp = TilesPerPort(vocab);
+  Word tile[kEmbedWords];
 embed_entries:
   for (int e = 0; e < n; e++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxStep
-    const int tile = token[e] / kTileRows, port = tile / emb_tpp;
-    const int64_t tile_at = (emb + (int64_t)(tile % emb_tpp) * Q8TileBytes(dim, gs)) / kWordBytes;
+    const int t = token[e] / kTileRows, port = t / emb_tpp;
+    const int64_t tile_at = (emb + (int64_t)(t % emb_tpp) * Q8TileBytes(dim, gs)) / kWordBytes;
     FPGASERVE_FOR_PORTS(FPGASERVE_CARD_EMBED)
+    embed_row(x[e], tile, token[e] % kTileRows, dim, gs);
   }
   residual(x, xb, n, dim / kWordFloats, false, squares);  // the embeddings' sums of squares
 
@@ -203,7 +208,7 @@ layers:
     matmul(FPGASERVE_FOR_PORTS(FPGASERVE_CARD_PORT_ARG) xq, xs,
            MakeMatmulShape(kv_dim, dim, gs, n, table_offset(table, TensorId(l, kWv))), false, v, logits);
     rope(q, k, rope_table, n, dim, kv_dim, hs);
-    FPGASERVE_FOR_PORTS(FPGASERVE_CARD_WRITE_KV)
+    write_kv(FPGASERVE_FOR_PORTS(FPGASERVE_CARD_PORT_ARG) k, v, slot, pos, as);
     attention(FPGASERVE_FOR_PORTS(FPGASERVE_CARD_PORT_ARG) q, slot, pos, as, xb);
     quantize(xq, xs, xb, hb2, norm_weight, factor, n, dim, gs, kQuantCopy, out_row, false);
     matmul(FPGASERVE_FOR_PORTS(FPGASERVE_CARD_PORT_ARG) xq, xs,

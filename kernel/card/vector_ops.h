@@ -314,10 +314,23 @@ rope_entries:
   CARD_COUNT(rope_words, (int64_t)n * (dim / kWordFloats));
 }
 
-// x[e] = row `token` of the Q8_0 token embedding on this port (tile `local` of it), dequantized: per group
-// its gs / 4 value words and its scale word in one burst, row j's four bytes of each value word kept, then
-// the group's values scaled and written as gs / 16 words.
-inline void embed_row(Word x[kActWords], const Word* port, int64_t tile_at, int j, int cols, int gs) {
+// The token embedding, in two parts so that only the reading is per port: embed_fetch copies the tile's
+// words (every group's gs / 4 value words and its scale word, one address-increasing burst) from the port
+// holding the entry's token; embed_row, one instance, dequantizes the token's row j of them.
+const int kEmbedWords = kMaxDim / kMinGroupSize * (kMinGroupSize / kTileBeatValues + 1);  // a tile's words, at most
+
+inline void embed_fetch(const Word* port, int64_t tile_at, int cols, int gs, Word tile[kEmbedWords]) {
+  const int words = cols / gs * (gs / kTileBeatValues + 1);
+embed_fetch_words:
+  for (int i = 0; i < words; i++) {
+#pragma HLS LOOP_TRIPCOUNT max = kEmbedWords
+#pragma HLS PIPELINE II = 1
+    tile[i] = port[tile_at + i];
+  }
+  CARD_COUNT(embed_words, words);
+}
+
+inline void embed_row(Word x[kActWords], const Word tile[kEmbedWords], int j, int cols, int gs) {
   const int vw = gs / kTileBeatValues;  // value words of a group
   const int gw = vw + 1;                // and its scale word
 embed_groups:
@@ -330,8 +343,9 @@ embed_groups:
     for (int i = 0; i < gw; i++) {
 #pragma HLS LOOP_TRIPCOUNT max = 17
 #pragma HLS PIPELINE II = 1
-      const Word word = port[tile_at + (int64_t)g * gw + i];
-      if (i < vw) {  // on-chip registers only: the port read above is unconditional
+      // II 1: one tile word read a cycle, row j's four values (or its scale) kept in registers.
+      const Word word = tile[g * gw + i];
+      if (i < vw) {
         for (int k = 0; k < kTileBeatValues; k++) vals[i * kTileBeatValues + k] = WordI8(word, j * kTileBeatValues + k);
       } else {
         scale = WordF32(word, j);
@@ -346,7 +360,6 @@ embed_groups:
       x[g * (gs / kWordFloats) + w] = out;
     }
   }
-  CARD_COUNT(embed_words, (int64_t)(cols / gs) * gw);
 }
 
 }  // namespace kernel

@@ -303,12 +303,16 @@ StepEstimate EstimateStep(const ModelConfig& c, int batch, int pos, const Platfo
           + 16 * 3;                                     // embed
   const double step = pf.max_step;
   const double word_bram = 512.0 / 36 / 512;  // BRAM36 per 512-bit word of depth (512 deep at 72 bits)
-  const double dim_words = step * c.dim / 16.0, hid_words = step * c.hidden_dim / 16.0;
-  r.uram = std::ceil((3 * dim_words + 2 * hid_words) / 4096.0) * 8;  // x, xb, q, hb, hb2
+  const double hid_words = step * c.hidden_dim / 16.0;
+  // Every activation array is as wide as the FFN's (vector_ops.h: kActWords), whatever it holds.
+  r.uram = 5 * std::ceil(hid_words / 4096.0) * 8;  // x, xb, q, hb, hb2
   // A 512-bit FIFO or buffer in BRAM is 8 BRAM36 across (72 bits each, up to 512 deep); FIFOs of 16 or
   // fewer words are shift registers (no BRAM).
   const double fifo = 8;
-  r.bram36 = (2 * dim_words) * word_bram                                  // k, v
+  r.bram36 = (2 * hid_words) * word_bram                           // k, v (kActWords wide too)
+             + std::ceil(step * c.hidden_dim / 64.0 / 512) * fifo  // xq
+             + 3 * fifo                                            // xs, the RoPE table, a norm weight
+             + 2 * 16.0 * 64 * 512 / 36864  // in's read and logits' write buffers (16 outstanding by default)
              + P * 16 * std::ceil(step * c.hidden_dim / 4.0 / 16 / 1024)  // each PE's int8 copy: 16 banks, 1K x 32
              + P * (fifo + fifo)                                          // matmul: weights, dots streams
              + P * fifo                                                   // attention: each loader's values (a chunk)

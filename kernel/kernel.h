@@ -163,9 +163,12 @@ inline float KvToFloat(KvValue h) {
   const uint32_t e = (h >> 10) & 0x1fu, m = h & 0x3ffu;
   uint32_t x;
   if (e == 0) {
-    float v = (float)m * 5.9604644775390625e-8f;  // m * 2^-24, exact
+    // m x 2^-24: (float)m is exact (m < 2^10), and lowering its exponent by 24 scales it exactly (the
+    // result stays a normal float). An integer subtract where a float multiply would take a DSP core
+    // on the card's every value lane.
+    const float v = (float)m;
     memcpy(&x, &v, sizeof x);
-    x |= sign;
+    x = m == 0 ? sign : sign | (x - (24u << 23));
   } else if (e == 0x1f) {
     x = sign | 0x7f800000u | (m << 13);
   } else {

@@ -67,6 +67,7 @@ struct Job {
   int64_t line_at;  // the line's first word on its port
   int count;        // positions 0..pos
   int member;       // its port's place in its chain (port / kChains): which loader's streams hold it
+  int words;        // the words its loader reads: whole chunks (made once, in `jobs`, not by each loader)
 };
 
 // Word w (32 fp16 values) of head `head` of an entry's key (or, with `value`, its value), from its
@@ -187,6 +188,8 @@ kv_store_words:
 inline void write_kv(FPGASERVE_FOR_PORTS(FPGASERVE_CARD_PORT_PARAM) const Word k[kMaxStep][kActWords],
                      const Word v[kMaxStep][kActWords], const int slot[kMaxStep], const int pos[kMaxStep],
                      AttentionShape s) {
+  // A DATAFLOW region is a module of its own: not inlined into its caller.
+#pragma HLS INLINE off
 #pragma HLS DATAFLOW
   hls::stream<KvWrite> chain[kMemPorts];
   hls::stream<KvWrite> mine[kMemPorts];
@@ -220,12 +223,14 @@ jobs_count:
       ce++;
     }
   }
-  Job header = {0, 0, 0};
+  Job header = {0, 0, 0, 0};
   for (int p = 0; p < kMemPorts; p++) {
+#pragma HLS UNROLL
     header.count = count[p];
     load_jobs[p].write(header);
   }
   for (int c = 0; c < kChains; c++) {
+#pragma HLS UNROLL
     header.count = 0;
     for (int i = 0; i < kChainPorts; i++) header.count += count[c + i * kChains];
     attend_jobs[c].write(header);
@@ -242,11 +247,14 @@ jobs_out:
     job.line_at = s.kv_base + KvLineIndex(line) * KvLineWords(s.cache_len, s.head_size);
     job.count = pos[e] + 1;
     job.member = port / kChains;
+    job.words = (int)((job.count + kKvChunk - 1) / kKvChunk * KvChunkWords(s.head_size));
     order.write(chain);
     for (int p = 0; p < kMemPorts; p++) {
+#pragma HLS UNROLL
       if (p == port) load_jobs[p].write(job);
     }
     for (int c = 0; c < kChains; c++) {
+#pragma HLS UNROLL
       if (c == chain) attend_jobs[c].write(job);
     }
     int r = 0, w = 0;  // query head of the group and its word: counters, not i / qw
@@ -286,11 +294,10 @@ kv_load_jobs:
   for (int j = 0; j < n_jobs; j++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxJobs
     const Job job = jobs_in.read();
-    const int chunks = (job.count + kKvChunk - 1) / kKvChunk;
     int c = 0, w = 0;     // the chunk's first position, the word within the chunk (0 .. 2 half): counters
     int t = 0, hw_i = 0;  // the word's position and its word within the position
   kv_load_words:
-    for (int i = 0; i < chunks * 2 * half; i++) {
+    for (int i = 0; i < job.words; i++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxSeqLen * 2 * kMaxHeadWords
 #pragma HLS PIPELINE II = 1
       // II 1: one unconditional read, addresses increasing over the whole job (one burst stream, 64-word
@@ -309,7 +316,7 @@ kv_load_jobs:
         c += kKvChunk;
       }
     }
-    CARD_COUNT(kv_read_words, (int64_t)chunks * 2 * half);
+    CARD_COUNT(kv_read_words, job.words);
   }
 }
 
@@ -585,6 +592,8 @@ merge_words:
 inline void attention(FPGASERVE_FOR_PORTS(FPGASERVE_CARD_CONST_PORT_PARAM) const Word q[kMaxStep][kActWords],
                       const int slot[kMaxStep], const int pos[kMaxStep], AttentionShape s,
                       Word y[kMaxStep][kActWords]) {
+  // One instance for every call (ALLOCATION in the top function): kept a module, not inlined.
+#pragma HLS INLINE off
 #pragma HLS DATAFLOW
   hls::stream<Job> load_jobs[kMemPorts];
   hls::stream<Job> attend_jobs[kChains];

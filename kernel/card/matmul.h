@@ -37,7 +37,9 @@
 namespace fpgaserve {
 namespace kernel {
 
-// The shape of one matmul call, the same for every port.
+// The shape of one matmul call, the same for every port. The loops' trip counts are products of it,
+// made here, once, in the top function: each per-port process (32 of each kind on the HBM builds) takes
+// them as they are instead of multiplying them itself.
 struct MatmulShape {
   int rows, cols, gs, n;  // W is rows x cols; n entries
   int tpp;                // tiles per port
@@ -45,6 +47,12 @@ struct MatmulShape {
   int value_words;        // gs / 4: value words of a group
   int blocks;             // ceil(n / kPeEntries)
   int64_t offset_words;   // the matrix's offset in every port, in words
+  int qw, sw;             // an entry's int8 activation words and scale words
+  int feed_words;         // n (qw + sw): the activations sent down the chain
+  int port_words;         // tpp groups (value_words + 1): a port's share of the matrix
+  int pe_iterations;      // port_words blocks
+  int scale_iterations;   // tpp groups blocks kScaleSlots
+  int tile_words;         // tpp n: the dots a port makes
 };
 
 inline MatmulShape MakeMatmulShape(int rows, int cols, int gs, int n, int64_t offset_bytes) {
@@ -58,6 +66,13 @@ inline MatmulShape MakeMatmulShape(int rows, int cols, int gs, int n, int64_t of
   s.value_words = gs / kTileBeatValues;
   s.blocks = (n + kPeEntries - 1) / kPeEntries;
   s.offset_words = offset_bytes / kWordBytes;
+  s.qw = (cols + kWordBytes - 1) / kWordBytes;
+  s.sw = (s.groups + kWordFloats - 1) / kWordFloats;
+  s.feed_words = n * (s.qw + s.sw);
+  s.port_words = s.tpp * s.groups * (s.value_words + 1);
+  s.pe_iterations = s.port_words * s.blocks;
+  s.scale_iterations = s.tpp * s.groups * s.blocks * kScaleSlots;
+  s.tile_words = s.tpp * n;
   return s;
 }
 
@@ -72,7 +87,7 @@ const int kMaxPortWords = kMaxTilesPerPort * (kMaxDim / 32) * 9;  // the classif
 
 // Streams the port's tiles of the matrix, a word a cycle.
 inline void load_weights(const Word* port, MatmulShape s, hls::stream<Word>& out) {
-  const int words = s.tpp * s.groups * (s.value_words + 1);
+  const int words = s.port_words;
 load_weight_words:
   for (int i = 0; i < words; i++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxPortWords
@@ -86,11 +101,10 @@ load_weight_words:
 // each) and their group scales.
 inline void feed(const Word xq[kMaxStep][kQuantWords], const Word xs[kMaxStep][kScaleWords], MatmulShape s,
                  hls::stream<Word>& out) {
-  const int qw = (s.cols + kWordBytes - 1) / kWordBytes, sw = (s.groups + kWordFloats - 1) / kWordFloats;
-  const int per_entry = qw + sw;
+  const int qw = s.qw, per_entry = s.qw + s.sw;
   int e = 0, w = 0;  // counters, not a division per iteration
 feed_words:
-  for (int i = 0; i < s.n * per_entry; i++) {
+  for (int i = 0; i < s.feed_words; i++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxStep * (kQuantWords + kScaleWords)
 #pragma HLS PIPELINE II = 1
     const Word word = w < qw ? xq[e][w] : xs[e][w - qw];
@@ -100,15 +114,14 @@ feed_words:
       e++;
     }
   }
-  CARD_COUNT(feed_words, (int64_t)s.n * per_entry);
+  CARD_COUNT(feed_words, s.feed_words);
 }
 
 // One link of the activations' forwarding chain: every word that reaches port p to its PE array and on
 // to port p + 1 (the last port's PE array reads the chain's end itself).
 inline void relay(hls::stream<Word>& in, MatmulShape s, hls::stream<Word>& mine, hls::stream<Word>& next) {
-  const int words = s.n * ((s.cols + kWordBytes - 1) / kWordBytes + (s.groups + kWordFloats - 1) / kWordFloats);
 relay_words:
-  for (int i = 0; i < words; i++) {
+  for (int i = 0; i < s.feed_words; i++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxStep * (kQuantWords + kScaleWords)
     // II 1: one stream read and two writes to two FIFOs, nothing carried.
 #pragma HLS PIPELINE II = 1
@@ -160,10 +173,10 @@ inline void pe(hls::stream<Word>& weights, hls::stream<Word>& x_in, MatmulShape 
   Word xs[kMaxStep][kScaleWords];
 #pragma HLS ARRAY_PARTITION variable = xs cyclic factor = kPeEntries dim = 1
 #pragma HLS BIND_STORAGE variable = xs type = ram_2p impl = lutram
-  const int qw = (s.cols + kWordBytes - 1) / kWordBytes, sw = (s.groups + kWordFloats - 1) / kWordFloats;
-pe_fill:
+  const int qw = s.qw, per_entry = s.qw + s.sw;
   int fe = 0, fw = 0;  // entry and word: counters, not a division per iteration
-  for (int i = 0; i < s.n * (qw + sw); i++) {
+pe_fill:
+  for (int i = 0; i < s.feed_words; i++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxStep * (kQuantWords + kScaleWords)
 #pragma HLS PIPELINE II = 1
     const Word word = x_in.read();
@@ -173,26 +186,26 @@ pe_fill:
     } else {
       xs[fe][fw - qw] = word;
     }
-    if (++fw == qw + sw) {
+    if (++fw == per_entry) {
       fw = 0;
       fe++;
     }
   }
-  CARD_COUNT(fill_words, (int64_t)s.n * (qw + sw));
+  CARD_COUNT(fill_words, s.feed_words);
 
   int32_t acc[kPeBlocks][kPeEntries][kTileRows];  // registers: a block is picked by a multiplexer
 #pragma HLS ARRAY_PARTITION variable = acc complete dim = 0
   Word w = ZeroWord();
-  const int per_group = (s.value_words + 1) * s.blocks;
-  const int iterations = s.tpp * s.groups * per_group;
+  const int iterations = s.pe_iterations;
   int g = 0, v = 0, b = 0;  // group of the tile, word of the group (value_words = its scale word), block
+  int quad0 = 0;            // g x value_words: the group's first quad, a counter
 pe_words:
   for (int it = 0; it < iterations; it++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxPortWords * kPeBlocks
 #pragma HLS PIPELINE II = 1
     if (b == 0) w = weights.read();  // a word serves every block of entries, one a cycle
     if (v < s.value_words) {
-      const int quad = g * s.value_words + v;  // which 4 values of each entry this word multiplies
+      const int quad = quad0 + v;  // which 4 values of each entry this word multiplies
       // One read a bank: bank k holds quad `quad` of entry (k - quad) % 16 of the block's 16-entry window;
       // then entry e's value from bank (b kPeEntries + e + quad) % 16 (a 16:1 multiplexer an entry).
       uint32_t bank[kX4Banks];
@@ -227,7 +240,11 @@ pe_words:
       b = 0;
       if (++v == s.value_words + 1) {
         v = 0;
-        if (++g == s.groups) g = 0;
+        quad0 += s.value_words;
+        if (++g == s.groups) {
+          g = 0;
+          quad0 = 0;
+        }
       }
     }
   }
@@ -245,7 +262,7 @@ inline void scale(hls::stream<Word> sums_in[kPeEntries], hls::stream<Word>& w_sc
 #pragma HLS ARRAY_PARTITION variable = dot complete dim = 2
 #pragma HLS BIND_STORAGE variable = dot type = ram_2p impl = lutram
   const int entry_slots = kScaleSlots / kScaleParts;  // entries a block has room for (kPeEntries or more)
-  const int iterations = s.tpp * s.groups * s.blocks * kScaleSlots;
+  const int iterations = s.scale_iterations;
   Word w_scales = ZeroWord(), x_scales = ZeroWord(), sums = ZeroWord(), word = ZeroWord();
   int g = 0, b = 0, e = 0, part = 0;  // iteration (group, block, entry slot, part of the 16 rows)
 scale_slots:
@@ -302,7 +319,7 @@ scale_slots:
 // The dots' gathering chain. Its first link: port 0's dots as they come.
 inline void collect_first(hls::stream<Word>& own, MatmulShape s, hls::stream<Word>& out) {
 collect_first_words:
-  for (int i = 0; i < s.tpp * s.n; i++) {
+  for (int i = 0; i < s.tile_words; i++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxTilesPerPort * kMaxStep
     // II 1: one read, one write, nothing carried.
 #pragma HLS PIPELINE II = 1
@@ -315,22 +332,28 @@ collect_first_words:
 // tile t in port order.
 inline void collect(hls::stream<Word>& before, hls::stream<Word>& own, MatmulShape s, int earlier,
                     hls::stream<Word>& out) {
-  const int theirs = s.n * earlier, per_tile = theirs + s.n;
-  int k = 0;  // the word within the tile: the earlier ports' while k < theirs
+  int t = 0, port = 0, e = 0;  // the tile, whose port's word (the earlier ones', then p's own), the entry
 collect_words:
-  for (int i = 0; i < s.tpp * per_tile; i++) {
+  for (int i = 0; i < kMaxTilesPerPort * kMemPorts * kMaxStep + 1; i++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxTilesPerPort * kMemPorts * kMaxStep
-    // II 1: one read from one of two streams (a counter compare picks it), one write; only the counter is
-    // carried.
+    // II 1: one read from one of two streams (a counter compare picks it), one write; only counters are
+    // carried, and the loop ends when they pass the last tile (no product of the shape made per port).
 #pragma HLS PIPELINE II = 1
+    if (t == s.tpp) break;
     Word word;
-    if (k < theirs) {
+    if (port < earlier) {
       word = before.read();
     } else {
       word = own.read();
     }
     out.write(word);
-    if (++k == per_tile) k = 0;
+    if (++e == s.n) {
+      e = 0;
+      if (++port == earlier + 1) {
+        port = 0;
+        t++;
+      }
+    }
   }
 }
 
@@ -340,7 +363,7 @@ collect_words:
 // burst. One process either way: the choice is made once, outside the two pipelined loops.
 inline void store(hls::stream<Word>& dots, MatmulShape s, bool to_logits, Word y[kMaxStep][kActWords], Word* logits) {
   const int tiles = TileCount(s.rows);
-  const int words = s.tpp * kMemPorts * s.n;
+  const int words = s.tile_words * kMemPorts;
   // (tile of the port, port, entry) as counters, not divisions per iteration.
   if (to_logits) {
   store_logit_words:
@@ -350,19 +373,19 @@ inline void store(hls::stream<Word>& dots, MatmulShape s, bool to_logits, Word y
       logits[i] = dots.read();
     }
   } else {
-    int t = 0, p = 0, e = 0;
+    int t = 0, p = 0, e = 0, tile = 0;  // the tile of the port, the port, the entry; p x tpp + t
   store_words:
     for (int i = 0; i < words; i++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxTilesPerPort * kMemPorts * kMaxStep
 #pragma HLS PIPELINE II = 1
       const Word word = dots.read();
-      const int tile = p * s.tpp + t;
       if (tile < tiles) y[e][tile] = word;
       if (++e == s.n) {
         e = 0;
+        tile += s.tpp;  // the next port's tile t
         if (++p == kMemPorts) {
           p = 0;
-          t++;
+          tile = ++t;
         }
       }
     }
@@ -408,6 +431,8 @@ const int kRelays = kMemPorts > 1 ? kMemPorts - 1 : 1;  // the ports that relay
 inline void matmul(FPGASERVE_FOR_PORTS(FPGASERVE_CARD_CONST_PORT_PARAM) const Word xq[kMaxStep][kQuantWords],
                    const Word xs[kMaxStep][kScaleWords], MatmulShape s, bool to_logits, Word y[kMaxStep][kActWords],
                    Word* logits) {
+  // One instance for every call (ALLOCATION in the top function): kept a module, not inlined.
+#pragma HLS INLINE off
 #pragma HLS DATAFLOW
   FPGASERVE_CARD_MATMUL_STREAMS
   feed(xq, xs, s, x[0]);

@@ -28,6 +28,8 @@ const int kRopeWords = kMaxHeadSize / kWordFloats;                     // words 
 
 // w[0 .. words) = port words from `at`: a norm weight vector (stored in every port; read from port 0).
 inline void load_vector(const Word* port, int64_t at, int words, Word w[kDimWords]) {
+  // One instance for every call (ALLOCATION in the top function): kept a module, not inlined.
+#pragma HLS INLINE off
 load_vector_words:
   for (int i = 0; i < words; i++) {
 #pragma HLS LOOP_TRIPCOUNT max = kDimWords
@@ -51,6 +53,8 @@ const int kSquareRows = kMaxStep * kPartials;
 // of n entries, and the sums of squares of the new x[e] into `squares`. One pipeline over (entry, word).
 inline void residual(Word x[kMaxStep][kActWords], const Word dx[kMaxStep][kActWords], int n, int words, bool add,
                      float squares[kSquareRows][kWordFloats]) {
+  // One instance for every call (ALLOCATION in the top function): kept a module, not inlined.
+#pragma HLS INLINE off
   int e = 0, w = 0, k = 0;  // the entry, the word, its partial (w % kPartials): counters
 residual_words:
   for (int i = 0; i < n * words; i++) {
@@ -85,6 +89,8 @@ residual_words:
 // last word are 0, as the host's are.
 inline void norm_factors(const float squares[kSquareRows][kWordFloats], int n, int words, float eps,
                          float f[kMaxStep]) {
+  // One instance for every call (ALLOCATION in the top function): kept a module, not inlined.
+#pragma HLS INLINE off
   float p[kPartials][kWordFloats];  // one entry's partials, a row a cycle: registers, written at counter k
 #pragma HLS ARRAY_PARTITION variable = p complete dim = 0
   int e = 0, k = 0;
@@ -246,6 +252,8 @@ inline void quantize_region(const Word a[kMaxStep][kActWords], const Word up[kMa
                             const Word weight[kDimWords], const float f[kMaxStep], const int list[kMaxStep],
                             const int rows[kMaxStep], int m, int words, int gs, int source,
                             Word xq[kMaxStep][kQuantWords], Word xs[kMaxStep][kScaleWords]) {
+  // A DATAFLOW region is a module of its own: not inlined into its caller.
+#pragma HLS INLINE off
 #pragma HLS DATAFLOW
   hls::stream<Word> made, delayed;
   hls::stream<uint32_t> maxima;
@@ -261,6 +269,8 @@ inline void quantize_region(const Word a[kMaxStep][kActWords], const Word up[kMa
 inline void quantize(Word xq[kMaxStep][kQuantWords], Word xs[kMaxStep][kScaleWords], const Word a[kMaxStep][kActWords],
                      const Word up[kMaxStep][kActWords], const Word weight[kDimWords], const float f[kMaxStep], int n,
                      int size, int gs, int source, const int out_row[kMaxStep], bool compact) {
+  // One instance for every call (ALLOCATION in the top function): kept a module, not inlined.
+#pragma HLS INLINE off
   int list[kMaxStep], rows[kMaxStep];  // the entries quantized and the rows they go to (one reader each)
   int m = 0;
 quant_list:

@@ -201,12 +201,12 @@ StepEstimate EstimateStep(const ModelConfig& c, int batch, int pos, const Platfo
 
   // Attention: jobs (entry, kv head) spread over the ports by line; port p's loader feeds chain
   // p % attention_chains. A chain is three processes (scores, weights, values) over its ports' jobs, in
-  // job order. A loader reads a job as one address-increasing stream of whole chunks of kKvChunk
-  // positions (card.h's line layout: a chunk's keys, then its values; the last chunk read whole), every
-  // stream holds at most a chunk and softmax is online, so a chain's consecutive chunks and jobs overlap.
-  // A job goes at the slower of its loader (its port's bandwidth, plus a memory round trip as the job's
-  // loop starts: the chain's other loaders can run ahead by only a chunk, so a chain's ports do not add
-  // up) and the chain's busiest process; the chain takes its jobs' sum plus one chunk's way through.
+  // job order. A job's line is striped over its chain's ports a chunk of kKvChunk positions at a time
+  // (card.h: a chunk's keys, then its values); each loader reads its chunks of the job as one
+  // address-increasing stream (the last chunk whole). Every stream holds at most a chunk and softmax is
+  // online, so a chain's consecutive chunks and jobs overlap. A job goes at the slower of its loaders (the
+  // busiest one's share over its port's bandwidth, plus a memory round trip as the job's loop starts) and
+  // the chain's busiest process; the chain takes its jobs' sum plus one chunk's way through.
   {
     const int kv_words = kernel::KvHeadWords(hs), kv_mul = c.n_heads / c.n_kv_heads;
     const int A = pf.attention_chains;
@@ -217,12 +217,14 @@ StepEstimate EstimateStep(const ModelConfig& c, int batch, int pos, const Platfo
       for (int e = 0; e < n; e++) {
         for (int hk = 0; hk < c.n_kv_heads; hk++) {
           const int64_t line = (static_cast<int64_t>(l) * n + e) * c.n_kv_heads + hk;
-          const int a = static_cast<int>(line % P) % A;
+          const int a = static_cast<int>(line % A);
           const double count = pos + 1.0, words = count * kv_words;
-          // The words over the port: the m_axi adapter cuts the job's stream into 64-word bursts, 8
-          // outstanding hiding the memory's latency between them, but not at the job's first.
-          const double chunks = std::ceil(count / kernel::kKvChunk);
-          const double load = chunks * kernel::kKvChunk * 2.0 * kv_words / port_words + burst_lat;
+          // The words over the ports: the job's chunks are striped over the chain's P / A ports, each
+          // loader's share one stream that the m_axi adapter cuts into 64-word bursts, 8 outstanding
+          // hiding the memory's latency between them, but not at the job's first; the loaders side by side.
+          const double chunks = std::ceil(count / kernel::kKvChunk), chain_ports = static_cast<double>(P / A);
+          const double load = std::ceil(chunks / chain_ports) * kernel::kKvChunk * 2.0 * kv_words / port_words +
+                              burst_lat;
           const double scores = kv_mul * 2.0 * kv_words + words * kv_mul + depth;  // queries in, a word a cycle
           const double weights = count * std::max(kv_mul, kernel::kLaneMinIterations) + 8.0 * kv_mul + depth;
           const double values = kv_mul * static_cast<double>(kv_words) +
@@ -305,7 +307,8 @@ StepEstimate EstimateStep(const ModelConfig& c, int batch, int pos, const Platfo
   const double word_bram = 512.0 / 36 / 512;  // BRAM36 per 512-bit word of depth (512 deep at 72 bits)
   const double hid_words = step * c.hidden_dim / 16.0;
   // Every activation array is as wide as the FFN's (vector_ops.h: kActWords), whatever it holds.
-  r.uram = 5 * std::ceil(hid_words / 4096.0) * 8;  // x, xb, q, hb, hb2
+  r.uram = 5 * std::ceil(hid_words / 4096.0) * 8                         // x, xb, q, hb, hb2
+           + P * 16 * std::ceil(step * c.hidden_dim / 4.0 / 16 / 4096);  // each PE's int8 copy: 16 banks, 4K x 72
   // A 512-bit FIFO or buffer in BRAM is 8 BRAM36 across (72 bits each, up to 512 deep); FIFOs of 16 or
   // fewer words are shift registers (no BRAM).
   const double fifo = 8;
@@ -313,11 +316,10 @@ StepEstimate EstimateStep(const ModelConfig& c, int batch, int pos, const Platfo
              + std::ceil(step * c.hidden_dim / 64.0 / 512) * fifo  // xq
              + 3 * fifo                                            // xs, the RoPE table, a norm weight
              + 2 * 16.0 * 64 * 512 / 36864  // in's read and logits' write buffers (16 outstanding by default)
-             + P * 16 * std::ceil(step * c.hidden_dim / 4.0 / 16 / 1024)  // each PE's int8 copy: 16 banks, 1K x 32
-             + P * (fifo + fifo)                                          // matmul: weights, dots streams
-             + P * fifo                                                   // attention: each loader's values (a chunk)
-             + A * (fifo + fifo + 1)       // each chain's queries, outputs, weights (64 bits)
-             + P * 8.0 * 64 * 512 / 36864  // m_axi read buffers: 8 bursts of 64 words
+             + P * (fifo + fifo)            // matmul: weights, dots streams
+             + P * fifo                     // attention: each loader's values (a chunk)
+             + A * (fifo + fifo + 1)        // each chain's queries, outputs, weights (64 bits)
+             + P * 8.0 * 64 * 512 / 36864   // m_axi read buffers: 8 bursts of 64 words
              // (the m_axi write buffers, 16 writes of at most 2 words, are LUTRAM: not counted)
              + P * 2  // each loader's job FIFO (384 jobs of 128 bits)
              + fifo;  // the embedding's tile (a 512-bit memory, at most 512 deep)

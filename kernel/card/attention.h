@@ -64,10 +64,9 @@ struct AttentionShape {
 
 // A job as the loaders and attend stages see it.
 struct Job {
-  int64_t line_at;  // the line's first word on its port
+  int64_t line_at;  // the line's first word on each of its chain's ports
   int count;        // positions 0..pos
-  int member;       // its port's place in its chain (port / kChains): which loader's streams hold it
-  int words;        // the words its loader reads: whole chunks (made once, in `jobs`, not by each loader)
+  int words;        // the words a loader reads: its chunks of the job, whole (made once, in `jobs`)
 };
 
 // Word w (32 fp16 values) of head `head` of an entry's key (or, with `value`, its value), from its
@@ -111,7 +110,6 @@ const int kMaxKvWrites = kMaxJobs * 2 * kMaxHeadWords;  // words a step writes a
 
 inline void kv_words(const Word k[kMaxStep][kActWords], const Word v[kMaxStep][kActWords], const int slot[kMaxStep],
                      const int pos[kMaxStep], AttentionShape s, hls::stream<KvWrite>& out) {
-  const int64_t line_words = KvLineWords(s.cache_len, s.head_size);
   int e = 0, hk = 0, w = 0;  // entry, kv head, word of the job's 2 hw: counters
 kv_words_out:
   for (int i = 0; i < s.n * s.n_kv_heads * 2 * s.hw; i++) {
@@ -124,8 +122,8 @@ kv_words_out:
     const int hw_i = key ? w : w - s.hw;
     KvWrite el;
     el.word = kv_word(k[e], v[e], !key, hk, hw_i, s.head_size);
-    el.at = s.kv_base + KvLineIndex(line) * line_words + KvPositionAt(pos[e], !key, s.hw) + hw_i;
-    el.port = KvLinePort(line);
+    el.at = s.kv_base + KvPositionAt(line, pos[e], !key, s.cache_len, s.head_size) + hw_i;
+    el.port = KvPositionPort(line, pos[e]);
     el.last = false;
     out.write(el);
     if (++w == 2 * s.hw) {
@@ -201,58 +199,64 @@ inline void write_kv(FPGASERVE_FOR_PORTS(FPGASERVE_CARD_PORT_PARAM) const Word k
   FPGASERVE_FOR_PORTS(FPGASERVE_CARD_KV_STORE)
 }
 
-// Hands out the jobs: to each port's loader its jobs' lines; to each chain its jobs (which of its ports)
-// and their kv_mul query heads (zero-padded to whole key words). First each loader's and chain's job count.
+// Hands out the jobs: to each loader of a job's chain the job's line and how many words of it that loader
+// holds (its chunks: card.h's striping); to the chain the job and its kv_mul query heads (zero-padded to
+// whole key words). First each loader's and chain's job count (a chain's loaders see all of its jobs).
 inline void jobs(const Word q[kMaxStep][kActWords], const int slot[kMaxStep], const int pos[kMaxStep], AttentionShape s,
                  hls::stream<Job> load_jobs[kMemPorts], hls::stream<Job> attend_jobs[kChains],
                  hls::stream<Word> queries[kChains], hls::stream<int>& order) {
-  int count[kMemPorts];
+  int count[kChains];
 #pragma HLS ARRAY_PARTITION variable = count complete
-  for (int p = 0; p < kMemPorts; p++) count[p] = 0;
+  for (int c = 0; c < kChains; c++) count[c] = 0;
   int ce = 0, chk = 0;  // the job's entry and kv head: counters, not j / n_kv_heads
 jobs_count:
   for (int j = 0; j < s.n * s.n_kv_heads; j++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxJobs
-    // II 1: the port is a multiply-add and a mask (kMemPorts a power of two); the carried values are
+    // II 1: the chain is a multiply-add and a mask (kChains a power of two); the carried values are
     // integer adds and counter increments, one cycle each.
 #pragma HLS PIPELINE II = 1
-    const int port = KvLinePort(KvLine(s.layer, slot[ce], chk, s.n_slots, s.n_kv_heads));
-    for (int p = 0; p < kMemPorts; p++) count[p] += p == port ? 1 : 0;
+    const int chain = KvLineChain(KvLine(s.layer, slot[ce], chk, s.n_slots, s.n_kv_heads));
+    for (int c = 0; c < kChains; c++) count[c] += c == chain ? 1 : 0;
     if (++chk == s.n_kv_heads) {
       chk = 0;
       ce++;
     }
   }
-  Job header = {0, 0, 0, 0};
+  Job header = {0, 0, 0};
   for (int p = 0; p < kMemPorts; p++) {
 #pragma HLS UNROLL
-    header.count = count[p];
+    header.count = count[p % kChains];
     load_jobs[p].write(header);
   }
   for (int c = 0; c < kChains; c++) {
 #pragma HLS UNROLL
-    header.count = 0;
-    for (int i = 0; i < kChainPorts; i++) header.count += count[c + i * kChains];
+    header.count = count[c];
     attend_jobs[c].write(header);
   }
   const int qw = 2 * s.hw;  // 16-value words of a padded query head
   const int hw16 = s.head_size / kWordFloats;
+  const int64_t share = KvLineShareWords(s.cache_len, s.head_size);
+  const int chunk_words = (int)KvChunkWords(s.head_size);
   int e = 0, hk = 0;  // the job's entry and kv head: counters
 jobs_out:
   for (int j = 0; j < s.n * s.n_kv_heads; j++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxJobs
     const int64_t line = KvLine(s.layer, slot[e], hk, s.n_slots, s.n_kv_heads);
-    const int port = KvLinePort(line), chain = port % kChains;
+    const int chain = KvLineChain(line);
     Job job;
-    job.line_at = s.kv_base + KvLineIndex(line) * KvLineWords(s.cache_len, s.head_size);
+    job.line_at = s.kv_base + KvLineSlot(line) * share;
     job.count = pos[e] + 1;
-    job.member = port / kChains;
-    job.words = (int)((job.count + kKvChunk - 1) / kKvChunk * KvChunkWords(s.head_size));
+    // Member m holds chunks m, m + kChainPorts, ...: each member `whole` of them, the first `extra` one more.
+    const int chunks = (job.count + kKvChunk - 1) / kKvChunk;
+    const int whole = chunks / kChainPorts, extra = chunks % kChainPorts;
+    const int whole_words = whole * chunk_words;
     order.write(chain);
     for (int p = 0; p < kMemPorts; p++) {
 #pragma HLS UNROLL
-      if (p == port) load_jobs[p].write(job);
+      job.words = whole_words + (p / kChains < extra ? chunk_words : 0);
+      if (p % kChains == chain) load_jobs[p].write(job);
     }
+    job.words = chunks * chunk_words;  // the chain's: all of them
     for (int c = 0; c < kChains; c++) {
 #pragma HLS UNROLL
       if (c == chain) attend_jobs[c].write(job);
@@ -281,12 +285,15 @@ jobs_out:
   }
 }
 
-// One port's loader: per job, a chunk of kKvChunk positions at a time, the chunk's keys, then its values,
-// one burst each. This order cannot deadlock: a stage waits on the one before it in the chain, and once
-// the loader has written a chunk's keys it writes that chunk's values, which the values stage needs next;
-// the values stage has then taken every weight before the chunk, so the chunk's weights (at most
-// kWeightValues) fit the weight stream, and scores and weights can drain the chunk's keys meanwhile.
-inline void kv_load(const Word* port, AttentionShape s, hls::stream<Job>& jobs_in, hls::stream<Word>& keys,
+// One port's loader, member `member` of its chain: per job of the chain, the job's chunks this port holds
+// (member, member + kChainPorts, ...: card.h), each its keys then its values, as one stream. This order
+// cannot deadlock: a stage waits on the one before it in the chain, and once a loader has written a
+// chunk's keys it writes that chunk's values, which the values stage needs when it reaches the chunk; the
+// values stage has then taken every weight before the chunk, so the chunk's weights (at most
+// kWeightValues) fit the weight stream, and scores and weights can drain the chunk's keys meanwhile. The
+// values stream holds a chunk, and a loader's next chunk is kChainPorts chunks later, by which time the
+// values stage has taken its last one.
+inline void kv_load(const Word* port, int member, AttentionShape s, hls::stream<Job>& jobs_in, hls::stream<Word>& keys,
                     hls::stream<Word>& values) {
   const int n_jobs = jobs_in.read().count;
   const int half = kKvChunk * s.hw;  // words of a chunk's keys (and of its values)
@@ -294,8 +301,8 @@ kv_load_jobs:
   for (int j = 0; j < n_jobs; j++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxJobs
     const Job job = jobs_in.read();
-    int c = 0, w = 0;     // the chunk's first position, the word within the chunk (0 .. 2 half): counters
-    int t = 0, hw_i = 0;  // the word's position and its word within the position
+    int c = member * kKvChunk, w = 0;  // the chunk's first position, the word within the chunk (0 .. 2 half)
+    int t = 0, hw_i = 0;               // the word's position and its word within the position
   kv_load_words:
     for (int i = 0; i < job.words; i++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxSeqLen * 2 * kMaxHeadWords
@@ -313,7 +320,7 @@ kv_load_jobs:
       }
       if (++w == 2 * half) {
         w = 0;
-        c += kKvChunk;
+        c += kChainPorts * kKvChunk;  // this member's next chunk
       }
     }
     CARD_COUNT(kv_read_words, job.words);
@@ -363,12 +370,12 @@ scores_jobs:
 #pragma HLS ARRAY_PARTITION variable = word_sum complete dim = 0
     Word key = ZeroWord();
     int w = 0, r = 0;
+    int t = 0, member = 0;  // the key's position in its chunk, and which loader holds the chunk (card.h)
   scores_words:
     for (int it = 0; it < count * s.hw * s.kv_mul; it++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxSeqLen * kMaxHeadWords
 #pragma HLS PIPELINE II = 1
-      if (r == 0)
-        key = ReadFrom<kChainPorts>(keys, job.member);  // a key word serves the kv_mul query heads, one a cycle
+      if (r == 0) key = ReadFrom<kChainPorts>(keys, member);  // a key word serves the kv_mul query heads, one a cycle
       float p[kWordHalves];
 #pragma HLS ARRAY_PARTITION variable = p complete
       for (int i = 0; i < kWordHalves; i++) p[i] = qh[r][w][i] * KvToFloat(WordU16(key, i));
@@ -381,7 +388,13 @@ scores_jobs:
       }
       if (++r == s.kv_mul) {
         r = 0;
-        if (++w == s.hw) w = 0;
+        if (++w == s.hw) {
+          w = 0;
+          if (++t == kKvChunk) {
+            t = 0;
+            member = member == kChainPorts - 1 ? 0 : member + 1;
+          }
+        }
       }
     }
     CARD_COUNT(score_iterations, (int64_t)count * s.hw * s.kv_mul);
@@ -497,6 +510,7 @@ values_jobs:
     // A position takes hw x kv_mul iterations (a value word a query head), at least kLaneMinIterations.
     const int per_pos = s.hw * s.kv_mul, slots = per_pos > kLaneMinIterations ? per_pos : kLaneMinIterations;
     int lane = 0, w = 0, r = 0, slot = 0;
+    int t = 0, member = 0;  // the position in its chunk, and which loader holds the chunk (card.h)
   values_words:
     for (int it = 0; it < count * slots; it++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxSeqLen * kMaxHeadWords
@@ -505,7 +519,7 @@ values_jobs:
       // iterations: past a BRAM read, a multiply and an add.
 #pragma HLS DEPENDENCE variable = acc inter true distance = 16
       if (slot < per_pos) {
-        if (r == 0) value = ReadFrom<kChainPorts>(v_in, job.member);
+        if (r == 0) value = ReadFrom<kChainPorts>(v_in, member);
         if (w == 0) a[r] = w_in.read();
         for (int l = 0; l < kWordHalves; l++) {
           acc[r][lane][w][l] = Rescaled(acc[r][lane][w][l], a[r], KvToFloat(WordU16(value, l)));
@@ -518,6 +532,10 @@ values_jobs:
       if (++slot == slots) {
         slot = 0;
         lane = lane == kPartials - 1 ? 0 : lane + 1;
+        if (++t == kKvChunk) {
+          t = 0;
+          member = member == kChainPorts - 1 ? 0 : member + 1;
+        }
       }
     }
     CARD_COUNT(value_iterations, (int64_t)count * slots);
@@ -582,7 +600,7 @@ merge_words:
 }
 
 #define FPGASERVE_CARD_KV_LOAD(p) \
-  kv_load(m##p, s, load_jobs[p], keys[p % kChains][p / kChains], vals[p % kChains][p / kChains]);
+  kv_load(m##p, p / kChains, s, load_jobs[p], keys[p % kChains][p / kChains], vals[p % kChains][p / kChains]);
 #define FPGASERVE_CARD_ATTEND_CHAIN(c)                               \
   scores(attend_jobs[c], queries[c], keys[c], s, raw[c], counts[c]); \
   weights(counts[c], raw[c], online[c], factors[c], counts2[c], s);  \

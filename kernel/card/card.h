@@ -3,13 +3,16 @@
 //
 // Memory: one buffer per memory port p (kMemPorts of them, one AXI master each). Buffer p holds
 //   words [0, kv_base)             part p of the weights image (kernel.h), as the simulated card reads it
-//   words [kv_base, ...)           port p's share of the KV cache (KvLinePort/KvLineIndex below)
+//   words [kv_base, ...)           port p's share of the KV cache (KvPositionPort/KvPositionAt below)
 // plus two small buffers: `in` (the step's input, kernel.h) and `logits` (CardLogitsWord below).
 //
 // The KV cache is cut into lines: line g = (layer * n_slots + slot) * n_kv_heads + kv_head holds that
-// head's keys for positions 0..cache_len-1 (KvHeadWords words each), then its values the same way. Line g
-// lives on port g % kMemPorts, as line g / kMemPorts there: neighbouring heads of one slot sit on
-// neighbouring ports, so attention reads every port at once.
+// head's keys and values for positions 0..cache_len-1 (KvHeadWords words each), in chunks of kKvChunk
+// positions (a chunk's keys, then its values). Line g belongs to attention chain g % kChains and is
+// striped over that chain's kChainPorts ports a chunk at a time: chunk k on the chain's member
+// k % kChainPorts, at the line's slot g / kChains there. Neighbouring heads of one slot sit on
+// neighbouring chains, and one job's chunks on all of its chain's ports, so attention reads every port at
+// once. (On the DDR builds a chain has one port: line g lies whole on port g % kMemPorts.)
 #ifndef FPGASERVE_KERNEL_CARD_CARD_H_
 #define FPGASERVE_KERNEL_CARD_CARD_H_
 
@@ -126,23 +129,27 @@ inline Word ReadFrom(hls::stream<Word> streams[N], int i) {
 inline int64_t KvLine(int layer, int slot, int kv_head, int n_slots, int n_kv_heads) {
   return ((int64_t)layer * n_slots + slot) * n_kv_heads + kv_head;
 }
-inline int KvLinePort(int64_t line) { return (int)(line % kMemPorts); }
-inline int64_t KvLineIndex(int64_t line) { return line / kMemPorts; }
-// A line is chunks of kKvChunk positions, each chunk their keys then their values (position t's key at
-// word (t / kKvChunk) x 2 x kKvChunk x hw + (t % kKvChunk) x hw, its value kKvChunk x hw after), so
-// that an attention loader reads a job's chunks as one address-increasing stream (attention.h: kv_load).
+inline int KvLineChain(int64_t line) { return (int)(line % kChains); }
+inline int64_t KvLineSlot(int64_t line) { return line / kChains; }
 inline int64_t KvChunkWords(int head_size) { return 2 * (int64_t)kKvChunk * KvHeadWords(head_size); }
-inline int64_t KvLineWords(int cache_len, int head_size) {
-  return (int64_t)((cache_len + kKvChunk - 1) / kKvChunk) * KvChunkWords(head_size);
+// A line's share of each of its chain's ports: the chunks that member holds, consecutive there, so that
+// an attention loader reads its chunks of a job as one address-increasing stream (attention.h: kv_load).
+inline int64_t KvLineShareWords(int cache_len, int head_size) {
+  const int chunks = (cache_len + kKvChunk - 1) / kKvChunk;
+  return (int64_t)((chunks + kChainPorts - 1) / kChainPorts) * KvChunkWords(head_size);
 }
-// The word of position t's key (or value) of a line, from the line's first word.
-inline int64_t KvPositionAt(int t, bool value, int hw) {
-  return (int64_t)(t / kKvChunk) * 2 * kKvChunk * hw + (value ? kKvChunk * hw : 0) + (int64_t)(t % kKvChunk) * hw;
+// The port holding position t of a line, and the word of its key (or value) there, from kv_base.
+inline int KvPositionPort(int64_t line, int t) { return KvLineChain(line) + kChains * ((t / kKvChunk) % kChainPorts); }
+inline int64_t KvPositionAt(int64_t line, int t, bool value, int cache_len, int head_size) {
+  const int hw = KvHeadWords(head_size), chunk = t / kKvChunk;
+  return KvLineSlot(line) * KvLineShareWords(cache_len, head_size) +
+         (int64_t)(chunk / kChainPorts) * 2 * kKvChunk * hw + (value ? kKvChunk * hw : 0) +
+         (int64_t)(t % kKvChunk) * hw;
 }
-// Words of KV cache each port holds.
+// Words of KV cache each port holds (chain 0's ports hold the most lines).
 inline int64_t KvPortWords(int n_layers, int n_slots, int n_kv_heads, int cache_len, int head_size) {
   const int64_t lines = (int64_t)n_layers * n_slots * n_kv_heads;
-  return (lines + kMemPorts - 1) / kMemPorts * KvLineWords(cache_len, head_size);
+  return (lines + kChains - 1) / kChains * KvLineShareWords(cache_len, head_size);
 }
 
 // The card writes the classifier's output tile by tile as the ports deliver them: tile t of port p (the

@@ -226,7 +226,8 @@ StepEstimate EstimateStep(const ModelConfig& c, int batch, int pos, const Platfo
           const double load = std::ceil(chunks / chain_ports) * kernel::kKvChunk * 2.0 * kv_words / port_words +
                               burst_lat;
           const double scores = kv_mul * 2.0 * kv_words + words * kv_mul + depth;  // queries in, a word a cycle
-          const double weights = count * std::max(kv_mul, kernel::kLaneMinIterations) + 8.0 * kv_mul + depth;
+          // weights: its KernelExp chain (about 90 cycles) and OnlineMerge (about 80) drain once a job.
+          const double weights = count * std::max(kv_mul, kernel::kLaneMinIterations) + 8.0 * kv_mul + 170;
           const double values = kv_mul * static_cast<double>(kv_words) +
                                 count * std::max(kv_words * kv_mul, kernel::kLaneMinIterations) + kv_mul * hs / 4.0 +
                                 2 * depth;  // clear, the lanes, the output

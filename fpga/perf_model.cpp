@@ -171,7 +171,11 @@ StepEstimate EstimateStep(const ModelConfig& c, int batch, int pos, const Platfo
   // SwiGLU as well as the quantisation.
   const double dw = c.dim / 16.0, hw16 = c.hidden_dim / 16.0;
   const int n_out = n, norms = 2 * L + 1;
-  stage("embed", n * (c.dim / gs) * (gs / 4.0 + 1 + gs / 16.0 + 2 * depth) + burst_lat * n, "latency");
+  // embed: per entry its tile in one burst, then per group two short loops (a word read, then the
+  // group's outputs: an int-to-float and a multiply, about 15 cycles of fill between them).
+  const double embed_groups = c.dim / gs, group_words = gs / 4.0 + 1;
+  stage("embed", n * (burst_lat + embed_groups * group_words + embed_groups * (group_words + gs / 16.0 + 15)),
+        "latency");
   stage("rmsnorm", norms * (dw + burst_lat + n * kernel::kNormPartials + depth), "compute");
   auto quantize = [&](double m, double words) { return n + m * words + 3 * depth; };
   stage("quantize", L * (3 * quantize(n, dw) + quantize(n, hw16)) + quantize(n_out, dw), "compute");
@@ -253,8 +257,10 @@ StepEstimate EstimateStep(const ModelConfig& c, int batch, int pos, const Platfo
       std::vector<double> port_writes(P, 0.0);
       for (int e = 0; e < n; e++) {
         for (int hk = 0; hk < c.n_kv_heads; hk++) {
-          port_writes[static_cast<size_t>(((static_cast<int64_t>(l) * n + e) * c.n_kv_heads + hk) % P)] += 2.0 *
-                                                                                                           kv_words;
+          // The port holding the entry's position of the line (card.h: KvPositionPort).
+          const int64_t line = (static_cast<int64_t>(l) * n + e) * c.n_kv_heads + hk;
+          const int64_t member = (pos / kernel::kKvChunk + line / A) % (P / A);
+          port_writes[static_cast<size_t>(line % A + A * member)] += 2.0 * kv_words;
         }
       }
       const double stream = n * c.n_kv_heads * 2.0 * kv_words + 1;
@@ -305,7 +311,7 @@ StepEstimate EstimateStep(const ModelConfig& c, int batch, int pos, const Platfo
           + 16 * (2 * 3 + 2) / 2 * 2                    // rope: 8 pairs, 4 multiplies and 2 adds
           + 16 * 3;                                     // embed
   const double step = pf.max_step;
-  const double word_bram = 512.0 / 36 / 512;  // BRAM36 per 512-bit word of depth (512 deep at 72 bits)
+  const double word_bram = 512.0 / 72 / 512;  // BRAM36 per 512-bit word of depth (512 deep at 72 bits)
   const double hid_words = step * c.hidden_dim / 16.0;
   // Every activation array is as wide as the FFN's (vector_ops.h: kActWords), whatever it holds.
   r.uram = 5 * std::ceil(hid_words / 4096.0) * 8                         // x, xb, q, hb, hb2

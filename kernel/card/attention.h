@@ -67,6 +67,7 @@ struct Job {
   int64_t line_at;  // the line's first word on each of its chain's ports
   int count;        // positions 0..pos
   int words;        // the words a loader reads: its chunks of the job, whole (made once, in `jobs`)
+  int rot;          // the member holding the job's chunk 0 (card.h: KvLineRotation)
 };
 
 // Word w (32 fp16 values) of head `head` of an entry's key (or, with `value`, its value), from its
@@ -102,9 +103,9 @@ inline Word kv_word(const Word k[kActWords], const Word v[kActWords], bool value
 //                 the ports write side by side where they once wrote one after another, a job at a time.
 struct KvWrite {
   Word word;
-  int64_t at;  // the word's address on its port
-  int port;
-  bool last;  // the end marker (no word)
+  uint32_t at;    // the word's address on its port (a port holds at most 2^32 words: 256 GB)
+  uint16_t port;  // which port
+  bool last;      // the end marker (no word)
 };
 const int kMaxKvWrites = kMaxJobs * 2 * kMaxHeadWords;  // words a step writes at most
 
@@ -122,8 +123,8 @@ kv_words_out:
     const int hw_i = key ? w : w - s.hw;
     KvWrite el;
     el.word = kv_word(k[e], v[e], !key, hk, hw_i, s.head_size);
-    el.at = s.kv_base + KvPositionAt(line, pos[e], !key, s.cache_len, s.head_size) + hw_i;
-    el.port = KvPositionPort(line, pos[e]);
+    el.at = (uint32_t)(s.kv_base + KvPositionAt(line, pos[e], !key, s.cache_len, s.head_size) + hw_i);
+    el.port = (uint16_t)KvPositionPort(line, pos[e]);
     el.last = false;
     out.write(el);
     if (++w == 2 * s.hw) {
@@ -144,25 +145,27 @@ kv_words_out:
 }
 
 // Port p's link of the chain: every element on, port p's and the end marker to its store.
-inline void kv_pick(hls::stream<KvWrite>& in, int p, AttentionShape s, hls::stream<KvWrite>& mine,
-                    hls::stream<KvWrite>& next) {
+// Both end at the end marker (a constant bound and a `break`): no port multiplies the shape for a bound.
+inline void kv_pick(hls::stream<KvWrite>& in, int p, hls::stream<KvWrite>& mine, hls::stream<KvWrite>& next) {
 kv_pick_words:
-  for (int i = 0; i < s.n * s.n_kv_heads * 2 * s.hw + 1; i++) {
+  for (int i = 0; i < kMaxKvWrites + 1; i++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxKvWrites + 1
 #pragma HLS PIPELINE II = 1
     // II 1: one read, two FIFO writes (one of them conditional: a FIFO's, not the port's), nothing carried.
     const KvWrite el = in.read();
     if (el.last || el.port == p) mine.write(el);
     next.write(el);
+    if (el.last) break;
   }
 }
-inline void kv_pick_last(hls::stream<KvWrite>& in, int p, AttentionShape s, hls::stream<KvWrite>& mine) {
+inline void kv_pick_last(hls::stream<KvWrite>& in, int p, hls::stream<KvWrite>& mine) {
 kv_pick_last_words:
-  for (int i = 0; i < s.n * s.n_kv_heads * 2 * s.hw + 1; i++) {
+  for (int i = 0; i < kMaxKvWrites + 1; i++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxKvWrites + 1
 #pragma HLS PIPELINE II = 1
     const KvWrite el = in.read();
     if (el.last || el.port == p) mine.write(el);
+    if (el.last) break;
   }
 }
 
@@ -178,8 +181,8 @@ kv_store_words:
   }
 }
 
-#define FPGASERVE_CARD_KV_PICK(p) kv_pick(chain[p], p, s, mine[p], chain[p + 1]);
-#define FPGASERVE_CARD_KV_PICK_LAST(p) kv_pick_last(chain[p], p, s, mine[p]);
+#define FPGASERVE_CARD_KV_PICK(p) kv_pick(chain[p], p, mine[p], chain[p + 1]);
+#define FPGASERVE_CARD_KV_PICK_LAST(p) kv_pick_last(chain[p], p, mine[p]);
 #define FPGASERVE_CARD_KV_STORE(p) kv_store(m##p, mine[p]);
 
 // The keys and values of this step's entries (k, v: after RoPE) into their lines, every port at once.
@@ -222,7 +225,7 @@ jobs_count:
       ce++;
     }
   }
-  Job header = {0, 0, 0};
+  Job header = {0, 0, 0, 0};
   for (int p = 0; p < kMemPorts; p++) {
 #pragma HLS UNROLL
     header.count = count[p % kChains];
@@ -246,14 +249,16 @@ jobs_out:
     Job job;
     job.line_at = s.kv_base + KvLineSlot(line) * share;
     job.count = pos[e] + 1;
-    // Member m holds chunks m, m + kChainPorts, ...: each member `whole` of them, the first `extra` one more.
+    job.rot = KvLineRotation(line);
+    // Member m holds chunks k0, k0 + kChainPorts, ... (k0 = (m - rot) mod kChainPorts): `whole` of them,
+    // and one more where k0 < `extra`.
     const int chunks = (job.count + kKvChunk - 1) / kKvChunk;
     const int whole = chunks / kChainPorts, extra = chunks % kChainPorts;
     const int whole_words = whole * chunk_words;
     order.write(chain);
     for (int p = 0; p < kMemPorts; p++) {
 #pragma HLS UNROLL
-      job.words = whole_words + (p / kChains < extra ? chunk_words : 0);
+      job.words = whole_words + ((p / kChains + kChainPorts - job.rot) % kChainPorts < extra ? chunk_words : 0);
       if (p % kChains == chain) load_jobs[p].write(job);
     }
     job.words = chunks * chunk_words;  // the chain's: all of them
@@ -301,8 +306,10 @@ kv_load_jobs:
   for (int j = 0; j < n_jobs; j++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxJobs
     const Job job = jobs_in.read();
-    int c = member * kKvChunk, w = 0;  // the chunk's first position, the word within the chunk (0 .. 2 half)
-    int t = 0, hw_i = 0;               // the word's position and its word within the position
+    // The chunk's first position (this member's first chunk: (member - rot) mod kChainPorts), the word
+    // within the chunk (0 .. 2 half).
+    int c = (member + kChainPorts - job.rot) % kChainPorts * kKvChunk, w = 0;
+    int t = 0, hw_i = 0;  // the word's position and its word within the position
   kv_load_words:
     for (int i = 0; i < job.words; i++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxSeqLen * 2 * kMaxHeadWords
@@ -370,7 +377,7 @@ scores_jobs:
 #pragma HLS ARRAY_PARTITION variable = word_sum complete dim = 0
     Word key = ZeroWord();
     int w = 0, r = 0;
-    int t = 0, member = 0;  // the key's position in its chunk, and which loader holds the chunk (card.h)
+    int t = 0, member = job.rot;  // the key's position in its chunk, and which loader holds the chunk (card.h)
   scores_words:
     for (int it = 0; it < count * s.hw * s.kv_mul; it++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxSeqLen * kMaxHeadWords
@@ -510,7 +517,7 @@ values_jobs:
     // A position takes hw x kv_mul iterations (a value word a query head), at least kLaneMinIterations.
     const int per_pos = s.hw * s.kv_mul, slots = per_pos > kLaneMinIterations ? per_pos : kLaneMinIterations;
     int lane = 0, w = 0, r = 0, slot = 0;
-    int t = 0, member = 0;  // the position in its chunk, and which loader holds the chunk (card.h)
+    int t = 0, member = job.rot;  // the position in its chunk, and which loader holds the chunk (card.h)
   values_words:
     for (int it = 0; it < count * slots; it++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxSeqLen * kMaxHeadWords

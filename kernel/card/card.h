@@ -10,9 +10,11 @@
 // head's keys and values for positions 0..cache_len-1 (KvHeadWords words each), in chunks of kKvChunk
 // positions (a chunk's keys, then its values). Line g belongs to attention chain g % kChains and is
 // striped over that chain's kChainPorts ports a chunk at a time: chunk k on the chain's member
-// k % kChainPorts, at the line's slot g / kChains there. Neighbouring heads of one slot sit on
-// neighbouring chains, and one job's chunks on all of its chain's ports, so attention reads every port at
-// once. (On the DDR builds a chain has one port: line g lies whole on port g % kMemPorts.)
+// (k + r) % kChainPorts, r = (g / kChains) % kChainPorts (the stripe turned by the line, so a chain's
+// consecutive jobs begin on different ports and one loader does not hold a job's last chunk and the next
+// job's first), at the line's slot g / kChains there. Neighbouring heads of one slot sit on neighbouring
+// chains, and one job's chunks on all of its chain's ports, so attention reads every port at once. (On the
+// DDR builds a chain has one port: line g lies whole on port g % kMemPorts.)
 #ifndef FPGASERVE_KERNEL_CARD_CARD_H_
 #define FPGASERVE_KERNEL_CARD_CARD_H_
 
@@ -139,7 +141,10 @@ inline int64_t KvLineShareWords(int cache_len, int head_size) {
   return (int64_t)((chunks + kChainPorts - 1) / kChainPorts) * KvChunkWords(head_size);
 }
 // The port holding position t of a line, and the word of its key (or value) there, from kv_base.
-inline int KvPositionPort(int64_t line, int t) { return KvLineChain(line) + kChains * ((t / kKvChunk) % kChainPorts); }
+inline int KvLineRotation(int64_t line) { return (int)(KvLineSlot(line) % kChainPorts); }
+inline int KvPositionPort(int64_t line, int t) {
+  return KvLineChain(line) + kChains * ((t / kKvChunk + KvLineRotation(line)) % kChainPorts);
+}
 inline int64_t KvPositionAt(int64_t line, int t, bool value, int cache_len, int head_size) {
   const int hw = KvHeadWords(head_size), chunk = t / kKvChunk;
   return KvLineSlot(line) * KvLineShareWords(cache_len, head_size) +

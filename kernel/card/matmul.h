@@ -166,10 +166,11 @@ inline void pe(hls::stream<Word>& weights, hls::stream<Word>& x_in, MatmulShape 
   // maxima, 2,816 for a 1B-class hidden size): one URAM each (4K x 72), instead of 256 LUTRAM banks of a
   // (entry, quad) partition. URAM, not BRAM: one copy a port is 16 banks, 512 on the 32-port HBM builds,
   // whose BRAM the streams need (a 1B-class build's copies would take 1,536 BRAM36 of the U55C's 2,016);
-  // nothing carried reads them, so URAM's longer read latency only deepens the pipeline.
+  // nothing carried reads them, so URAM's longer read latency only deepens the pipeline (3: a PE's 16
+  // URAMs span several clock regions ahead of its 16:1 multiplexers).
   uint32_t x4[kX4Banks][kMaxStep * kX4Depth];
 #pragma HLS ARRAY_PARTITION variable = x4 complete dim = 1
-#pragma HLS BIND_STORAGE variable = x4 type = ram_2p impl = uram
+#pragma HLS BIND_STORAGE variable = x4 type = ram_2p impl = uram latency = 3
   // The entries' group scales as they come, 16 a word: kPeEntries banks of words (entry e in bank
   // e % kPeEntries), so a block's entries read one word each, from different banks, and the fill writes
   // one word a cycle; LUTRAM, kMaxStep / kPeEntries x kScaleWords deep.

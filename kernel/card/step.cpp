@@ -70,7 +70,7 @@ int64_t table_offset(const Word table[kTableWords], int id) {
                         max_read_burst_length = 64 max_write_burst_length = 2 num_read_outstanding = 8 \
                         num_write_outstanding = 16 latency = 64)
 #define FPGASERVE_CARD_EMBED(p) \
-  if (port == p) embed_fetch(m##p, tile_at, dim, gs, tile);
+  if (port == p) embed_fetch(m##p, tile_at, tile_words, tile);
 
 extern "C" void fpgaserve_step(FPGASERVE_FOR_PORTS(FPGASERVE_CARD_PORT_PARAM) const Word* in, Word* logits,
                                int n_entries, int n_slots, int cache_len, int kv_base) {
@@ -171,6 +171,7 @@ unpack_entries:
   const int64_t emb = table_offset(table, kTokenEmbedding);
   const int emb_tpp = TilesPerPort(vocab);
   Word tile[kEmbedWords];
+  const int tile_words = dim / gs * (gs / kTileBeatValues + 1);
 embed_entries:
   for (int e = 0; e < n; e++) {
 #pragma HLS LOOP_TRIPCOUNT max = kMaxStep

@@ -65,6 +65,10 @@ residual_words:
     // w + kPartials of the same entry, kPartials iterations after its write, past the adder's latency
     // (an entry's first kPartials words write their row without reading it).
 #pragma HLS DEPENDENCE variable = squares inter true distance = 8
+    // x: each (e, w) is read and written by one iteration only, and no iteration reads a word another
+    // wrote (distance: none), which Vitis cannot see through the counters; without this it would assume
+    // the read waits on the last iteration's write (II about 7).
+#pragma HLS DEPENDENCE variable = x inter false
     const int row = e * kPartials + k;
     Word out;
     for (int l = 0; l < kWordFloats; l++) {
@@ -131,10 +135,11 @@ norm_factor_rows:
 // row is read once, where two passes (maxima, then rounding) read it twice before.
 enum QuantSource { kQuantCopy = 0, kQuantNorm = 1, kQuantSwiglu = 2 };
 
-// Words a group's maximum trails its words by, as quant_round sees it: the group (at most 64 values, 4
-// words) and quant_max's pipeline and scale latency (a divide). The delay FIFO holds that many, so
-// quant_max never waits for quant_round.
-const int kQuantDelayWords = 64;
+// The delay FIFO: quant_round reads a group's maximum only after it has taken every word of the groups
+// before, so while it waits the FIFO holds less than one group (at most 64 values, 4 words); the divide
+// is in quant_round's pipeline, after the read, and stalls nothing. 16 covers the group and quant_max's
+// few stages: a shift register.
+const int kQuantDelayWords = 16;
 
 inline void quant_source(const Word a[kMaxStep][kActWords], const Word up[kMaxStep][kActWords],
                          const Word weight[kDimWords], const float f[kMaxStep], const int list[kMaxStep], int m,
@@ -259,7 +264,6 @@ inline void quantize_region(const Word a[kMaxStep][kActWords], const Word up[kMa
   hls::stream<uint32_t> maxima;
 #pragma HLS STREAM variable = made depth = 4
 #pragma HLS STREAM variable = delayed depth = kQuantDelayWords
-#pragma HLS BIND_STORAGE variable = delayed type = fifo impl = lutram
 #pragma HLS STREAM variable = maxima depth = 8
   quant_source(a, up, weight, f, list, m, words, source, made);
   quant_max(made, m, words, gs, delayed, maxima);
@@ -329,8 +333,8 @@ rope_entries:
 // holding the entry's token; embed_row, one instance, dequantizes the token's row j of them.
 const int kEmbedWords = kMaxDim / kMinGroupSize * (kMinGroupSize / kTileBeatValues + 1);  // a tile's words, at most
 
-inline void embed_fetch(const Word* port, int64_t tile_at, int cols, int gs, Word tile[kEmbedWords]) {
-  const int words = cols / gs * (gs / kTileBeatValues + 1);
+// `words`: the tile's words, (cols / gs) x (gs / 4 + 1), made once in the top, not by each port's copy.
+inline void embed_fetch(const Word* port, int64_t tile_at, int words, Word tile[kEmbedWords]) {
 embed_fetch_words:
   for (int i = 0; i < words; i++) {
 #pragma HLS LOOP_TRIPCOUNT max = kEmbedWords

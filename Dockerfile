@@ -3,8 +3,9 @@
 #   podman build --format docker -t fpgaserve .          (docker build -t fpgaserve . works the same)
 #   podman run --rm -p 127.0.0.1:8080:8080 fpgaserve     (simulated card, bundled demo model)
 #
-# Two stages on Debian 12. The build stage installs the project's own build dependencies with
-# deploy/install-deps.sh and builds only the `fpgaserve` target, for any x86-64 CPU
+# Two stages on Debian 12. The build stage installs what building the daemon needs with
+# deploy/install-deps.sh (its `daemon` group: no clang, checkers or test tools) and builds only the
+# `fpgaserve` target, for any x86-64 CPU
 # (-DFPGASERVE_NATIVE=OFF). The runtime stage installs exactly the shared libraries the binary was
 # linked against, as Debian packages: dpkg-shlibdeps reads them off the binary in the build stage
 # (measured: libc6 libcpp-httplib0.11 libfmt9 libgcc-s1 libgomp1 libprometheus-cpp-core1.0
@@ -24,13 +25,8 @@ FROM ${BASE} AS build
 ENV DEBIAN_FRONTEND=noninteractive
 WORKDIR /src
 # Dependencies first, in their own layer, so that a source change does not reinstall them.
-# install-deps.sh's `build` group also wants node and npm, for the API tests only; the image runs no
-# tests, so stand-in commands keep Node.js out of the build stage.
 COPY deploy/install-deps.sh deploy/install-deps.sh
-RUN printf '#!/bin/sh\nexit 0\n' >/usr/local/bin/node \
- && chmod 0755 /usr/local/bin/node && cp /usr/local/bin/node /usr/local/bin/npm \
- && deploy/install-deps.sh build \
- && rm -f /usr/local/bin/node /usr/local/bin/npm \
+RUN deploy/install-deps.sh daemon \
  && rm -rf /var/lib/apt/lists/*
 COPY . .
 RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DFPGASERVE_NATIVE=OFF -DBUILD_TESTING=OFF \

@@ -1,25 +1,32 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages that building and testing fpgaserve need, when they are missing.
-# Usage: deploy/install-deps.sh [build|train|container]...   (default: build)
-#   build      compiler, CMake and the libraries the daemon links (see README "Dependencies")
+# Usage: deploy/install-deps.sh [build|daemon|train|container]...   (default: build)
+#   build      compiler, CMake, the libraries the daemon links and the test tools (see README "Dependencies")
+#   daemon     only what configuring the tree and building the `fpgaserve` target need (the container
+#              image's build stage): no clang, checkers, Node.js or Python test dependencies
 #   train      what tools/train-demo needs to retrain the bundled demo model (large: PyTorch)
 #   container  what deploy/container/smoke.sh needs when no container engine is present
 set -euo pipefail
 
-build_pkgs=(
-  build-essential cmake pkg-config git ca-certificates python3
+# The top-level CMakeLists.txt finds GoogleTest and cpp-httplib even when the tests are not built.
+daemon_pkgs=(
+  build-essential cmake pkg-config ca-certificates
   libboost-dev            # Boost.Asio/Beast: the HTTP transport, signals, timers, the load generator
   nlohmann-json3-dev      # JSON for the OpenAI API and the config file
   libspdlog-dev           # logging
   libcpp-httplib-dev      # the tests' HTTP client
   libssl-dev zlib1g-dev libbrotli-dev  # headers httplib.h includes (Debian builds it with TLS and compression)
-  curl                    # the API tests' shell drivers
   libcli11-dev            # command line
   libpcre2-dev            # Unicode regexes (with lookahead) of the byte-level BPE pre-tokenizers (Llama 3, SmolLM2)
   prometheus-cpp-dev      # /metrics in the Prometheus text format
   libgtest-dev libgmock-dev
-  python3-jinja2          # the reference renderer the chat-template tests compare our Jinja interpreter with
   libxrt-dev uuid-dev     # Xilinx XRT native API for the real card
+)
+build_pkgs=(
+  "${daemon_pkgs[@]}"
+  git python3
+  curl                    # the API tests' shell drivers
+  python3-jinja2          # the reference renderer the chat-template tests compare our Jinja interpreter with
   shellcheck              # checks deploy/ scripts in make test
   systemd                 # systemd-analyze verifies deploy/systemd in make test
   clang                   # the clang build of make test (thread-safety annotations: -Wthread-safety)
@@ -34,9 +41,10 @@ want=()
 for group in "$@"; do
   case "$group" in
     build) want+=("${build_pkgs[@]}") ;;
+    daemon) want+=("${daemon_pkgs[@]}") ;;
     train) want+=("${train_pkgs[@]}") ;;
     container) want+=("${container_pkgs[@]}") ;;
-    *) echo "install-deps: unknown group '$group' (build, train, container)" >&2; exit 2 ;;
+    *) echo "install-deps: unknown group '$group' (build, daemon, train, container)" >&2; exit 2 ;;
   esac
 done
 

@@ -38,10 +38,17 @@ if ! command -v "$clangxx" >/dev/null; then
 fi
 
 # "file" of every entry, and the "command" line just before it (CMake writes directory, command, file, output
-# in that order, one per line).
+# in that order, one per line). A unity build's file (CMake's Unity/unity_<n>_<lang>.<ext>, which #includes a
+# target's sources by absolute path: server/cli/CMakeLists.txt) stands for each file it includes, which gets
+# its command.
 declare -A command_of
 while IFS=$'\t' read -r file command; do
   command_of[$file]=$command
+  if [[ $file == */Unity/unity_* ]] && [ -f "$file" ]; then
+    while read -r included; do
+      command_of[$included]=$command
+    done < <(sed -n 's/^#include "\(\/.*\)"$/\1/p' "$file")
+  fi
 done < <(sed -n -e 's/^  "command": "\(.*\)",$/\1/p' -e 's/^  "file": "\(.*\)",\{0,1\}$/\1/p' "$database" |
          paste - - | awk -F'\t' '{print $2 "\t" $1}')
 

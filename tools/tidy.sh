@@ -36,8 +36,30 @@ if [ ! -f "$build/compile_commands.json" ]; then
   exit 1
 fi
 
+# clang-tidy reads a copy of the compile database, in two ways unlike the build's:
+# - without the build's precompiled headers (cmake/precompiled_headers.cmake), which are GCC's: clang takes a
+#   command's `-include .../cmake_pch.hxx` to mean its own precompiled header beside it and stops ("not a PCH
+#   file"); each file includes what it uses;
+# - a unity build's file (CMake's Unity/unity_<n>_<lang>.<ext>, which #includes a target's sources by absolute
+#   path: server/cli/CMakeLists.txt) replaced by an entry for each file it includes, with its command.
+database="$build/clang-tidy-db"
+mkdir -p "$database"
+python3 - "$build/compile_commands.json" "$database/compile_commands.json" <<'EOF'
+import json, os, re, sys
+entries = []
+for entry in json.load(open(sys.argv[1])):
+    entry["command"] = re.sub(r" -Winvalid-pch -include [^ ]*/cmake_pch\.hxx", "", entry["command"])
+    path = os.path.join(entry["directory"], entry["file"])
+    if "/Unity/unity_" not in path or not os.path.isfile(path):
+        entries.append(entry)
+        continue
+    for included in re.findall(r'^#include "(/[^"]+)"$', open(path).read(), re.M):
+        entries.append(dict(entry, file=included, command=entry["command"].replace(path, included)))
+json.dump(entries, open(sys.argv[2], "w"), indent=1)
+EOF
+
 # The source files to check: the compile database's, in the source tree (not generated ones in the build).
-mapfile -t files < <(python3 - "$build/compile_commands.json" "$root" "$build" "$@" <<'EOF'
+mapfile -t files < <(python3 - "$database/compile_commands.json" "$root" "$build" "$@" <<'EOF'
 import json, os, re, sys
 database, root, build, patterns = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
 seen = set()
@@ -66,7 +88,7 @@ regexes=()
 for f in "${files[@]}"; do regexes+=("^${f//./\\.}\$"); done  # run-clang-tidy takes regexes
 echo "tidy.sh: clang-tidy on ${#files[@]} files, $jobs at a time (full output: $log)"
 status=0
-"$run_clang_tidy" -clang-tidy-binary "$clang_tidy" -p "$build" -j "$jobs" -quiet \
+"$run_clang_tidy" -clang-tidy-binary "$clang_tidy" -p "$database" -j "$jobs" -quiet \
   -header-filter="^$root/(base|kernel|fpga|server|tests)/" \
   -extra-arg=-Wno-unknown-warning-option -extra-arg=-Wno-error \
   "${regexes[@]}" >"$log" 2>&1 || status=$?

@@ -66,7 +66,8 @@ struct AttentionShape {
 struct Job {
   int64_t line_at;  // the line's first word on each of its chain's ports
   int count;        // positions 0..pos
-  int words;        // the words a loader reads: its chunks of the job, whole (made once, in `jobs`)
+  int words;        // the words a loader reads: its chunks of the job, whole (made once, in `jobs`; the
+                    // chains' copies do not use it)
   int rot;          // the member holding the job's chunk 0 (card.h: KvLineRotation)
 };
 
@@ -95,7 +96,7 @@ inline Word kv_word(const Word k[kActWords], const Word v[kActWords], bool value
 //                  │ mine        │ mine               │ mine                relays (no P-way fan-out)
 //               kv_store(m0)  kv_store(m1)   ...   kv_store(mP-1)
 //   kv_words      II 1: per (entry, kv head) its key words, then its value words (fp16, kv_word), each
-//                 with its port and address (card.h's KvLine layout), and an end marker.
+//                 with its port and address (card.h: KvPositionPort, KvPositionAt), and an end marker.
 //   kv_pick       II 1: every element on to the next port; the port's own (and the end) to its store.
 //   kv_store      II 1: one unconditional write an element, to the address it carries, until the end
 //                 marker. The addresses jump between a job's keys and values and between jobs, so the
@@ -144,8 +145,10 @@ kv_words_out:
   CARD_COUNT(kv_write_words, (int64_t)s.n * s.n_kv_heads * 2 * s.hw);
 }
 
-// Port p's link of the chain: every element on, port p's and the end marker to its store.
-// Both end at the end marker (a constant bound and a `break`): no port multiplies the shape for a bound.
+// Port p's link of the chain: every element on, port p's and the end marker to its store. The last port's
+// link has no next (a stream nobody reads would fill and stall the region), hence two functions, as
+// matmul's chain and chain end. Both end at the end marker (a constant bound and a `break`): no port
+// multiplies the shape for a bound.
 inline void kv_pick(hls::stream<KvWrite>& in, int p, hls::stream<KvWrite>& mine, hls::stream<KvWrite>& next) {
 kv_pick_words:
   for (int i = 0; i < kMaxKvWrites + 1; i++) {
@@ -258,10 +261,9 @@ jobs_out:
     order.write(chain);
     for (int p = 0; p < kMemPorts; p++) {
 #pragma HLS UNROLL
-      job.words = whole_words + ((p / kChains + kChainPorts - job.rot) % kChainPorts < extra ? chunk_words : 0);
+      job.words = whole_words + (KvMemberFirstChunk(p / kChains, job.rot) < extra ? chunk_words : 0);
       if (p % kChains == chain) load_jobs[p].write(job);
     }
-    job.words = chunks * chunk_words;  // the chain's: all of them
     for (int c = 0; c < kChains; c++) {
 #pragma HLS UNROLL
       if (c == chain) attend_jobs[c].write(job);
@@ -308,7 +310,7 @@ kv_load_jobs:
     const Job job = jobs_in.read();
     // The chunk's first position (this member's first chunk: (member - rot) mod kChainPorts), the word
     // within the chunk (0 .. 2 half).
-    int c = (member + kChainPorts - job.rot) % kChainPorts * kKvChunk, w = 0;
+    int c = KvMemberFirstChunk(member, job.rot) * kKvChunk, w = 0;
     int t = 0, hw_i = 0;  // the word's position and its word within the position
   kv_load_words:
     for (int i = 0; i < job.words; i++) {

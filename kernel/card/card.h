@@ -142,8 +142,11 @@ inline int64_t KvLineShareWords(int cache_len, int head_size) {
 }
 // The port holding position t of a line, and the word of its key (or value) there, from kv_base.
 inline int KvLineRotation(int64_t line) { return (int)(KvLineSlot(line) % kChainPorts); }
+// The member holding chunk k of a line turned by `rot`, and the first chunk member m holds (the inverse).
+inline int KvChunkMember(int k, int rot) { return (k + rot) % kChainPorts; }
+inline int KvMemberFirstChunk(int member, int rot) { return (member + kChainPorts - rot) % kChainPorts; }
 inline int KvPositionPort(int64_t line, int t) {
-  return KvLineChain(line) + kChains * ((t / kKvChunk + KvLineRotation(line)) % kChainPorts);
+  return KvLineChain(line) + kChains * KvChunkMember(t / kKvChunk, KvLineRotation(line));
 }
 inline int64_t KvPositionAt(int64_t line, int t, bool value, int cache_len, int head_size) {
   const int hw = KvHeadWords(head_size), chunk = t / kKvChunk;

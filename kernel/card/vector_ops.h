@@ -251,8 +251,8 @@ quant_round_words:
 }
 
 // The quantize region (above) for the n entries, or with `compact` only those with out_row[e] >= 0, each
-// into row out_row[e] (the classifier's rows). One instance serves every call (ALLOCATION in the top
-// function).
+// into row out_row[e] (the classifier's rows). Called only by `quantize`, which the top function's
+// ALLOCATION makes one instance of.
 inline void quantize_region(const Word a[kMaxStep][kActWords], const Word up[kMaxStep][kActWords],
                             const Word weight[kDimWords], const float f[kMaxStep], const int list[kMaxStep],
                             const int rows[kMaxStep], int m, int words, int gs, int source,
